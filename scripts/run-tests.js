@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The README's test line. It installs the real peers the tests drive when they are
+// missing (Debian packages, as root), makes sure PostgreSQL answers, then runs every
+// test/**/*.test.ts file with Node's test runner in two phases:
+//   1. every behaviour test, with all they log collected in one directory;
+//   2. test/never-in-clear/, which scans what phase 1 logged and printed for the card
+//      numbers the suite used (they derive from SIDEBAND_TEST_SEED, so none is written down).
+// Arguments narrow phase 1 to files whose path contains one of them.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** Debian package for each peer binary the suite runs. */
+const peers = {
+  radclient: 'freeradius-utils',
+  softflowd: 'softflowd',
+  tshark: 'tshark',
+};
+
+const haveCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+
+const missing = [...new Set(Object.entries(peers).filter(([bin]) => !haveCommand(bin)).map(([, pkg]) => pkg))];
+if (missing.length > 0) {
+  if (process.getuid?.() === 0) {
+    console.log(`# installing test peers: ${missing.join(', ')}`);
+    execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['install', '-y', '-q', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } else {
+    console.log(`# not root: tests that need ${missing.join(', ')} will be skipped`);
+  }
+}
+
+function collect(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...collect(path));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+const all = collect(join(root, 'test')).map((f) => relative(root, f)).sort();
+const isScan = (f) => f.startsWith('test/never-in-clear/');
+const filters = process.argv.slice(2);
+const phase1 = all.filter((f) => !isScan(f) && (filters.length === 0 || filters.some((x) => f.includes(x))));
+const phase2 = all.filter(isScan);
+
+const logDir = process.env.SIDEBAND_TEST_LOG_DIR ?? mkdtempSync(join(tmpdir(), 'sideband-test-logs-'));
+const env = {
+  ...process.env,
+  SIDEBAND_TEST: '1',
+  SIDEBAND_TEST_LOG_DIR: logDir,
+  SIDEBAND_TEST_SEED: process.env.SIDEBAND_TEST_SEED ?? randomBytes(8).toString('hex'),
+};
+
+const totals = { pass: 0, fail: 0, skipped: 0 };
+
+function runPhase(files, transcript) {
+  return new Promise((resolve) => {
+    if (files.length === 0) return resolve(0);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = transcript ? createWriteStream(join(logDir, transcript)) : null;
+    let tail = '';
+    const relay = (stream, sink) => stream.on('data', (chunk) => {
+      sink.write(chunk);
+      out?.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4000);
+    });
+    relay(child.stdout, process.stdout);
+    relay(child.stderr, process.stderr);
+    child.on('close', (code) => {
+      for (const key of Object.keys(totals)) {
+        const m = tail.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+        if (m) totals[key] += Number(m[1]);
+      }
+      out?.end();
+      resolve(code ?? 1);
+    });
+  });
+}
+
+const code1 = await runPhase(phase1, 'test-output.log');
+const code2 = filters.length === 0 ? await runPhase(phase2, null) : 0;
+console.log(`\n${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+process.exit(code1 !== 0 ? code1 : code2);

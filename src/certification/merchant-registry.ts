@@ -1,0 +1,169 @@
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { newId } from '../core/identity/ids.ts';
+import { parseCidr } from '../core/network/cidr.ts';
+import { SidebandError } from '../errors/sideband-error.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Store } from '../store/open-store.ts';
+import type { MerchantStatus, SettlementPreference } from '../store/schema.ts';
+
+export interface MerchantKeyView {
+  keyId: string;
+  use: 'sig' | 'enc';
+  algorithm: string;
+  status: 'active' | 'revoked';
+  createdAt: string;
+}
+
+export interface MerchantView {
+  id: string;
+  name: string;
+  status: MerchantStatus;
+  webhookUrl: string | null;
+  settlementPreference: SettlementPreference;
+  networks: string[];
+  keys: MerchantKeyView[];
+  createdAt: string;
+  certifiedAt: string | null;
+  revokedAt: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const settlements: readonly SettlementPreference[] = ['card', 'provider_bill', 'merchant_bill'];
+
+/** Reads a PEM or JWK public key and names its algorithm; signing keys must be Ed25519. */
+export function parsePublicKey(text: string, use: 'sig' | 'enc'): { key: KeyObject; algorithm: string; pem: string } {
+  let key: KeyObject;
+  try {
+    const trimmed = text.trim();
+    key = trimmed.startsWith('{') ? createPublicKey({ key: JSON.parse(trimmed) as import('node:crypto').JsonWebKey, format: 'jwk' }) : createPublicKey(trimmed);
+  } catch {
+    throw new SidebandError('MERCHANT_KEY_INVALID', 'The key is not a public key in PEM or JWK form.', { param: 'key' });
+  }
+  const type = key.asymmetricKeyType ?? 'unknown';
+  const algorithm = type === 'ed25519' ? 'ed25519' : type === 'ec' ? `ec-${key.asymmetricKeyDetails?.namedCurve ?? '?'}` : type;
+  const ok = use === 'sig' ? type === 'ed25519' : ['x25519', 'rsa'].includes(type) || algorithm === 'ec-prime256v1';
+  if (!ok) throw new SidebandError('MERCHANT_KEY_INVALID', use === 'sig' ? `A signing key must be Ed25519, not ${algorithm}.` : `An encryption key must be P-256, X25519 or RSA, not ${algorithm}.`, { param: 'key' });
+  return { key, algorithm, pem: key.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** The certification server's authorized listing of merchants (the seed's Internet Entities). */
+export class MerchantRegistry {
+  constructor(
+    private readonly store: Store,
+    private readonly actor = 'cli',
+  ) {}
+
+  async add(input: { name: string; webhookUrl?: string | null; settlement?: SettlementPreference }): Promise<MerchantView> {
+    const name = input.name.trim();
+    if (name.length < 1 || name.length > 200) throw new SidebandError('REQUEST_INVALID', 'A merchant name is 1 to 200 characters.', { param: 'name' });
+    const settlement = input.settlement ?? 'card';
+    if (!settlements.includes(settlement)) throw new SidebandError('REQUEST_INVALID', `settlement must be one of ${settlements.join(', ')}.`, { param: 'settlement' });
+    const webhook = input.webhookUrl ? this.checkWebhook(input.webhookUrl) : null;
+    const now = Date.now();
+    const id = newId('mer', now);
+    await this.store.db.transaction().execute(async (tx) => {
+      if (await tx.selectFrom('merchants').select('id').where('name', '=', name).executeTakeFirst()) {
+        throw new SidebandError('MERCHANT_NAME_TAKEN', `A merchant named ${name} already exists.`, { param: 'name' });
+      }
+      await tx
+        .insertInto('merchants')
+        .values({ id, name, status: 'pending', webhook_url: webhook, settlement_preference: settlement, pseudonym_salt: randomBytes(32).toString('base64'), created_at: now, updated_at: now, certified_at: null, revoked_at: null })
+        .execute();
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.add', subjectType: 'merchant', subjectId: id, detail: { name, settlement } });
+    });
+    return this.show(id);
+  }
+
+  private checkWebhook(url: string): string {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new SidebandError('MERCHANT_WEBHOOK_INVALID', `${JSON.stringify(url)} is not an absolute URL.`, { param: 'webhookUrl' });
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new SidebandError('MERCHANT_WEBHOOK_INVALID', 'The webhook URL must be http or https.', { param: 'webhookUrl' });
+    return u.toString();
+  }
+
+  private async row(id: string) {
+    const row = await this.store.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new SidebandError('MERCHANT_NOT_FOUND', `No merchant ${id}.`, { param: 'merchant' });
+    return row;
+  }
+
+  async show(id: string): Promise<MerchantView> {
+    const m = await this.row(id);
+    const [networks, keys] = await Promise.all([
+      this.store.db.selectFrom('merchant_networks').select('cidr').where('merchant_id', '=', id).orderBy('created_at').execute(),
+      this.store.db.selectFrom('merchant_keys').selectAll().where('merchant_id', '=', id).orderBy('created_at').execute(),
+    ]);
+    return {
+      id: m.id, name: m.name, status: m.status, webhookUrl: m.webhook_url, settlementPreference: m.settlement_preference,
+      networks: networks.map((n) => n.cidr),
+      keys: keys.map((k) => ({ keyId: k.id, use: k.use, algorithm: k.algorithm, status: k.status, createdAt: iso(k.created_at)! })),
+      createdAt: iso(m.created_at)!, certifiedAt: iso(m.certified_at), revokedAt: iso(m.revoked_at),
+    };
+  }
+
+  async list(): Promise<MerchantView[]> {
+    const ids = await this.store.db.selectFrom('merchants').select('id').orderBy('name').execute();
+    return Promise.all(ids.map((r) => this.show(r.id)));
+  }
+
+  async certify(id: string): Promise<MerchantView> {
+    const m = await this.row(id);
+    if (m.status === 'revoked') throw new SidebandError('MERCHANT_STATUS_INVALID', `Merchant ${id} was revoked and cannot be certified again.`);
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('merchants').set({ status: 'certified', certified_at: now, updated_at: now }).where('id', '=', id).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.certify', subjectType: 'merchant', subjectId: id });
+    });
+    return this.show(id);
+  }
+
+  async revoke(id: string): Promise<MerchantView> {
+    await this.row(id);
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('merchants').set({ status: 'revoked', revoked_at: now, updated_at: now }).where('id', '=', id).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.revoke', subjectType: 'merchant', subjectId: id });
+    });
+    return this.show(id);
+  }
+
+  async addKey(id: string, input: { publicKey: string; use?: 'sig' | 'enc'; keyId?: string }): Promise<MerchantKeyView> {
+    await this.row(id);
+    const use = input.use ?? 'sig';
+    const { algorithm, pem } = parsePublicKey(input.publicKey, use);
+    const keyId = input.keyId ?? newId('mkey');
+    if (!/^[\w.:-]{1,128}$/.test(keyId)) throw new SidebandError('REQUEST_INVALID', 'A key id is 1 to 128 letters, digits, dots, colons, dashes or underscores.', { param: 'keyId' });
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      if (await tx.selectFrom('merchant_keys').select('id').where('id', '=', keyId).executeTakeFirst()) throw new SidebandError('MERCHANT_KEY_ID_TAKEN', `Key id ${keyId} is already registered.`, { param: 'keyId' });
+      await tx.insertInto('merchant_keys').values({ id: keyId, merchant_id: id, use, algorithm, public_key: pem, status: 'active', created_at: now, revoked_at: null }).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.add-key', subjectType: 'merchant', subjectId: id, detail: { keyId, use, algorithm } });
+    });
+    return { keyId, use, algorithm, status: 'active', createdAt: iso(now)! };
+  }
+
+  async revokeKey(id: string, keyId: string): Promise<void> {
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      const r = await tx.updateTable('merchant_keys').set({ status: 'revoked', revoked_at: now }).where('id', '=', keyId).where('merchant_id', '=', id).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) throw new SidebandError('MERCHANT_NOT_FOUND', `Merchant ${id} has no key ${keyId}.`, { param: 'keyId' });
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.revoke-key', subjectType: 'merchant', subjectId: id, detail: { keyId } });
+    });
+  }
+
+  async addNetwork(id: string, cidrText: string): Promise<MerchantView> {
+    await this.row(id);
+    const cidr = parseCidr(cidrText);
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      if (await tx.selectFrom('merchant_networks').select('id').where('merchant_id', '=', id).where('cidr', '=', cidr.text).executeTakeFirst()) return;
+      await tx.insertInto('merchant_networks').values({ id: newId('mnet', now), merchant_id: id, cidr: cidr.text, created_at: now }).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.add-network', subjectType: 'merchant', subjectId: id, detail: { cidr: cidr.text } });
+    });
+    return this.show(id);
+  }
+}

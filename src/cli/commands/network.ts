@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import type { NasView, PoolView } from '../../provisioning/network.ts';
+import { integer, type Cli } from '../main.ts';
+import { table } from '../output.ts';
+
+export function registerNetworkCommands(program: Command, cli: Cli): void {
+  const nas = program.command('nas').description('RADIUS clients (NAS/BNG equipment)');
+  nas.command('add <name>')
+    .description('register a NAS by source address or CIDR with its shared secret')
+    .requiredOption('--address <cidr>', 'source address or range the NAS sends from')
+    .requiredOption('--secret <s>', 'RADIUS shared secret (at least 16 characters)')
+    .option('--pool <name>', 'address pool its subscribers draw from')
+    .option('--no-require-message-authenticator', 'accept Access-Requests without Message-Authenticator (weakens BlastRADIUS protection)')
+    .action(async (name: string, o: { address: string; secret: string; pool?: string; requireMessageAuthenticator: boolean }) =>
+      cli.withContext(async (ctx, out) => {
+        const n = await ctx.network.addNas({ name, address: o.address, secret: o.secret, pool: o.pool ?? null, requireMessageAuthenticator: o.requireMessageAuthenticator });
+        out.result(n, (v: NasView) => `registered NAS ${v.name} (${v.address})${v.pool ? ` drawing from ${v.pool}` : ''}`);
+      }));
+  nas.command('list')
+    .description('list NAS clients')
+    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listNas(), (r: NasView[]) => table(r.map((n) => ({ ...n, messageAuthenticator: n.requireMessageAuthenticator ? 'required' : 'optional' })), ['name', 'address', 'pool', 'messageAuthenticator']))));
+
+  const pool = program.command('pool').description('address pools for Framed-IP-Address');
+  pool.command('add <name>')
+    .description('add a pool of addresses')
+    .requiredOption('--cidr <cidr>', 'range to allocate from, e.g. 192.0.2.0/24')
+    .option('--ports-per-block <n>', 'carrier-grade NAT: share each address, this many source ports per subscriber', integer('--ports-per-block'))
+    .action(async (name: string, o: { cidr: string; portsPerBlock?: number }) =>
+      cli.withContext(async (ctx, out) => {
+        const p = await ctx.network.addPool({ name, cidr: o.cidr, portsPerBlock: o.portsPerBlock ?? null });
+        out.result(p, (v: PoolView) => `added pool ${v.name} ${v.cidr}`);
+      }));
+  pool.command('list')
+    .description('list pools')
+    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listPools(), (r: PoolView[]) => table(r as unknown as Array<Record<string, unknown>>, ['name', 'cidr', 'portsPerBlock']))));
+}

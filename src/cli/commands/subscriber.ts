@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import type { CardView, SubscriberView } from '../../provisioning/subscribers.ts';
+import { formatAmount } from '../../core/money/currency.ts';
+import { integer, type Cli } from '../main.ts';
+import { table } from '../output.ts';
+
+function describe(s: SubscriberView & { cards?: CardView[] }): string {
+  const lines = [
+    `${s.login} (${s.id})`,
+    `  status          ${s.status}`,
+    `  spending limit  ${formatAmount(s.spendingLimit, s.currency)} (used ${formatAmount(s.amountUsed, s.currency)})`,
+    `  auto-approve    ${s.autoApproveLimit === null ? 'every purchase asks' : `up to ${formatAmount(s.autoApproveLimit, s.currency)}`}`,
+    `  prepaid time    ${s.secondsAllotted === null ? 'unlimited' : `${s.secondsRemaining} of ${s.secondsAllotted} s remaining`}`,
+  ];
+  if (s.cards) {
+    lines.push(`  cards           ${s.cards.length === 0 ? '(none)' : ''}`);
+    for (const c of s.cards) lines.push(`    ${c.id}  ${c.brand.padEnd(10)} ${c.masked}  exp ${c.expiry}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerSubscriberCommands(program: Command, cli: Cli): void {
+  const cmd = program.command('subscriber').description('subscribers, their limits and their cards');
+
+  cmd.command('add <login>')
+    .description('add a subscriber')
+    .requiredOption('--password <pw>', 'password for PAP/CHAP log-in (8 to 128 characters)')
+    .option('--limit <minor>', 'spending limit per period, in minor units', integer('--limit'))
+    .option('--currency <code>', 'ISO 4217 currency of the limit', 'EUR')
+    .option('--seconds <n>', 'prepaid seconds (Session-Timeout); unlimited when absent', integer('--seconds'))
+    .option('--auto-approve <minor>', 'purchases up to this amount need no confirmation', integer('--auto-approve'))
+    .action(async (login: string, o: { password: string; limit?: number; currency: string; seconds?: number; autoApprove?: number }) =>
+      cli.withContext(async (ctx, out) => {
+        const s = await ctx.subscribers.add({ login, password: o.password, currency: o.currency, ...(o.limit !== undefined ? { spendingLimit: o.limit } : {}), seconds: o.seconds ?? null, autoApproveLimit: o.autoApprove ?? null });
+        out.result(s, describe);
+      }));
+
+  cmd.command('list')
+    .description('list subscribers')
+    .option('--status <status>', 'active, suspended or closed')
+    .option('--after <login>', 'continue after this login (pagination)')
+    .option('--limit <n>', 'at most this many', integer('--limit'), 100)
+    .action(async (o: { status?: 'active' | 'suspended' | 'closed'; after?: string; limit: number }) =>
+      cli.withContext(async (ctx, out) => {
+        const rows = await ctx.subscribers.list({ ...(o.status ? { status: o.status } : {}), ...(o.after ? { after: o.after } : {}), limit: o.limit });
+        out.result(rows, (r: SubscriberView[]) => table(r.map((s) => ({ login: s.login, id: s.id, status: s.status, limit: formatAmount(s.spendingLimit, s.currency), used: formatAmount(s.amountUsed, s.currency), seconds: s.secondsRemaining })), ['login', 'id', 'status', 'limit', 'used', 'seconds']));
+      }));
+
+  cmd.command('show <login>')
+    .description('show a subscriber and their cards (masked)')
+    .action(async (login: string) => cli.withContext(async (ctx, out) => out.result(await ctx.subscribers.show(login), describe)));
+
+  cmd.command('suspend <login>')
+    .description('refuse log-ins and purchases until resumed')
+    .action(async (login: string) => cli.withContext(async (ctx, out) => out.result(await ctx.subscribers.suspend(login), describe)));
+
+  cmd.command('resume <login>')
+    .description('lift a suspension')
+    .action(async (login: string) => cli.withContext(async (ctx, out) => out.result(await ctx.subscribers.resume(login), describe)));
+
+  cmd.command('set-limit <login>')
+    .description('change the spending limit, auto-approve threshold or prepaid seconds')
+    .option('--limit <minor>', 'spending limit per period, in minor units', integer('--limit'))
+    .option('--auto-approve <minor>', 'auto-approve purchases up to this amount', integer('--auto-approve'))
+    .option('--seconds <n>', 'reset prepaid seconds to this allotment', integer('--seconds'))
+    .action(async (login: string, o: { limit?: number; autoApprove?: number; seconds?: number }) =>
+      cli.withContext(async (ctx, out) => {
+        const s = await ctx.subscribers.setLimit(login, { ...(o.limit !== undefined ? { spendingLimit: o.limit } : {}), ...(o.autoApprove !== undefined ? { autoApproveLimit: o.autoApprove } : {}), ...(o.seconds !== undefined ? { seconds: o.seconds } : {}) });
+        out.result(s, describe);
+      }));
+
+  cmd.command('add-card <login>')
+    .description('seal a card in the vault for this subscriber; only the masked number is ever shown')
+    .requiredOption('--number <pan>', 'card number (validated: Luhn, length, brand)')
+    .requiredOption('--expiry <MM/YY>', 'expiry month')
+    .requiredOption('--holder <name>', 'name on the card')
+    .option('--credit-limit <minor>', 'the card\'s credit limit, in minor units', integer('--credit-limit'))
+    .option('--credit-rating <rating>', 'credit rating')
+    .option('--licence <number>', 'driver\'s licence number (sealed with the card)')
+    .action(async (login: string, o: { number: string; expiry: string; holder: string; creditLimit?: number; creditRating?: string; licence?: string }) =>
+      cli.withContext(async (ctx, out) => {
+        const card = await ctx.subscribers.addCard(login, { number: o.number, expiry: o.expiry, holderName: o.holder, creditLimit: o.creditLimit ?? null, creditRating: o.creditRating ?? null, licenceNumber: o.licence ?? null });
+        out.result(card, (c: CardView) => `added ${c.brand} ${c.masked} exp ${c.expiry} as ${c.id}`);
+      }));
+
+  cmd.command('remove-card <login> <cardId>')
+    .description('remove a card and destroy its sealed record')
+    .action(async (login: string, cardId: string) =>
+      cli.withContext(async (ctx, out) => {
+        await ctx.subscribers.removeCard(login, cardId);
+        out.result({ removed: cardId }, (r: { removed: string }) => `removed ${r.removed}`);
+      }));
+}

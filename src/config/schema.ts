@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const listenHost = z.string().min(1);
+
+/**
+ * The one schema for every setting. Defaults are what a development start on a fresh
+ * checkout needs; docs/configuration.md lists the same settings.
+ */
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    /** postgres://… selects PostgreSQL; absent means SQLite in dataDir. */
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    /** Creates the demo subscriber, NAS and merchant on first start. */
+    demo: z.boolean().default(true),
+    listen: z
+      .object({
+        host: listenHost.default('127.0.0.1'),
+        radiusAuth: port.default(1812),
+        radiusAcct: port.default(1813),
+        operatorHttp: port.default(7080),
+        merchantHttp: port.default(7443),
+        netflow: port.default(2055),
+        ipfix: port.default(4739),
+      })
+      .strict()
+      .prefault({}),
+    vault: z
+      .object({
+        /** Path of the keyring file; relative paths are inside dataDir. */
+        keyFile: z.string().min(1).default('master-keys.json'),
+      })
+      .strict()
+      .prefault({}),
+    radius: z
+      .object({
+        /** Seconds an address freed by Stop stays out of the pool. */
+        holdDownSeconds: z.number().int().min(0).max(86_400).default(60),
+        /** Acct-Interim-Interval sent in Access-Accept; 0 leaves it out. */
+        interimIntervalSeconds: z.number().int().min(0).max(86_400).default(300),
+        /** A session with no accounting for this long is closed by the sweeper. */
+        staleSessionSeconds: z.number().int().min(60).max(30 * 86_400).default(3 * 3600),
+        /** Failed logins allowed per login within failureWindowSeconds before throttling. */
+        maxFailures: z.number().int().min(1).max(1000).default(5),
+        failureWindowSeconds: z.number().int().min(1).max(86_400).default(60),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Settings that were renamed or removed, with what replaced them. */
+export const renamedSettings: Readonly<Record<string, string>> = {
+  database: 'databaseUrl',
+  masterKeyFile: 'vault.keyFile',
+};
+
+/** SIDEBAND_* environment variables and the setting each one sets. */
+export const environmentSettings: ReadonlyArray<{ env: string; path: readonly string[]; type: 'string' | 'number' | 'boolean' }> = [
+  { env: 'SIDEBAND_DATA_DIR', path: ['dataDir'], type: 'string' },
+  { env: 'SIDEBAND_DATABASE_URL', path: ['databaseUrl'], type: 'string' },
+  { env: 'SIDEBAND_LOG_LEVEL', path: ['logLevel'], type: 'string' },
+  { env: 'SIDEBAND_DEMO', path: ['demo'], type: 'boolean' },
+  { env: 'SIDEBAND_LISTEN_HOST', path: ['listen', 'host'], type: 'string' },
+  { env: 'SIDEBAND_RADIUS_AUTH_PORT', path: ['listen', 'radiusAuth'], type: 'number' },
+  { env: 'SIDEBAND_RADIUS_ACCT_PORT', path: ['listen', 'radiusAcct'], type: 'number' },
+  { env: 'SIDEBAND_OPERATOR_PORT', path: ['listen', 'operatorHttp'], type: 'number' },
+  { env: 'SIDEBAND_MERCHANT_PORT', path: ['listen', 'merchantHttp'], type: 'number' },
+  { env: 'SIDEBAND_NETFLOW_PORT', path: ['listen', 'netflow'], type: 'number' },
+  { env: 'SIDEBAND_IPFIX_PORT', path: ['listen', 'ipfix'], type: 'number' },
+  { env: 'SIDEBAND_VAULT_KEY_FILE', path: ['vault', 'keyFile'], type: 'string' },
+  { env: 'SIDEBAND_RADIUS_HOLD_DOWN_SECONDS', path: ['radius', 'holdDownSeconds'], type: 'number' },
+  { env: 'SIDEBAND_RADIUS_INTERIM_INTERVAL_SECONDS', path: ['radius', 'interimIntervalSeconds'], type: 'number' },
+  { env: 'SIDEBAND_RADIUS_STALE_SESSION_SECONDS', path: ['radius', 'staleSessionSeconds'], type: 'number' },
+];

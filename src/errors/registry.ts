@@ -1,0 +1,95 @@
+/**
+ * Every error Sideband raises, by stable code. The HTTP API's reason codes, the RADIUS
+ * Reply-Messages and the CLI's exit messages all come from here, and docs/errors.md lists
+ * the same codes (test/errors/registry-matches-docs.test.ts keeps the two in step).
+ *
+ * Retired codes stay in the table with `retired: true` so that they are never reused.
+ */
+export interface ErrorDefinition {
+  /** HTTP status when the error reaches an API client. */
+  readonly status: number;
+  /** The `error.type` of the API's error shape. */
+  readonly type: ErrorType;
+  /** What went wrong, for people. */
+  readonly cause: string;
+  /** What to do about it. */
+  readonly fix: string;
+  readonly retired?: true;
+}
+
+export type ErrorType =
+  | 'invalid_request'
+  | 'authentication'
+  | 'permission'
+  | 'not_found'
+  | 'conflict'
+  | 'declined'
+  | 'configuration'
+  | 'unavailable'
+  | 'internal';
+
+const define = <T extends Record<string, ErrorDefinition>>(table: T): T => table;
+
+export const errorRegistry = define({
+  // ── configuration ─────────────────────────────────────────────
+  CONFIG_INVALID: { status: 500, type: 'configuration', cause: 'A configuration setting has a value outside what it accepts.', fix: 'Correct the named setting in the config file or the SIDEBAND_* environment variable.' },
+  CONFIG_RENAMED: { status: 500, type: 'configuration', cause: 'A configuration setting was renamed or removed.', fix: 'Use the replacement the message names.' },
+  CONFIG_FILE_UNREADABLE: { status: 500, type: 'configuration', cause: 'The configuration file cannot be read or is not valid JSON.', fix: 'Check the path given with --config or SIDEBAND_CONFIG and its JSON syntax.' },
+
+  // ── store ─────────────────────────────────────────────────────
+  STORE_UNREACHABLE: { status: 503, type: 'unavailable', cause: 'The database cannot be reached or opened.', fix: 'Check --database-url / SIDEBAND_DATABASE_URL, that PostgreSQL is running, or that the data directory is writable.' },
+  STORE_MIGRATION_FAILED: { status: 500, type: 'internal', cause: 'A schema migration failed; the migration that failed was rolled back.', fix: 'Read the logged cause, correct the database, and run `sideband db migrate` again.' },
+  STORE_SCHEMA_OUTDATED: { status: 503, type: 'unavailable', cause: 'The database schema is older than this version of Sideband expects.', fix: 'Run `sideband db migrate`.' },
+
+  // ── vault ─────────────────────────────────────────────────────
+  VAULT_KEY_MISSING: { status: 500, type: 'configuration', cause: 'No master key is available: the key file is absent and SIDEBAND_MASTER_KEY is unset.', fix: 'Restore the key file in the data directory, set SIDEBAND_MASTER_KEY, or run `sideband start` once on a fresh directory to create a development key.' },
+  VAULT_KEY_MALFORMED: { status: 500, type: 'configuration', cause: 'The master key file or SIDEBAND_MASTER_KEY is not in the expected form.', fix: 'SIDEBAND_MASTER_KEY takes KEYID:BASE64 of 32 bytes; the key file is the JSON the vault wrote.' },
+  VAULT_KEY_UNKNOWN: { status: 500, type: 'internal', cause: 'A record is wrapped under a master key id that the keyring does not hold.', fix: 'Restore the keyring that holds that key id; if it was retired on purpose, the record is unrecoverable.' },
+  VAULT_KEY_RETIRED: { status: 500, type: 'internal', cause: 'A record is wrapped under a master key that has been retired.', fix: 'Rotation should have re-wrapped it: run `sideband keys rotate` with the retired key restored, then retire it again.' },
+  VAULT_KEY_IN_USE: { status: 409, type: 'conflict', cause: 'The master key cannot be retired while records are still wrapped under it.', fix: 'Run `sideband keys rotate` first.' },
+  VAULT_DECRYPT_FAILED: { status: 500, type: 'internal', cause: 'A record failed authentication on decryption: the wrong master key, or the record was altered.', fix: 'Check that the keyring is the one this database was written with; an altered record must be re-entered.' },
+  VAULT_CARD_INVALID: { status: 400, type: 'invalid_request', cause: 'The card number fails the Luhn check, has the wrong length for its brand, or its brand is not recognised.', fix: 'Re-enter the card number.' },
+  VAULT_EXPIRY_INVALID: { status: 400, type: 'invalid_request', cause: 'The card expiry is not MM/YY or is in the past.', fix: 'Give the expiry as MM/YY, a month not yet over.' },
+  VAULT_CARD_DUPLICATE: { status: 409, type: 'conflict', cause: 'This card is already on file for this subscriber.', fix: 'Remove the existing card first, or use it as it is.' },
+
+  // ── subscribers ───────────────────────────────────────────────
+  SUBSCRIBER_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No subscriber has that login or id.', fix: 'Check the login with `sideband subscriber list`.' },
+  SUBSCRIBER_LOGIN_TAKEN: { status: 409, type: 'conflict', cause: 'A subscriber with that login already exists.', fix: 'Choose another login.' },
+  SUBSCRIBER_LOGIN_INVALID: { status: 400, type: 'invalid_request', cause: 'The login is empty, longer than 253 characters, or contains control characters or spaces.', fix: 'Use printable characters without spaces, such as an e-mail-like name.' },
+  SUBSCRIBER_PASSWORD_WEAK: { status: 400, type: 'invalid_request', cause: 'The password is shorter than 8 characters or longer than 128 (RADIUS PAP carries at most 128).', fix: 'Choose a password of 8 to 128 characters.' },
+  SUBSCRIBER_STATUS_INVALID: { status: 409, type: 'conflict', cause: 'The subscriber is not in a status that allows this change (a closed subscriber stays closed).', fix: 'Check the subscriber\'s status with `sideband subscriber show`.' },
+  CARD_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No card with that id is on file for this subscriber.', fix: 'List the subscriber\'s cards with `sideband subscriber show`.' },
+
+  // ── merchants ─────────────────────────────────────────────────
+  MERCHANT_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No merchant has that id.', fix: 'Check the id with `sideband merchant list`.' },
+  MERCHANT_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'A merchant with that name already exists.', fix: 'Choose another name.' },
+  MERCHANT_STATUS_INVALID: { status: 409, type: 'conflict', cause: 'The merchant is not in a status that allows this change (a revoked merchant cannot be certified again).', fix: 'Register the merchant anew.' },
+  MERCHANT_KEY_INVALID: { status: 400, type: 'invalid_request', cause: 'The public key is not an Ed25519 (signing) or P-256/X25519/RSA (encryption) key in PEM or JWK form.', fix: 'Give the public key as a PEM file or a JWK.' },
+  MERCHANT_KEY_ID_TAKEN: { status: 409, type: 'conflict', cause: 'That key id is already registered.', fix: 'Choose another key id.' },
+  MERCHANT_WEBHOOK_INVALID: { status: 400, type: 'invalid_request', cause: 'The webhook URL is not an absolute http(s) URL.', fix: 'Give a URL such as https://shop.example/hooks/sideband.' },
+
+  // ── network (NAS clients, pools, addresses) ───────────────────
+  NAS_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No NAS client has that name.', fix: 'Check the name with `sideband nas list`.' },
+  NAS_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'A NAS client with that name already exists.', fix: 'Choose another name.' },
+  NAS_SECRET_WEAK: { status: 400, type: 'invalid_request', cause: 'The shared secret is shorter than 16 characters (RFC 2865 §3 advises at least 16 octets).', fix: 'Use a random secret of at least 16 characters.' },
+  POOL_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No address pool has that name.', fix: 'Check the name with `sideband pool list`.' },
+  POOL_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'An address pool with that name already exists.', fix: 'Choose another name.' },
+  POOL_OVERLAP: { status: 409, type: 'conflict', cause: 'The pool\'s range overlaps a range already in another pool.', fix: 'Choose a range that no other pool covers.' },
+  POOL_TOO_LARGE: { status: 400, type: 'invalid_request', cause: 'The pool range is larger than a /8 (IPv4) or /64 of /128 hosts is not supported.', fix: 'Split the range into several pools.' },
+  ADDRESS_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an IPv4 or IPv6 address.', fix: 'Give an address such as 192.0.2.10 or 2001:db8::10.' },
+  CIDR_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an address range in CIDR notation, or has host bits set.', fix: 'Give a range such as 198.51.100.0/24.' },
+
+  // ── money ─────────────────────────────────────────────────────
+  AMOUNT_INVALID: { status: 400, type: 'invalid_request', cause: 'The amount is not a non-negative integer number of minor units within range.', fix: 'Give integer minor units, e.g. 1999 for 19.99.' },
+  CURRENCY_UNKNOWN: { status: 400, type: 'invalid_request', cause: 'The currency is not an ISO 4217 code that Sideband knows.', fix: 'Use an ISO 4217 code such as EUR or USD.' },
+
+  // ── operator API and CLI ──────────────────────────────────────
+  OPERATOR_TOKEN_MISSING: { status: 401, type: 'authentication', cause: 'The operator API request carries no bearer token.', fix: 'Send Authorization: Bearer TOKEN; issue a token with `sideband token issue`.' },
+  OPERATOR_TOKEN_INVALID: { status: 401, type: 'authentication', cause: 'The bearer token is unknown or revoked.', fix: 'Issue a new token with `sideband token issue`.' },
+  REQUEST_INVALID: { status: 400, type: 'invalid_request', cause: 'The request body or query does not match the schema.', fix: 'Read the message: it names the field and what it accepts.' },
+  NOT_FOUND: { status: 404, type: 'not_found', cause: 'No such route.', fix: 'Check the path against the API reference.' },
+  USAGE: { status: 400, type: 'invalid_request', cause: 'The command line is not one the command accepts.', fix: 'Run the command with --help.' },
+  INTERNAL: { status: 500, type: 'internal', cause: 'An unexpected fault; it was logged with a correlation id.', fix: 'Report the log line with that id.' },
+});
+
+export type ErrorCode = keyof typeof errorRegistry;

@@ -1,0 +1,66 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { MerchantRegistry } from '../certification/merchant-registry.ts';
+import type { Config } from '../config/schema.ts';
+import type { ScryptCost } from '../core/identity/password-hash.ts';
+import { SidebandError } from '../errors/sideband-error.ts';
+import type { Logger } from '../observability/logger.ts';
+import { NetworkProvisioning } from '../provisioning/network.ts';
+import { OperatorTokens } from '../provisioning/operator-tokens.ts';
+import { SubscriberProvisioning } from '../provisioning/subscribers.ts';
+import { openStore, type Store } from '../store/open-store.ts';
+import { Keyring } from '../vault/keyring.ts';
+import { Vault } from '../vault/vault.ts';
+
+/** What every command and the gateway share: the store, the vault and the services over them. */
+export interface Context {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly keyring: Keyring;
+  readonly vault: Vault;
+  readonly subscribers: SubscriberProvisioning;
+  readonly network: NetworkProvisioning;
+  readonly merchants: MerchantRegistry;
+  readonly tokens: OperatorTokens;
+  /** True when this open created the keyring (a first development start). */
+  readonly createdKey: boolean;
+  close(): Promise<void>;
+}
+
+export const keyFilePath = (config: Config): string => (isAbsolute(config.vault.keyFile) ? config.vault.keyFile : join(config.dataDir, config.vault.keyFile));
+
+/**
+ * Resolves the master key: SIDEBAND_MASTER_KEY, else the keyring file; a missing file is
+ * created only while the store holds no sealed record, so that a lost key is an error and
+ * never silently replaced by a new one.
+ */
+async function openKeyring(config: Config, store: Store, env: NodeJS.ProcessEnv): Promise<{ keyring: Keyring; created: boolean }> {
+  if (env.SIDEBAND_MASTER_KEY) return { keyring: Keyring.fromEnvironment(env.SIDEBAND_MASTER_KEY), created: false };
+  const path = keyFilePath(config);
+  if (existsSync(path)) return { keyring: Keyring.load(path), created: false };
+  const sealed = await store.db.selectFrom('vault_records').select('id').limit(1).executeTakeFirst();
+  if (sealed) throw new SidebandError('VAULT_KEY_MISSING', `No master key at ${path}, but the database at ${store.location} holds sealed records: restore the keyring or set SIDEBAND_MASTER_KEY.`);
+  return { keyring: Keyring.create(path), created: true };
+}
+
+export async function openContext(config: Config, logger: Logger, options: { actor?: string; scryptCost?: ScryptCost; env?: NodeJS.ProcessEnv } = {}): Promise<Context> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: true });
+  try {
+    const { keyring, created } = await openKeyring(config, store, options.env ?? process.env);
+    const vault = new Vault(store, keyring);
+    const actor = options.actor ?? 'cli';
+    return {
+      config, logger, store, keyring, vault, createdKey: created,
+      subscribers: new SubscriberProvisioning(store, vault, { actor, ...(options.scryptCost ? { scryptCost: options.scryptCost } : {}) }),
+      network: new NetworkProvisioning(store, vault, actor),
+      merchants: new MerchantRegistry(store, actor),
+      tokens: new OperatorTokens(store, actor),
+      close: () => store.close(),
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

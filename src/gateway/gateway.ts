@@ -1,0 +1,74 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { buildOperatorApi } from '../operator/operator-api.ts';
+import { sqlitePath } from '../store/open-store.ts';
+import { openContext, type Context } from './context.ts';
+import { seedDemoData, type DemoCredentials } from './demo-data.ts';
+
+export type ListenMap = Record<string, string>;
+
+export interface GatewayOptions {
+  config: Config;
+  logger: Logger;
+  /** Lower scrypt cost for tests that create many subscribers. */
+  scryptCost?: { N: number; r: number; p: number };
+}
+
+/**
+ * Every part of Sideband in one process: opens the store and the vault, seeds demo data
+ * on a fresh development directory, and starts each listener, recording where it listens.
+ */
+export class Gateway {
+  readonly metrics = new Metrics();
+  readonly listen: ListenMap = {};
+  demo: DemoCredentials | null = null;
+  private ctx: Context | null = null;
+  private operatorHttp: FastifyInstance | null = null;
+
+  constructor(private readonly options: GatewayOptions) {}
+
+  get context(): Context {
+    if (!this.ctx) throw new Error('gateway not started');
+    return this.ctx;
+  }
+
+  async start(): Promise<ListenMap> {
+    const { config, logger } = this.options;
+    const fresh = !config.databaseUrl && !existsSync(sqlitePath(config.dataDir));
+    const ctx = await openContext(config, logger, { actor: 'system', ...(this.options.scryptCost ? { scryptCost: this.options.scryptCost } : {}) });
+    this.ctx = ctx;
+    if (ctx.createdKey) logger.warn({ keyFile: ctx.keyring.file }, 'created a development master key; back it up, or set SIDEBAND_MASTER_KEY in production');
+
+    const demoFile = join(config.dataDir, 'demo.json');
+    const seeded = (await ctx.store.db.selectFrom('subscribers').select('id').limit(1).executeTakeFirst()) !== undefined;
+    if (config.demo && (fresh || !seeded) && !existsSync(demoFile)) {
+      this.demo = await seedDemoData(ctx);
+      logger.info({ subscriber: this.demo.subscriber.login, nas: this.demo.nas.name, merchant: this.demo.merchant.id }, 'seeded demo data');
+    }
+
+    this.operatorHttp = buildOperatorApi(ctx, this.metrics);
+    const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
+    this.listen.operatorHttp = new URL(address).host;
+
+    this.writeDemoFile(demoFile);
+    logger.info({ listen: this.listen, store: ctx.store.dialect, location: ctx.store.location }, 'gateway started');
+    return this.listen;
+  }
+
+  /** demo.json always tells where this run listens, also when an existing directory is reused. */
+  private writeDemoFile(path: string): void {
+    let demo: DemoCredentials | null = this.demo;
+    if (!demo && existsSync(path)) demo = JSON.parse(readFileSync(path, 'utf8')) as DemoCredentials;
+    if (demo) writeFileSync(path, JSON.stringify({ ...demo, listen: this.listen }, null, 2) + '\n', { mode: 0o600 });
+  }
+
+  async stop(): Promise<void> {
+    await this.operatorHttp?.close();
+    await this.ctx?.close();
+    this.ctx = null;
+  }
+}

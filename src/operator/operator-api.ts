@@ -1,0 +1,51 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { SidebandError } from '../errors/sideband-error.ts';
+import type { Context } from '../gateway/context.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+/** A part of the gateway that adds routes under /v1 of the operator API. */
+export type OperatorRoutes = (app: FastifyInstance) => void;
+
+/**
+ * The operator's HTTP port: /healthz and /metrics open (bind it to a management
+ * network), everything under /v1 behind a bearer token the CLI issues.
+ */
+export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: OperatorRoutes[] = []): FastifyInstance {
+  const app = Fastify({ loggerInstance: ctx.logger.child({ part: 'operator-http' }) as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof SidebandError) return reply.status(error.status).send(error.toBody());
+    const e = error as { validation?: unknown; statusCode?: number; message: string };
+    if (e.validation || (e.statusCode && e.statusCode < 500)) {
+      return reply.status(e.statusCode ?? 400).send(new SidebandError('REQUEST_INVALID', e.message).toBody());
+    }
+    request.log.error({ err: error }, 'operator API request failed');
+    return reply.status(500).send(new SidebandError('INTERNAL', `Internal error; correlation id ${request.id}.`).toBody());
+  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send(new SidebandError('NOT_FOUND', `No route ${request.method} ${request.url}.`).toBody()));
+
+  app.get('/healthz', async () => ({ status: 'ok', store: ctx.store.dialect }));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  app.register(async (v1) => {
+    v1.addHook('onRequest', async (request: FastifyRequest) => {
+      const header = request.headers.authorization;
+      if (!header?.startsWith('Bearer ')) throw new SidebandError('OPERATOR_TOKEN_MISSING');
+      const name = await ctx.tokens.verify(header.slice(7).trim());
+      if (!name) throw new SidebandError('OPERATOR_TOKEN_INVALID');
+      request.log = request.log.child({ operator: name });
+    });
+    v1.get('/subscribers', async (req) => {
+      const q = req.query as { status?: 'active' | 'suspended' | 'closed'; after?: string; limit?: string };
+      return { data: await ctx.subscribers.list({ ...(q.status ? { status: q.status } : {}), ...(q.after ? { after: q.after } : {}), limit: q.limit ? Number(q.limit) : 100 }) };
+    });
+    v1.get('/subscribers/:login', async (req) => ctx.subscribers.show((req.params as { login: string }).login));
+    v1.get('/merchants', async () => ({ data: await ctx.merchants.list() }));
+    v1.get('/merchants/:id', async (req) => ctx.merchants.show((req.params as { id: string }).id));
+    v1.get('/nas', async () => ({ data: await ctx.network.listNas() }));
+    v1.get('/pools', async () => ({ data: await ctx.network.listPools() }));
+    for (const part of parts) part(v1);
+  }, { prefix: '/v1' });
+
+  return app;
+}

@@ -1,0 +1,111 @@
+import { newId } from '../core/identity/ids.ts';
+import { cidrsOverlap, parseCidr } from '../core/network/cidr.ts';
+import { SidebandError } from '../errors/sideband-error.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Store } from '../store/open-store.ts';
+import type { Vault } from '../vault/vault.ts';
+
+export interface NasView {
+  id: string;
+  name: string;
+  address: string;
+  pool: string | null;
+  requireMessageAuthenticator: boolean;
+  createdAt: string;
+}
+
+export interface PoolView {
+  id: string;
+  name: string;
+  cidr: string;
+  portsPerBlock: number | null;
+  createdAt: string;
+}
+
+export interface AddNas {
+  name: string;
+  address: string;
+  secret: string;
+  pool?: string | null;
+  /** BlastRADIUS (CVE-2024-3596): on by default; relax only for a NAS that cannot send it. */
+  requireMessageAuthenticator?: boolean;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Operator-side management of NAS clients and address pools. */
+export class NetworkProvisioning {
+  constructor(
+    private readonly store: Store,
+    private readonly vault: Vault,
+    private readonly actor = 'cli',
+  ) {}
+
+  async addPool(input: { name: string; cidr: string; portsPerBlock?: number | null }): Promise<PoolView> {
+    const name = input.name.trim();
+    if (!/^[\w.-]{1,64}$/.test(name)) throw new SidebandError('REQUEST_INVALID', 'A pool name is 1 to 64 letters, digits, dots, dashes or underscores.', { param: 'name' });
+    const cidr = parseCidr(input.cidr);
+    if ((cidr.family === 4 && cidr.prefix < 8) || (cidr.family === 6 && cidr.prefix < 104)) {
+      throw new SidebandError('POOL_TOO_LARGE', `${cidr.text} is too large for one pool (at most a /8, or a /104 for IPv6).`, { param: 'cidr' });
+    }
+    const ppb = input.portsPerBlock ?? null;
+    if (ppb !== null && (!Number.isInteger(ppb) || ppb < 64 || ppb > 64512 || 64512 % ppb !== 0)) {
+      throw new SidebandError('REQUEST_INVALID', 'ports per block must divide the 64,512 non-system ports evenly (e.g. 1008, 2016, 4032) and be at least 64.', { param: 'portsPerBlock' });
+    }
+    const now = Date.now();
+    const id = newId('pool', now);
+    await this.store.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom('pools').select(['name', 'cidr']).execute();
+      if (existing.some((p) => p.name === name)) throw new SidebandError('POOL_NAME_TAKEN', `A pool named ${name} already exists.`, { param: 'name' });
+      const clash = existing.find((p) => cidrsOverlap(parseCidr(p.cidr), cidr));
+      if (clash) throw new SidebandError('POOL_OVERLAP', `${cidr.text} overlaps pool ${clash.name} (${clash.cidr}).`, { param: 'cidr' });
+      await tx.insertInto('pools').values({ id, name, cidr: cidr.text, ports_per_block: ppb, created_at: now }).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'pool.add', subjectType: 'pool', subjectId: id, detail: { name, cidr: cidr.text, portsPerBlock: ppb } });
+    });
+    return { id, name, cidr: cidr.text, portsPerBlock: ppb, createdAt: iso(now) };
+  }
+
+  async listPools(): Promise<PoolView[]> {
+    const rows = await this.store.db.selectFrom('pools').selectAll().orderBy('name').execute();
+    return rows.map((p) => ({ id: p.id, name: p.name, cidr: p.cidr, portsPerBlock: p.ports_per_block, createdAt: iso(p.created_at) }));
+  }
+
+  async addNas(input: AddNas): Promise<NasView> {
+    const name = input.name.trim();
+    if (!/^[\w.-]{1,64}$/.test(name)) throw new SidebandError('REQUEST_INVALID', 'A NAS name is 1 to 64 letters, digits, dots, dashes or underscores.', { param: 'name' });
+    const address = parseCidr(input.address, 'address');
+    // RFC 2865 §3: "The secret … SHOULD be at least as large and unguessable as a
+    // well-chosen password. It is preferred that the secret be at least 16 octets."
+    if (Buffer.byteLength(input.secret) < 16) throw new SidebandError('NAS_SECRET_WEAK', 'The shared secret must be at least 16 characters.', { param: 'secret' });
+    const now = Date.now();
+    const id = newId('nas', now);
+    await this.store.db.transaction().execute(async (tx) => {
+      if (await tx.selectFrom('nas_clients').select('id').where('name', '=', name).executeTakeFirst()) {
+        throw new SidebandError('NAS_NAME_TAKEN', `A NAS client named ${name} already exists.`, { param: 'name' });
+      }
+      let poolId: string | null = null;
+      if (input.pool) {
+        const pool = await tx.selectFrom('pools').select('id').where('name', '=', input.pool).executeTakeFirst();
+        if (!pool) throw new SidebandError('POOL_NOT_FOUND', `No pool named ${input.pool}.`, { param: 'pool' });
+        poolId = pool.id;
+      }
+      const secretRecord = await this.vault.seal(tx, 'nas-secret', { secret: input.secret }, now);
+      await tx
+        .insertInto('nas_clients')
+        .values({ id, name, address: address.text, secret_record_id: secretRecord, require_message_authenticator: input.requireMessageAuthenticator === false ? 0 : 1, pool_id: poolId, created_at: now })
+        .execute();
+      await appendAudit(tx, { actor: this.actor, action: 'nas.add', subjectType: 'nas', subjectId: id, detail: { name, address: address.text, pool: input.pool ?? null } });
+    });
+    return (await this.listNas()).find((n) => n.id === id)!;
+  }
+
+  async listNas(): Promise<NasView[]> {
+    const rows = await this.store.db
+      .selectFrom('nas_clients')
+      .leftJoin('pools', 'pools.id', 'nas_clients.pool_id')
+      .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.created_at', 'pools.name as pool'])
+      .orderBy('nas_clients.name')
+      .execute();
+    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, requireMessageAuthenticator: n.require_message_authenticator === 1, createdAt: iso(n.created_at) }));
+  }
+}

@@ -1,0 +1,220 @@
+import { newId } from '../core/identity/ids.ts';
+import { assertLogin, assertPassword } from '../core/identity/login.ts';
+import { hashPassword, type ScryptCost } from '../core/identity/password-hash.ts';
+import { parseExpiry } from '../core/card/card-expiry.ts';
+import { maskCard, validateCardNumber } from '../core/card/card-number.ts';
+import { assertAmount, assertCurrency } from '../core/money/currency.ts';
+import { SidebandError } from '../errors/sideband-error.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Store } from '../store/open-store.ts';
+import type { SubscriberStatus } from '../store/schema.ts';
+import type { Vault } from '../vault/vault.ts';
+
+/** The confidential record of the seed's user table 400, as sealed in the vault. */
+export interface ConfidentialRecord {
+  number: string;
+  expiry: string;
+  holderName: string;
+  creditLimit: number | null;
+  creditRating: string | null;
+  licenceNumber: string | null;
+}
+
+export interface SubscriberView {
+  id: string;
+  login: string;
+  status: SubscriberStatus;
+  currency: string;
+  spendingLimit: number;
+  amountUsed: number;
+  autoApproveLimit: number | null;
+  secondsAllotted: number | null;
+  secondsRemaining: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What is shown of a card: brand, masked number, expiry. Never the number. */
+export interface CardView {
+  id: string;
+  brand: string;
+  masked: string;
+  expiry: string;
+  status: 'active' | 'removed';
+  createdAt: string;
+}
+
+export interface AddSubscriber {
+  login: string;
+  password: string;
+  spendingLimit?: number;
+  currency?: string;
+  seconds?: number | null;
+  autoApproveLimit?: number | null;
+}
+
+export interface AddCard {
+  number: string;
+  expiry: string;
+  holderName: string;
+  creditLimit?: number | null;
+  creditRating?: string | null;
+  licenceNumber?: string | null;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+type SubscriberRow = Awaited<ReturnType<SubscriberProvisioning['row']>>;
+
+/** Operator-side management of subscribers and their confidential records. */
+export class SubscriberProvisioning {
+  constructor(
+    private readonly store: Store,
+    private readonly vault: Vault,
+    private readonly options: { actor: string; scryptCost?: ScryptCost } = { actor: 'cli' },
+  ) {}
+
+  async add(input: AddSubscriber): Promise<SubscriberView> {
+    const login = assertLogin(input.login);
+    const password = assertPassword(input.password);
+    const limit = assertAmount(input.spendingLimit ?? 0, 'limit');
+    const currency = assertCurrency(input.currency ?? 'EUR');
+    const seconds = input.seconds == null ? null : assertAmount(input.seconds, 'seconds');
+    const autoApprove = input.autoApproveLimit == null ? null : assertAmount(input.autoApproveLimit, 'autoApproveLimit');
+    const passwordHash = await hashPassword(password, this.options.scryptCost);
+    const now = Date.now();
+    const id = newId('sub', now);
+    await this.store.db.transaction().execute(async (tx) => {
+      const taken = await tx.selectFrom('subscribers').select('id').where('login', '=', login).executeTakeFirst();
+      if (taken) throw new SidebandError('SUBSCRIBER_LOGIN_TAKEN', `A subscriber with login ${login} already exists.`, { param: 'login' });
+      const chapRecord = await this.vault.seal(tx, 'chap-password', { password }, now);
+      await tx
+        .insertInto('subscribers')
+        .values({
+          id, login, password_hash: passwordHash, chap_record_id: chapRecord, status: 'active', currency,
+          spending_limit: limit, amount_used: 0, period_start: now, auto_approve_limit: autoApprove, release_to_merchant: 0,
+          seconds_allotted: seconds, seconds_remaining: seconds, created_at: now, updated_at: now,
+        })
+        .execute();
+      await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.add', subjectType: 'subscriber', subjectId: id, detail: { login, spendingLimit: limit, currency, seconds } });
+    });
+    return this.show(login);
+  }
+
+  private async row(loginOrId: string) {
+    const row = await this.store.db.selectFrom('subscribers').selectAll().where((eb) => eb.or([eb('login', '=', loginOrId), eb('id', '=', loginOrId)])).executeTakeFirst();
+    if (!row) throw new SidebandError('SUBSCRIBER_NOT_FOUND', `No subscriber ${loginOrId}.`, { param: 'login' });
+    return row;
+  }
+
+  private view(row: SubscriberRow): SubscriberView {
+    return {
+      id: row.id, login: row.login, status: row.status, currency: row.currency, spendingLimit: row.spending_limit, amountUsed: row.amount_used,
+      autoApproveLimit: row.auto_approve_limit, secondsAllotted: row.seconds_allotted, secondsRemaining: row.seconds_remaining,
+      createdAt: iso(row.created_at), updatedAt: iso(row.updated_at),
+    };
+  }
+
+  async show(loginOrId: string): Promise<SubscriberView & { cards: CardView[] }> {
+    const row = await this.row(loginOrId);
+    return { ...this.view(row), cards: await this.cards(row.id) };
+  }
+
+  async list({ status, limit = 100, after }: { status?: SubscriberStatus; limit?: number; after?: string } = {}): Promise<SubscriberView[]> {
+    let q = this.store.db.selectFrom('subscribers').selectAll().orderBy('login').limit(Math.min(Math.max(limit, 1), 1000));
+    if (status) q = q.where('status', '=', status);
+    if (after) q = q.where('login', '>', after);
+    return (await q.execute()).map((r) => this.view(r));
+  }
+
+  async cards(subscriberId: string, { includeRemoved = false } = {}): Promise<CardView[]> {
+    let q = this.store.db.selectFrom('cards').selectAll().where('subscriber_id', '=', subscriberId).orderBy('created_at');
+    if (!includeRemoved) q = q.where('status', '=', 'active');
+    return (await q.execute()).map((c) => ({
+      id: c.id, brand: c.brand, masked: maskCard(c.bin, c.last4, c.pan_length), status: c.status, createdAt: iso(c.created_at),
+      expiry: `${String(c.expiry_month).padStart(2, '0')}/${String(c.expiry_year % 100).padStart(2, '0')}`,
+    }));
+  }
+
+  private async setStatus(loginOrId: string, to: SubscriberStatus, action: string): Promise<SubscriberView> {
+    const row = await this.row(loginOrId);
+    if (row.status === 'closed') throw new SidebandError('SUBSCRIBER_STATUS_INVALID', `Subscriber ${row.login} is closed.`);
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('subscribers').set({ status: to, updated_at: now }).where('id', '=', row.id).execute();
+      await appendAudit(tx, { actor: this.options.actor, action, subjectType: 'subscriber', subjectId: row.id, detail: { from: row.status, to } });
+    });
+    return this.view(await this.row(row.id));
+  }
+
+  suspend(loginOrId: string): Promise<SubscriberView> {
+    return this.setStatus(loginOrId, 'suspended', 'subscriber.suspend');
+  }
+
+  resume(loginOrId: string): Promise<SubscriberView> {
+    return this.setStatus(loginOrId, 'active', 'subscriber.resume');
+  }
+
+  close(loginOrId: string): Promise<SubscriberView> {
+    return this.setStatus(loginOrId, 'closed', 'subscriber.close');
+  }
+
+  async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null }): Promise<SubscriberView> {
+    const row = await this.row(loginOrId);
+    const patch: Record<string, number | null> = {};
+    if (change.spendingLimit !== undefined) patch.spending_limit = assertAmount(change.spendingLimit, 'limit');
+    if (change.autoApproveLimit !== undefined) patch.auto_approve_limit = change.autoApproveLimit === null ? null : assertAmount(change.autoApproveLimit, 'autoApproveLimit');
+    if (change.seconds !== undefined) {
+      const s = change.seconds === null ? null : assertAmount(change.seconds, 'seconds');
+      patch.seconds_allotted = s;
+      patch.seconds_remaining = s;
+    }
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('subscribers').set({ ...patch, updated_at: now }).where('id', '=', row.id).execute();
+      await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.set-limit', subjectType: 'subscriber', subjectId: row.id, detail: patch });
+    });
+    return this.view(await this.row(row.id));
+  }
+
+  /** Validates, seals and files a card. Nothing is written if any step fails. */
+  async addCard(loginOrId: string, input: AddCard): Promise<CardView> {
+    const row = await this.row(loginOrId);
+    const card = validateCardNumber(input.number);
+    const expiry = parseExpiry(input.expiry);
+    const holderName = input.holderName.trim();
+    if (!holderName) throw new SidebandError('REQUEST_INVALID', 'The card holder name is empty.', { param: 'holder' });
+    const record: ConfidentialRecord = {
+      number: card.number, expiry: input.expiry.trim(), holderName,
+      creditLimit: input.creditLimit == null ? null : assertAmount(input.creditLimit, 'creditLimit'),
+      creditRating: input.creditRating ?? null, licenceNumber: input.licenceNumber ?? null,
+    };
+    const fingerprint = await this.vault.fingerprint(card.number);
+    const now = Date.now();
+    const id = newId('card', now);
+    await this.store.db.transaction().execute(async (tx) => {
+      const dup = await tx.selectFrom('cards').select('id').where('subscriber_id', '=', row.id).where('fingerprint', '=', fingerprint).where('status', '=', 'active').executeTakeFirst();
+      if (dup) throw new SidebandError('VAULT_CARD_DUPLICATE', `This card (${maskCard(card.bin, card.last4, card.number.length)}) is already on file as ${dup.id}.`, { param: 'number' });
+      const recordId = await this.vault.seal(tx, 'card', record, now);
+      await tx
+        .insertInto('cards')
+        .values({ id, subscriber_id: row.id, record_id: recordId, brand: card.brand, bin: card.bin, last4: card.last4, pan_length: card.number.length, expiry_month: expiry.month, expiry_year: expiry.year, fingerprint, status: 'active', created_at: now, removed_at: null })
+        .execute();
+      await appendAudit(tx, { actor: this.options.actor, action: 'card.add', subjectType: 'subscriber', subjectId: row.id, detail: { card: id, brand: card.brand, masked: maskCard(card.bin, card.last4, card.number.length) } });
+    });
+    return (await this.cards(row.id)).find((c) => c.id === id)!;
+  }
+
+  /** Removes the card and destroys its sealed record; the masked row stays for history. */
+  async removeCard(loginOrId: string, cardId: string): Promise<void> {
+    const row = await this.row(loginOrId);
+    const card = await this.store.db.selectFrom('cards').selectAll().where('id', '=', cardId).where('subscriber_id', '=', row.id).where('status', '=', 'active').executeTakeFirst();
+    if (!card) throw new SidebandError('CARD_NOT_FOUND', `Subscriber ${row.login} has no active card ${cardId}.`, { param: 'card' });
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('cards').set({ status: 'removed', removed_at: now, record_id: null }).where('id', '=', card.id).execute();
+      if (card.record_id) await this.vault.remove(tx, card.record_id);
+      await appendAudit(tx, { actor: this.options.actor, action: 'card.remove', subjectType: 'subscriber', subjectId: row.id, detail: { card: card.id, masked: maskCard(card.bin, card.last4, card.pan_length) } });
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import * as foundation from './0001-foundation.ts';
+
+type Dialect = 'sqlite' | 'postgres';
+interface DialectMigration {
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+}
+
+/** Versioned migrations, applied in name order; a name, once released, never changes. */
+const migrations: Record<string, DialectMigration> = {
+  '0001-foundation': foundation,
+};
+
+export class SidebandMigrations implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return Object.fromEntries(Object.entries(migrations).map(([name, m]) => [name, { up: (db: Kysely<unknown>) => m.up(db, this.dialect) }]));
+  }
+}
+
+export const latestMigration = Object.keys(migrations).sort().at(-1)!;

@@ -1,0 +1,103 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { SidebandError } from '../errors/sideband-error.ts';
+import { SidebandMigrations, latestMigration } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+// int8 (bigint) and numeric arrive as strings by default; every such column here holds
+// milliseconds or minor units below 2^53, so a number is exact.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+export interface StoreOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  /** Apply pending migrations on open (the gateway does; `db migrate` is the explicit way). */
+  migrate?: boolean;
+}
+
+export interface Store {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** Where the data lives, for messages: the SQLite path or the URL without its password. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export const sqlitePath = (dataDir: string): string => join(dataDir, 'sideband.sqlite');
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  let db: Db;
+  let dialect: Dialect;
+  let location: string;
+  if (options.databaseUrl) {
+    dialect = 'postgres';
+    location = redactUrl(options.databaseUrl);
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    // An idle client that loses its server emits 'error' on the pool; without a listener
+    // that would crash the process instead of failing the next query.
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    dialect = 'sqlite';
+    location = sqlitePath(options.dataDir);
+    let file: BetterSqlite3.Database;
+    try {
+      mkdirSync(options.dataDir, { recursive: true });
+      file = new BetterSqlite3(location);
+      file.pragma('journal_mode = WAL');
+      // FULL makes each commit durable before it returns: an Accounting-Response or an
+      // approval is only sent after its row would survive a power cut.
+      file.pragma('synchronous = FULL');
+      file.pragma('foreign_keys = ON');
+      file.pragma('busy_timeout = 5000');
+    } catch (e) {
+      throw new SidebandError('STORE_UNREACHABLE', `Cannot open the SQLite database at ${location}: ${(e as Error).message}`, { cause: e });
+    }
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  }
+  try {
+    await sql`select 1`.execute(db);
+  } catch (e) {
+    await db.destroy().catch(() => {});
+    throw new SidebandError('STORE_UNREACHABLE', `Cannot reach the database at ${location}: ${(e as Error).message}`, { cause: e });
+  }
+  const store: Store = { db, dialect, location, close: () => db.destroy() };
+  if (options.migrate) await migrateStore(store);
+  else await assertSchemaCurrent(store);
+  return store;
+}
+
+export async function migrateStore(store: Store): Promise<string[]> {
+  const migrator = new Migrator({ db: store.db, provider: new SidebandMigrations(store.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new SidebandError('STORE_MIGRATION_FAILED', `Migration ${failed} failed on ${store.location}: ${(error as Error).message}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function assertSchemaCurrent(store: Store): Promise<void> {
+  const migrator = new Migrator({ db: store.db, provider: new SidebandMigrations(store.dialect) });
+  const applied = (await migrator.getMigrations()).filter((m) => m.executedAt).map((m) => m.name);
+  if (!applied.includes(latestMigration)) {
+    throw new SidebandError('STORE_SCHEMA_OUTDATED', `The database at ${store.location} is not at schema ${latestMigration}: run \`sideband db migrate\`.`);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Row types of every table, as Kysely sees them. Times are epoch milliseconds in a
+ * BIGINT (SQLite INTEGER), money is integer minor units, booleans are 0/1 integers and
+ * ids are text: the same values on SQLite and PostgreSQL without per-dialect mapping.
+ */
+
+export type SubscriberStatus = 'active' | 'suspended' | 'closed';
+export type MerchantStatus = 'pending' | 'certified' | 'revoked';
+export type SettlementPreference = 'card' | 'provider_bill' | 'merchant_bill';
+
+export interface SubscriberTable {
+  id: string;
+  login: string;
+  password_hash: string;
+  /** Vault record holding the password for CHAP, which needs it in clear (RFC 1994). */
+  chap_record_id: string | null;
+  status: SubscriberStatus;
+  currency: string;
+  spending_limit: number;
+  amount_used: number;
+  period_start: number;
+  auto_approve_limit: number | null;
+  release_to_merchant: number;
+  seconds_allotted: number | null;
+  seconds_remaining: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type VaultRecordKind = 'card' | 'chap-password' | 'nas-secret' | 'fingerprint-key';
+
+export interface VaultRecordTable {
+  id: string;
+  kind: VaultRecordKind;
+  /** Master key id that wraps this record's data key. */
+  key_id: string;
+  wrapped_key: string;
+  ciphertext: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CardTable {
+  id: string;
+  subscriber_id: string;
+  /** Null once the card is removed and its sealed record destroyed. */
+  record_id: string | null;
+  brand: string;
+  bin: string;
+  last4: string;
+  pan_length: number;
+  expiry_month: number;
+  expiry_year: number;
+  /** HMAC-SHA-256 of the number under the vault's fingerprint key (PCI DSS 3.5.1.1). */
+  fingerprint: string;
+  status: 'active' | 'removed';
+  created_at: number;
+  removed_at: number | null;
+}
+
+export interface NasClientTable {
+  id: string;
+  name: string;
+  address: string;
+  secret_record_id: string;
+  require_message_authenticator: number;
+  pool_id: string | null;
+  created_at: number;
+}
+
+export interface PoolTable {
+  id: string;
+  name: string;
+  cidr: string;
+  /** Carrier-grade NAT: each address is shared, ports_per_block source ports a subscriber. */
+  ports_per_block: number | null;
+  created_at: number;
+}
+
+export interface SessionTable {
+  id: string;
+  subscriber_id: string | null;
+  login: string;
+  nas_id: string;
+  nas_identifier: string | null;
+  nas_ip_address: string | null;
+  nas_port: number | null;
+  nas_port_id: string | null;
+  acct_session_id: string | null;
+  /** Class attribute value from the Access-Accept, tying accounting to the authentication. */
+  class: string | null;
+  framed_address: string | null;
+  pool_id: string | null;
+  status: 'authorized' | 'active' | 'closed';
+  authorized_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  last_seen_at: number;
+  session_time: number;
+  input_octets: number;
+  output_octets: number;
+  terminate_cause: string | null;
+  charged_seconds: number;
+}
+
+export interface BindingTable {
+  id: string;
+  session_id: string;
+  address: string;
+  port_first: number | null;
+  port_last: number | null;
+  start_at: number;
+  end_at: number | null;
+  /** Non-null while open; a unique index on it means no address is held twice. */
+  open_key: string | null;
+}
+
+export interface MerchantTable {
+  id: string;
+  name: string;
+  status: MerchantStatus;
+  webhook_url: string | null;
+  settlement_preference: SettlementPreference;
+  /** Per-merchant secret for pseudonymous customer ids; never leaves the gateway. */
+  pseudonym_salt: string;
+  created_at: number;
+  updated_at: number;
+  certified_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface MerchantKeyTable {
+  id: string;
+  merchant_id: string;
+  use: 'sig' | 'enc';
+  algorithm: string;
+  public_key: string;
+  status: 'active' | 'revoked';
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface MerchantNetworkTable {
+  id: string;
+  merchant_id: string;
+  cidr: string;
+  created_at: number;
+}
+
+export interface AuthorizationTable {
+  id: string;
+  merchant_id: string;
+  subscriber_id: string;
+  session_id: string;
+  card_id: string | null;
+  customer_address: string;
+  customer_port: number | null;
+  observed_at: number;
+  amount: number;
+  currency: string;
+  captured_amount: number;
+  refunded_amount: number;
+  status: string;
+  reason: string | null;
+  capture_mode: 'automatic' | 'manual';
+  settlement: SettlementPreference;
+  description: string | null;
+  merchant_reference: string | null;
+  customer_pseudonym: string;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AuthorizationEventTable {
+  id: string;
+  authorization_id: string;
+  type: string;
+  amount: number | null;
+  detail: string | null;
+  at: number;
+}
+
+export interface LedgerEntryTable {
+  id: string;
+  transaction_id: string;
+  account: string;
+  /** Debits positive, credits negative: every transaction's entries sum to zero. */
+  amount: number;
+  currency: string;
+  authorization_id: string | null;
+  at: number;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  subject_type: string;
+  subject_id: string | null;
+  /** JSON with masked or non-secret values only. */
+  detail: string | null;
+}
+
+export interface OperatorTokenTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface Database {
+  subscribers: SubscriberTable;
+  vault_records: VaultRecordTable;
+  cards: CardTable;
+  nas_clients: NasClientTable;
+  pools: PoolTable;
+  sessions: SessionTable;
+  bindings: BindingTable;
+  merchants: MerchantTable;
+  merchant_keys: MerchantKeyTable;
+  merchant_networks: MerchantNetworkTable;
+  authorizations: AuthorizationTable;
+  authorization_events: AuthorizationEventTable;
+  ledger_entries: LedgerEntryTable;
+  audit_log: AuditLogTable;
+  operator_tokens: OperatorTokenTable;
+}
