@@ -85,6 +85,6 @@ function runPhase(files, transcript) {
 }
 
 const code1 = await runPhase(phase1, 'test-output.log');
-const code2 = filters.length === 0 ? await runPhase(phase2, null) : 0;
+const code2 = await runPhase(phase2, null);
 console.log(`\n${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
 process.exit(code1 !== 0 ? code1 : code2);
