@@ -79,6 +79,17 @@ export const errorRegistry = define({
   ADDRESS_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an IPv4 or IPv6 address.', fix: 'Give an address such as 192.0.2.10 or 2001:db8::10.' },
   CIDR_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an address range in CIDR notation, or has host bits set.', fix: 'Give a range such as 198.51.100.0/24.' },
 
+  // ── RADIUS (Reply-Message of Access-Reject) and resolution ────
+  AAA_LOGIN_UNKNOWN: { status: 401, type: 'authentication', cause: 'No subscriber has that login.', fix: 'Check the login, or add the subscriber with `sideband subscriber add`.' },
+  AAA_PASSWORD_WRONG: { status: 401, type: 'authentication', cause: 'The password (PAP) or CHAP response does not match.', fix: 'The subscriber retypes the password; the operator can reset it.' },
+  AAA_SUBSCRIBER_SUSPENDED: { status: 403, type: 'permission', cause: 'The subscriber is suspended or closed.', fix: 'Resume the subscriber with `sideband subscriber resume`.' },
+  AAA_QUOTA_EXHAUSTED: { status: 403, type: 'permission', cause: 'The subscriber\'s prepaid time is used up.', fix: 'Add seconds with `sideband subscriber set-limit LOGIN --seconds N`.' },
+  AAA_POOL_EXHAUSTED: { status: 503, type: 'unavailable', cause: 'Every address of the NAS\'s pool is held or resting after release.', fix: 'Add a pool or enlarge it, or shorten radius.holdDownSeconds.' },
+  AAA_THROTTLED: { status: 429, type: 'permission', cause: 'Too many failed log-ins for this login in a short time.', fix: 'Wait radius.failureWindowSeconds and try again.' },
+  RESOLVE_NOT_FOUND: { status: 404, type: 'not_found', cause: 'Nobody held that address (and port) at that time.', fix: 'Check the address, port and time (ISO 8601, with a zone).' },
+  RESOLVE_PORT_REQUIRED: { status: 400, type: 'invalid_request', cause: 'The address is shared under carrier-grade NAT, so a source port is needed to tell subscribers apart (RFC 6302).', fix: 'Send the source port the connection came from.' },
+  SESSION_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No session has that id.', fix: 'Find the session with GET /v1/resolve.' },
+
   // ── money ─────────────────────────────────────────────────────
   AMOUNT_INVALID: { status: 400, type: 'invalid_request', cause: 'The amount is not a non-negative integer number of minor units within range.', fix: 'Give integer minor units, e.g. 1999 for 19.99.' },
   CURRENCY_UNKNOWN: { status: 400, type: 'invalid_request', cause: 'The currency is not an ISO 4217 code that Sideband knows.', fix: 'Use an ISO 4217 code such as EUR or USD.' },

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { AuthenticationServer } from '../aaa/service/authentication-server.ts';
+import { resolutionRoutes } from '../aaa/service/resolution-routes.ts';
 import { buildOperatorApi } from '../operator/operator-api.ts';
 import { sqlitePath } from '../store/open-store.ts';
 import { openContext, type Context } from './context.ts';
@@ -28,6 +30,7 @@ export class Gateway {
   demo: DemoCredentials | null = null;
   private ctx: Context | null = null;
   private operatorHttp: FastifyInstance | null = null;
+  private aaa: AuthenticationServer | null = null;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -50,7 +53,10 @@ export class Gateway {
       logger.info({ subscriber: this.demo.subscriber.login, nas: this.demo.nas.name, merchant: this.demo.merchant.id }, 'seeded demo data');
     }
 
-    this.operatorHttp = buildOperatorApi(ctx, this.metrics);
+    this.aaa = new AuthenticationServer(config, ctx.store, ctx.vault, logger, this.metrics);
+    Object.assign(this.listen, await this.aaa.start());
+
+    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store)]);
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
@@ -66,8 +72,14 @@ export class Gateway {
     if (demo) writeFileSync(path, JSON.stringify({ ...demo, listen: this.listen }, null, 2) + '\n', { mode: 0o600 });
   }
 
+  get authentication(): AuthenticationServer {
+    if (!this.aaa) throw new Error('gateway not started');
+    return this.aaa;
+  }
+
   async stop(): Promise<void> {
     await this.operatorHttp?.close();
+    await this.aaa?.stop();
     await this.ctx?.close();
     this.ctx = null;
   }

@@ -1,0 +1,6 @@
+/**
+ * The secret a RADIUS client and server share (RFC 2865 §3). Octets; a string is taken as
+ * its UTF-8 encoding, as radclient and FreeRADIUS take their configured secrets. Servers
+ * should hold it as a Buffer, converted once, since every packet uses it.
+ */
+export type SharedSecret = Buffer | string;

@@ -1,0 +1,69 @@
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { GroupCommit } from '../../store/group-commit.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { Vault } from '../../vault/vault.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { NasDirectory } from './nas-directory.ts';
+import { RadiusServer } from './radius-server.ts';
+import { SessionService } from './session-service.ts';
+import { SubscriberDirectory } from './subscriber-directory.ts';
+
+/**
+ * The authentication server as one part of the gateway: the RADIUS listeners, the session
+ * and binding store behind them, the resolution index, and the sweeper that closes
+ * sessions whose NAS went silent.
+ */
+export class AuthenticationServer {
+  readonly sessions: SessionService;
+  readonly nas: NasDirectory;
+  private readonly commit: GroupCommit;
+  private readonly radius: RadiusServer;
+  private sweeper: NodeJS.Timeout | null = null;
+  private nasReloader: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: Config,
+    store: Store,
+    vault: Vault,
+    private readonly logger: Logger,
+    metrics: Metrics,
+  ) {
+    this.commit = new GroupCommit(store.db);
+    this.sessions = new SessionService(store, this.commit, logger, config.radius.holdDownSeconds * 1000);
+    this.nas = new NasDirectory(store, vault, logger);
+    const subscribers = new SubscriberDirectory(store, vault);
+    const throttle = new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000);
+    this.radius = new RadiusServer(
+      { host: config.listen.host, authPort: config.listen.radiusAuth, acctPort: config.listen.radiusAcct, interimIntervalSeconds: config.radius.interimIntervalSeconds },
+      this.nas, subscribers, this.sessions, throttle, logger.child({ part: 'radius' }), metrics,
+    );
+  }
+
+  async start(): Promise<{ radiusAuth: string; radiusAcct: string }> {
+    const t0 = Date.now();
+    await this.nas.load();
+    const rebuilt = await this.sessions.rebuild();
+    this.logger.info({ ...rebuilt, ms: Date.now() - t0 }, 'rebuilt address pools and resolution index from the store');
+    const { auth, acct } = await this.radius.listen();
+    const staleMs = this.config.radius.staleSessionSeconds * 1000;
+    this.sweeper = setInterval(() => {
+      this.sessions.sweep(staleMs).then(
+        (n) => n > 0 && this.logger.info({ closed: n }, 'closed sessions whose NAS went silent'),
+        (e) => this.logger.error({ err: e }, 'session sweep failed'),
+      );
+    }, Math.min(60_000, staleMs / 4));
+    this.sweeper.unref();
+    this.nasReloader = setInterval(() => this.nas.reloadSoon(), 10_000);
+    this.nasReloader.unref();
+    return { radiusAuth: auth, radiusAcct: acct };
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    if (this.nasReloader) clearInterval(this.nasReloader);
+    await this.radius.close();
+    await this.commit.close();
+  }
+}

@@ -1,0 +1,73 @@
+import { cidrContains, parseCidr, type Cidr } from '../../core/network/cidr.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { Vault } from '../../vault/vault.ts';
+
+export interface NasClient {
+  id: string;
+  name: string;
+  range: Cidr;
+  secret: Buffer;
+  requireMessageAuthenticator: boolean;
+  poolId: string | null;
+}
+
+/**
+ * The registered NAS clients, matched by source address (longest prefix wins). Secrets
+ * are opened from the vault once per load. Clients added while the gateway runs are
+ * picked up by a periodic reload and, at most once a second, when an unknown source
+ * sends.
+ */
+export class NasDirectory {
+  private clients: NasClient[] = [];
+  private bySource = new Map<string, NasClient | null>();
+  private lastReload = 0;
+  private reloading: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly vault: Vault,
+    private readonly logger: Logger,
+  ) {}
+
+  async load(): Promise<void> {
+    const rows = await this.store.db.selectFrom('nas_clients').selectAll().execute();
+    const known = new Map(this.clients.map((c) => [c.id, c]));
+    const next: NasClient[] = [];
+    for (const row of rows) {
+      const had = known.get(row.id);
+      const secret = had?.secret ?? Buffer.from((await this.vault.open<{ secret: string }>(row.secret_record_id, 'radius-nas-secret', 'radius')).secret, 'utf8');
+      next.push({ id: row.id, name: row.name, range: parseCidr(row.address), secret, requireMessageAuthenticator: row.require_message_authenticator === 1, poolId: row.pool_id });
+    }
+    next.sort((a, b) => b.range.prefix - a.range.prefix);
+    this.clients = next;
+    this.bySource.clear();
+    this.lastReload = Date.now();
+  }
+
+  /** The client for a source address, or null for an unregistered source. */
+  lookup(source: string): NasClient | null {
+    let hit = this.bySource.get(source);
+    if (hit === undefined) {
+      hit = this.clients.find((c) => cidrContains(c.range, source)) ?? null;
+      // Bounded: a flood from many spoofed sources must not grow this without limit.
+      if (this.bySource.size > 10_000) this.bySource.clear();
+      this.bySource.set(source, hit);
+      if (hit === null) this.reloadSoon();
+    }
+    return hit;
+  }
+
+  byId(id: string): NasClient | undefined {
+    return this.clients.find((c) => c.id === id);
+  }
+
+  reloadSoon(): void {
+    if (this.reloading || Date.now() - this.lastReload < 1000) return;
+    this.reloading = this.load()
+      .catch((e) => this.logger.error({ err: e }, 'reloading NAS clients failed'))
+      .finally(() => {
+        this.reloading = null;
+      });
+  }
+}

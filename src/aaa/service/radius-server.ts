@@ -1,0 +1,282 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { timingSafeEqual } from 'node:crypto';
+import type { Counter, Histogram } from 'prom-client';
+import { errorRegistry, type ErrorCode } from '../../errors/registry.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { verifyAccountingRequestAuthenticator } from '../protocol/accounting-request-authenticator.ts';
+import { verifyChapPassword } from '../protocol/chap-password.ts';
+import { encodeResponse } from '../protocol/encode-response.ts';
+import { verifyMessageAuthenticator } from '../protocol/message-authenticator.ts';
+import { recoverUserPassword } from '../protocol/user-password.ts';
+import { AcctStatusType, AcctTerminateCause } from '../wire/attribute-values.ts';
+import { decodePacket } from '../wire/decode-packet.ts';
+import type { AttributeInput } from '../wire/encode-packet.ts';
+import type { RadiusPacket } from '../wire/radius-packet.ts';
+import { ResponseCache } from './response-cache.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import type { NasClient, NasDirectory } from './nas-directory.ts';
+import type { AccountingFacts, SessionService } from './session-service.ts';
+import type { SubscriberDirectory } from './subscriber-directory.ts';
+
+export interface RadiusServerOptions {
+  host: string;
+  authPort: number;
+  acctPort: number;
+  interimIntervalSeconds: number;
+}
+
+/** Why a request was dropped after decoding; with the codec's causes, the drop counter's labels. */
+type ServiceDropCause =
+  | 'unknown-client'
+  | 'wrong-port'
+  | 'message-authenticator-missing'
+  | 'message-authenticator-invalid'
+  | 'request-authenticator-invalid'
+  | 'user-name-missing'
+  | 'password-malformed'
+  | 'credentials-missing'
+  | 'status-type-missing'
+  | 'duplicate-in-progress'
+  | 'internal-error';
+
+type Handler = (request: RadiusPacket, nas: NasClient) => Promise<Buffer | null>;
+
+const terminateCauseNames = new Map<number, string>(Object.entries(AcctTerminateCause).map(([name, value]) => [value, name]));
+
+const gigawords = (low: number | undefined, high: number | undefined): number | null => (low === undefined ? null : (high ?? 0) * 2 ** 32 + low);
+
+/**
+ * The authentication server (the seed's server 53): Access-Request on one UDP socket
+ * (RFC 2865), Accounting-Request on another (RFC 2866). Every reply is sent only after
+ * what it reports is durable; every dropped datagram is counted by cause.
+ */
+export class RadiusServer {
+  private auth: Socket | null = null;
+  private acct: Socket | null = null;
+  private readonly cache = new ResponseCache(30_000, 100_000);
+  private readonly requests: Counter<'kind' | 'result'>;
+  private readonly dropped: Counter<'cause'>;
+  private readonly retransmits: Counter<'kind'>;
+  private readonly latency: Histogram<'kind'>;
+  private readonly handlers: Record<'Access-Request' | 'Accounting-Request', Handler>;
+
+  constructor(
+    private readonly options: RadiusServerOptions,
+    private readonly nas: NasDirectory,
+    private readonly subscribers: SubscriberDirectory,
+    private readonly sessions: SessionService,
+    private readonly throttle: LoginThrottle,
+    private readonly logger: Logger,
+    metrics: Metrics,
+  ) {
+    this.requests = metrics.counter('sideband_radius_requests_total', 'RADIUS requests answered, by kind and result', ['kind', 'result']);
+    this.dropped = metrics.counter('sideband_radius_dropped_total', 'RADIUS datagrams dropped without an answer, by cause', ['cause']);
+    this.retransmits = metrics.counter('sideband_radius_retransmissions_total', 'Retransmitted requests answered from the cache', ['kind']);
+    this.latency = metrics.histogram('sideband_radius_request_seconds', 'Time from datagram to reply', ['kind'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+    metrics.gauge('sideband_radius_open_sessions', 'Sessions not yet closed', [], (g) => g.set(this.sessions.openSessions));
+    metrics.gauge('sideband_pool_units', 'Address pool units by state', ['pool', 'state'], (g) => {
+      for (const p of this.sessions.poolUsage()) {
+        g.set({ pool: p.pool, state: 'held' }, p.held);
+        g.set({ pool: p.pool, state: 'size' }, p.size);
+      }
+    });
+    this.handlers = { 'Access-Request': (r, n) => this.access(r, n), 'Accounting-Request': (r, n) => this.accounting(r, n) };
+  }
+
+  async listen(): Promise<{ auth: string; acct: string }> {
+    const family = this.options.host.includes(':') ? 'udp6' : 'udp4';
+    const bind = (port: number, expected: 'Access-Request' | 'Accounting-Request') =>
+      new Promise<Socket>((resolve, reject) => {
+        const socket = createSocket({ type: family, recvBufferSize: 8 * 1024 * 1024 });
+        socket.once('error', reject);
+        socket.on('message', (msg, rinfo) => void this.receive(socket, msg, rinfo, expected));
+        socket.bind(port, this.options.host, () => {
+          socket.off('error', reject);
+          socket.on('error', (e) => this.logger.error({ err: e }, 'RADIUS socket error'));
+          resolve(socket);
+        });
+      });
+    this.auth = await bind(this.options.authPort, 'Access-Request');
+    this.acct = await bind(this.options.acctPort, 'Accounting-Request');
+    const where = (s: Socket) => `${this.options.host.includes(':') ? `[${s.address().address}]` : s.address().address}:${s.address().port}`;
+    return { auth: where(this.auth), acct: where(this.acct) };
+  }
+
+  private drop(cause: string, rinfo: RemoteInfo, detail?: Record<string, unknown>): void {
+    this.dropped.inc({ cause });
+    this.logger.debug({ cause, source: `${rinfo.address}:${rinfo.port}`, ...detail }, 'RADIUS datagram dropped');
+  }
+
+  private async receive(socket: Socket, msg: Buffer, rinfo: RemoteInfo, expected: 'Access-Request' | 'Accounting-Request'): Promise<void> {
+    const started = process.hrtime.bigint();
+    const nas = this.nas.lookup(rinfo.address);
+    // RFC 2865 §3: "A request from a client for which the RADIUS server does not have a
+    // shared secret MUST be silently discarded."
+    if (!nas) return this.drop('unknown-client' satisfies ServiceDropCause, rinfo);
+    const decoded = decodePacket(msg);
+    if (!decoded.ok) return this.drop(decoded.cause, rinfo, { nas: nas.name });
+    const request = decoded.packet;
+    if (request.code !== expected) return this.drop('wrong-port' satisfies ServiceDropCause, rinfo, { code: request.code });
+
+    const key = this.cache.key(nas.id, rinfo, request);
+    const cached = this.cache.get(key);
+    if (cached === 'pending') return this.drop('duplicate-in-progress' satisfies ServiceDropCause, rinfo);
+    if (cached) {
+      this.retransmits.inc({ kind: expected });
+      socket.send(cached, rinfo.port, rinfo.address);
+      return;
+    }
+    this.cache.begin(key);
+    let reply: Buffer | null = null;
+    try {
+      reply = await this.handlers[expected](request, nas);
+    } catch (e) {
+      this.logger.error({ err: e, nas: nas.name, kind: expected }, 'RADIUS request failed; no answer sent');
+      this.dropped.inc({ cause: 'internal-error' satisfies ServiceDropCause });
+    }
+    if (!reply) {
+      this.cache.abandon(key);
+      return;
+    }
+    this.cache.finish(key, reply);
+    socket.send(reply, rinfo.port, rinfo.address);
+    this.latency.observe({ kind: expected }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  private reject(request: RadiusPacket, nas: NasClient, code: ErrorCode, login: string): Buffer {
+    this.requests.inc({ kind: 'Access-Request', result: code });
+    this.logger.info({ nas: nas.name, login, code }, 'Access-Reject');
+    return encodeResponse({ request, code: 'Access-Reject', secret: nas.secret, attributes: [{ name: 'Reply-Message', value: `${errorRegistry[code].cause} (${code})` }] });
+  }
+
+  private async access(request: RadiusPacket, nas: NasClient): Promise<Buffer | null> {
+    const rinfo = { address: nas.name, port: 0 } as RemoteInfo;
+    // BlastRADIUS (CVE-2024-3596): a NAS must sign every Access-Request unless its
+    // operator relaxed that for it; a wrong signature is always a silent discard.
+    const ma = verifyMessageAuthenticator(request, nas.secret);
+    if (ma === 'invalid') return this.dropAndNull('message-authenticator-invalid', rinfo);
+    if (ma === 'absent' && nas.requireMessageAuthenticator) return this.dropAndNull('message-authenticator-missing', rinfo);
+
+    const login = request.text('User-Name');
+    if (!login) return this.dropAndNull('user-name-missing', rinfo);
+    const now = Date.now();
+    if (this.throttle.blocked(login, now)) return this.reject(request, nas, 'AAA_THROTTLED', login);
+
+    const hidden = request.octets('User-Password');
+    const chap = request.has('CHAP-Password');
+    if (!hidden && !chap) return this.dropAndNull('credentials-missing', rinfo);
+    let pap: string | null = null;
+    if (hidden) {
+      const recovered = recoverUserPassword(hidden, nas.secret, request.authenticator);
+      if (!recovered.ok) return this.dropAndNull('password-malformed', rinfo);
+      pap = recovered.password;
+    }
+
+    const subscriber = await this.subscribers.get(login, now);
+    if (!subscriber) {
+      this.throttle.fail(login, now);
+      return this.reject(request, nas, 'AAA_LOGIN_UNKNOWN', login);
+    }
+    const cleartext = await this.subscribers.password(subscriber);
+    let valid: boolean;
+    if (chap) valid = cleartext !== null && verifyChapPassword(request, cleartext) === 'valid';
+    else if (cleartext) {
+      const given = Buffer.from(pap!, 'utf8');
+      valid = given.length === cleartext.length && timingSafeEqual(given, cleartext);
+    } else valid = await this.subscribers.verifyHash(subscriber, pap!);
+    if (!valid) {
+      this.throttle.fail(login, now);
+      return this.reject(request, nas, 'AAA_PASSWORD_WRONG', login);
+    }
+    this.throttle.succeed(login);
+    if (subscriber.status !== 'active') return this.reject(request, nas, 'AAA_SUBSCRIBER_SUSPENDED', login);
+    if (subscriber.secondsRemaining !== null && subscriber.secondsRemaining <= 0) return this.reject(request, nas, 'AAA_QUOTA_EXHAUSTED', login);
+
+    let authorized;
+    try {
+      authorized = await this.sessions.authorize({
+        subscriberId: subscriber.id, login, nasId: nas.id, poolId: nas.poolId, nasPort: request.integer('NAS-Port') ?? null, nasPortId: request.text('NAS-Port-Id') ?? null,
+        nasIdentifier: request.text('NAS-Identifier') ?? null, nasIpAddress: request.ipv4('NAS-IP-Address') ?? null, now,
+      });
+    } catch (e) {
+      if (e instanceof SidebandError && e.code === 'AAA_POOL_EXHAUSTED') return this.reject(request, nas, 'AAA_POOL_EXHAUSTED', login);
+      throw e;
+    }
+    const attributes: AttributeInput[] = [];
+    if (authorized.unit) attributes.push({ name: 'Framed-IP-Address', value: authorized.unit.address });
+    if (subscriber.secondsRemaining !== null) attributes.push({ name: 'Session-Timeout', value: subscriber.secondsRemaining });
+    if (this.options.interimIntervalSeconds > 0) attributes.push({ name: 'Acct-Interim-Interval', value: this.options.interimIntervalSeconds });
+    attributes.push({ name: 'Class', value: Buffer.from(authorized.classValue, 'utf8') });
+    this.requests.inc({ kind: 'Access-Request', result: 'accept' });
+    this.logger.debug({ nas: nas.name, login, session: authorized.sessionId, address: authorized.unit?.address }, 'Access-Accept');
+    return encodeResponse({ request, code: 'Access-Accept', secret: nas.secret, attributes });
+  }
+
+  private dropAndNull(cause: ServiceDropCause, rinfo: RemoteInfo): null {
+    this.drop(cause, rinfo);
+    return null;
+  }
+
+  private async accounting(request: RadiusPacket, nas: NasClient): Promise<Buffer | null> {
+    const rinfo = { address: nas.name, port: 0 } as RemoteInfo;
+    // RFC 2866 §3: the Request Authenticator is an MD5 over the packet and the secret; a
+    // mismatch means a wrong secret or a forged packet, silently discarded.
+    if (!verifyAccountingRequestAuthenticator(request, nas.secret)) return this.dropAndNull('request-authenticator-invalid', rinfo);
+    if (verifyMessageAuthenticator(request, nas.secret) === 'invalid') return this.dropAndNull('message-authenticator-invalid', rinfo);
+    const status = request.integer('Acct-Status-Type');
+    if (status === undefined) return this.dropAndNull('status-type-missing', rinfo);
+    const classOctets = request.octets('Class');
+    const cause = request.integer('Acct-Terminate-Cause');
+    const facts: AccountingFacts = {
+      nasId: nas.id,
+      login: request.text('User-Name') ?? null,
+      classValue: classOctets ? classOctets.toString('utf8') : null,
+      acctSessionId: request.text('Acct-Session-Id') ?? null,
+      nasIdentifier: request.text('NAS-Identifier') ?? null,
+      nasIpAddress: request.ipv4('NAS-IP-Address') ?? null,
+      nasPort: request.integer('NAS-Port') ?? null,
+      nasPortId: request.text('NAS-Port-Id') ?? null,
+      framedAddress: request.ipv4('Framed-IP-Address') ?? null,
+      sessionTime: request.integer('Acct-Session-Time') ?? null,
+      // RFC 2869 §5.1–5.2: Acct-Input/Output-Gigawords count the 2^32 wraps.
+      inputOctets: gigawords(request.integer('Acct-Input-Octets'), request.integer('Acct-Input-Gigawords')),
+      outputOctets: gigawords(request.integer('Acct-Output-Octets'), request.integer('Acct-Output-Gigawords')),
+      terminateCause: cause === undefined ? null : terminateCauseNames.get(cause) ?? String(cause),
+    };
+    let result: string;
+    switch (status) {
+      case AcctStatusType.Start:
+        await this.sessions.start(facts);
+        result = 'start';
+        break;
+      case AcctStatusType['Interim-Update']:
+        await this.sessions.interim(facts);
+        result = 'interim';
+        break;
+      case AcctStatusType.Stop:
+        await this.sessions.stop(facts);
+        result = 'stop';
+        break;
+      case AcctStatusType['Accounting-On']:
+      case AcctStatusType['Accounting-Off']: {
+        const closed = await this.sessions.closeAllOf(nas.id, status === AcctStatusType['Accounting-On'] ? 'NAS-Reboot' : 'Admin-Reboot');
+        this.logger.info({ nas: nas.name, closed }, status === AcctStatusType['Accounting-On'] ? 'Accounting-On: closed every open session of the NAS' : 'Accounting-Off');
+        result = status === AcctStatusType['Accounting-On'] ? 'accounting-on' : 'accounting-off';
+        break;
+      }
+      default:
+        // Unknown status types are acknowledged, so the NAS stops retrying, and counted.
+        result = `status-${status}`;
+    }
+    this.requests.inc({ kind: 'Accounting-Request', result });
+    return encodeResponse({ request, code: 'Accounting-Response', secret: nas.secret });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.auth, this.acct].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : undefined)));
+    this.auth = null;
+    this.acct = null;
+  }
+}

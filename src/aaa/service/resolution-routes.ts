@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import { canonicalAddress } from '../../core/network/cidr.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { SessionService } from './session-service.ts';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function parseTime(value: string | undefined): number {
+  if (value === undefined) return Date.now();
+  // RFC 3339 date-time: a zone is required, so that "who held it at 10:00" is unambiguous.
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    throw new SidebandError('REQUEST_INVALID', 'at must be an ISO 8601 time with a zone, e.g. 2026-11-23T10:00:00Z.', { param: 'at' });
+  }
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new SidebandError('REQUEST_INVALID', `at ${value} is not a valid time.`, { param: 'at' });
+  return ms;
+}
+
+export interface Resolution {
+  address: string;
+  port: number | null;
+  at: string;
+  subscriber: { id: string | null; login: string };
+  session: { id: string; status: string; nas: string; nasPort: number | null; acctSessionId: string | null };
+  binding: { id: string; start: string; end: string | null; portFirst: number | null; portLast: number | null };
+}
+
+/** "Who held address A (and port P) at time T": the resolution the merchant API rests on. */
+export async function resolveHolder(sessions: SessionService, store: Store, input: { address: string; port?: number | undefined; at?: number }): Promise<Resolution> {
+  const address = canonicalAddress(input.address);
+  const at = input.at ?? Date.now();
+  if (input.port !== undefined && (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535)) {
+    throw new SidebandError('REQUEST_INVALID', 'port must be 0 to 65535.', { param: 'port' });
+  }
+  if (input.port === undefined && sessions.isShared(address, at)) {
+    throw new SidebandError('RESOLVE_PORT_REQUIRED', `${address} was shared under carrier-grade NAT at that time; give the source port.`, { param: 'port' });
+  }
+  const binding = sessions.resolve(address, at, input.port);
+  if (!binding) throw new SidebandError('RESOLVE_NOT_FOUND', `Nobody held ${address}${input.port !== undefined ? ` port ${input.port}` : ''} at ${new Date(at).toISOString()}.`);
+  const session = await store.db
+    .selectFrom('sessions')
+    .innerJoin('nas_clients', 'nas_clients.id', 'sessions.nas_id')
+    .select(['sessions.id', 'sessions.subscriber_id', 'sessions.login', 'sessions.status', 'sessions.nas_port', 'sessions.acct_session_id', 'nas_clients.name as nas'])
+    .where('sessions.id', '=', binding.sessionId)
+    .executeTakeFirstOrThrow();
+  return {
+    address, port: input.port ?? null, at: new Date(at).toISOString(),
+    subscriber: { id: session.subscriber_id, login: session.login },
+    session: { id: session.id, status: session.status, nas: session.nas, nasPort: session.nas_port, acctSessionId: session.acct_session_id },
+    binding: { id: binding.id, start: iso(binding.start)!, end: iso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null },
+  };
+}
+
+/** Operator API routes of the authentication server. */
+export function resolutionRoutes(sessions: SessionService, store: Store) {
+  return (app: FastifyInstance): void => {
+    app.get('/resolve', async (req) => {
+      const q = req.query as { address?: string; port?: string; at?: string };
+      if (!q.address) throw new SidebandError('REQUEST_INVALID', 'address is required.', { param: 'address' });
+      if (q.port !== undefined && !/^\d{1,5}$/.test(q.port)) throw new SidebandError('REQUEST_INVALID', 'port must be 0 to 65535.', { param: 'port' });
+      return resolveHolder(sessions, store, { address: q.address, port: q.port === undefined ? undefined : Number(q.port), at: parseTime(q.at) });
+    });
+    app.get('/sessions/:id', async (req) => {
+      const id = (req.params as { id: string }).id;
+      const s = await store.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!s) throw new SidebandError('SESSION_NOT_FOUND', `No session ${id}.`, { param: 'id' });
+      const bindings = await store.db.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at').execute();
+      return {
+        id: s.id, subscriberId: s.subscriber_id, login: s.login, status: s.status, nasId: s.nas_id, nasIdentifier: s.nas_identifier, nasPort: s.nas_port, acctSessionId: s.acct_session_id,
+        framedAddress: s.framed_address, authorizedAt: iso(s.authorized_at), startedAt: iso(s.started_at), endedAt: iso(s.ended_at), lastSeenAt: iso(s.last_seen_at),
+        sessionTime: s.session_time, inputOctets: s.input_octets, outputOctets: s.output_octets, terminateCause: s.terminate_cause,
+        bindings: bindings.map((b) => ({ id: b.id, address: b.address, portFirst: b.port_first, portLast: b.port_last, start: iso(b.start_at), end: iso(b.end_at) })),
+      };
+    });
+  };
+}

@@ -1,0 +1,307 @@
+import { SidebandError } from '../../errors/sideband-error.ts';
+import { formatAddressKey, parseAddressKey } from './address-key.ts';
+import { PORT_MAX, PORT_MIN, type Binding } from './binding.ts';
+import { BindingColumns } from './binding-columns.ts';
+import { PortBlockLists } from './port-block-lists.ts';
+
+const NONE = -1;
+
+/**
+ * Answers "who held address A (and source port P) at time T" over every binding, open and
+ * past. Each address keeps one list of bindings per port block (one list for a
+ * whole-address binding), sorted by start; a lookup binary-searches the lists that cover
+ * the port. Bindings are stored by column, so a million of them are a few dozen typed
+ * arrays and no object per binding.
+ *
+ * Start is inclusive and end exclusive. Should two bindings cover the same address and
+ * port at once (the allocator prevents it), the one started last wins, and of two started
+ * in the same millisecond the one added last.
+ *
+ * Without a port, a lookup answers only when one binding answers for every port: the
+ * winner at that time holds the whole address. On a shared (carrier-grade NAT) address
+ * it answers `undefined` and {@link BindingIndex.isPortBlocked} says a port is needed.
+ *
+ * @example
+ * const index = new BindingIndex();
+ * index.add({ id: 'bnd_1', sessionId: 'ses_1', address: '198.18.0.7', portFirst: 1024, portLast: 2047, start: 1000, end: null });
+ * index.resolve('198.18.0.7', 1500, 1500)?.sessionId; // 'ses_1'
+ * index.resolve('198.18.0.7', 1500);                   // undefined
+ * index.isPortBlocked('198.18.0.7', 1500);             // true
+ */
+export class BindingIndex {
+  private readonly rows: BindingColumns;
+  /** Each list holds binding slots in order of (start, seq). */
+  private readonly blocks = new PortBlockLists();
+  private added = 0;
+
+  /** `capacity` presizes the columns for that many bindings; they grow past it as needed. */
+  constructor(options: { capacity?: number } = {}) {
+    this.rows = new BindingColumns(options.capacity);
+  }
+
+  get size(): number {
+    return this.rows.byId.size;
+  }
+
+  /** Adds an open (`end: null`) or closed binding. Throws ADDRESS_INVALID, or INTERNAL on a reused id or an impossible span. */
+  add(b: Binding): void {
+    const key = parseAddressKey(b.address);
+    if (key === undefined) {
+      throw new SidebandError('ADDRESS_INVALID', `Binding ${b.id}: ${JSON.stringify(b.address)} is not an IPv4 or IPv6 address.`, { param: 'address' });
+    }
+    const [first, last] = portBlock(b);
+    if (!Number.isFinite(b.start)) throw fault(b.id, `start ${b.start} is not a time`);
+    if (b.end !== null) checkEnd(b.id, b.start, b.end);
+    if (this.rows.byId.find(b.id) !== NONE) throw fault(b.id, 'the id is already in the index');
+
+    const list = this.blocks.listFor(key, first, last);
+    const rows = this.rows;
+    const slot = rows.allocate();
+    rows.id.set(slot, b.id);
+    rows.sessionId.set(slot, b.sessionId);
+    rows.byId.insert(slot, b.id);
+    rows.start[slot] = b.start;
+    rows.end[slot] = b.end ?? Infinity;
+    rows.seq[slot] = this.added++;
+    rows.list[slot] = list;
+    // After every binding that started no later: this one was added last.
+    const at = this.startedBy(list, b.start);
+    this.blocks.arena.insert(list, at, slot);
+    this.refreshReach(list, at);
+  }
+
+  /** Ends an open binding; false when the id is unknown or the binding already ended. */
+  close(id: string, end: number): boolean {
+    const slot = this.rows.byId.find(id);
+    if (slot === NONE || this.rows.end[slot] !== Infinity) return false;
+    checkEnd(id, this.rows.start[slot]!, end);
+    this.rows.end[slot] = end;
+    this.refreshReach(this.rows.list[slot]!, this.positionOf(slot));
+    return true;
+  }
+
+  /** Forgets a binding entirely, as when the write that added it is rolled back. */
+  remove(id: string): boolean {
+    const slot = this.rows.byId.find(id);
+    if (slot === NONE) return false;
+    const list = this.rows.list[slot]!;
+    const at = this.positionOf(slot);
+    this.blocks.arena.removeAt(list, at);
+    if (this.blocks.arena.length[list] === 0) this.blocks.drop(list);
+    else this.refreshReach(list, at);
+    this.rows.release(slot);
+    return true;
+  }
+
+  get(id: string): Binding | undefined {
+    const slot = this.rows.byId.find(id);
+    return slot === NONE ? undefined : this.materialise(slot);
+  }
+
+  /**
+   * The binding that held `address` (and `port`, if given) at `at`; `undefined` when none
+   * did, when the address or port is malformed, or when no port is given and the address
+   * was shared by port blocks at that time.
+   */
+  resolve(address: string, at: number, port?: number): Binding | undefined {
+    const key = parseAddressKey(address);
+    if (key === undefined || Number.isNaN(at)) return undefined;
+    const wanted = portWanted(port);
+    if (wanted === undefined) return undefined;
+    const head = this.blocks.first(key);
+    const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
+    return slot === NONE ? undefined : this.materialise(slot);
+  }
+
+  /** Whether a lookup of `address` at `at` needs a source port: what held it then held only a port block. */
+  isPortBlocked(address: string, at: number): boolean {
+    const key = parseAddressKey(address);
+    if (key === undefined || Number.isNaN(at)) return false;
+    const head = this.blocks.first(key);
+    const whole = this.blocks.wholeList(head);
+    return this.blockHeldAfter(head, at, whole === NONE ? NONE : this.activeIn(whole, at));
+  }
+
+  /**
+   * The open binding that holds `port` of `address` now or, without a port, any open
+   * binding on any part of the address: an allocator checks this before handing it out.
+   * Of several, the one started last.
+   */
+  openAt(address: string, port?: number): Binding | undefined {
+    const key = parseAddressKey(address);
+    if (key === undefined) return undefined;
+    const wanted = portWanted(port);
+    if (wanted === undefined) return undefined;
+    const { portFirst, portLast, next } = this.blocks;
+    let best = NONE;
+    for (let list = this.blocks.first(key); list !== NONE; list = next[list]!) {
+      if (wanted !== NONE) {
+        if (portFirst[list]! > wanted) break;
+        if (portLast[list]! < wanted) continue;
+      }
+      const slot = this.openIn(list);
+      if (slot !== NONE && (best === NONE || this.startedLater(slot, best))) best = slot;
+    }
+    return best === NONE ? undefined : this.materialise(best);
+  }
+
+  /** Of the lists of one address covering `port`, the binding that won at `at`. */
+  private winner(head: number, at: number, port: number): number {
+    const { portFirst, portLast, next } = this.blocks;
+    let best = NONE;
+    for (let list = head; list !== NONE; list = next[list]!) {
+      // Lists are chained by first port, so none further on covers this one.
+      if (portFirst[list]! > port) break;
+      if (portLast[list]! < port) continue;
+      const slot = this.activeIn(list, at);
+      if (slot !== NONE && (best === NONE || this.startedLater(slot, best))) best = slot;
+    }
+    return best;
+  }
+
+  /**
+   * The binding that won every port at `at`: the holder of the whole address, unless a
+   * port block was bound after it. A shared address has no whole-address list, so the
+   * common miss costs one walk down the chain's first entries.
+   */
+  private wholeWinner(head: number, at: number): number {
+    const whole = this.blocks.wholeList(head);
+    if (whole === NONE) return NONE;
+    const held = this.activeIn(whole, at);
+    return held === NONE || this.blockHeldAfter(head, at, held) ? NONE : held;
+  }
+
+  /** Whether some port block of the address was held at `at` by a binding started after `than` (NONE: any binding). */
+  private blockHeldAfter(head: number, at: number, than: number): boolean {
+    const next = this.blocks.next;
+    for (let list = head; list !== NONE; list = next[list]!) {
+      if (this.blocks.holdsWholeAddress(list)) continue;
+      const slot = this.activeIn(list, at);
+      if (slot !== NONE && (than === NONE || this.startedLater(slot, than))) return true;
+    }
+    return false;
+  }
+
+  /** The last-started binding of `list` that held at `at`. */
+  private activeIn(list: number, at: number): number {
+    const { end, reach } = this.rows;
+    const { data, offset } = this.blocks.arena;
+    const base = offset[list]!;
+    for (let i = this.startedBy(list, at) - 1; i >= 0; i--) {
+      const slot = data[base + i]!;
+      if (reach[slot]! <= at) return NONE;
+      if (end[slot]! > at) return slot;
+    }
+    return NONE;
+  }
+
+  /** How many bindings of `list` started at or before `t`. */
+  private startedBy(list: number, t: number): number {
+    const start = this.rows.start;
+    const { data, offset, length } = this.blocks.arena;
+    const base = offset[list]!;
+    let lo = 0;
+    let hi = length[list]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (start[data[base + mid]!]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private openIn(list: number): number {
+    const { end, reach } = this.rows;
+    const { data, offset, length } = this.blocks.arena;
+    const base = offset[list]!;
+    for (let i = length[list]! - 1; i >= 0; i--) {
+      const slot = data[base + i]!;
+      if (reach[slot] !== Infinity) return NONE;
+      if (end[slot] === Infinity) return slot;
+    }
+    return NONE;
+  }
+
+  private startedLater(a: number, b: number): boolean {
+    const { start, seq } = this.rows;
+    return start[a]! > start[b]! || (start[a] === start[b] && seq[a]! > seq[b]!);
+  }
+
+  /** Where `slot` sits in its list, found by its (start, seq) order. */
+  private positionOf(slot: number): number {
+    const { start, seq } = this.rows;
+    const list = this.rows.list[slot]!;
+    const { data, offset, length } = this.blocks.arena;
+    const base = offset[list]!;
+    let lo = 0;
+    let hi = length[list]! - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const other = data[base + mid]!;
+      if (start[other]! < start[slot]! || (start[other] === start[slot] && seq[other]! < seq[slot]!)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private refreshReach(list: number, from: number): void {
+    const { end, reach } = this.rows;
+    const { data, offset, length } = this.blocks.arena;
+    const base = offset[list]!;
+    let latest = from > 0 ? reach[data[base + from - 1]!]! : -Infinity;
+    for (let i = from; i < length[list]!; i++) {
+      const slot = data[base + i]!;
+      if (end[slot]! > latest) latest = end[slot]!;
+      reach[slot] = latest;
+    }
+  }
+
+  private materialise(slot: number): Binding {
+    const rows = this.rows;
+    const list = rows.list[slot]!;
+    const end = rows.end[slot]!;
+    const address = formatAddressKey(this.blocks.keyOf(list));
+    if (this.blocks.holdsWholeAddress(list)) {
+      return { id: rows.id.get(slot), sessionId: rows.sessionId.get(slot), address, start: rows.start[slot]!, end: end === Infinity ? null : end };
+    }
+    return {
+      id: rows.id.get(slot),
+      sessionId: rows.sessionId.get(slot),
+      address,
+      portFirst: this.blocks.portFirst[list]!,
+      portLast: this.blocks.portLast[list]!,
+      start: rows.start[slot]!,
+      end: end === Infinity ? null : end,
+    };
+  }
+}
+
+/** A binding's ports, the whole range when it names none; both or neither must be given. */
+function portBlock(b: Binding): [number, number] {
+  if (b.portFirst === undefined && b.portLast === undefined) return [PORT_MIN, PORT_MAX];
+  const first = b.portFirst;
+  const last = b.portLast;
+  if (!isPort(first) || !isPort(last) || first > last) {
+    throw fault(b.id, `ports ${String(first)}..${String(last)} are not a block within ${PORT_MIN}..${PORT_MAX}`);
+  }
+  return [first, last];
+}
+
+/** NONE for "every port", undefined for a value that is no port. */
+function portWanted(port: number | undefined): number | undefined {
+  if (port === undefined) return NONE;
+  return isPort(port) ? port : undefined;
+}
+
+function isPort(port: number | undefined): port is number {
+  return port !== undefined && Number.isInteger(port) && port >= PORT_MIN && port <= PORT_MAX;
+}
+
+function checkEnd(id: string, start: number, end: number): void {
+  if (!Number.isFinite(end) || end < start) throw fault(id, `end ${end} is not a time at or after the start ${start}`);
+}
+
+// Each of these is a caller breaking the allocator's contract, not a request to refuse.
+function fault(id: string, detail: string): SidebandError {
+  return new SidebandError('INTERNAL', `Binding ${id}: ${detail}.`);
+}
