@@ -48,6 +48,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    tracking: z
+      .object({
+        /** Recent destinations kept per session (the oldest is dropped). */
+        destinationsPerSession: z.number().int().min(1).max(10_000).default(64),
+        /** Destinations older than this are forgotten. */
+        destinationMaxAgeMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
+        /** Sessions each exporter may hold destinations for, so one exporter cannot crowd out another. */
+        sessionsPerExporter: z.number().int().min(1).max(10_000_000).default(500_000),
+        /** Exporters allowed besides those registered with `sideband exporter add`. */
+        exporters: z.array(z.object({ name: z.string().min(1), address: z.string().min(1) }).strict()).default([]),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -77,4 +90,6 @@ export const environmentSettings: ReadonlyArray<{ env: string; path: readonly st
   { env: 'SIDEBAND_RADIUS_HOLD_DOWN_SECONDS', path: ['radius', 'holdDownSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_INTERIM_INTERVAL_SECONDS', path: ['radius', 'interimIntervalSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_STALE_SESSION_SECONDS', path: ['radius', 'staleSessionSeconds'], type: 'number' },
+  { env: 'SIDEBAND_TRACKING_DESTINATIONS_PER_SESSION', path: ['tracking', 'destinationsPerSession'], type: 'number' },
+  { env: 'SIDEBAND_TRACKING_DESTINATION_MAX_AGE_MINUTES', path: ['tracking', 'destinationMaxAgeMinutes'], type: 'number' },
 ];

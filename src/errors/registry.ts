@@ -90,6 +90,10 @@ export const errorRegistry = define({
   RESOLVE_PORT_REQUIRED: { status: 400, type: 'invalid_request', cause: 'The address is shared under carrier-grade NAT, so a source port is needed to tell subscribers apart (RFC 6302).', fix: 'Send the source port the connection came from.' },
   SESSION_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No session has that id.', fix: 'Find the session with GET /v1/resolve.' },
 
+  // ── destination tracking ─────────────────────────────────────
+  EXPORTER_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'A flow exporter with that name already exists.', fix: 'Choose another name.' },
+  DESTINATIONS_BATCH_TOO_LARGE: { status: 413, type: 'invalid_request', cause: 'A destination batch holds more observations than one request may carry.', fix: 'Send at most 10,000 observations per request.' },
+
   // ── money ─────────────────────────────────────────────────────
   AMOUNT_INVALID: { status: 400, type: 'invalid_request', cause: 'The amount is not a non-negative integer number of minor units within range.', fix: 'Give integer minor units, e.g. 1999 for 19.99.' },
   CURRENCY_UNKNOWN: { status: 400, type: 'invalid_request', cause: 'The currency is not an ISO 4217 code that Sideband knows.', fix: 'Use an ISO 4217 code such as EUR or USD.' },

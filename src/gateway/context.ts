@@ -9,6 +9,7 @@ import { NetworkProvisioning } from '../provisioning/network.ts';
 import { OperatorTokens } from '../provisioning/operator-tokens.ts';
 import { SubscriberProvisioning } from '../provisioning/subscribers.ts';
 import { openStore, type Store } from '../store/open-store.ts';
+import { ExporterRegistry } from '../tracking/service/exporter-registry.ts';
 import { Keyring } from '../vault/keyring.ts';
 import { Vault } from '../vault/vault.ts';
 
@@ -23,6 +24,7 @@ export interface Context {
   readonly network: NetworkProvisioning;
   readonly merchants: MerchantRegistry;
   readonly tokens: OperatorTokens;
+  readonly exporters: ExporterRegistry;
   /** True when this open created the keyring (a first development start). */
   readonly createdKey: boolean;
   close(): Promise<void>;
@@ -57,6 +59,7 @@ export async function openContext(config: Config, logger: Logger, options: { act
       network: new NetworkProvisioning(store, vault, actor),
       merchants: new MerchantRegistry(store, actor),
       tokens: new OperatorTokens(store, actor),
+      exporters: new ExporterRegistry(store, actor),
       close: () => store.close(),
     };
   } catch (e) {

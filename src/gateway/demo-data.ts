@@ -22,6 +22,7 @@ export async function seedDemoData(ctx: Context): Promise<DemoCredentials> {
   const secret = randomBytes(18).toString('base64url');
   await ctx.network.addPool({ name: 'demo-pool', cidr: '192.0.2.0/24' });
   await ctx.network.addNas({ name: 'demo-nas', address: '127.0.0.0/8', secret, pool: 'demo-pool' });
+  await ctx.exporters.add({ name: 'demo-exporter', address: '127.0.0.0/8' });
   const sub = await ctx.subscribers.add({ login: 'demo', password, spendingLimit: 50_000, currency: 'EUR', seconds: 36_000, autoApproveLimit: 5_000 });
   const year = (new Date().getUTCFullYear() + 3) % 100;
   await ctx.subscribers.addCard(sub.id, { number: DEMO_TEST_CARD, expiry: `12/${String(year).padStart(2, '0')}`, holderName: 'Demo Subscriber', creditLimit: 200_000, creditRating: 'A' });

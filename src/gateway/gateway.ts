@@ -7,6 +7,9 @@ import { Metrics } from '../observability/metrics.ts';
 import { AuthenticationServer } from '../aaa/service/authentication-server.ts';
 import { resolutionRoutes } from '../aaa/service/resolution-routes.ts';
 import { buildOperatorApi } from '../operator/operator-api.ts';
+import { DestinationTracking } from '../tracking/service/destination-tracking.ts';
+import { FlowCollector } from '../tracking/service/flow-collector.ts';
+import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
 import { sqlitePath } from '../store/open-store.ts';
 import { openContext, type Context } from './context.ts';
 import { seedDemoData, type DemoCredentials } from './demo-data.ts';
@@ -31,6 +34,8 @@ export class Gateway {
   private ctx: Context | null = null;
   private operatorHttp: FastifyInstance | null = null;
   private aaa: AuthenticationServer | null = null;
+  private tracker: DestinationTracking | null = null;
+  private collector: FlowCollector | null = null;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -56,7 +61,17 @@ export class Gateway {
     this.aaa = new AuthenticationServer(config, ctx.store, ctx.vault, logger, this.metrics);
     Object.assign(this.listen, await this.aaa.start());
 
-    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store)]);
+    this.tracker = new DestinationTracking(ctx.store, this.aaa.sessions, logger.child({ part: 'tracking' }), this.metrics, {
+      perSession: config.tracking.destinationsPerSession,
+      maxAgeMs: config.tracking.destinationMaxAgeMinutes * 60_000,
+      sessionsPerExporter: config.tracking.sessionsPerExporter,
+    });
+    this.tracker.start();
+    await ctx.exporters.load(config.tracking.exporters);
+    this.collector = new FlowCollector(ctx.exporters, this.tracker, logger.child({ part: 'collector' }), this.metrics);
+    Object.assign(this.listen, await this.collector.listen(config.listen.host, { netflow: config.listen.netflow, ipfix: config.listen.ipfix }));
+
+    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store)]);
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
@@ -77,8 +92,15 @@ export class Gateway {
     return this.aaa;
   }
 
+  get tracking(): DestinationTracking {
+    if (!this.tracker) throw new Error('gateway not started');
+    return this.tracker;
+  }
+
   async stop(): Promise<void> {
     await this.operatorHttp?.close();
+    await this.collector?.close();
+    await this.tracker?.stop();
     await this.aaa?.stop();
     await this.ctx?.close();
     this.ctx = null;

@@ -34,6 +34,7 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
       const name = await ctx.tokens.verify(header.slice(7).trim());
       if (!name) throw new SidebandError('OPERATOR_TOKEN_INVALID');
       request.log = request.log.child({ operator: name });
+      (request as FastifyRequest & { operator?: string }).operator = name;
     });
     v1.get('/subscribers', async (req) => {
       const q = req.query as { status?: 'active' | 'suspended' | 'closed'; after?: string; limit?: string };

@@ -211,6 +211,21 @@ export interface OperatorTokenTable {
   revoked_at: number | null;
 }
 
+export interface ExporterTable {
+  id: string;
+  name: string;
+  address: string;
+  created_at: number;
+}
+
+export interface SessionDestinationTable {
+  session_id: string;
+  destination: string;
+  first_seen: number;
+  last_seen: number;
+  flows: number;
+}
+
 export interface Database {
   subscribers: SubscriberTable;
   vault_records: VaultRecordTable;
@@ -227,4 +242,6 @@ export interface Database {
   ledger_entries: LedgerEntryTable;
   audit_log: AuditLogTable;
   operator_tokens: OperatorTokenTable;
+  exporters: ExporterTable;
+  session_destinations: SessionDestinationTable;
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as foundation from './0001-foundation.ts';
+import * as destinationTracking from './0002-destination-tracking.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -9,6 +10,7 @@ interface DialectMigration {
 /** Versioned migrations, applied in name order; a name, once released, never changes. */
 const migrations: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
+  '0002-destination-tracking': destinationTracking,
 };
 
 export class SidebandMigrations implements MigrationProvider {

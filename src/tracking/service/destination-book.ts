@@ -1,0 +1,113 @@
+/**
+ * The destinations each session contacted, newest first: the seed's table 200, where the
+ * last one is the "referential address". In memory and bounded three ways: destinations
+ * per session (oldest dropped), age, and sessions per exporter, each exporter with its
+ * own quota so that a flood from one cannot evict what the others reported.
+ */
+export interface DestinationEntry {
+  destination: string;
+  firstSeen: number;
+  lastSeen: number;
+  flows: number;
+}
+
+export interface DestinationLimits {
+  perSession: number;
+  maxAgeMs: number;
+  sessionsPerExporter: number;
+}
+
+type SessionDestinations = Map<string, DestinationEntry>;
+
+export class DestinationBook {
+  /** exporter → session → destination → entry; Map order is least recently touched first. */
+  private byExporter = new Map<string, Map<string, SessionDestinations>>();
+  /** Entries changed since the last drain, for the store. */
+  private dirty = new Map<string, DestinationEntry & { sessionId: string }>();
+  evictions = 0;
+
+  constructor(private readonly limits: DestinationLimits) {}
+
+  record(exporter: string, sessionId: string, destination: string, at: number, flows = 1): void {
+    let sessions = this.byExporter.get(exporter);
+    if (!sessions) {
+      sessions = new Map();
+      this.byExporter.set(exporter, sessions);
+    }
+    let dests = sessions.get(sessionId);
+    if (dests) sessions.delete(sessionId);
+    else {
+      dests = new Map();
+      if (sessions.size >= this.limits.sessionsPerExporter) {
+        sessions.delete(sessions.keys().next().value!);
+        this.evictions++;
+      }
+    }
+    sessions.set(sessionId, dests);
+    let entry = dests.get(destination);
+    if (entry) {
+      dests.delete(destination);
+      entry.firstSeen = Math.min(entry.firstSeen, at);
+      entry.lastSeen = Math.max(entry.lastSeen, at);
+      entry.flows += flows;
+    } else {
+      entry = { destination, firstSeen: at, lastSeen: at, flows };
+      if (dests.size >= this.limits.perSession) {
+        // Drop the entry seen longest ago, not merely the first inserted.
+        let oldest: DestinationEntry | undefined;
+        for (const e of dests.values()) if (!oldest || e.lastSeen < oldest.lastSeen) oldest = e;
+        dests.delete(oldest!.destination);
+        this.evictions++;
+      }
+    }
+    dests.set(destination, entry);
+    this.dirty.set(`${sessionId}\u0000${destination}`, { ...entry, sessionId });
+  }
+
+  /** Destinations of a session across exporters, newest first, within the age limit. */
+  of(sessionId: string, now = Date.now()): DestinationEntry[] {
+    const merged = new Map<string, DestinationEntry>();
+    for (const sessions of this.byExporter.values()) {
+      const dests = sessions.get(sessionId);
+      if (!dests) continue;
+      for (const e of dests.values()) {
+        if (now - e.lastSeen > this.limits.maxAgeMs) continue;
+        const m = merged.get(e.destination);
+        if (!m) merged.set(e.destination, { ...e });
+        else {
+          m.firstSeen = Math.min(m.firstSeen, e.firstSeen);
+          m.lastSeen = Math.max(m.lastSeen, e.lastSeen);
+          m.flows += e.flows;
+        }
+      }
+    }
+    return [...merged.values()].sort((a, b) => b.lastSeen - a.lastSeen);
+  }
+
+  /** Takes the entries changed since the last call. */
+  drain(): Array<DestinationEntry & { sessionId: string }> {
+    const out = [...this.dirty.values()];
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Drops what is past the age limit. */
+  expire(now = Date.now()): void {
+    for (const sessions of this.byExporter.values()) {
+      for (const [sessionId, dests] of sessions) {
+        for (const [d, e] of dests) if (now - e.lastSeen > this.limits.maxAgeMs) dests.delete(d);
+        if (dests.size === 0) sessions.delete(sessionId);
+      }
+    }
+  }
+
+  get size(): { exporters: number; sessions: number; destinations: number } {
+    let sessions = 0;
+    let destinations = 0;
+    for (const s of this.byExporter.values()) {
+      sessions += s.size;
+      for (const d of s.values()) destinations += d.size;
+    }
+    return { exporters: this.byExporter.size, sessions, destinations };
+  }
+}

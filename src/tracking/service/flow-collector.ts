@@ -1,0 +1,90 @@
+import { createSocket, type Socket } from 'node:dgram';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { FlowDecoder } from '../wire/flow-decoder.ts';
+import type { DestinationTracking } from './destination-tracking.ts';
+import type { ExporterRegistry } from './exporter-registry.ts';
+
+/**
+ * The UDP collector: NetFlow v5/v9 on one port, IPFIX (RFC 7011 §10.3) on another. Both
+ * feed one decoder, whose template state is kept per exporter and observation domain.
+ */
+export class FlowCollector {
+  private sockets: Socket[] = [];
+  private readonly decoder = new FlowDecoder();
+  private expirer: NodeJS.Timeout | null = null;
+  private reloader: NodeJS.Timeout | null = null;
+  private readonly datagrams;
+  private readonly records;
+  private readonly dropped;
+
+  constructor(
+    private readonly exporters: ExporterRegistry,
+    private readonly tracking: DestinationTracking,
+    private readonly logger: Logger,
+    metrics: Metrics,
+  ) {
+    this.datagrams = metrics.counter('sideband_flow_datagrams_total', 'Flow export datagrams received, by listener', ['listener']);
+    this.records = metrics.counter('sideband_flow_records_total', 'Flow records decoded');
+    this.dropped = metrics.counter('sideband_flow_dropped_total', 'Flow datagrams, sets, templates or records dropped, by cause', ['cause']);
+    metrics.gauge('sideband_flow_decoder_state', 'Decoder state held in memory', ['kind'], (g) => {
+      const s = this.decoder.stats();
+      g.set({ kind: 'templates' }, s.templates);
+      g.set({ kind: 'held_sets' }, s.heldSets);
+      g.set({ kind: 'held_bytes' }, s.heldBytes);
+      g.set({ kind: 'exporters' }, s.exporters);
+    });
+  }
+
+  async listen(host: string, ports: { netflow: number; ipfix: number }): Promise<{ netflow: string; ipfix: string }> {
+    const bind = (listener: string, port: number) =>
+      new Promise<Socket>((resolve, reject) => {
+        const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+        socket.once('error', reject);
+        socket.on('message', (msg, rinfo) => this.receive(listener, msg, rinfo.address));
+        socket.bind(port, host, () => {
+          socket.off('error', reject);
+          socket.on('error', (e) => this.logger.error({ err: e, listener }, 'flow collector socket error'));
+          resolve(socket);
+        });
+      });
+    const netflow = await bind('netflow', ports.netflow);
+    const ipfix = await bind('ipfix', ports.ipfix);
+    this.sockets = [netflow, ipfix];
+    this.expirer = setInterval(() => this.count(this.decoder.expire(Date.now())), 1000);
+    this.expirer.unref();
+    // Exporters registered while the gateway runs (by another process) are allowed within 10 s.
+    this.reloader = setInterval(() => this.exporters.load().catch((e) => this.logger.error({ err: e }, 'reloading exporters failed')), 10_000);
+    this.reloader.unref();
+    const where = (s: Socket) => (host.includes(':') ? `[${s.address().address}]:${s.address().port}` : `${s.address().address}:${s.address().port}`);
+    return { netflow: where(netflow), ipfix: where(ipfix) };
+  }
+
+  private count(dropped: Partial<Record<string, number>>): void {
+    for (const [cause, n] of Object.entries(dropped)) if (n) this.dropped.inc({ cause }, n);
+  }
+
+  /** Decodes one datagram and attributes its records; public for the benchmark. */
+  receive(listener: string, msg: Buffer, source: string): number {
+    this.datagrams.inc({ listener });
+    const exporter = this.exporters.lookup(source);
+    if (!exporter) {
+      this.dropped.inc({ cause: 'unknown-exporter' });
+      return 0;
+    }
+    const { records, dropped } = this.decoder.decode(msg, source, Date.now());
+    this.count(dropped);
+    if (records.length > 0) {
+      this.records.inc(records.length);
+      this.tracking.attributeFlows(records);
+    }
+    return records.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.expirer) clearInterval(this.expirer);
+    if (this.reloader) clearInterval(this.reloader);
+    await Promise.all(this.sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.sockets = [];
+  }
+}

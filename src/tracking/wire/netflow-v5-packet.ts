@@ -1,0 +1,45 @@
+import { ipv4Text } from './address-text.ts';
+import type { DecodeContext } from './decode-context.ts';
+import { sysUptimeToEpoch } from './message-header.ts';
+import { trackSequence } from './sequence-number.ts';
+
+// Cisco's NetFlow v5 export format: a 24-octet header, then Count records of 48 octets.
+const HEADER_LENGTH = 24;
+const RECORD_LENGTH = 48;
+const MAX_RECORDS = 30;
+
+/**
+ * A NetFlow v5 export packet. The domain is `engine_type << 8 | engine_id`, and
+ * flow_sequence counts flows, so loss is counted in records.
+ */
+export function decodeNetflowV5Packet(ctx: DecodeContext, bytes: Buffer): void {
+  if (bytes.length < HEADER_LENGTH) return ctx.drop('truncated');
+  const count = bytes.readUInt16BE(2);
+  if (count === 0 || count > MAX_RECORDS) return ctx.drop('record-count');
+  const length = HEADER_LENGTH + count * RECORD_LENGTH;
+  if (bytes.length < length) return ctx.drop('truncated');
+  if (bytes.length > length) return ctx.drop('message-length');
+  const engine = (bytes.readUInt8(20) << 8) | bytes.readUInt8(21);
+  const domain = ctx.state.cache.domain(ctx.exporter, 5, engine, ctx.receivedAt);
+  if (typeof domain === 'string') return ctx.drop(domain);
+  const exportTime = bytes.readUInt32BE(8) * 1000 + Math.floor(bytes.readUInt32BE(12) / 1e6);
+  const sysUptime = bytes.readUInt32BE(4);
+  for (let at = HEADER_LENGTH; at < length; at += RECORD_LENGTH) {
+    // srcaddr, dstaddr, nexthop, input, output, dPkts, dOctets, First, Last, srcport, dstport, pad1, tcp_flags, prot, …
+    ctx.records.push({
+      exporter: ctx.exporter,
+      domain: engine,
+      sourceAddress: ipv4Text(bytes, at),
+      destinationAddress: ipv4Text(bytes, at + 4),
+      sourcePort: bytes.readUInt16BE(at + 32),
+      destinationPort: bytes.readUInt16BE(at + 34),
+      protocol: bytes.readUInt8(at + 38),
+      packets: bytes.readUInt32BE(at + 16),
+      octets: bytes.readUInt32BE(at + 20),
+      start: sysUptimeToEpoch(exportTime, sysUptime, bytes.readUInt32BE(at + 24)),
+      end: sysUptimeToEpoch(exportTime, sysUptime, bytes.readUInt32BE(at + 28)),
+    });
+  }
+  const missed = trackSequence(domain.sequence, bytes.readUInt32BE(16), count);
+  if (missed > 0) ctx.drop('sequence-gap-records', missed);
+}
