@@ -1,7 +1,7 @@
 /**
  * Why some of a datagram was not turned into flow records, or what the exporter's
  * sequence numbers say was lost before it arrived. Each cause counts one kind of unit,
- * given by `dropCauseUnit`, so a metric labelled by cause never adds datagrams to records.
+ * given by `dropCauses`, so a metric labelled by cause never adds datagrams to records.
  */
 export type DropCause =
   | 'truncated'
@@ -27,8 +27,8 @@ export type DropUnit = 'datagram' | 'set' | 'template' | 'record';
 
 export type DropCounts = Partial<Record<DropCause, number>>;
 
-/** What one count of each cause stands for, and what it means. */
-export const dropCauseUnit: Readonly<Record<DropCause, { unit: DropUnit; meaning: string }>> = {
+/** Each cause: what one count of it stands for, and what it means (for metric help text). */
+export const dropCauses: Readonly<Record<DropCause, { unit: DropUnit; meaning: string }>> = {
   'truncated': { unit: 'datagram', meaning: 'shorter than its header, or than the length the header gives' },
   'unknown-version': { unit: 'datagram', meaning: 'version is not 5, 9 or 10' },
   'message-length': { unit: 'datagram', meaning: 'longer than the IPFIX Length or the NetFlow v5 count says' },
