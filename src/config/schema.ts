@@ -48,6 +48,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    merchantApi: z
+      .object({
+        /** The seed's destination check: a recent visit to the merchant's networks, the last destination only, or none. */
+        destinationCheck: z.enum(['recent', 'last', 'off']).default('recent'),
+        destinationWindowMinutes: z.number().int().min(1).max(24 * 60).default(30),
+        /** An approved authorization not captured within this is released. */
+        captureWindowHours: z.number().int().min(1).max(30 * 24).default(7 * 24),
+        /** A pending authorization the subscriber does not confirm within this is declined. */
+        confirmationMinutes: z.number().int().min(1).max(24 * 60).default(15),
+        /** Signatures older than this, or expiring later than this ahead, are refused. */
+        signatureMaxAgeSeconds: z.number().int().min(10).max(3600).default(300),
+      })
+      .strict()
+      .prefault({}),
     tracking: z
       .object({
         /** Recent destinations kept per session (the oldest is dropped). */

@@ -94,6 +94,45 @@ export const errorRegistry = define({
   EXPORTER_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'A flow exporter with that name already exists.', fix: 'Choose another name.' },
   DESTINATIONS_BATCH_TOO_LARGE: { status: 413, type: 'invalid_request', cause: 'A destination batch holds more observations than one request may carry.', fix: 'Send at most 10,000 observations per request.' },
 
+  // ── merchant API: request authentication (RFC 9421, RFC 9530) ─
+  SIGNATURE_MISSING: { status: 401, type: 'authentication', cause: 'The request carries no Signature and Signature-Input headers (RFC 9421).', fix: 'Sign every request with your registered Ed25519 key; the SDK does it for you.' },
+  SIGNATURE_MALFORMED: { status: 401, type: 'authentication', cause: 'Signature or Signature-Input is not a valid RFC 8941 dictionary, or lacks a parameter Sideband requires (created, expires, nonce, keyid).', fix: 'Send both headers with the same label and the parameters created, expires, nonce and keyid.' },
+  SIGNATURE_COMPONENT_MISSING: { status: 401, type: 'authentication', cause: 'The signature does not cover @method, @target-uri and content-digest.', fix: 'Cover ("@method" "@target-uri" "content-digest") at least.' },
+  SIGNATURE_KEY_UNKNOWN: { status: 401, type: 'authentication', cause: 'No active registered key has that keyid.', fix: 'Use the key id the provider registered for you, or ask the provider to register your new key.' },
+  SIGNATURE_INVALID: { status: 401, type: 'authentication', cause: 'The Ed25519 signature does not verify over the signature base.', fix: 'Sign exactly the components you declare, with the private key that matches the registered public key.' },
+  SIGNATURE_EXPIRED: { status: 401, type: 'authentication', cause: 'The signature has expired, was created too long ago, or claims a time in the future.', fix: 'Sign each request when you send it, with expires a few minutes ahead; check your clock.' },
+  SIGNATURE_NONCE_REUSED: { status: 401, type: 'authentication', cause: 'The signature\'s nonce was already used: a replayed request.', fix: 'Use a fresh random nonce for every request.' },
+  CONTENT_DIGEST_MISMATCH: { status: 400, type: 'invalid_request', cause: 'The Content-Digest header is missing, malformed, or does not match the body (RFC 9530).', fix: 'Send Content-Digest: sha-256=:BASE64(SHA-256(body)):, computed over the exact bytes sent.' },
+  MERCHANT_NOT_CERTIFIED: { status: 403, type: 'permission', cause: 'The merchant is registered but not certified.', fix: 'Ask the provider to certify you.' },
+  MERCHANT_REVOKED: { status: 403, type: 'permission', cause: 'The merchant\'s certification was revoked.', fix: 'Contact the provider.' },
+
+  // ── merchant API: requests ───────────────────────────────────
+  BODY_MALFORMED: { status: 400, type: 'invalid_request', cause: 'The body is not valid JSON, or not a JSON object.', fix: 'Send a JSON object with Content-Type: application/json.' },
+  BODY_TOO_LARGE: { status: 413, type: 'invalid_request', cause: 'The body is larger than the 16 KiB a request may carry.', fix: 'Shorten the description and other text fields.' },
+  FIELD_UNKNOWN: { status: 400, type: 'invalid_request', cause: 'The body has a field the API does not define.', fix: 'Remove the field named in param; check the spelling against the API reference.' },
+  FIELD_INVALID: { status: 400, type: 'invalid_request', cause: 'A field is missing or has the wrong type or value.', fix: 'Read the message and param: they name the field and what it accepts.' },
+  IDEMPOTENCY_KEY_MISSING: { status: 400, type: 'invalid_request', cause: 'POST /v1/authorizations needs an Idempotency-Key header.', fix: 'Send a unique key (e.g. a UUID) per purchase, and the same key when you retry it.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, type: 'invalid_request', cause: 'The Idempotency-Key was already used with a different request body.', fix: 'Use a new key for a new request; retry only with the identical body.' },
+  IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409, type: 'conflict', cause: 'A request with this Idempotency-Key is still being processed.', fix: 'Wait and retry with the same key; the stored answer will be replayed.' },
+  AUTHORIZATION_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No authorization, capture or refund of this merchant has that id.', fix: 'Check the id; objects of other merchants are not visible.' },
+  AUTHORIZATION_STATE_INVALID: { status: 409, type: 'conflict', cause: 'The authorization is not in a state that allows this (e.g. capturing a declined, voided or expired one).', fix: 'GET the authorization to see its status.' },
+  CAPTURE_EXCEEDS_AUTHORIZED: { status: 400, type: 'invalid_request', cause: 'The capture would take more than the authorized amount not yet captured.', fix: 'Capture at most amount − capturedAmount.' },
+  REFUND_EXCEEDS_CAPTURED: { status: 400, type: 'invalid_request', cause: 'The refund would return more than was captured and not yet refunded.', fix: 'Refund at most capturedAmount − refundedAmount.' },
+  CUSTOMER_NOT_FOUND: { status: 404, type: 'not_found', cause: 'Nobody held the customer\'s address (and port) at the observed time.', fix: 'Send the address and source port the customer\'s request came from, and when it came.' },
+
+  // ── authorization outcomes: the reason of a declined or pending authorization ──
+  DESTINATION_NOT_VISITED: { status: 402, type: 'declined', cause: 'The subscriber\'s session did not contact any of the merchant\'s registered networks (the destination check).', fix: 'The merchant registers the networks it serves from; the purchase must come from a session that visited them.' },
+  SUBSCRIBER_NOT_ACTIVE: { status: 402, type: 'declined', cause: 'The subscriber is suspended or closed.', fix: 'The subscriber contacts the provider.' },
+  SPENDING_LIMIT_EXCEEDED: { status: 402, type: 'declined', cause: 'The purchase would take the subscriber past their spending limit for the period.', fix: 'A smaller amount, or the subscriber raises the limit with the provider.' },
+  CREDIT_LIMIT_EXCEEDED: { status: 402, type: 'declined', cause: 'The purchase exceeds the credit limit of the card on file.', fix: 'A smaller amount, or another settlement.' },
+  NO_CARD_ON_FILE: { status: 402, type: 'declined', cause: 'Card settlement was asked for, but the subscriber has no card on file.', fix: 'Use provider_bill settlement, or the subscriber adds a card.' },
+  CARD_DECLINED: { status: 402, type: 'declined', cause: 'The acquirer declined the card.', fix: 'Another settlement, or the subscriber contacts the card issuer.' },
+  MERCHANT_BILLING_NOT_ALLOWED: { status: 402, type: 'declined', cause: 'merchant_bill settlement needs the subscriber\'s consent to release billing details, or the merchant has no registered encryption key.', fix: 'Use card or provider_bill settlement; or register an encryption key.' },
+  CURRENCY_MISMATCH: { status: 402, type: 'declined', cause: 'The subscriber\'s account is kept in another currency.', fix: 'Charge in the currency of the subscriber\'s account, or use card settlement with a card in that currency.' },
+  SUBSCRIBER_DECLINED: { status: 402, type: 'declined', cause: 'The subscriber declined the purchase when asked to confirm it.', fix: 'None: the subscriber said no.' },
+  CONFIRMATION_EXPIRED: { status: 402, type: 'declined', cause: 'The subscriber did not confirm the purchase in time.', fix: 'Try again; the subscriber confirms in the portal.' },
+  CONFIRMATION_REQUIRED: { status: 402, type: 'declined', cause: 'The amount is above the subscriber\'s auto-approve threshold: the authorization is pending until the subscriber confirms it.', fix: 'Wait for the authorization.approved or authorization.declined webhook, or poll GET /v1/authorizations/{id}.' },
+
   // ── money ─────────────────────────────────────────────────────
   AMOUNT_INVALID: { status: 400, type: 'invalid_request', cause: 'The amount is not a non-negative integer number of minor units within range.', fix: 'Give integer minor units, e.g. 1999 for 19.99.' },
   CURRENCY_UNKNOWN: { status: 400, type: 'invalid_request', cause: 'The currency is not an ISO 4217 code that Sideband knows.', fix: 'Use an ISO 4217 code such as EUR or USD.' },

@@ -6,6 +6,9 @@ import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { AuthenticationServer } from '../aaa/service/authentication-server.ts';
 import { resolutionRoutes } from '../aaa/service/resolution-routes.ts';
+import { certificationRoutes } from '../certification/certification-routes.ts';
+import { CertificationServer } from '../certification/certification-server.ts';
+import type { Acquirer } from '../certification/settlement/acquirer.ts';
 import { buildOperatorApi } from '../operator/operator-api.ts';
 import { DestinationTracking } from '../tracking/service/destination-tracking.ts';
 import { FlowCollector } from '../tracking/service/flow-collector.ts';
@@ -21,6 +24,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** Lower scrypt cost for tests that create many subscribers. */
   scryptCost?: { N: number; r: number; p: number };
+  /** The payment network adapter; the simulated acquirer when absent. */
+  acquirer?: Acquirer;
 }
 
 /**
@@ -36,6 +41,7 @@ export class Gateway {
   private aaa: AuthenticationServer | null = null;
   private tracker: DestinationTracking | null = null;
   private collector: FlowCollector | null = null;
+  private cert: CertificationServer | null = null;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -71,7 +77,10 @@ export class Gateway {
     this.collector = new FlowCollector(ctx.exporters, this.tracker, logger.child({ part: 'collector' }), this.metrics);
     Object.assign(this.listen, await this.collector.listen(config.listen.host, { netflow: config.listen.netflow, ipfix: config.listen.ipfix }));
 
-    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store)]);
+    this.cert = new CertificationServer(config, ctx.store, ctx.vault, this.aaa.sessions, this.tracker, logger.child({ part: 'certification' }), this.metrics, this.options.acquirer);
+    Object.assign(this.listen, await this.cert.start());
+
+    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store)]);
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
@@ -97,8 +106,14 @@ export class Gateway {
     return this.tracker;
   }
 
+  get certification(): CertificationServer {
+    if (!this.cert) throw new Error('gateway not started');
+    return this.cert;
+  }
+
   async stop(): Promise<void> {
     await this.operatorHttp?.close();
+    await this.cert?.stop();
     await this.collector?.close();
     await this.tracker?.stop();
     await this.aaa?.stop();

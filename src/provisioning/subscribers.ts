@@ -28,6 +28,8 @@ export interface SubscriberView {
   spendingLimit: number;
   amountUsed: number;
   autoApproveLimit: number | null;
+  /** The seed's "special provision": merchant_bill may release billing details (as JWE) to a merchant. */
+  releaseToMerchant: boolean;
   secondsAllotted: number | null;
   secondsRemaining: number | null;
   createdAt: string;
@@ -110,7 +112,7 @@ export class SubscriberProvisioning {
   private view(row: SubscriberRow): SubscriberView {
     return {
       id: row.id, login: row.login, status: row.status, currency: row.currency, spendingLimit: row.spending_limit, amountUsed: row.amount_used,
-      autoApproveLimit: row.auto_approve_limit, secondsAllotted: row.seconds_allotted, secondsRemaining: row.seconds_remaining,
+      autoApproveLimit: row.auto_approve_limit, releaseToMerchant: row.release_to_merchant === 1, secondsAllotted: row.seconds_allotted, secondsRemaining: row.seconds_remaining,
       createdAt: iso(row.created_at), updatedAt: iso(row.updated_at),
     };
   }
@@ -159,9 +161,10 @@ export class SubscriberProvisioning {
     return this.setStatus(loginOrId, 'closed', 'subscriber.close');
   }
 
-  async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null }): Promise<SubscriberView> {
+  async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null; releaseToMerchant?: boolean }): Promise<SubscriberView> {
     const row = await this.row(loginOrId);
     const patch: Record<string, number | null> = {};
+    if (change.releaseToMerchant !== undefined) patch.release_to_merchant = change.releaseToMerchant ? 1 : 0;
     if (change.spendingLimit !== undefined) patch.spending_limit = assertAmount(change.spendingLimit, 'limit');
     if (change.autoApproveLimit !== undefined) patch.auto_approve_limit = change.autoApproveLimit === null ? null : assertAmount(change.autoApproveLimit, 'autoApproveLimit');
     if (change.seconds !== undefined) {

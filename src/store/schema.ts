@@ -27,7 +27,7 @@ export interface SubscriberTable {
   updated_at: number;
 }
 
-export type VaultRecordKind = 'card' | 'chap-password' | 'nas-secret' | 'fingerprint-key';
+export type VaultRecordKind = 'card' | 'chap-password' | 'nas-secret' | 'fingerprint-key' | 'webhook-signing-key';
 
 export interface VaultRecordTable {
   id: string;
@@ -167,6 +167,9 @@ export interface AuthorizationTable {
   description: string | null;
   merchant_reference: string | null;
   customer_pseudonym: string;
+  acquirer_reference: string | null;
+  /** merchant_bill: the compact JWE released to the merchant. */
+  billing_details: string | null;
   expires_at: number;
   created_at: number;
   updated_at: number;
@@ -226,6 +229,38 @@ export interface SessionDestinationTable {
   flows: number;
 }
 
+export interface SignatureNonceTable {
+  key_id: string;
+  nonce: string;
+  expires_at: number;
+}
+
+export interface IdempotencyKeyTable {
+  merchant_id: string;
+  key: string;
+  request_hash: string;
+  status: 'in_progress' | 'done';
+  response_status: number | null;
+  response_body: string | null;
+  created_at: number;
+}
+
+export interface WebhookDeliveryTable {
+  id: string;
+  merchant_id: string;
+  event_id: string;
+  event_type: string;
+  url: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
 export interface Database {
   subscribers: SubscriberTable;
   vault_records: VaultRecordTable;
@@ -244,4 +279,7 @@ export interface Database {
   operator_tokens: OperatorTokenTable;
   exporters: ExporterTable;
   session_destinations: SessionDestinationTable;
+  signature_nonces: SignatureNonceTable;
+  idempotency_keys: IdempotencyKeyTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }

@@ -15,6 +15,7 @@ export type DecryptPurpose =
   | 'settlement-acquirer'
   | 'settlement-merchant-release'
   | 'secure-channel'
+  | 'webhook-signing'
   | 'operator-verify';
 
 export interface RotationProgress {

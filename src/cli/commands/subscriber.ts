@@ -10,6 +10,7 @@ function describe(s: SubscriberView & { cards?: CardView[] }): string {
     `  status          ${s.status}`,
     `  spending limit  ${formatAmount(s.spendingLimit, s.currency)} (used ${formatAmount(s.amountUsed, s.currency)})`,
     `  auto-approve    ${s.autoApproveLimit === null ? 'every purchase asks' : `up to ${formatAmount(s.autoApproveLimit, s.currency)}`}`,
+    `  merchant bill   ${s.releaseToMerchant ? 'may release billing details to merchants' : 'never releases billing details'}`,
     `  prepaid time    ${s.secondsAllotted === null ? 'unlimited' : `${s.secondsRemaining} of ${s.secondsAllotted} s remaining`}`,
   ];
   if (s.cards) {
@@ -63,9 +64,10 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
     .option('--limit <minor>', 'spending limit per period, in minor units', integer('--limit'))
     .option('--auto-approve <minor>', 'auto-approve purchases up to this amount', integer('--auto-approve'))
     .option('--seconds <n>', 'reset prepaid seconds to this allotment', integer('--seconds'))
-    .action(async (login: string, o: { limit?: number; autoApprove?: number; seconds?: number }) =>
+    .option('--allow-merchant-billing <yes|no>', 'let merchant_bill settlement release billing details, encrypted to the merchant')
+    .action(async (login: string, o: { limit?: number; autoApprove?: number; seconds?: number; allowMerchantBilling?: string }) =>
       cli.withContext(async (ctx, out) => {
-        const s = await ctx.subscribers.setLimit(login, { ...(o.limit !== undefined ? { spendingLimit: o.limit } : {}), ...(o.autoApprove !== undefined ? { autoApproveLimit: o.autoApprove } : {}), ...(o.seconds !== undefined ? { seconds: o.seconds } : {}) });
+        const s = await ctx.subscribers.setLimit(login, { ...(o.limit !== undefined ? { spendingLimit: o.limit } : {}), ...(o.autoApprove !== undefined ? { autoApproveLimit: o.autoApprove } : {}), ...(o.seconds !== undefined ? { seconds: o.seconds } : {}), ...(o.allowMerchantBilling !== undefined ? { releaseToMerchant: /^(yes|true|1)$/i.test(o.allowMerchantBilling) } : {}) });
         out.result(s, describe);
       }));
 

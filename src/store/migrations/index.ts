@@ -1,6 +1,7 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as foundation from './0001-foundation.ts';
 import * as destinationTracking from './0002-destination-tracking.ts';
+import * as merchantApi from './0003-merchant-api.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -11,6 +12,7 @@ interface DialectMigration {
 const migrations: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
   '0002-destination-tracking': destinationTracking,
+  '0003-merchant-api': merchantApi,
 };
 
 export class SidebandMigrations implements MigrationProvider {

@@ -1,0 +1,21 @@
+// The public API of Sideband's HTTP Message Signatures: merchants sign with it, the gateway
+// verifies with it.
+export { contentDigest, contentDigestAlgorithms, contentDigestFailures, verifyContentDigest } from './content-digest.ts';
+export type { ContentDigestAlgorithm, ContentDigestFailure, ContentDigestResult } from './content-digest.ts';
+export type { HttpFields } from './http-fields.ts';
+export type { HttpRequest } from './http-request.ts';
+export { DEFAULT_SIGNATURE_LABEL, DEFAULT_SIGNATURE_LIFETIME_SECONDS, signRequest } from './sign-request.ts';
+export type { SignedRequest, SignRequestOptions } from './sign-request.ts';
+export type { SignatureParamName, SignatureParams } from './signature-params.ts';
+export { SigningError, signingFailures } from './signing-error.ts';
+export type { SigningFailure } from './signing-error.ts';
+export { verificationFailures } from './verification-failure.ts';
+export type { VerificationFailure } from './verification-failure.ts';
+export {
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_MAX_AGE_SECONDS,
+  DEFAULT_REQUIRED_COMPONENTS,
+  DEFAULT_REQUIRED_PARAMS,
+  verifyRequestSignature,
+} from './verify-request-signature.ts';
+export type { RefusedSignature, ResolvedKey, VerificationResult, VerifiedSignature, VerifyOptions } from './verify-request-signature.ts';

@@ -1,0 +1,58 @@
+import { newId } from '../../core/identity/ids.ts';
+import type { Tx } from '../../store/open-store.ts';
+import type { AuthorizationTable } from '../../store/schema.ts';
+
+export type AuthorizationRow = AuthorizationTable;
+
+export type AuthorizationStatus = 'pending' | 'approved' | 'declined' | 'captured' | 'voided' | 'expired' | 'refunded';
+
+export type EventType = 'authorization.approved' | 'authorization.pending' | 'authorization.declined' | 'authorization.captured' | 'authorization.voided' | 'authorization.expired' | 'authorization.refunded';
+
+/** What a merchant sees of an authorization: never the subscriber, the session or the card. */
+export interface MerchantAuthorization {
+  id: string;
+  object: 'authorization';
+  status: AuthorizationStatus;
+  reason: string | null;
+  amount: number;
+  currency: string;
+  capturedAmount: number;
+  refundedAmount: number;
+  capture: 'automatic' | 'manual';
+  settlement: 'card' | 'provider_bill' | 'merchant_bill';
+  description: string | null;
+  merchantReference: string | null;
+  customer: { id: string };
+  createdAt: string;
+  expiresAt: string;
+  billingDetails: string | null;
+}
+
+export function merchantView(row: AuthorizationRow): MerchantAuthorization {
+  return {
+    id: row.id, object: 'authorization', status: row.status as AuthorizationStatus, reason: row.reason, amount: row.amount, currency: row.currency,
+    capturedAmount: row.captured_amount, refundedAmount: row.refunded_amount, capture: row.capture_mode, settlement: row.settlement,
+    description: row.description, merchantReference: row.merchant_reference, customer: { id: row.customer_pseudonym },
+    createdAt: new Date(row.created_at).toISOString(), expiresAt: new Date(row.expires_at).toISOString(), billingDetails: row.billing_details,
+  };
+}
+
+/**
+ * Records a state change as an event and, when the merchant has a webhook URL, queues its
+ * delivery in the same transaction (an outbox): the change and its notice commit together.
+ */
+export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, amount: number | null, at: number, webhook: EventType | null, detail?: Record<string, unknown>): Promise<string> {
+  const eventId = newId('evt', at);
+  await tx.insertInto('authorization_events').values({ id: eventId, authorization_id: row.id, type, amount, detail: detail ? JSON.stringify(detail) : null, at }).execute();
+  if (webhook) {
+    const merchant = await tx.selectFrom('merchants').select('webhook_url').where('id', '=', row.merchant_id).executeTakeFirst();
+    if (merchant?.webhook_url) {
+      const payload = JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
+      await tx
+        .insertInto('webhook_deliveries')
+        .values({ id: newId('whk', at), merchant_id: row.merchant_id, event_id: eventId, event_type: webhook, url: merchant.webhook_url, payload, status: 'pending', attempts: 0, next_attempt_at: at, last_status: null, last_error: null, created_at: at, delivered_at: null })
+        .execute();
+    }
+  }
+  return eventId;
+}

@@ -1,0 +1,43 @@
+import { newId } from '../../core/identity/ids.ts';
+import type { Tx } from '../../store/open-store.ts';
+
+/**
+ * Accounts of the double-entry ledger. Holds are memo accounts: an approval moves the
+ * amount from the subscriber's available spending into held; a capture releases the hold
+ * and moves money by settlement.
+ */
+export const account = {
+  available: (subscriberId: string) => `subscriber:${subscriberId}:available`,
+  held: (subscriberId: string) => `subscriber:${subscriberId}:held`,
+  /** card: the acquirer owes the provider's clearing account. */
+  cardClearing: () => 'acquirer:clearing',
+  /** provider_bill: the subscriber owes the provider, on their bill. */
+  subscriberBill: (subscriberId: string) => `subscriber:${subscriberId}:bill`,
+  /** merchant_bill: the merchant bills the subscriber itself; recorded, not collected. */
+  merchantBilled: (merchantId: string) => `merchant:${merchantId}:billed-directly`,
+  /** What the provider owes the merchant (card and provider_bill). */
+  merchantPayable: (merchantId: string) => `merchant:${merchantId}:payable`,
+  merchantRevenue: (merchantId: string) => `merchant:${merchantId}:revenue`,
+};
+
+export interface Posting {
+  account: string;
+  /** Debit positive, credit negative. */
+  amount: number;
+}
+
+/** Writes one balanced transaction; refuses one whose postings do not sum to zero. */
+export async function post(tx: Tx, postings: Posting[], currency: string, authorizationId: string, at: number): Promise<string> {
+  const sum = postings.reduce((s, p) => s + p.amount, 0);
+  if (sum !== 0) throw new Error(`unbalanced ledger transaction (sum ${sum})`);
+  const transactionId = newId('txn', at);
+  const rows = postings.filter((p) => p.amount !== 0).map((p) => ({ id: newId('led', at), transaction_id: transactionId, account: p.account, amount: p.amount, currency, authorization_id: authorizationId, at }));
+  if (rows.length > 0) await tx.insertInto('ledger_entries').values(rows).execute();
+  return transactionId;
+}
+
+/** The postings that move `amount` from one account to another. */
+export const move = (amount: number, from: string, to: string): Posting[] => [
+  { account: to, amount },
+  { account: from, amount: -amount },
+];

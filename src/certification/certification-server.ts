@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Store } from '../store/open-store.ts';
+import type { Vault } from '../vault/vault.ts';
+import type { SessionService } from '../aaa/service/session-service.ts';
+import type { DestinationTracking } from '../tracking/service/destination-tracking.ts';
+import { IdempotencyKeys } from './api/idempotency.ts';
+import { buildMerchantApi } from './api/merchant-api.ts';
+import { RequestAuthentication } from './api/request-authentication.ts';
+import { AuthorizationService } from './authorization/authorization-service.ts';
+import type { Acquirer } from './settlement/acquirer.ts';
+import { SimulatedAcquirer } from './settlement/simulated-acquirer.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { WebhookSigner } from './webhooks/webhook-signer.ts';
+
+/**
+ * The certification server (the seed's server 54) as one part of the gateway: the signed
+ * merchant API, the authorization service behind it, webhook delivery, and the sweeper
+ * that expires authorizations and forgets old nonces and idempotency keys.
+ */
+export class CertificationServer {
+  authorizations!: AuthorizationService;
+  signer!: WebhookSigner;
+  readonly acquirer: Acquirer;
+  private http: FastifyInstance | null = null;
+  private dispatcher: WebhookDispatcher | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    private readonly vault: Vault,
+    private readonly sessions: SessionService,
+    private readonly tracking: DestinationTracking,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    acquirer?: Acquirer,
+  ) {
+    this.acquirer = acquirer ?? new SimulatedAcquirer();
+  }
+
+  async start(): Promise<{ merchantHttp: string }> {
+    const c = this.config.merchantApi;
+    this.authorizations = new AuthorizationService(this.store, this.vault, this.sessions, this.tracking, this.acquirer, {
+      destinationCheck: c.destinationCheck,
+      destinationWindowMs: c.destinationWindowMinutes * 60_000,
+      captureWindowMs: c.captureWindowHours * 3_600_000,
+      confirmationMs: c.confirmationMinutes * 60_000,
+    }, this.logger);
+    this.signer = await WebhookSigner.load(this.store, this.vault);
+    const auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds);
+    const idempotency = new IdempotencyKeys(this.store);
+    this.http = buildMerchantApi({ auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics });
+    const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
+    this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
+    this.dispatcher.start();
+    this.sweeper = setInterval(() => {
+      Promise.all([this.authorizations.lifecycle.expireDue(), auth.purgeNonces(), idempotency.purge()]).catch((e) => this.logger.error({ err: e }, 'certification sweep failed'));
+    }, 5000);
+    this.sweeper.unref();
+    return { merchantHttp: new URL(address).host };
+  }
+
+  /** Runs due webhook deliveries now (tests, and operators who do not want to wait). */
+  deliverWebhooks(): Promise<void> {
+    return this.dispatcher?.tick() ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.http?.close();
+    await this.dispatcher?.stop();
+  }
+}

@@ -1,0 +1,81 @@
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { WebhookSigner } from './webhook-signer.ts';
+
+const MAX_ATTEMPTS = 12;
+const CLAIM_MS = 60_000;
+
+/** Exponential backoff: 1 s, 2 s, 4 s … capped at one hour. */
+export const backoffMs = (attempts: number): number => Math.min(3_600_000, 1000 * 2 ** Math.max(0, attempts - 1));
+
+/**
+ * Delivers queued webhook events. A delivery is claimed by moving its next attempt a
+ * minute ahead with a conditional UPDATE, so several gateways on one database never send
+ * the same attempt twice; a crash mid-send leaves it to be retried after the claim lapses.
+ */
+export class WebhookDispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private readonly attempts;
+
+  constructor(
+    private readonly store: Store,
+    private readonly signer: WebhookSigner,
+    private readonly logger: Logger,
+    metrics: Metrics,
+    private readonly timeoutMs = 5000,
+  ) {
+    this.attempts = metrics.counter('sideband_webhook_attempts_total', 'Webhook delivery attempts, by result', ['result']);
+  }
+
+  start(intervalMs = 500): void {
+    this.timer = setInterval(() => void this.tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  tick(now = Date.now()): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.deliverDue(now).catch((e) => this.logger.error({ err: e }, 'webhook dispatch failed')).finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  private async deliverDue(now: number): Promise<void> {
+    const due = await this.store.db.selectFrom('webhook_deliveries').selectAll().where('status', '=', 'pending').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(50).execute();
+    await Promise.all(due.map(async (d) => {
+      const claim = await this.store.db.updateTable('webhook_deliveries').set({ next_attempt_at: now + CLAIM_MS }).where('id', '=', d.id).where('next_attempt_at', '=', d.next_attempt_at).where('status', '=', 'pending').executeTakeFirst();
+      if (Number(claim.numUpdatedRows) !== 1) return;
+      const attempt = d.attempts + 1;
+      let status: number | null = null;
+      let error: string | null = null;
+      try {
+        const res = await fetch(d.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'sideband-signature': this.signer.header(d.payload), 'sideband-event-id': d.event_id, 'user-agent': 'Sideband-Webhooks/1' },
+          body: d.payload,
+          signal: AbortSignal.timeout(this.timeoutMs),
+          redirect: 'manual',
+        });
+        status = res.status;
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+      } catch (e) {
+        error = (e as Error).message.slice(0, 200);
+      }
+      const ok = error === null;
+      const finished = ok || attempt >= MAX_ATTEMPTS;
+      await this.store.db
+        .updateTable('webhook_deliveries')
+        .set({ attempts: attempt, last_status: status, last_error: error, status: ok ? 'delivered' : finished ? 'failed' : 'pending', next_attempt_at: finished ? now : now + backoffMs(attempt), delivered_at: ok ? Date.now() : null })
+        .where('id', '=', d.id)
+        .execute();
+      this.attempts.inc({ result: ok ? 'delivered' : finished ? 'failed' : 'retry' });
+      if (!ok) this.logger.warn({ delivery: d.id, merchant: d.merchant_id, attempt, error }, finished ? 'webhook delivery failed for good' : 'webhook delivery failed; will retry');
+    }));
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}
