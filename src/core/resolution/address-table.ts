@@ -5,7 +5,8 @@ const FREE = -0x80000000;
 
 /**
  * A map from address key to an int, -1 standing for absent. Keys live in open-addressed
- * tables of typed arrays, an IPv4 address as one 32-bit word and an IPv6 address as four:
+ * tables of typed arrays, an IPv4 address as one 32-bit word and an IPv6 address as four,
+ * each cell holding its key and value side by side so that a probe costs one cache line:
  * a JS Map would spend a boxed number and three words on each of a million entries, and a
  * lookup by string key chases a pointer to the stored string before it can compare.
  * Entries are never deleted: an address is forgotten only with its pool.
@@ -38,31 +39,34 @@ export class AddressTable {
 
 /** Open addressing with linear probing over keys of `width` int32 words, kept at most half full. */
 class WordTable {
-  private keys: Int32Array;
-  private values = new Int32Array(1024).fill(FREE);
+  /** Per cell, the key's words then the value. */
+  private cells: Int32Array;
+  private readonly stride: number;
   private shift = 32 - 10;
   private count = 0;
 
   constructor(private readonly width: number) {
-    this.keys = new Int32Array(1024 * width);
+    this.stride = width + 1;
+    this.cells = emptyCells(1024, this.stride);
   }
 
   get(words: Int32Array): number {
-    const { keys, values, width } = this;
-    const mask = values.length - 1;
-    for (let i = this.home(words); ; i = (i + 1) & mask) {
-      const v = values[i]!;
-      if (v === FREE) return -1;
-      if (matches(keys, i * width, words, 0, width)) return v;
+    const { cells, stride, width } = this;
+    const mask = (cells.length / stride) - 1;
+    for (let i = this.home(words, 0); ; i = (i + 1) & mask) {
+      const at = i * stride;
+      const value = cells[at + width]!;
+      if (value === FREE) return -1;
+      if (matches(cells, at, words, 0, width)) return value;
     }
   }
 
   set(words: Int32Array, value: number): void {
-    if ((this.count + 1) * 2 > this.values.length) this.grow();
+    if ((this.count + 1) * 2 > this.cells.length / this.stride) this.grow();
     if (this.place(words, 0, value)) this.count++;
   }
 
-  private home(words: Int32Array, from = 0): number {
+  private home(words: Int32Array, from: number): number {
     let h = 0;
     for (let w = 0; w < this.width; w++) h = Math.imul(h ^ words[from + w]!, 0x9e3779b1) ^ (h >>> 15);
     return Math.imul(h, 0x85ebca6b) >>> this.shift;
@@ -70,33 +74,40 @@ class WordTable {
 
   /** Stores without growing; true when the key is new. */
   private place(words: Int32Array, from: number, value: number): boolean {
-    const { keys, values, width } = this;
-    const mask = values.length - 1;
+    const { cells, stride, width } = this;
+    const mask = (cells.length / stride) - 1;
     for (let i = this.home(words, from); ; i = (i + 1) & mask) {
-      if (values[i] === FREE) {
-        for (let w = 0; w < width; w++) keys[i * width + w] = words[from + w]!;
-        values[i] = value;
+      const at = i * stride;
+      if (cells[at + width] === FREE) {
+        for (let w = 0; w < width; w++) cells[at + w] = words[from + w]!;
+        cells[at + width] = value;
         return true;
       }
-      if (matches(keys, i * width, words, from, width)) {
-        values[i] = value;
+      if (matches(cells, at, words, from, width)) {
+        cells[at + width] = value;
         return false;
       }
     }
   }
 
   private grow(): void {
-    const { keys, values, width } = this;
-    this.keys = new Int32Array(keys.length * 2);
-    this.values = new Int32Array(values.length * 2).fill(FREE);
+    const old = this.cells;
+    const { stride, width } = this;
+    this.cells = emptyCells((old.length / stride) * 2, stride);
     this.shift--;
-    for (let i = 0; i < values.length; i++) {
-      if (values[i] !== FREE) this.place(keys, i * width, values[i]!);
+    for (let at = 0; at < old.length; at += stride) {
+      if (old[at + width] !== FREE) this.place(old, at, old[at + width]!);
     }
   }
 }
 
-function matches(keys: Int32Array, at: number, words: Int32Array, from: number, width: number): boolean {
-  for (let w = 0; w < width; w++) if (keys[at + w] !== words[from + w]) return false;
+function emptyCells(count: number, stride: number): Int32Array {
+  const cells = new Int32Array(count * stride);
+  for (let at = stride - 1; at < cells.length; at += stride) cells[at] = FREE;
+  return cells;
+}
+
+function matches(cells: Int32Array, at: number, words: Int32Array, from: number, width: number): boolean {
+  for (let w = 0; w < width; w++) if (cells[at + w] !== words[from + w]) return false;
   return true;
 }

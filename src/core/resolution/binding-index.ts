@@ -1,7 +1,7 @@
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { formatAddressKey, parseAddressKey } from './address-key.ts';
 import { PORT_MAX, PORT_MIN, type Binding } from './binding.ts';
-import { BindingColumns } from './binding-columns.ts';
+import { BindingRecords } from './binding-records.ts';
 import { PortBlockLists } from './port-block-lists.ts';
 
 const NONE = -1;
@@ -10,8 +10,8 @@ const NONE = -1;
  * Answers "who held address A (and source port P) at time T" over every binding, open and
  * past. Each address keeps one list of bindings per port block (one list for a
  * whole-address binding), sorted by start; a lookup binary-searches the lists that cover
- * the port. Bindings are stored by column, so a million of them are a few dozen typed
- * arrays and no object per binding.
+ * the port. Bindings are stored as records in typed arrays, so a million of them are a
+ * few hundred buffers and no object per binding.
  *
  * Start is inclusive and end exclusive. Should two bindings cover the same address and
  * port at once (the allocator prevents it), the one started last wins, and of two started
@@ -29,14 +29,18 @@ const NONE = -1;
  * index.isPortBlocked('198.18.0.7', 1500);             // true
  */
 export class BindingIndex {
-  private readonly rows: BindingColumns;
+  private readonly rows: BindingRecords;
   /** Each list holds binding slots in order of (start, seq). */
-  private readonly blocks = new PortBlockLists();
+  private readonly blocks: PortBlockLists;
   private added = 0;
+  /** The list of the binding `winner` or `wholeWinner` last returned, which saves reading it back. */
+  private foundList = NONE;
 
-  /** `capacity` presizes the columns for that many bindings; they grow past it as needed. */
+  /** `capacity` presizes the records for that many bindings; they grow past it as needed. */
   constructor(options: { capacity?: number } = {}) {
-    this.rows = new BindingColumns(options.capacity);
+    const rows = new BindingRecords(options.capacity);
+    this.rows = rows;
+    this.blocks = new PortBlockLists((slot) => rows.start(slot));
   }
 
   get size(): number {
@@ -55,15 +59,7 @@ export class BindingIndex {
     if (this.rows.byId.find(b.id) !== NONE) throw fault(b.id, 'the id is already in the index');
 
     const list = this.blocks.listFor(key, first, last);
-    const rows = this.rows;
-    const slot = rows.allocate();
-    rows.id.set(slot, b.id);
-    rows.sessionId.set(slot, b.sessionId);
-    rows.byId.insert(slot, b.id);
-    rows.start[slot] = b.start;
-    rows.end[slot] = b.end ?? Infinity;
-    rows.seq[slot] = this.added++;
-    rows.list[slot] = list;
+    const slot = this.rows.add(b.id, b.sessionId, list, b.start, b.end ?? Infinity, this.added++);
     // After every binding that started no later: this one was added last.
     const at = this.startedBy(list, b.start);
     this.blocks.arena.insert(list, at, slot);
@@ -73,10 +69,10 @@ export class BindingIndex {
   /** Ends an open binding; false when the id is unknown or the binding already ended. */
   close(id: string, end: number): boolean {
     const slot = this.rows.byId.find(id);
-    if (slot === NONE || this.rows.end[slot] !== Infinity) return false;
-    checkEnd(id, this.rows.start[slot]!, end);
-    this.rows.end[slot] = end;
-    this.refreshReach(this.rows.list[slot]!, this.positionOf(slot));
+    if (slot === NONE || this.rows.end(slot) !== Infinity) return false;
+    checkEnd(id, this.rows.start(slot), end);
+    this.rows.setEnd(slot, end);
+    this.refreshReach(this.rows.list(slot), this.positionOf(slot));
     return true;
   }
 
@@ -84,10 +80,10 @@ export class BindingIndex {
   remove(id: string): boolean {
     const slot = this.rows.byId.find(id);
     if (slot === NONE) return false;
-    const list = this.rows.list[slot]!;
+    const list = this.rows.list(slot);
     const at = this.positionOf(slot);
     this.blocks.arena.removeAt(list, at);
-    if (this.blocks.arena.length[list] === 0) this.blocks.drop(list);
+    if (this.blocks.arena.lengthOf(list) === 0) this.blocks.drop(list);
     else this.refreshReach(list, at);
     this.rows.release(slot);
     return true;
@@ -95,7 +91,7 @@ export class BindingIndex {
 
   get(id: string): Binding | undefined {
     const slot = this.rows.byId.find(id);
-    return slot === NONE ? undefined : this.materialise(slot);
+    return slot === NONE ? undefined : this.materialise(slot, this.rows.list(slot));
   }
 
   /**
@@ -110,7 +106,9 @@ export class BindingIndex {
     if (wanted === undefined) return undefined;
     const head = this.blocks.first(key);
     const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
-    return slot === NONE ? undefined : this.materialise(slot);
+    if (slot === NONE) return undefined;
+    // Strict dotted decimal is already canonical: the question's text is the answer's.
+    return this.materialise(slot, this.foundList, typeof key === 'number' && address.indexOf(':') < 0 ? address : undefined);
   }
 
   /** Whether a lookup of `address` at `at` needs a source port: what held it then held only a port block. */
@@ -132,29 +130,36 @@ export class BindingIndex {
     if (key === undefined) return undefined;
     const wanted = portWanted(port);
     if (wanted === undefined) return undefined;
-    const { portFirst, portLast, next } = this.blocks;
+    const blocks = this.blocks;
     let best = NONE;
-    for (let list = this.blocks.first(key); list !== NONE; list = next[list]!) {
+    let bestList = NONE;
+    for (let list = blocks.first(key); list !== NONE; list = blocks.next(list)) {
       if (wanted !== NONE) {
-        if (portFirst[list]! > wanted) break;
-        if (portLast[list]! < wanted) continue;
+        if (blocks.portFirst(list) > wanted) break;
+        if (blocks.portLast(list) < wanted) continue;
       }
       const slot = this.openIn(list);
-      if (slot !== NONE && (best === NONE || this.startedLater(slot, best))) best = slot;
+      if (slot !== NONE && (best === NONE || this.startedLater(slot, best))) {
+        best = slot;
+        bestList = list;
+      }
     }
-    return best === NONE ? undefined : this.materialise(best);
+    return best === NONE ? undefined : this.materialise(best, bestList);
   }
 
   /** Of the lists of one address covering `port`, the binding that won at `at`. */
   private winner(head: number, at: number, port: number): number {
-    const { portFirst, portLast, next } = this.blocks;
+    const blocks = this.blocks;
     let best = NONE;
-    for (let list = head; list !== NONE; list = next[list]!) {
+    for (let list = head; list !== NONE; list = blocks.next(list)) {
       // Lists are chained by first port, so none further on covers this one.
-      if (portFirst[list]! > port) break;
-      if (portLast[list]! < port) continue;
+      if (blocks.portFirst(list) > port) break;
+      if (blocks.portLast(list) < port) continue;
       const slot = this.activeIn(list, at);
-      if (slot !== NONE && (best === NONE || this.startedLater(slot, best))) best = slot;
+      if (slot !== NONE && (best === NONE || this.startedLater(slot, best))) {
+        best = slot;
+        this.foundList = list;
+      }
     }
     return best;
   }
@@ -168,14 +173,15 @@ export class BindingIndex {
     const whole = this.blocks.wholeList(head);
     if (whole === NONE) return NONE;
     const held = this.activeIn(whole, at);
+    this.foundList = whole;
     return held === NONE || this.blockHeldAfter(head, at, held) ? NONE : held;
   }
 
   /** Whether some port block of the address was held at `at` by a binding started after `than` (NONE: any binding). */
   private blockHeldAfter(head: number, at: number, than: number): boolean {
-    const next = this.blocks.next;
-    for (let list = head; list !== NONE; list = next[list]!) {
-      if (this.blocks.holdsWholeAddress(list)) continue;
+    const blocks = this.blocks;
+    for (let list = head; list !== NONE; list = blocks.next(list)) {
+      if (blocks.holdsWholeAddress(list)) continue;
       const slot = this.activeIn(list, at);
       if (slot !== NONE && (than === NONE || this.startedLater(slot, than))) return true;
     }
@@ -184,93 +190,78 @@ export class BindingIndex {
 
   /** The last-started binding of `list` that held at `at`. */
   private activeIn(list: number, at: number): number {
-    const { end, reach } = this.rows;
-    const { data, offset } = this.blocks.arena;
-    const base = offset[list]!;
+    const rows = this.rows;
+    const { arena } = this.blocks;
     for (let i = this.startedBy(list, at) - 1; i >= 0; i--) {
-      const slot = data[base + i]!;
-      if (reach[slot]! <= at) return NONE;
-      if (end[slot]! > at) return slot;
+      const slot = arena.at(list, i);
+      if (rows.reach(slot) <= at) return NONE;
+      if (rows.end(slot) > at) return slot;
     }
     return NONE;
   }
 
   /** How many bindings of `list` started at or before `t`. */
   private startedBy(list: number, t: number): number {
-    const start = this.rows.start;
-    const { data, offset, length } = this.blocks.arena;
-    const base = offset[list]!;
-    let lo = 0;
-    let hi = length[list]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (start[data[base + mid]!]! <= t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.blocks.arena.countUpTo(list, t);
   }
 
   private openIn(list: number): number {
-    const { end, reach } = this.rows;
-    const { data, offset, length } = this.blocks.arena;
-    const base = offset[list]!;
-    for (let i = length[list]! - 1; i >= 0; i--) {
-      const slot = data[base + i]!;
-      if (reach[slot] !== Infinity) return NONE;
-      if (end[slot] === Infinity) return slot;
+    const rows = this.rows;
+    const { arena } = this.blocks;
+    for (let i = arena.lengthOf(list) - 1; i >= 0; i--) {
+      const slot = arena.at(list, i);
+      if (rows.reach(slot) !== Infinity) return NONE;
+      if (rows.end(slot) === Infinity) return slot;
     }
     return NONE;
   }
 
   private startedLater(a: number, b: number): boolean {
-    const { start, seq } = this.rows;
-    return start[a]! > start[b]! || (start[a] === start[b] && seq[a]! > seq[b]!);
+    const rows = this.rows;
+    return rows.start(a) > rows.start(b) || (rows.start(a) === rows.start(b) && rows.seq(a) > rows.seq(b));
   }
 
   /** Where `slot` sits in its list, found by its (start, seq) order. */
   private positionOf(slot: number): number {
-    const { start, seq } = this.rows;
-    const list = this.rows.list[slot]!;
-    const { data, offset, length } = this.blocks.arena;
-    const base = offset[list]!;
+    const { arena } = this.blocks;
+    const list = this.rows.list(slot);
     let lo = 0;
-    let hi = length[list]! - 1;
+    let hi = arena.lengthOf(list) - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const other = data[base + mid]!;
-      if (start[other]! < start[slot]! || (start[other] === start[slot] && seq[other]! < seq[slot]!)) lo = mid + 1;
+      if (this.startedLater(slot, arena.at(list, mid))) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   private refreshReach(list: number, from: number): void {
-    const { end, reach } = this.rows;
-    const { data, offset, length } = this.blocks.arena;
-    const base = offset[list]!;
-    let latest = from > 0 ? reach[data[base + from - 1]!]! : -Infinity;
-    for (let i = from; i < length[list]!; i++) {
-      const slot = data[base + i]!;
-      if (end[slot]! > latest) latest = end[slot]!;
-      reach[slot] = latest;
+    const rows = this.rows;
+    const { arena } = this.blocks;
+    let latest = from > 0 ? rows.reach(arena.at(list, from - 1)) : -Infinity;
+    for (let i = from; i < arena.lengthOf(list); i++) {
+      const slot = arena.at(list, i);
+      if (rows.end(slot) > latest) latest = rows.end(slot);
+      rows.setReach(slot, latest);
     }
   }
 
-  private materialise(slot: number): Binding {
+  /** The binding in `slot` of `list`, as a plain object; `address` is its canonical text if known. */
+  private materialise(slot: number, list: number, address = formatAddressKey(this.blocks.keyOf(list))): Binding {
     const rows = this.rows;
-    const list = rows.list[slot]!;
-    const end = rows.end[slot]!;
-    const address = formatAddressKey(this.blocks.keyOf(list));
-    if (this.blocks.holdsWholeAddress(list)) {
-      return { id: rows.id.get(slot), sessionId: rows.sessionId.get(slot), address, start: rows.start[slot]!, end: end === Infinity ? null : end };
+    const blocks = this.blocks;
+    const end = rows.end(slot);
+    const [id, sessionId] = rows.ids(slot);
+    if (blocks.holdsWholeAddress(list)) {
+      return { id, sessionId, address, start: rows.start(slot), end: end === Infinity ? null : end };
     }
     return {
-      id: rows.id.get(slot),
-      sessionId: rows.sessionId.get(slot),
+      id,
+      sessionId,
       address,
-      portFirst: this.blocks.portFirst[list]!,
-      portLast: this.blocks.portLast[list]!,
-      start: rows.start[slot]!,
+      portFirst: blocks.portFirst(list),
+      portLast: blocks.portLast(list),
+      start: rows.start(slot),
       end: end === Infinity ? null : end,
     };
   }

@@ -1,4 +1,4 @@
-type Column = Float64Array | Int32Array | Uint16Array | Uint8Array;
+type Column = Float64Array | Int32Array;
 
 /** A copy of `array` enlarged to `size` elements, the new ones zero. */
 export function grown<T extends Column>(array: T, size: number): T {

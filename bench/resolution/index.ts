@@ -1,0 +1,196 @@
+// Loads 1,000,000 bindings into a BindingIndex and times lookups. Addresses come from
+// 100.64.0.0/10 (subscribers with a whole address) and 198.18.0.0/15 (CGNAT addresses
+// shared by port blocks); they exist only in memory. Run: node --import tsx bench/resolution/index.ts
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { BindingIndex } from '../../src/core/resolution/binding-index.ts';
+
+const BINDINGS = 1_000_000;
+const CGNAT_SHARE = 0.3;
+const PORT_BLOCK = 2048;
+const BLOCKS_PER_ADDRESS = 31; // ports 2048..65535; the well-known and low ports stay unshared
+/** Lookups per round; each figure is the best of ROUNDS, as other work on the machine only slows a round. */
+const LOOKUPS = 250_000;
+const ROUNDS = 3;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2025, 0, 1);
+
+// The RSS figures are only honest after a full collection; the bench is run without --expose-gc.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** mulberry32: a seeded generator, so that every run measures the same data. */
+let seed = 0x5eed;
+function random(): number {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const int = (n: number): number => Math.floor(random() * n);
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const codes: number[] = [];
+/**
+ * An id as long as Sideband's (kind, '_' and 26 Crockford base32 characters), so that
+ * memory counts true; built flat, as a database driver hands them over (a string grown by
+ * `+` is a rope of cons cells several times its size).
+ */
+function id(kind: string, n: number): string {
+  codes.length = 0;
+  for (let i = 0; i < kind.length; i++) codes.push(kind.charCodeAt(i));
+  codes.push(0x5f);
+  for (let i = 25, v = n; i >= 0; i--, v = Math.floor(v / 32)) codes[kind.length + 1 + i] = ALPHABET.charCodeAt(v % 32);
+  return String.fromCharCode(...codes);
+}
+const dotted = (v: number): string => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+
+const SUBSCRIBER_BASE = (100 << 24) + (64 << 16); // 100.64.0.0/10
+const SHARED_BASE = (198 << 24) + (18 << 16); // 198.18.0.0/15
+
+/**
+ * Each address (or port block) gets a history of back-to-back sessions of an hour to three
+ * days, the last of them still open on about half. Some bindings are kept as hit samples,
+ * in typed arrays so that they barely weigh on the memory figures.
+ */
+const SAMPLES = 250_000;
+const sample = { address: new Uint32Array(SAMPLES), port: new Int32Array(SAMPLES), at: new Float64Array(SAMPLES), binding: new Int32Array(SAMPLES), count: 0 };
+// Written through now, so that their pages are resident before the first RSS reading.
+for (const column of [sample.address, sample.port, sample.at, sample.binding]) column.fill(0);
+const sessionOf = (n: number): string => id('ses', n * 7 + 3);
+
+function history(index: BindingIndex, address: number, portFirst: number, count: number, next: { n: number }): void {
+  const text = dotted(address);
+  let t = T0 + int(DAY);
+  const open = random() < 0.5;
+  for (let k = 0; k < count; k++) {
+    const length = HOUR + int(3 * DAY);
+    const end = k === count - 1 && open ? null : t + length;
+    const n = next.n++;
+    const b = portFirst < 0
+      ? { id: id('bnd', n), sessionId: sessionOf(n), address: text, start: t, end }
+      : { id: id('bnd', n), sessionId: sessionOf(n), address: text, portFirst, portLast: portFirst + PORT_BLOCK - 1, start: t, end };
+    index.add(b);
+    if (sample.count < SAMPLES && random() < SAMPLES / BINDINGS) {
+      const i = sample.count++;
+      sample.address[i] = address;
+      sample.port[i] = portFirst < 0 ? -1 : portFirst + int(PORT_BLOCK);
+      sample.at[i] = t + int(end === null ? DAY : length);
+      sample.binding[i] = n;
+    }
+    t += length + int(HOUR);
+  }
+}
+
+/**
+ * Three kinds of history: CGNAT port blocks reassigned a few to a few dozen times; a
+ * subscriber pool whose addresses each held one to four sessions; and a pool with a year's
+ * retention, each address held by fifty to four hundred sessions in turn.
+ */
+function load(index: BindingIndex): void {
+  const next = { n: 0 };
+  const shared = Math.round(BINDINGS * CGNAT_SHARE);
+  const short = shared + Math.round((BINDINGS - shared) / 2);
+  for (let a = 0; next.n < shared; a++) {
+    for (let b = 0; b < BLOCKS_PER_ADDRESS && next.n < shared; b++) history(index, SHARED_BASE + a, PORT_BLOCK * (b + 1), Math.min(2 + int(30), shared - next.n), next);
+  }
+  let a = 0;
+  for (; next.n < short; a += 1 + int(3)) history(index, SUBSCRIBER_BASE + a, -1, Math.min(1 + int(4), short - next.n), next);
+  for (; next.n < BINDINGS; a += 1 + int(3)) history(index, SUBSCRIBER_BASE + a, -1, Math.min(50 + int(351), BINDINGS - next.n), next);
+}
+
+const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
+function memory(): { rss: number; heap: number } {
+  gc();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.arrayBuffers };
+}
+
+/** Runs `lookup` for i in 0..LOOKUPS-1, ROUNDS times, and prints the best rate and how many answered. */
+function time(label: string, lookup: (i: number) => boolean): void {
+  let best = Infinity;
+  let answered = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const began = process.hrtime.bigint();
+    answered = 0;
+    for (let i = 0; i < LOOKUPS; i++) if (lookup(i)) answered++;
+    best = Math.min(best, Number(process.hrtime.bigint() - began) / 1e9);
+  }
+  console.log(`${label.padEnd(44)} ${(LOOKUPS / best / 1e6).toFixed(2)} M/s  (${answered.toLocaleString('en')} of ${LOOKUPS.toLocaleString('en')} answered)`);
+}
+
+const before = memory();
+console.log(`rss before load                              ${mb(before.rss)}`);
+const index = new BindingIndex();
+const began = process.hrtime.bigint();
+load(index);
+const loadSeconds = Number(process.hrtime.bigint() - began) / 1e9;
+console.log(`loaded                                       ${index.size.toLocaleString('en')} bindings in ${loadSeconds.toFixed(2)} s`);
+const loaded = memory();
+console.log(`rss after load                               ${mb(loaded.rss)} (+${mb(loaded.rss - before.rss)}; JS heap + array buffers +${mb(loaded.heap - before.heap)})`);
+
+// Queries are text, as they arrive, so that parsing the address is part of each lookup.
+// In load order, neighbouring queries share cache lines, as a stream of flows from the
+// same busy subscribers does; shuffled, each lookup starts cold, as abuse reports do.
+const hits = Math.min(sample.count, LOOKUPS);
+const inOrder = Array.from({ length: hits }, (_, i) => i);
+const shuffled = [...inOrder];
+for (let i = hits - 1; i > 0; i--) {
+  const j = int(i + 1);
+  [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+}
+function queries(order: number[]): { address: string[]; at: number[]; port: (number | undefined)[]; session: string[] } {
+  const q = { address: [] as string[], at: [] as number[], port: [] as (number | undefined)[], session: [] as string[] };
+  for (const i of order) {
+    q.address.push(dotted(sample.address[i]!));
+    q.at.push(sample.at[i]!);
+    q.port.push(sample.port[i]! < 0 ? undefined : sample.port[i]);
+    q.session.push(sessionOf(sample.binding[i]!));
+  }
+  return q;
+}
+const near = queries(inOrder);
+const cold = queries(shuffled);
+console.log(`lookups: best of ${ROUNDS} rounds of ${LOOKUPS.toLocaleString('en')}, addresses given as text`);
+time('resolve, hits in load order', (i) => index.resolve(near.address[i % hits]!, near.at[i % hits]!, near.port[i % hits])?.sessionId === near.session[i % hits]);
+time('resolve, hits shuffled', (i) => index.resolve(cold.address[i % hits]!, cold.at[i % hits]!, cold.port[i % hits])?.sessionId === cold.session[i % hits]);
+
+function misses(label: string, make: () => [string, number, number | undefined]): void {
+  const address: string[] = [];
+  const at: number[] = [];
+  const port: (number | undefined)[] = [];
+  for (let i = 0; i < LOOKUPS; i++) {
+    const [a, t, p] = make();
+    address.push(a);
+    at.push(t);
+    port.push(p);
+  }
+  time(label, (i) => index.resolve(address[i]!, at[i]!, port[i]) !== undefined);
+}
+misses('resolve, misses: address never bound', () => [dotted(SUBSCRIBER_BASE + (1 << 21) + int(1 << 21)), T0 + int(365 * DAY), undefined]);
+misses('resolve, misses: before its history', () => {
+  const s = int(sample.count);
+  return [dotted(sample.address[s]!), T0 - 1 - int(DAY), sample.port[s]! < 0 ? undefined : sample.port[s]];
+});
+misses('resolve, misses: CGNAT address, no port', () => {
+  for (;;) {
+    const s = int(sample.count);
+    if (sample.port[s]! >= 0) return [dotted(sample.address[s]!), sample.at[s]!, undefined];
+  }
+});
+
+time('isPortBlocked, shuffled', (i) => index.isPortBlocked(cold.address[i % hits]!, cold.at[i % hits]!));
+time('openAt, shuffled', (i) => index.openAt(cold.address[i % hits]!, cold.port[i % hits]) !== undefined);
+
+// IPv6 takes the slower path (parsing eight groups, a four-word key): measured apart, on
+// its own index of 100,000 bindings in 2001:db8::/32, asked in the long form so that
+// every lookup normalises.
+const v6 = new BindingIndex();
+const v6Queries: string[] = [];
+for (let n = 0; n < 100_000; n++) {
+  const host = `2001:db8:${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}::${(1 + int(0xfffe)).toString(16)}`;
+  v6.add({ id: id('bnd', BINDINGS + n), sessionId: sessionOf(BINDINGS + n), address: host, start: T0, end: null });
+  v6Queries.push(host.replace('::', ':0:0:0:'));
+}
+time('resolve, IPv6 hits (long form)', (i) => v6.resolve(v6Queries[i % v6Queries.length]!, T0 + i) !== undefined);

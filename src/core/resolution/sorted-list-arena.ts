@@ -1,0 +1,187 @@
+import { SidebandError } from '../../errors/sideband-error.ts';
+import { grown } from './grown.ts';
+
+const NONE = -1;
+// 1 << 30 is the largest block an int32 offset can address.
+const MAX_CLASS = 30;
+// A list's header: length, then where its values are, then the owner's words.
+const LENGTH = 0;
+const SIZE_CLASS = 1;
+const OFFSET = 2;
+const INLINE_AT = 3;
+/** Values a list keeps in its header before it needs a block. */
+const INLINE = 8;
+const OWN_WORDS = INLINE_AT + INLINE;
+/** The size class of the first block, twice what the header holds. */
+const SPILL_CLASS = 4;
+
+/**
+ * Many short growable lists of int32 values sorted by a float64 key (binding slots by
+ * start time), so that half a million address histories cost a few bytes each rather
+ * than a JS array (and a GC-traced object) each, and a search costs few cache misses.
+ *
+ * Each list has a header of int32 words: the arena's, then `ownerWords` for whoever owns
+ * the list. Up to eight values live in the header itself, their keys asked of `keyOf`:
+ * a lookup on a short history reads one header and a record or two. A longer list holds
+ * `1 << sizeClass` values in a block of `values` and their keys at the same offsets in
+ * `keys`, so that a binary search over a year of history walks one contiguous run rather
+ * than a record per probe. A full block moves to one twice the size; freed blocks are
+ * reused per size class.
+ */
+export class SortedListArena {
+  /** Per list, `stride` words: the arena's, then the owner's from `ownerWord`. */
+  header: Int32Array;
+  readonly stride: number;
+  readonly ownerWord = OWN_WORDS;
+  private values = new Int32Array(4096);
+  private keys = new Float64Array(4096);
+  private top = 0;
+  private lists = 0;
+  private freeList = NONE;
+  private readonly freeBlocks = new Int32Array(MAX_CLASS + 1).fill(NONE);
+
+  constructor(
+    ownerWords: number,
+    private readonly keyOf: (value: number) => number,
+  ) {
+    this.stride = OWN_WORDS + ownerWords;
+    this.header = new Int32Array(256 * this.stride);
+  }
+
+  lengthOf(list: number): number {
+    return this.header[list * this.stride + LENGTH]!;
+  }
+
+  /** The `index`th value of `list`. */
+  at(list: number, index: number): number {
+    const h = list * this.stride;
+    return this.header[h + LENGTH]! <= INLINE ? this.header[h + INLINE_AT + index]! : this.values[this.header[h + OFFSET]! + index]!;
+  }
+
+  /** How many values of `list` have a key at or below `key`. */
+  countUpTo(list: number, key: number): number {
+    const h = list * this.stride;
+    let lo = 0;
+    let hi = this.header[h + LENGTH]!;
+    if (hi <= INLINE) {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.keyOf(this.header[h + INLINE_AT + mid]!) <= key) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    }
+    const keys = this.keys;
+    const offset = this.header[h + OFFSET]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[offset + mid]! <= key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Creates an empty list and returns its handle (handles of released lists are reused). */
+  create(): number {
+    let list = this.freeList;
+    if (list !== NONE) {
+      this.freeList = this.header[list * this.stride + OFFSET]!;
+    } else {
+      list = this.lists++;
+      if ((list + 1) * this.stride > this.header.length) this.header = grown(this.header, this.header.length * 2);
+    }
+    const h = list * this.stride;
+    this.header.fill(0, h, h + this.stride);
+    return list;
+  }
+
+  /** Frees an emptied list. */
+  release(list: number): void {
+    this.header[list * this.stride + OFFSET] = this.freeList;
+    this.freeList = list;
+  }
+
+  /** Inserts `value`, whose key is `keyOf(value)`, at `index`; the caller keeps the order. */
+  insert(list: number, index: number, value: number): void {
+    const h = list * this.stride;
+    const length = this.header[h + LENGTH]!;
+    if (length < INLINE) {
+      this.header.copyWithin(h + INLINE_AT + index + 1, h + INLINE_AT + index, h + INLINE_AT + length);
+      this.header[h + INLINE_AT + index] = value;
+    } else {
+      if (length === INLINE) this.spill(h);
+      else if (length === 1 << this.header[h + SIZE_CLASS]!) this.enlarge(h);
+      const start = this.header[h + OFFSET]!;
+      this.values.copyWithin(start + index + 1, start + index, start + length);
+      this.keys.copyWithin(start + index + 1, start + index, start + length);
+      this.values[start + index] = value;
+      this.keys[start + index] = this.keyOf(value);
+    }
+    this.header[h + LENGTH] = length + 1;
+  }
+
+  removeAt(list: number, index: number): void {
+    const h = list * this.stride;
+    const length = this.header[h + LENGTH]!;
+    if (length <= INLINE) {
+      this.header.copyWithin(h + INLINE_AT + index, h + INLINE_AT + index + 1, h + INLINE_AT + length);
+    } else {
+      const start = this.header[h + OFFSET]!;
+      this.values.copyWithin(start + index, start + index + 1, start + length);
+      this.keys.copyWithin(start + index, start + index + 1, start + length);
+      // Back into the header once it fits there again.
+      if (length - 1 === INLINE) {
+        this.header.set(this.values.subarray(start, start + INLINE), h + INLINE_AT);
+        this.freeBlock(start, this.header[h + SIZE_CLASS]!);
+      }
+    }
+    this.header[h + LENGTH] = length - 1;
+  }
+
+  /** Moves a full header's values to a block with room to grow. */
+  private spill(h: number): void {
+    const block = this.allocate(SPILL_CLASS);
+    for (let i = 0; i < INLINE; i++) {
+      const value = this.header[h + INLINE_AT + i]!;
+      this.values[block + i] = value;
+      this.keys[block + i] = this.keyOf(value);
+    }
+    this.header[h + OFFSET] = block;
+    this.header[h + SIZE_CLASS] = SPILL_CLASS;
+  }
+
+  private enlarge(h: number): void {
+    const cls = this.header[h + SIZE_CLASS]!;
+    const from = this.header[h + OFFSET]!;
+    const to = this.allocate(cls + 1);
+    this.values.copyWithin(to, from, from + (1 << cls));
+    this.keys.copyWithin(to, from, from + (1 << cls));
+    this.freeBlock(from, cls);
+    this.header[h + OFFSET] = to;
+    this.header[h + SIZE_CLASS] = cls + 1;
+  }
+
+  private allocate(cls: number): number {
+    if (cls > MAX_CLASS) throw new SidebandError('INTERNAL', 'A binding history outgrew 2^30 entries.');
+    const reused = this.freeBlocks[cls]!;
+    if (reused !== NONE) {
+      this.freeBlocks[cls] = this.values[reused]!;
+      return reused;
+    }
+    const size = 1 << cls;
+    if (this.top + size > this.values.length) {
+      let capacity = this.values.length * 2;
+      while (this.top + size > capacity) capacity *= 2;
+      this.values = grown(this.values, capacity);
+      this.keys = grown(this.keys, capacity);
+    }
+    const block = this.top;
+    this.top += size;
+    return block;
+  }
+
+  private freeBlock(block: number, cls: number): void {
+    this.values[block] = this.freeBlocks[cls]!;
+    this.freeBlocks[cls] = block;
+  }
+}
