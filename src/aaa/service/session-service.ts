@@ -247,7 +247,14 @@ export class SessionService {
         await tx.insertInto('bindings').values({ id: bindingId, session_id: sessionId, address, port_first: null, port_last: null, start_at: start, end_at: status === 'closed' ? now : null, open_key: status === 'closed' ? null : address }).execute();
       }
     });
-    if (displaced) this.index.close(displaced.id, now);
+    // A clock stepped back before the displaced binding's start must not undo the write.
+    if (displaced) {
+      try {
+        this.index.close(displaced.id, Math.max(now, displaced.start));
+      } catch (e) {
+        this.logger.warn({ err: e, binding: displaced.id }, 'could not close the displaced binding in the index');
+      }
+    }
     const unit = pool && address ? pool.unitOf(address, null) ?? null : null;
     if (address && bindingId) this.index.add({ id: bindingId, sessionId, address, start: status === 'closed' && f.sessionTime ? now - f.sessionTime * 1000 : now, end: status === 'closed' ? now : null });
     const s: OpenSession = { id: sessionId, subscriberId: subscriber?.id ?? null, nasId: f.nasId, acctSessionId: f.acctSessionId, bindingId, poolId, unit, address };

@@ -7,6 +7,8 @@ import { merchantView } from '../authorization/authorization-record.ts';
 import type { WebhookSigner } from '../webhooks/webhook-signer.ts';
 import { parseCreateAuthorization, parseMovement } from './authorization-request.ts';
 import { IdempotencyKeys } from './idempotency.ts';
+import type { ProviderChannel } from '../../channel/service/provider-channel.ts';
+import { parseExchangeRequest } from './channel-request.ts';
 import { openApiDocument } from './openapi.ts';
 import type { AuthenticatedMerchant, RequestAuthentication } from './request-authentication.ts';
 
@@ -27,8 +29,9 @@ function parseJson(raw: Buffer | undefined): unknown {
  * The certification server's HTTP API for merchants (docs/merchant-api.md). Bodies are
  * kept as bytes until the signature and its content-digest are verified, then parsed.
  */
-export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics }): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: BODY_LIMIT, disableRequestLogging: true });
+export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics; channel?: () => ProviderChannel | null }): FastifyInstance {
+  // Per-request logs at warn: at thousands of authorizations a second, info lines would be most of the work.
+  const app = Fastify({ loggerInstance: deps.logger.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: BODY_LIMIT });
   const requests = deps.metrics.counter('sideband_merchant_requests_total', 'Merchant API requests, by route and status', ['route', 'status']);
   const latency = deps.metrics.histogram('sideband_merchant_request_seconds', 'Merchant API latency', ['route'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
 
@@ -135,6 +138,16 @@ export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizat
         const { row, eventId } = await deps.authorizations.lifecycle.refundMovement(merchantOf(request).id, (request.params as { id: string }).id, amount, reason);
         return { status: 201, body: await deps.authorizations.lifecycle.movement(merchantOf(request).id, eventId, row) };
       }));
+
+    const channel = (): ProviderChannel => {
+      const c = deps.channel?.();
+      if (!c) throw new SidebandError('CHANNEL_UNAVAILABLE', 'This gateway runs no secure channel.');
+      return c;
+    };
+    signed.get('/v1/channel', async () => channel().capabilities());
+    signed.post('/v1/channel/exchanges', async (request: Authed, reply) =>
+      idempotent(request, reply, false, async () => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJson(request.rawBody))) })));
+    signed.get('/v1/channel/exchanges/:id', async (request: Authed) => channel().view((request.params as { id: string }).id, merchantOf(request).id));
 
     signed.get('/v1/captures/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, (request.params as { id: string }).id, null, 'capture'));
     signed.get('/v1/refunds/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, (request.params as { id: string }).id, null, 'refund'));

@@ -18,12 +18,13 @@ export interface DestinationLimits {
 }
 
 type SessionDestinations = Map<string, DestinationEntry>;
+type TrackedEntry = DestinationEntry & { sessionId: string };
 
 export class DestinationBook {
   /** exporter → session → destination → entry; Map order is least recently touched first. */
   private byExporter = new Map<string, Map<string, SessionDestinations>>();
-  /** Entries changed since the last drain, for the store. */
-  private dirty = new Map<string, DestinationEntry & { sessionId: string }>();
+  /** Entries changed since the last drain, for the store: the entries themselves, no copies. */
+  private dirty = new Set<TrackedEntry>();
   evictions = 0;
 
   constructor(private readonly limits: DestinationLimits) {}
@@ -44,14 +45,14 @@ export class DestinationBook {
       }
     }
     sessions.set(sessionId, dests);
-    let entry = dests.get(destination);
+    let entry = dests.get(destination) as TrackedEntry | undefined;
     if (entry) {
       dests.delete(destination);
       entry.firstSeen = Math.min(entry.firstSeen, at);
       entry.lastSeen = Math.max(entry.lastSeen, at);
       entry.flows += flows;
     } else {
-      entry = { destination, firstSeen: at, lastSeen: at, flows };
+      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId };
       if (dests.size >= this.limits.perSession) {
         // Drop the entry seen longest ago, not merely the first inserted.
         let oldest: DestinationEntry | undefined;
@@ -61,7 +62,7 @@ export class DestinationBook {
       }
     }
     dests.set(destination, entry);
-    this.dirty.set(`${sessionId}\u0000${destination}`, { ...entry, sessionId });
+    this.dirty.add(entry);
   }
 
   /** Destinations of a session across exporters, newest first, within the age limit. */
@@ -73,7 +74,7 @@ export class DestinationBook {
       for (const e of dests.values()) {
         if (now - e.lastSeen > this.limits.maxAgeMs) continue;
         const m = merged.get(e.destination);
-        if (!m) merged.set(e.destination, { ...e });
+        if (!m) merged.set(e.destination, { destination: e.destination, firstSeen: e.firstSeen, lastSeen: e.lastSeen, flows: e.flows });
         else {
           m.firstSeen = Math.min(m.firstSeen, e.firstSeen);
           m.lastSeen = Math.max(m.lastSeen, e.lastSeen);
@@ -85,8 +86,8 @@ export class DestinationBook {
   }
 
   /** Takes the entries changed since the last call. */
-  drain(): Array<DestinationEntry & { sessionId: string }> {
-    const out = [...this.dirty.values()];
+  drain(): TrackedEntry[] {
+    const out = [...this.dirty].map((e) => ({ ...e }));
     this.dirty.clear();
     return out;
   }

@@ -92,20 +92,26 @@ export class DestinationTracking {
     if (changed.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       try {
-        await this.store.db.transaction().execute(async (tx) => {
-          for (let i = 0; i < changed.length; i += 200) {
-            await tx
-              .insertInto('session_destinations')
-              .values(changed.slice(i, i + 200).map((e) => ({ session_id: e.sessionId, destination: e.destination, first_seen: e.firstSeen, last_seen: e.lastSeen, flows: e.flows })))
-              .onConflict((oc) =>
-                oc.columns(['session_id', 'destination']).doUpdateSet((eb) => ({
-                  last_seen: eb.ref('excluded.last_seen'),
-                  flows: eb.ref('excluded.flows'),
-                })),
-              )
-              .execute();
-          }
-        });
+        // One transaction per 1,000 rows, yielding between them: on SQLite each write runs
+        // on the event loop, and one big transaction would stop the collector reading its
+        // socket for the whole of it.
+        for (let i = 0; i < changed.length; i += 1000) {
+          await this.store.db.transaction().execute(async (tx) => {
+            for (let j = i; j < Math.min(i + 1000, changed.length); j += 200) {
+              await tx
+                .insertInto('session_destinations')
+                .values(changed.slice(j, Math.min(j + 200, i + 1000)).map((e) => ({ session_id: e.sessionId, destination: e.destination, first_seen: e.firstSeen, last_seen: e.lastSeen, flows: e.flows })))
+                .onConflict((oc) =>
+                  oc.columns(['session_id', 'destination']).doUpdateSet((eb) => ({
+                    last_seen: eb.ref('excluded.last_seen'),
+                    flows: eb.ref('excluded.flows'),
+                  })),
+                )
+                .execute();
+            }
+          });
+          await new Promise((r) => setImmediate(r));
+        }
         this.book.expire();
       } catch (e) {
         this.logger.error({ err: e, entries: changed.length }, 'writing session destinations failed');
