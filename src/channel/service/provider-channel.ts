@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import type { ChannelEndpoint, ChannelOutcome, Peer } from '../../../sdk/src/channel/channel-endpoint.ts';
+import { checkDirection, type Party } from '../../../sdk/src/channel/direction-rule.ts';
+import type { ChannelItem } from '../../../sdk/src/channel/exchange-session.ts';
+import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { ChannelExchangeTable } from '../../store/schema.ts';
+import type { Vault } from '../../vault/vault.ts';
+
+export interface ExchangeRequest {
+  exchangeId?: string;
+  authorizationId: string;
+  firstSender: Party;
+  items: { provider: number; merchant: number };
+  /** When the provider sends first, the merchant (callee) supplies its reserved number and token. */
+  number?: string;
+  token?: string;
+}
+
+export interface ExchangeView {
+  id: string;
+  status: ChannelExchangeTable['status'];
+  cause: string | null;
+  active: boolean;
+  initiator: Party;
+  firstSender: Party;
+  providerRole: 'caller' | 'callee';
+  /** Set when the provider is the callee: the number and token the merchant must use. */
+  number?: string;
+  token?: string;
+  fallback: 'internet' | 'abort' | null;
+  itemsSent: number;
+  itemsReceived: number;
+}
+
+const EXCHANGE_ID = /^exc_[A-Za-z0-9_-]{16,64}$/;
+
+/**
+ * The provider's (originating) end of the secure channel. It negotiates over the data
+ * network — merchants call the signed merchant API, the provider calls the merchant's
+ * endpoint signing with its own key — and moves the subscriber's card, opened from the
+ * vault for this purpose only, over the call; goods come back the same way.
+ */
+export class ProviderChannel {
+  /** Goods received per exchange, for the subscriber's portal; in memory only. */
+  readonly goods = new Map<string, ChannelItem[]>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly vault: Vault,
+    readonly endpoint: ChannelEndpoint,
+    private readonly signer: WebhookSigner,
+    private readonly logger: Logger,
+  ) {}
+
+  capabilities(): { supported: true; lineNumber: string; fingerprint: string } {
+    return { supported: true, lineNumber: this.endpoint.lineNumber, fingerprint: this.endpoint.fingerprint };
+  }
+
+  private async merchantPeer(merchantId: string): Promise<Peer & { url: string }> {
+    const m = await this.store.db.selectFrom('merchants').select(['channel_url', 'channel_line', 'channel_fingerprint']).where('id', '=', merchantId).executeTakeFirstOrThrow();
+    if (!m.channel_url || !m.channel_line || !m.channel_fingerprint) throw new SidebandError('CHANNEL_NOT_CONFIGURED', `Merchant ${merchantId} has no channel endpoint registered.`);
+    return { party: 'merchant', lineNumber: m.channel_line, fingerprint: m.channel_fingerprint, url: m.channel_url };
+  }
+
+  private async authorization(merchantId: string, id: string) {
+    const a = await this.store.db.selectFrom('authorizations').select(['id', 'merchant_id', 'subscriber_id', 'status', 'card_id']).where('id', '=', id).executeTakeFirst();
+    if (!a || a.merchant_id !== merchantId) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${id}.`, { param: 'authorizationId' });
+    if (a.status !== 'approved' && a.status !== 'captured') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${a.status}; the channel carries data only for an approved purchase.`);
+    return a;
+  }
+
+  /** The card, opened for the channel only, as the one item the provider sends. */
+  private cardItem(subscriberId: string, exchangeId: string): () => Promise<ChannelItem[]> {
+    return async () => {
+      const card = await this.store.db.selectFrom('cards').select('record_id').where('subscriber_id', '=', subscriberId).where('status', '=', 'active').orderBy('created_at').executeTakeFirst();
+      if (!card?.record_id) return [];
+      const r = await this.vault.open<ConfidentialRecord>(card.record_id, 'secure-channel', `channel:${exchangeId}`);
+      return [{ kind: 'card', contentType: 'application/json', data: JSON.stringify({ number: r.number, expiry: r.expiry, holderName: r.holderName }) }];
+    };
+  }
+
+  private async record(row: ChannelExchangeTable): Promise<void> {
+    await this.store.db.insertInto('channel_exchanges').values(row).execute();
+  }
+
+  private async finish(id: string, outcome: ChannelOutcome): Promise<void> {
+    const now = Date.now();
+    await this.store.db.updateTable('channel_exchanges').set({ status: outcome.ok ? 'completed' : 'failed', cause: outcome.ok ? null : outcome.cause, ended_at: now }).where('id', '=', id).execute();
+    await appendAudit(this.store.db, { actor: 'channel', action: outcome.ok ? 'channel.completed' : 'channel.failed', subjectType: 'channel_exchange', subjectId: id, detail: { sent: outcome.sent, received: outcome.received.length, ...(outcome.ok ? {} : { cause: outcome.cause }) } });
+    if (outcome.received.length) this.goods.set(id, outcome.received);
+    this.logger.info({ exchange: id, ok: outcome.ok, ...(outcome.ok ? {} : { cause: outcome.cause, detail: outcome.detail }) }, 'secure-channel exchange ended');
+  }
+
+  private markActive(id: string): () => void {
+    return () => void this.store.db.updateTable('channel_exchanges').set({ status: 'active', active_at: Date.now() }).where('id', '=', id).where('status', 'in', ['negotiating', 'calling']).execute().catch(() => {});
+  }
+
+  /**
+   * Fig. 4 of the source document: the merchant asks (signed merchant API). If the
+   * provider sends first, the merchant supplied a number and the provider calls it; if the
+   * merchant sends first, the provider reserves a number and returns it with a token.
+   */
+  async merchantInitiated(merchantId: string, req: ExchangeRequest): Promise<ExchangeView> {
+    const exchangeId = req.exchangeId ?? `exc_${randomBytes(12).toString('base64url')}`;
+    if (!EXCHANGE_ID.test(exchangeId)) throw new SidebandError('FIELD_INVALID', 'exchangeId is exc_ followed by 16 to 64 letters, digits, _ or -.', { param: 'exchangeId' });
+    const numberBy: Party = req.number ? 'merchant' : 'provider';
+    const direction = checkDirection(req.firstSender, numberBy);
+    if (!direction.ok) throw new SidebandError('CHANNEL_DIRECTION_RULE', req.firstSender === 'merchant' ? 'You send first, so you place the call: do not send a number.' : 'The provider sends first, so it calls you: supply a number (and token) from your pool.', { param: 'number' });
+    const a = await this.authorization(merchantId, req.authorizationId);
+    const peer = await this.merchantPeer(merchantId);
+    const providerRole = direction.roles.caller === 'provider' ? 'caller' : 'callee';
+    const now = Date.now();
+    const base: ChannelExchangeTable = {
+      id: exchangeId, merchant_id: merchantId, authorization_id: a.id, subscriber_id: a.subscriber_id, initiator: 'merchant', first_sender: req.firstSender, provider_role: providerRole,
+      number: req.number ?? null, items_out: req.items.provider, items_in: req.items.merchant, status: providerRole === 'caller' ? 'calling' : 'negotiating', cause: null, fallback: null, created_at: now, active_at: null, ended_at: null,
+    };
+    const plan = { exchangeId, peer, outgoing: req.items.provider > 0 ? this.cardItem(a.subscriber_id, exchangeId) : async () => [], expectIncoming: req.items.merchant, onActive: this.markActive(exchangeId) };
+    if (providerRole === 'caller') {
+      if (!req.token) throw new SidebandError('FIELD_INVALID', 'token is required with number.', { param: 'token' });
+      await this.record(base);
+      // Acknowledged by this answer; the call follows at once.
+      void this.endpoint.placeCall({ ...plan, number: req.number!, token: req.token }).then((o) => this.finish(exchangeId, o));
+      return this.view(exchangeId);
+    }
+    const reserved = this.endpoint.reserve(plan);
+    if (!reserved) throw new SidebandError('CHANNEL_POOL_EXHAUSTED', 'No number of the provider\'s pool is free.');
+    await this.record({ ...base, number: reserved.number });
+    void reserved.outcome.then((o) => this.finish(exchangeId, o));
+    return { ...(await this.view(exchangeId)), number: reserved.number, token: reserved.token };
+  }
+
+  /**
+   * Fig. 5: the provider initiates (the subscriber switched "secure" on). It asks the
+   * merchant's endpoint whether it supports the channel, sends the plan, and — the
+   * provider sending the card first — calls the number the merchant reserved.
+   */
+  async providerInitiated(authorizationId: string, items: { merchant: number } = { merchant: 0 }): Promise<ExchangeView> {
+    const a = await this.store.db.selectFrom('authorizations').select(['merchant_id']).where('id', '=', authorizationId).executeTakeFirst();
+    if (!a) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${authorizationId}.`);
+    const auth = await this.authorization(a.merchant_id, authorizationId);
+    const peer = await this.merchantPeer(a.merchant_id);
+    const exchangeId = `exc_${randomBytes(12).toString('base64url')}`;
+    const post = async (path: string, body: unknown) => {
+      const url = new URL(path, peer.url).toString();
+      const text = JSON.stringify(body ?? {});
+      const res = await fetch(url, { method: 'POST', headers: this.signer.signedHeaders('POST', url, text), body: text, signal: AbortSignal.timeout(5000) });
+      return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+    };
+    let offer;
+    try {
+      offer = await post('channel/exchanges', { exchangeId, authorizationId, firstSender: 'provider', items: { provider: 1, merchant: items.merchant } });
+    } catch (e) {
+      throw new SidebandError('CHANNEL_UNAVAILABLE', `The merchant's channel endpoint did not answer: ${(e as Error).message}`);
+    }
+    if (offer.status !== 201 || typeof offer.body.number !== 'string' || typeof offer.body.token !== 'string') {
+      throw new SidebandError('CHANNEL_UNAVAILABLE', `The merchant's channel endpoint refused: ${JSON.stringify(offer.body).slice(0, 200)}`);
+    }
+    const now = Date.now();
+    await this.record({
+      id: exchangeId, merchant_id: a.merchant_id, authorization_id: authorizationId, subscriber_id: auth.subscriber_id, initiator: 'provider', first_sender: 'provider', provider_role: 'caller',
+      number: offer.body.number, items_out: 1, items_in: items.merchant, status: 'calling', cause: null, fallback: null, created_at: now, active_at: null, ended_at: null,
+    });
+    await post(`channel/exchanges/${exchangeId}/ack`, {}).catch(() => undefined);
+    void this.endpoint
+      .placeCall({ exchangeId, peer, number: offer.body.number, token: offer.body.token, outgoing: this.cardItem(auth.subscriber_id, exchangeId), expectIncoming: items.merchant, onActive: this.markActive(exchangeId) })
+      .then((o) => this.finish(exchangeId, o));
+    return this.view(exchangeId);
+  }
+
+  async view(id: string, merchantId?: string): Promise<ExchangeView> {
+    const r = await this.store.db.selectFrom('channel_exchanges').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r || (merchantId && r.merchant_id !== merchantId)) throw new SidebandError('CHANNEL_EXCHANGE_NOT_FOUND', `No exchange ${id}.`);
+    return {
+      id: r.id, status: r.status, cause: r.cause, active: r.status === 'active', initiator: r.initiator, firstSender: r.first_sender, providerRole: r.provider_role,
+      fallback: r.fallback, itemsSent: r.status === 'completed' ? r.items_out : 0, itemsReceived: this.goods.get(r.id)?.length ?? 0,
+    };
+  }
+
+  /** The subscriber's choice when the channel could not be set up: conventional Internet, or abort. */
+  async fallback(id: string, choice: 'internet' | 'abort'): Promise<ExchangeView> {
+    const r = await this.store.db.selectFrom('channel_exchanges').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) throw new SidebandError('CHANNEL_EXCHANGE_NOT_FOUND', `No exchange ${id}.`);
+    if (r.status !== 'failed') throw new SidebandError('CHANNEL_EXCHANGE_STATE_INVALID', `Exchange ${id} is ${r.status}; a fallback is chosen only when the channel failed.`);
+    await this.store.db.updateTable('channel_exchanges').set({ fallback: choice }).where('id', '=', id).execute();
+    return this.view(id);
+  }
+}

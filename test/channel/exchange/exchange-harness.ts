@@ -1,0 +1,32 @@
+import { Exchange } from '../../../src/channel/exchange/exchange.ts';
+import { InMemoryCallDetailRecordSink } from '../../../src/channel/exchange/in-memory-call-detail-record-sink.ts';
+import { describeTlsStream } from '../../../src/channel/sip/sdp/tls-stream-media.ts';
+import { UserAgent } from '../../../src/channel/sip/user-agent/user-agent.ts';
+import type { Metrics } from '../../../src/observability/metrics.ts';
+import { createTestLogger } from '../../../src/observability/logger.ts';
+
+export const lines = [
+  { username: 'provider', password: 'provider-password', numbers: ['+15550100'] },
+  { username: 'shop', password: 'shop-password', numbers: ['+15550199', '+18005550199'], reverseCharge: ['+18005550199'] },
+  { username: 'mallory', password: 'mallory-password', numbers: ['+15550166'] },
+  { username: 'gone', password: 'gone-password', numbers: ['+15550177'] },
+];
+
+const fingerprint = { hashFunction: 'sha-256', value: Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':') };
+
+/** An offer and an answer for a TLS stream, as the channel will send them. */
+export const offer = describeTlsStream({ address: '127.0.0.1', port: 40001, setup: 'actpass', connection: 'new', fingerprints: [fingerprint], format: '*' });
+export const answer = describeTlsStream({ address: '127.0.0.1', port: 9, setup: 'active', connection: 'new', fingerprints: [fingerprint], format: '*' });
+
+export async function startExchange(name: string, metrics?: Metrics, options: { noResponseTimeoutMs?: number; minExpires?: number } = {}) {
+  const sink = new InMemoryCallDetailRecordSink();
+  const exchange = new Exchange({ logger: createTestLogger(name), cdrSink: sink, noResponseTimeoutMs: options.noResponseTimeoutMs ?? 400, minExpires: options.minExpires ?? 1, ...(metrics ? { metrics } : {}) });
+  const at = await exchange.start({ host: '127.0.0.1', udpPort: 0, tcpPort: 0, lines });
+  return { exchange, sink, at };
+}
+
+export async function startUserAgent(name: string, transport: 'UDP' | 'TCP', metrics?: Metrics): Promise<UserAgent> {
+  const ua = new UserAgent({ host: '127.0.0.1', ...(transport === 'UDP' ? { udpPort: 0 } : { tcpPort: 0 }), logger: createTestLogger(name), ...(metrics ? { metrics } : {}) });
+  await ua.start();
+  return ua;
+}
