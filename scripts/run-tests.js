@@ -19,9 +19,12 @@ const peers = {
   radclient: 'freeradius-utils',
   softflowd: 'softflowd',
   tshark: 'tshark',
+  kamailio: 'kamailio',
+  sipp: 'sip-tester',
 };
 
-const haveCommand = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+// /usr/sbin is not on every PATH (kamailio lives there).
+const haveCommand = (name) => spawnSync('sh', ['-c', `PATH=$PATH:/usr/sbin:/sbin command -v ${name}`], { stdio: 'ignore' }).status === 0;
 
 const missing = [...new Set(Object.entries(peers).filter(([bin]) => !haveCommand(bin)).map(([, pkg]) => pkg))];
 if (missing.length > 0) {

@@ -1,6 +1,6 @@
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { signRequest } from './http-signatures/index.ts';
-import type { ApiErrorBody, Authorization, AuthorizationList, CreateAuthorization, Movement } from './types.ts';
+import type { ApiErrorBody, Authorization, AuthorizationList, ChannelExchange, CreateAuthorization, Movement } from './types.ts';
 import type { WebhookKeySet } from './webhook-verification.ts';
 
 /** An answer of the API that is not a success: its `code` is stable (see the OpenAPI document). */
@@ -74,6 +74,14 @@ export class SidebandClient {
 
   readonly captures = { retrieve: (id: string) => this.request<Movement>('GET', `/v1/captures/${encodeURIComponent(id)}`) };
   readonly refunds = { retrieve: (id: string) => this.request<Movement>('GET', `/v1/refunds/${encodeURIComponent(id)}`) };
+
+  /** The provider's side of the secure channel (docs/secure-channel.md). */
+  readonly channel = {
+    capabilities: () => this.request<{ supported: boolean; lineNumber: string; fingerprint: string }>('GET', '/v1/channel'),
+    createExchange: (params: { exchangeId?: string; authorizationId: string; firstSender: 'provider' | 'merchant'; items: { provider: number; merchant: number }; number?: string; token?: string }, opts: RequestOptions = {}) =>
+      this.request<ChannelExchange>('POST', '/v1/channel/exchanges', params, opts.idempotencyKey ?? randomUUID()),
+    retrieveExchange: (id: string) => this.request<ChannelExchange>('GET', `/v1/channel/exchanges/${encodeURIComponent(id)}`),
+  };
 
   /** The gateway's webhook signing keys, for verifyWebhook. */
   webhookKeys(): Promise<WebhookKeySet> {

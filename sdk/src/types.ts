@@ -73,6 +73,22 @@ export interface WebhookEvent {
   data: Authorization;
 }
 
+export interface ChannelExchange {
+  id: string;
+  status: 'negotiating' | 'calling' | 'active' | 'completed' | 'failed';
+  cause: string | null;
+  active: boolean;
+  initiator: 'provider' | 'merchant';
+  firstSender: 'provider' | 'merchant';
+  providerRole: 'caller' | 'callee';
+  /** When the provider is the callee: the number to call and the token to repeat on the call. */
+  number?: string;
+  token?: string;
+  fallback: 'internet' | 'abort' | null;
+  itemsSent: number;
+  itemsReceived: number;
+}
+
 export interface ApiErrorBody {
   error: { type: string; code: string; message: string; param?: string };
 }

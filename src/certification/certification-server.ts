@@ -6,6 +6,7 @@ import type { Store } from '../store/open-store.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { SessionService } from '../aaa/service/session-service.ts';
 import type { DestinationTracking } from '../tracking/service/destination-tracking.ts';
+import type { ProviderChannel } from '../channel/service/provider-channel.ts';
 import { IdempotencyKeys } from './api/idempotency.ts';
 import { buildMerchantApi } from './api/merchant-api.ts';
 import { RequestAuthentication } from './api/request-authentication.ts';
@@ -24,6 +25,8 @@ export class CertificationServer {
   authorizations!: AuthorizationService;
   signer!: WebhookSigner;
   readonly acquirer: Acquirer;
+  /** The secure channel's provider end, when the gateway runs one; the merchant API's /v1/channel routes use it. */
+  channel: ProviderChannel | null = null;
   private http: FastifyInstance | null = null;
   private dispatcher: WebhookDispatcher | null = null;
   private sweeper: NodeJS.Timeout | null = null;
@@ -52,7 +55,7 @@ export class CertificationServer {
     this.signer = await WebhookSigner.load(this.store, this.vault);
     const auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds);
     const idempotency = new IdempotencyKeys(this.store);
-    this.http = buildMerchantApi({ auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics });
+    this.http = buildMerchantApi({ auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
     this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
     this.dispatcher.start();

@@ -22,6 +22,7 @@ export interface MerchantView {
   settlementPreference: SettlementPreference;
   networks: string[];
   keys: MerchantKeyView[];
+  channel: { url: string; lineNumber: string; fingerprint: string } | null;
   createdAt: string;
   certifiedAt: string | null;
   revokedAt: string | null;
@@ -100,6 +101,7 @@ export class MerchantRegistry {
     return {
       id: m.id, name: m.name, status: m.status, webhookUrl: m.webhook_url, settlementPreference: m.settlement_preference,
       networks: networks.map((n) => n.cidr),
+      channel: m.channel_url && m.channel_line && m.channel_fingerprint ? { url: m.channel_url, lineNumber: m.channel_line, fingerprint: m.channel_fingerprint } : null,
       keys: keys.map((k) => ({ keyId: k.id, use: k.use, algorithm: k.algorithm, status: k.status, createdAt: iso(k.created_at)! })),
       createdAt: iso(m.created_at)!, certifiedAt: iso(m.certified_at), revokedAt: iso(m.revoked_at),
     };
@@ -153,6 +155,21 @@ export class MerchantRegistry {
       if (Number(r.numUpdatedRows) === 0) throw new SidebandError('MERCHANT_NOT_FOUND', `Merchant ${id} has no key ${keyId}.`, { param: 'keyId' });
       await appendAudit(tx, { actor: this.actor, action: 'merchant.revoke-key', subjectType: 'merchant', subjectId: id, detail: { keyId } });
     });
+  }
+
+  /** Registers the merchant's secure-channel endpoint: where to negotiate, its line number and its certificate. */
+  async setChannel(id: string, input: { url: string; lineNumber: string; fingerprint: string }): Promise<MerchantView> {
+    await this.row(id);
+    const url = this.checkWebhook(input.url);
+    if (!/^\+?[0-9]{3,20}$/.test(input.lineNumber)) throw new SidebandError('REQUEST_INVALID', 'The line number is a telephone number such as +15550199000.', { param: 'line' });
+    const m = /^sha-256 ((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$/.exec(input.fingerprint.trim());
+    if (!m) throw new SidebandError('REQUEST_INVALID', 'The fingerprint is "sha-256 AB:CD:…" (RFC 8122), 32 bytes.', { param: 'fingerprint' });
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('merchants').set({ channel_url: url.endsWith('/') ? url : `${url}/`, channel_line: input.lineNumber, channel_fingerprint: `sha-256 ${m[1]!.toUpperCase()}`, updated_at: now }).where('id', '=', id).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.set-channel', subjectType: 'merchant', subjectId: id, detail: { url, lineNumber: input.lineNumber } });
+    });
+    return this.show(id);
   }
 
   async addNetwork(id: string, cidrText: string): Promise<MerchantView> {

@@ -62,6 +62,35 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    channel: z
+      .object({
+        /** Runs the provider's end of the secure channel (and, with exchange.builtIn, the exchange). */
+        enabled: z.boolean().default(true),
+        /** The provider's own line: the number it calls from (merchants check it as the caller's number). */
+        lineNumber: z.string().regex(/^\+?[0-9]{3,20}$/, 'must be a telephone number such as +15550100000').default('+15550100000'),
+        /** Numbers merchants may be given to call the provider on (the seed's modem pool). */
+        numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/)).default(['+15550100001', '+15550100002', '+15550100003', '+15550100004']),
+        /** Address the call's media (TLS) listens on: the separate network's, not the Internet-facing one. */
+        mediaAddress: z.string().min(1).default('127.0.0.1'),
+        reservationSeconds: z.number().int().min(1).max(3600).default(30),
+        exchange: z
+          .object({
+            /** Run the built-in exchange in this process (`sideband exchange` runs it alone). */
+            builtIn: z.boolean().default(true),
+            host: z.string().min(1).default('127.0.0.1'),
+            /** The exchange's SIP port; 0 picks one (built-in only). */
+            port: z.number().int().min(0).max(65535).default(5070),
+            transport: z.enum(['udp', 'tcp']).default('udp'),
+            username: z.string().min(1).default('provider'),
+            password: z.string().min(8).default('provider-line-password'),
+            /** Lines of the built-in exchange besides the provider's own: merchants' endpoints. */
+            lines: z.array(z.object({ username: z.string().min(1), password: z.string().min(8), numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/)).min(1), reverseCharge: z.array(z.string()).optional() }).strict()).default([]),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     tracking: z
       .object({
         /** Recent destinations kept per session (the oldest is dropped). */
@@ -104,6 +133,12 @@ export const environmentSettings: ReadonlyArray<{ env: string; path: readonly st
   { env: 'SIDEBAND_RADIUS_HOLD_DOWN_SECONDS', path: ['radius', 'holdDownSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_INTERIM_INTERVAL_SECONDS', path: ['radius', 'interimIntervalSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_STALE_SESSION_SECONDS', path: ['radius', 'staleSessionSeconds'], type: 'number' },
+  { env: 'SIDEBAND_CHANNEL_ENABLED', path: ['channel', 'enabled'], type: 'boolean' },
+  { env: 'SIDEBAND_CHANNEL_LINE_NUMBER', path: ['channel', 'lineNumber'], type: 'string' },
+  { env: 'SIDEBAND_CHANNEL_MEDIA_ADDRESS', path: ['channel', 'mediaAddress'], type: 'string' },
+  { env: 'SIDEBAND_EXCHANGE_HOST', path: ['channel', 'exchange', 'host'], type: 'string' },
+  { env: 'SIDEBAND_EXCHANGE_PORT', path: ['channel', 'exchange', 'port'], type: 'number' },
+  { env: 'SIDEBAND_EXCHANGE_BUILT_IN', path: ['channel', 'exchange', 'builtIn'], type: 'boolean' },
   { env: 'SIDEBAND_TRACKING_DESTINATIONS_PER_SESSION', path: ['tracking', 'destinationsPerSession'], type: 'number' },
   { env: 'SIDEBAND_TRACKING_DESTINATION_MAX_AGE_MINUTES', path: ['tracking', 'destinationMaxAgeMinutes'], type: 'number' },
 ];

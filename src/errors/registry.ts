@@ -133,6 +133,14 @@ export const errorRegistry = define({
   CONFIRMATION_EXPIRED: { status: 402, type: 'declined', cause: 'The subscriber did not confirm the purchase in time.', fix: 'Try again; the subscriber confirms in the portal.' },
   CONFIRMATION_REQUIRED: { status: 402, type: 'declined', cause: 'The amount is above the subscriber\'s auto-approve threshold: the authorization is pending until the subscriber confirms it.', fix: 'Wait for the authorization.approved or authorization.declined webhook, or poll GET /v1/authorizations/{id}.' },
 
+  // ── secure channel ───────────────────────────────────────────
+  CHANNEL_UNAVAILABLE: { status: 503, type: 'unavailable', cause: 'The secure channel is not running on this gateway, or the other party does not support it.', fix: 'Enable channel in the configuration (or register the merchant\'s channel endpoint); meanwhile choose conventional settlement or abort.' },
+  CHANNEL_NOT_CONFIGURED: { status: 409, type: 'conflict', cause: 'The merchant has registered no channel endpoint (URL, line number, certificate fingerprint).', fix: 'Run `sideband merchant set-channel MERCHANT_ID --url URL --line NUMBER --fingerprint "sha-256 …"`.' },
+  CHANNEL_DIRECTION_RULE: { status: 400, type: 'invalid_request', cause: 'The plan breaks the direction rule: the party that sends first places the call, and the other party supplies the number.', fix: 'If you send first, do not send a number; if the provider sends first, supply a number from your pool.' },
+  CHANNEL_POOL_EXHAUSTED: { status: 503, type: 'unavailable', cause: 'Every number of the callee\'s pool is reserved.', fix: 'Retry shortly, or add numbers to the pool.' },
+  CHANNEL_EXCHANGE_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No secure-channel exchange has that id.', fix: 'Check the id.' },
+  CHANNEL_EXCHANGE_STATE_INVALID: { status: 409, type: 'conflict', cause: 'The exchange is not in a state that allows this (e.g. a fallback choice while the channel is still being set up).', fix: 'GET the exchange to see its status.' },
+
   // ── money ─────────────────────────────────────────────────────
   AMOUNT_INVALID: { status: 400, type: 'invalid_request', cause: 'The amount is not a non-negative integer number of minor units within range.', fix: 'Give integer minor units, e.g. 1999 for 19.99.' },
   CURRENCY_UNKNOWN: { status: 400, type: 'invalid_request', cause: 'The currency is not an ISO 4217 code that Sideband knows.', fix: 'Use an ISO 4217 code such as EUR or USD.' },

@@ -9,6 +9,8 @@ import { resolutionRoutes } from '../aaa/service/resolution-routes.ts';
 import { certificationRoutes } from '../certification/certification-routes.ts';
 import { CertificationServer } from '../certification/certification-server.ts';
 import type { Acquirer } from '../certification/settlement/acquirer.ts';
+import { channelRoutes } from '../channel/service/channel-routes.ts';
+import { ChannelPart } from '../channel/service/channel-part.ts';
 import { buildOperatorApi } from '../operator/operator-api.ts';
 import { DestinationTracking } from '../tracking/service/destination-tracking.ts';
 import { FlowCollector } from '../tracking/service/flow-collector.ts';
@@ -42,6 +44,7 @@ export class Gateway {
   private tracker: DestinationTracking | null = null;
   private collector: FlowCollector | null = null;
   private cert: CertificationServer | null = null;
+  private channelPart: ChannelPart | null = null;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -80,7 +83,13 @@ export class Gateway {
     this.cert = new CertificationServer(config, ctx.store, ctx.vault, this.aaa.sessions, this.tracker, logger.child({ part: 'certification' }), this.metrics, this.options.acquirer);
     Object.assign(this.listen, await this.cert.start());
 
-    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store)]);
+    if (config.channel.enabled) {
+      this.channelPart = new ChannelPart(config, ctx.store, ctx.vault, this.cert.signer, logger, this.metrics);
+      Object.assign(this.listen, await this.channelPart.start());
+      this.cert.channel = this.channelPart.channel;
+    }
+
+    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
@@ -106,6 +115,10 @@ export class Gateway {
     return this.tracker;
   }
 
+  get channel(): ChannelPart | null {
+    return this.channelPart;
+  }
+
   get certification(): CertificationServer {
     if (!this.cert) throw new Error('gateway not started');
     return this.cert;
@@ -114,6 +127,7 @@ export class Gateway {
   async stop(): Promise<void> {
     await this.operatorHttp?.close();
     await this.cert?.stop();
+    await this.channelPart?.stop();
     await this.collector?.close();
     await this.tracker?.stop();
     await this.aaa?.stop();

@@ -27,7 +27,7 @@ export interface SubscriberTable {
   updated_at: number;
 }
 
-export type VaultRecordKind = 'card' | 'chap-password' | 'nas-secret' | 'fingerprint-key' | 'webhook-signing-key';
+export type VaultRecordKind = 'card' | 'chap-password' | 'nas-secret' | 'fingerprint-key' | 'webhook-signing-key' | 'channel-identity';
 
 export interface VaultRecordTable {
   id: string;
@@ -127,6 +127,10 @@ export interface MerchantTable {
   updated_at: number;
   certified_at: number | null;
   revoked_at: number | null;
+  /** The merchant's channel endpoint (SDK) on the data network, its line number and certificate fingerprint. */
+  channel_url: string | null;
+  channel_line: string | null;
+  channel_fingerprint: string | null;
 }
 
 export interface MerchantKeyTable {
@@ -261,6 +265,41 @@ export interface WebhookDeliveryTable {
   delivered_at: number | null;
 }
 
+export interface ChannelExchangeTable {
+  id: string;
+  merchant_id: string;
+  authorization_id: string | null;
+  subscriber_id: string | null;
+  initiator: 'provider' | 'merchant';
+  first_sender: 'provider' | 'merchant';
+  provider_role: 'caller' | 'callee';
+  number: string | null;
+  items_out: number;
+  items_in: number;
+  status: 'negotiating' | 'calling' | 'active' | 'completed' | 'failed';
+  cause: string | null;
+  fallback: 'internet' | 'abort' | null;
+  created_at: number;
+  active_at: number | null;
+  ended_at: number | null;
+}
+
+export interface CallRecordTable {
+  id: string;
+  call_id: string;
+  caller: string;
+  callee: string;
+  dialed: string;
+  billed: string;
+  reverse_charge: number;
+  status: number | null;
+  outcome: string;
+  bytes: number | null;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+}
+
 export interface Database {
   subscribers: SubscriberTable;
   vault_records: VaultRecordTable;
@@ -282,4 +321,6 @@ export interface Database {
   signature_nonces: SignatureNonceTable;
   idempotency_keys: IdempotencyKeyTable;
   webhook_deliveries: WebhookDeliveryTable;
+  channel_exchanges: ChannelExchangeTable;
+  call_records: CallRecordTable;
 }

@@ -53,4 +53,5 @@ export const ephemeralPorts: NodeJS.ProcessEnv = {
   SIDEBAND_MERCHANT_PORT: '0',
   SIDEBAND_NETFLOW_PORT: '0',
   SIDEBAND_IPFIX_PORT: '0',
+  SIDEBAND_EXCHANGE_PORT: '0',
 };

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { signRequest } from '../../../sdk/src/http-signatures/index.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Vault } from '../../vault/vault.ts';
 
@@ -38,6 +39,17 @@ export class WebhookSigner {
     const t = Math.floor(at / 1000);
     const sig = sign(null, Buffer.from(`${t}.${body}`, 'utf8'), this.privateKey).toString('base64url');
     return `t=${t},keyid=${this.keyId},ed25519=${sig}`;
+  }
+
+  /**
+   * Signs a request the provider sends a merchant's channel endpoint (RFC 9421, the same
+   * key): merchants verify it with the keys from GET /v1/webhook-keys.
+   */
+  signedHeaders(method: string, url: string, body: string): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const signed = signRequest({ method, url, headers, body }, { privateKey: this.privateKey, keyid: this.keyId, components: ['@method', '@target-uri', 'content-digest'] });
+    if (signed.contentDigest) headers['content-digest'] = signed.contentDigest;
+    return { ...headers, 'signature-input': signed.signatureInput, signature: signed.signature };
   }
 
   jwks(): { keys: object[] } {

@@ -11,6 +11,7 @@ function describe(m: MerchantView): string {
     `  settlement  ${m.settlementPreference}`,
     `  webhook     ${m.webhookUrl ?? '-'}`,
     `  networks    ${m.networks.join(', ') || '-'}`,
+    `  channel     ${m.channel ? `${m.channel.url} from ${m.channel.lineNumber}` : '-'}`,
     `  keys        ${m.keys.map((k) => `${k.keyId} (${k.use}, ${k.algorithm}, ${k.status})`).join(', ') || '-'}`,
   ].join('\n');
 }
@@ -54,6 +55,13 @@ export function registerMerchantCommands(program: Command, cli: Cli): void {
         await ctx.merchants.revokeKey(id, keyId);
         out.result({ revoked: keyId }, (r: { revoked: string }) => `revoked ${r.revoked}`);
       }));
+
+  cmd.command('set-channel <merchantId>')
+    .description('register the merchant\'s secure-channel endpoint (its SDK MerchantChannel)')
+    .requiredOption('--url <url>', 'where the provider negotiates with the endpoint, on the data network')
+    .requiredOption('--line <number>', 'the number the merchant calls from')
+    .requiredOption('--fingerprint <fp>', 'its certificate, as "sha-256 AB:CD:…" (RFC 8122)')
+    .action(async (id: string, o: { url: string; line: string; fingerprint: string }) => cli.withContext(async (ctx, out) => out.result(await ctx.merchants.setChannel(id, { url: o.url, lineNumber: o.line, fingerprint: o.fingerprint }), describe)));
 
   cmd.command('add-network <merchantId> <cidr>')
     .description('a network the merchant serves from (the destination check looks for visits to it)')

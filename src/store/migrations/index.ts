@@ -2,6 +2,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as foundation from './0001-foundation.ts';
 import * as destinationTracking from './0002-destination-tracking.ts';
 import * as merchantApi from './0003-merchant-api.ts';
+import * as secureChannel from './0004-secure-channel.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -13,6 +14,7 @@ const migrations: Record<string, DialectMigration> = {
   '0001-foundation': foundation,
   '0002-destination-tracking': destinationTracking,
   '0003-merchant-api': merchantApi,
+  '0004-secure-channel': secureChannel,
 };
 
 export class SidebandMigrations implements MigrationProvider {

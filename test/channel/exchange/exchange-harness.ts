@@ -1,7 +1,7 @@
 import { Exchange } from '../../../src/channel/exchange/exchange.ts';
 import { InMemoryCallDetailRecordSink } from '../../../src/channel/exchange/in-memory-call-detail-record-sink.ts';
-import { describeTlsStream } from '../../../src/channel/sip/sdp/tls-stream-media.ts';
-import { UserAgent } from '../../../src/channel/sip/user-agent/user-agent.ts';
+import { describeTlsStream } from '../../../sdk/src/sip/sdp/tls-stream-media.ts';
+import { UserAgent } from '../../../sdk/src/sip/user-agent/user-agent.ts';
 import type { Metrics } from '../../../src/observability/metrics.ts';
 import { createTestLogger } from '../../../src/observability/logger.ts';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hopOf } from '../../../src/channel/sip/protocol/hop.ts';
-import { responseTarget, stampVia } from '../../../src/channel/sip/protocol/response-target.ts';
-import { formatNameAddress, parseNameAddress } from '../../../src/channel/sip/wire/name-addr.ts';
-import { parseSipUri } from '../../../src/channel/sip/wire/sip-uri.ts';
-import { uriUser } from '../../../src/channel/sip/wire/uri.ts';
-import { parseVia } from '../../../src/channel/sip/wire/via.ts';
+import { hopOf } from '../../../sdk/src/sip/protocol/hop.ts';
+import { responseTarget, stampVia } from '../../../sdk/src/sip/protocol/response-target.ts';
+import { formatNameAddress, parseNameAddress } from '../../../sdk/src/sip/wire/name-addr.ts';
+import { parseSipUri } from '../../../sdk/src/sip/wire/sip-uri.ts';
+import { uriUser } from '../../../sdk/src/sip/wire/uri.ts';
+import { parseVia } from '../../../sdk/src/sip/wire/via.ts';
 
 const uri = (text: string) => {
   const r = parseSipUri(text);

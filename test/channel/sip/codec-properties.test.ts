@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseDigestChallenge } from '../../../src/channel/sip/protocol/digest-challenge.ts';
-import { parseDigestCredentials } from '../../../src/channel/sip/protocol/digest-credentials.ts';
-import { parseSessionDescription } from '../../../src/channel/sip/sdp/session-description.ts';
-import { readTlsStream } from '../../../src/channel/sip/sdp/tls-stream-media.ts';
-import { cseqOf, fromOf, toOf, viasOf } from '../../../src/channel/sip/wire/message-fields.ts';
-import { parseNameAddress } from '../../../src/channel/sip/wire/name-addr.ts';
-import { sipParseFailureCauses } from '../../../src/channel/sip/wire/parse-failure.ts';
-import { parseMessage } from '../../../src/channel/sip/wire/parse-message.ts';
-import { serializeMessage } from '../../../src/channel/sip/wire/serialize-message.ts';
-import { formatSipUri, parseSipUri } from '../../../src/channel/sip/wire/sip-uri.ts';
-import { SipStreamFramer } from '../../../src/channel/sip/wire/stream-framer.ts';
-import { parseVia } from '../../../src/channel/sip/wire/via.ts';
+import { parseDigestChallenge } from '../../../sdk/src/sip/protocol/digest-challenge.ts';
+import { parseDigestCredentials } from '../../../sdk/src/sip/protocol/digest-credentials.ts';
+import { parseSessionDescription } from '../../../sdk/src/sip/sdp/session-description.ts';
+import { readTlsStream } from '../../../sdk/src/sip/sdp/tls-stream-media.ts';
+import { cseqOf, fromOf, toOf, viasOf } from '../../../sdk/src/sip/wire/message-fields.ts';
+import { parseNameAddress } from '../../../sdk/src/sip/wire/name-addr.ts';
+import { sipParseFailureCauses } from '../../../sdk/src/sip/wire/parse-failure.ts';
+import { parseMessage } from '../../../sdk/src/sip/wire/parse-message.ts';
+import { serializeMessage } from '../../../sdk/src/sip/wire/serialize-message.ts';
+import { formatSipUri, parseSipUri } from '../../../sdk/src/sip/wire/sip-uri.ts';
+import { SipStreamFramer } from '../../../sdk/src/sip/wire/stream-framer.ts';
+import { parseVia } from '../../../sdk/src/sip/wire/via.ts';
 import { minimalRequest, rfc3261F1, rfc3261F6 } from './messages.ts';
 
 /** Everything a parsed message offers: none of it may throw on what parseMessage accepted. */

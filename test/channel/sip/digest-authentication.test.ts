@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DigestAuthenticator } from '../../../src/channel/sip/protocol/digest-authenticator.ts';
-import { formatDigestChallenge, parseDigestChallenge } from '../../../src/channel/sip/protocol/digest-challenge.ts';
-import { answerDigestChallenge } from '../../../src/channel/sip/protocol/digest-client.ts';
-import { formatDigestCredentials, parseDigestCredentials } from '../../../src/channel/sip/protocol/digest-credentials.ts';
-import { digestResponse } from '../../../src/channel/sip/protocol/digest-response.ts';
+import { DigestAuthenticator } from '../../../sdk/src/sip/protocol/digest-authenticator.ts';
+import { formatDigestChallenge, parseDigestChallenge } from '../../../sdk/src/sip/protocol/digest-challenge.ts';
+import { answerDigestChallenge } from '../../../sdk/src/sip/protocol/digest-client.ts';
+import { formatDigestCredentials, parseDigestCredentials } from '../../../sdk/src/sip/protocol/digest-credentials.ts';
+import { digestResponse } from '../../../sdk/src/sip/protocol/digest-response.ts';
 
 describe('Digest known answers', () => {
   it('RFC 2617 §3.5: Mufasa, "Circle Of Life", qop=auth', () => {

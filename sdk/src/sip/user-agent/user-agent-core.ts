@@ -1,4 +1,4 @@
-import type { Logger } from '../../../observability/logger.ts';
+import type { SipLogger as Logger } from '../sip-observability.ts';
 import type { Hop } from '../protocol/hop.ts';
 import type { ServerTransaction } from '../protocol/server-transaction.ts';
 import type { SipMetrics } from '../sip-metrics.ts';

@@ -1,5 +1,5 @@
-import type { Logger } from '../../../observability/logger.ts';
-import type { Metrics } from '../../../observability/metrics.ts';
+import type { SipLogger as Logger } from '../sip-observability.ts';
+import type { SipMetricsSink as Metrics } from '../sip-observability.ts';
 import { createResponse } from '../protocol/create-response.ts';
 import { Dialog } from '../protocol/dialog.ts';
 import { newTag } from '../protocol/identifiers.ts';

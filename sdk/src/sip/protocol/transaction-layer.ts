@@ -1,4 +1,4 @@
-import type { Logger } from '../../../observability/logger.ts';
+import type { SipLogger as Logger } from '../sip-observability.ts';
 import type { SipMetrics } from '../sip-metrics.ts';
 import { DEFAULT_SIP_PORT, type Peer, type SipTransport, type TransportProtocol, type TransportSink } from '../transport/sip-transport.ts';
 import { cseqOf, topViaOf } from '../wire/message-fields.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../observability/logger.ts';
+import type { SipLogger as Logger } from '../sip-observability.ts';
 import type { Peer } from '../transport/sip-transport.ts';
 import type { SipResponse } from '../wire/sip-message.ts';
 import type { Hop } from './hop.ts';

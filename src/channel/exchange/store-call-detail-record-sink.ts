@@ -1,0 +1,32 @@
+import type { Logger } from '../../observability/logger.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { CallDetailRecord } from './call-detail-record.ts';
+import type { CallDetailRecordSink } from './call-detail-record-sink.ts';
+
+/** Call detail records into the store's `call_records`, retried a few times before they are logged as lost. */
+export class StoreCallDetailRecordSink implements CallDetailRecordSink {
+  constructor(
+    private readonly store: Store,
+    private readonly logger: Logger,
+  ) {}
+
+  async write(r: CallDetailRecord): Promise<void> {
+    const row = {
+      id: r.id, call_id: r.callId, caller: r.callerNumber, callee: r.calleeLine ?? r.calledNumber, dialed: r.calledNumber, billed: r.billedNumber,
+      reverse_charge: r.reverseCharge ? 1 : 0, status: r.status, outcome: r.outcome, bytes: r.bytes,
+      started_at: r.startedAt.getTime(), answered_at: r.answeredAt ? r.answeredAt.getTime() : null, ended_at: r.endedAt.getTime(),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.db.insertInto('call_records').values(row).execute();
+        return;
+      } catch (e) {
+        if (attempt >= 3) {
+          this.logger.error({ err: e, callId: r.callId }, 'call detail record lost');
+          return;
+        }
+        await new Promise((res) => setTimeout(res, 100 * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { ChannelEndpoint } from '../../../sdk/src/channel/channel-endpoint.ts';
+import { SipTelephony } from '../../../sdk/src/channel/sip-telephony.ts';
+import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { Vault } from '../../vault/vault.ts';
+import { Exchange } from '../exchange/exchange.ts';
+import { StoreCallDetailRecordSink } from '../exchange/store-call-detail-record-sink.ts';
+import { ProviderChannel } from './provider-channel.ts';
+import { loadProviderIdentity } from './provider-identity.ts';
+
+/** The provider's lines at the exchange, as the built-in exchange must know them. */
+export const providerLine = (config: Config) => ({ username: config.channel.exchange.username, password: config.channel.exchange.password, numbers: [config.channel.lineNumber, ...config.channel.numbers] });
+
+/** Starts the exchange alone (`sideband exchange`) or inside the gateway, with the configured lines. */
+export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
+  const exchange = new Exchange({ logger: logger.child({ part: 'exchange' }), metrics, ...(store ? { cdrSink: new StoreCallDetailRecordSink(store, logger) } : {}) });
+  const port = config.channel.exchange.port;
+  const at = await exchange.start({ host: config.channel.exchange.host, udpPort: port, tcpPort: port, lines: [providerLine(config), ...config.channel.exchange.lines] });
+  const h = at.host.includes(':') ? `[${at.host}]` : at.host;
+  return { exchange, listen: { exchangeUdp: `${h}:${at.udpPort}`, exchangeTcp: `${h}:${at.tcpPort}` } };
+}
+
+/**
+ * The secure channel as a part of the gateway: optionally the built-in exchange, the
+ * provider's line registered there, its number pool and certificate, and the service.
+ */
+export class ChannelPart {
+  channel: ProviderChannel | null = null;
+  private exchange: Exchange | null = null;
+  private endpoint: ChannelEndpoint | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    private readonly vault: Vault,
+    private readonly signer: WebhookSigner,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async start(): Promise<Record<string, string>> {
+    const c = this.config.channel;
+    const listen: Record<string, string> = {};
+    let host = c.exchange.host;
+    let port = c.exchange.port;
+    if (c.exchange.builtIn) {
+      const started = await startExchange(this.config, this.store, this.logger, this.metrics);
+      this.exchange = started.exchange;
+      Object.assign(listen, started.listen);
+      const where = (c.exchange.transport === 'tcp' ? started.listen.exchangeTcp : started.listen.exchangeUdp)!;
+      host = where.slice(0, where.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+      port = Number(where.slice(where.lastIndexOf(':') + 1));
+    }
+    const registrar = `sip:${host.includes(':') ? `[${host}]` : host}:${port}${c.exchange.transport === 'tcp' ? ';transport=tcp' : ''}`;
+    const telephony = await SipTelephony.start({ host: c.mediaAddress, registrar, username: c.exchange.username, password: c.exchange.password, lineNumber: c.lineNumber, numbers: c.numbers, transport: c.exchange.transport, logger: this.logger.child({ part: 'channel-sip' }) });
+    const identity = await loadProviderIdentity(this.store, this.vault);
+    this.endpoint = new ChannelEndpoint({ party: 'provider', identity, telephony, numbers: c.numbers, mediaAddress: c.mediaAddress, reservationTtlMs: c.reservationSeconds * 1000 });
+    this.channel = new ProviderChannel(this.store, this.vault, this.endpoint, this.signer, this.logger.child({ part: 'channel' }));
+    return listen;
+  }
+
+  async stop(): Promise<void> {
+    await this.endpoint?.close();
+    await this.exchange?.stop();
+  }
+}
