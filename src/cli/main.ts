@@ -6,6 +6,7 @@ import { SidebandError } from '../errors/sideband-error.ts';
 import { openContext, type Context } from '../gateway/context.ts';
 import { createLogger } from '../observability/logger.ts';
 import { migrateStore, openStore } from '../store/open-store.ts';
+import { registerExchangeCommand } from './commands/exchange.ts';
 import { registerExporterCommands } from './commands/exporter.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerMerchantCommands } from './commands/merchant.ts';
@@ -90,6 +91,7 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
   registerKeyCommands(program, cli);
   registerTokenCommands(program, cli);
   registerExporterCommands(program, cli);
+  registerExchangeCommand(program, cli);
   return { program, cli };
 }
 

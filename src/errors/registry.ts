@@ -141,6 +141,20 @@ export const errorRegistry = define({
   CHANNEL_EXCHANGE_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No secure-channel exchange has that id.', fix: 'Check the id.' },
   CHANNEL_EXCHANGE_STATE_INVALID: { status: 409, type: 'conflict', cause: 'The exchange is not in a state that allows this (e.g. a fallback choice while the channel is still being set up).', fix: 'GET the exchange to see its status.' },
 
+  // ── SIP (the separate network): why a call or registration failed ──
+  SIP_NUMBER_UNKNOWN: { status: 404, type: 'not_found', cause: 'The exchange has no line registered under the dialled number (404/484/604).', fix: 'Check the number; the callee must be registered.' },
+  SIP_BUSY: { status: 409, type: 'conflict', cause: 'The callee is busy (486/600).', fix: 'Call again later.' },
+  SIP_NO_ANSWER: { status: 504, type: 'unavailable', cause: 'Nobody answered before the ring timeout, or the callee could not be reached (408/480).', fix: 'Call again later, or lengthen the ring timeout.' },
+  SIP_CANCELLED: { status: 409, type: 'conflict', cause: 'The call was cancelled before it was answered (487).', fix: 'None: the caller cancelled it.' },
+  SIP_FORBIDDEN: { status: 403, type: 'permission', cause: 'The exchange refused: the caller number is not one of the line\'s numbers, or the line may not register that number (403).', fix: 'Call from, and register, numbers the line owns.' },
+  SIP_UNAUTHENTICATED: { status: 500, type: 'configuration', cause: 'The exchange did not accept the line\'s username and password (401/407).', fix: 'Check channel.exchange.username and password against the exchange.' },
+  SIP_UNREACHABLE: { status: 503, type: 'unavailable', cause: 'No response from the exchange, or the transport failed (timer B/F, or a connection error).', fix: 'Check the exchange\'s address and that it runs.' },
+  SIP_SERVER_ERROR: { status: 502, type: 'unavailable', cause: 'The exchange or the callee failed (5xx).', fix: 'Read the exchange\'s log.' },
+  SIP_REJECTED: { status: 402, type: 'declined', cause: 'The call was refused with another status (such as 488 or 603).', fix: 'Read the status and reason.' },
+  SIP_NOT_REGISTERED: { status: 500, type: 'configuration', cause: 'The caller number is not registered by this user agent, so there is no exchange or credentials to call through.', fix: 'Register the number first.' },
+  SIP_INVALID_ARGUMENT: { status: 400, type: 'invalid_request', cause: 'A number, status, header or host given to the user agent is not valid.', fix: 'Numbers are digits with an optional leading "+"; statuses 300–699; header values without CR/LF.' },
+  SIP_CALL_GONE: { status: 409, type: 'conflict', cause: 'The call was already answered, rejected, cancelled or ended, or the user agent stopped.', fix: 'None.' },
+
   // ── money ─────────────────────────────────────────────────────
   AMOUNT_INVALID: { status: 400, type: 'invalid_request', cause: 'The amount is not a non-negative integer number of minor units within range.', fix: 'Give integer minor units, e.g. 1999 for 19.99.' },
   CURRENCY_UNKNOWN: { status: 400, type: 'invalid_request', cause: 'The currency is not an ISO 4217 code that Sideband knows.', fix: 'Use an ISO 4217 code such as EUR or USD.' },

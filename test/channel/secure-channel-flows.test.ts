@@ -1,66 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createChannelIdentity, type ChannelIdentity } from '../../sdk/src/channel/channel-certificate.ts';
+import { createChannelIdentity } from '../../sdk/src/channel/channel-certificate.ts';
 import { ChannelEndpoint, type ChannelOutcome } from '../../sdk/src/channel/channel-endpoint.ts';
-import { MerchantChannel, type ChannelCard } from '../../sdk/src/channel/merchant-channel.ts';
 import { SipTelephony } from '../../sdk/src/channel/sip-telephony.ts';
 import { SidebandApiError } from '../../sdk/src/index.ts';
 import { createTestLogger } from '../../src/observability/logger.ts';
+import { EAVESDROPPER, PROVIDER, SHOP, world, type World } from '../support/channel-world.ts';
 import { haveKamailio, kamailioMissing, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
-import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
-import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
-
-const SHOP = { username: 'shop', password: 'shop-line-password', lineNumber: '+15550199000', numbers: ['+15550199001', '+15550199002'] };
-const EAVESDROPPER = { username: 'eve', password: 'eve-line-password', numbers: ['+15550166000'] };
-const PROVIDER = { username: 'provider', password: 'provider-line-password', lineNumber: '+15550100000', numbers: ['+15550100001', '+15550100002'] };
-
-interface World {
-  m: MerchantSetup;
-  registrar: string;
-  identity: ChannelIdentity;
-  endpoint: ChannelEndpoint;
-  channel: MerchantChannel;
-  cards: ChannelCard[];
-  pan: string;
-  authorizationId: () => Promise<string>;
-  dispose(): Promise<void>;
-}
-
-/** A gateway whose secure channel uses `exchange` (the built-in one when undefined), and a merchant's SDK endpoint. */
-async function world(name: string, kamailio?: RunningKamailio): Promise<World> {
-  const lines = [{ username: SHOP.username, password: SHOP.password, numbers: [SHOP.lineNumber, ...SHOP.numbers] }, { username: EAVESDROPPER.username, password: EAVESDROPPER.password, numbers: EAVESDROPPER.numbers }];
-  const m = await merchantSetup('sqlite', name, {
-    config: { channel: { lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers, reservationSeconds: 3, exchange: kamailio ? { builtIn: false, host: kamailio.host, port: kamailio.port } : { lines } } },
-  });
-  const registrar = kamailio ? kamailio.uri : `sip:${m.t.gateway.listen.exchangeUdp}`;
-  const identity = await createChannelIdentity('shop.example');
-  const telephony = await SipTelephony.start({ host: '127.0.0.1', registrar, username: SHOP.username, password: SHOP.password, lineNumber: SHOP.lineNumber, numbers: SHOP.numbers, logger: createTestLogger(`${name}-shop-sip`) });
-  const endpoint = new ChannelEndpoint({ party: 'merchant', identity, telephony, numbers: SHOP.numbers, mediaAddress: '127.0.0.1', reservationTtlMs: 3000, ringTimeoutMs: 3000, exchangeTimeoutMs: 3000 });
-  const cards: ChannelCard[] = [];
-  const channel = new MerchantChannel({
-    client: m.client, endpoint, listen: { host: '127.0.0.1', port: 0 },
-    onCard: (card) => void cards.push(card),
-    goods: () => [{ kind: 'goods', contentType: 'application/epub+zip', data: Buffer.from('an e-book').toString('base64') }],
-  });
-  const url = await channel.start();
-  await m.t.gateway.context.merchants.setChannel(m.merchantId, { url, lineNumber: SHOP.lineNumber, fingerprint: identity.fingerprint });
-  const pan = testCardNumber(50);
-  let n = 0;
-  return {
-    m, registrar, identity, endpoint, channel, cards, pan,
-    async authorizationId() {
-      const { address } = await shopper(m, `${name}-buyer-${n++}`, { card: { number: pan, expiry: futureExpiry() } });
-      const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });
-      assert.equal(a.status, 'approved');
-      return a.id;
-    },
-    async dispose() {
-      await channel.stop();
-      await m.dispose();
-    },
-  };
-}
 
 const operator = async (w: World, method: string, path: string, body?: unknown) => {
   const res = await fetch(`http://${w.m.t.gateway.listen.operatorHttp}/v1${path}`, { method, headers: { authorization: `Bearer ${w.m.t.token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });

@@ -16,7 +16,8 @@ export const providerLine = (config: Config) => ({ username: config.channel.exch
 
 /** Starts the exchange alone (`sideband exchange`) or inside the gateway, with the configured lines. */
 export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
-  const exchange = new Exchange({ logger: logger.child({ part: 'exchange' }), metrics, ...(store ? { cdrSink: new StoreCallDetailRecordSink(store, logger) } : {}) });
+  const cdrSink = store ? new StoreCallDetailRecordSink(store, logger) : { write: (cdr: object) => logger.info({ cdr }, 'call detail record') };
+  const exchange = new Exchange({ logger: logger.child({ part: 'exchange' }), metrics, cdrSink });
   const port = config.channel.exchange.port;
   const at = await exchange.start({ host: config.channel.exchange.host, udpPort: port, tcpPort: port, lines: [providerLine(config), ...config.channel.exchange.lines] });
   const h = at.host.includes(':') ? `[${at.host}]` : at.host;

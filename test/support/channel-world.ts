@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { createChannelIdentity, type ChannelIdentity } from '../../sdk/src/channel/channel-certificate.ts';
+import { ChannelEndpoint } from '../../sdk/src/channel/channel-endpoint.ts';
+import { MerchantChannel, type ChannelCard } from '../../sdk/src/channel/merchant-channel.ts';
+import { SipTelephony } from '../../sdk/src/channel/sip-telephony.ts';
+import { createTestLogger } from '../../src/observability/logger.ts';
+import type { RunningKamailio } from './kamailio.ts';
+import { merchantSetup, shopper, type MerchantSetup } from './merchant-harness.ts';
+import { futureExpiry, testCardNumber } from './test-cards.ts';
+
+/**
+ * A gateway running the provider's end of the secure channel and a merchant running the
+ * SDK's MerchantChannel, registered with each other, calling through the built-in exchange
+ * or through a Kamailio the caller started. Used by the channel tests and bench/channel.
+ */
+export const SHOP = { username: 'shop', password: 'shop-line-password', lineNumber: '+15550199000', numbers: ['+15550199001', '+15550199002'] };
+export const EAVESDROPPER = { username: 'eve', password: 'eve-line-password', numbers: ['+15550166000'] };
+export const PROVIDER = { username: 'provider', password: 'provider-line-password', lineNumber: '+15550100000', numbers: ['+15550100001', '+15550100002'] };
+
+export interface World {
+  m: MerchantSetup;
+  registrar: string;
+  identity: ChannelIdentity;
+  endpoint: ChannelEndpoint;
+  channel: MerchantChannel;
+  cards: ChannelCard[];
+  /** process.hrtime.bigint() when each card reached the acquirer hook. */
+  cardTimes: bigint[];
+  pan: string;
+  authorizationId: () => Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** A gateway whose secure channel uses `exchange` (the built-in one when undefined), and a merchant's SDK endpoint. */
+export async function world(name: string, kamailio?: RunningKamailio): Promise<World> {
+  const lines = [{ username: SHOP.username, password: SHOP.password, numbers: [SHOP.lineNumber, ...SHOP.numbers] }, { username: EAVESDROPPER.username, password: EAVESDROPPER.password, numbers: EAVESDROPPER.numbers }];
+  const m = await merchantSetup('sqlite', name, {
+    config: { channel: { lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers, reservationSeconds: 3, exchange: kamailio ? { builtIn: false, host: kamailio.host, port: kamailio.port } : { lines } } },
+  });
+  const registrar = kamailio ? kamailio.uri : `sip:${m.t.gateway.listen.exchangeUdp}`;
+  const identity = await createChannelIdentity('shop.example');
+  const telephony = await SipTelephony.start({ host: '127.0.0.1', registrar, username: SHOP.username, password: SHOP.password, lineNumber: SHOP.lineNumber, numbers: SHOP.numbers, logger: createTestLogger(`${name}-shop-sip`) });
+  const endpoint = new ChannelEndpoint({ party: 'merchant', identity, telephony, numbers: SHOP.numbers, mediaAddress: '127.0.0.1', reservationTtlMs: 3000, ringTimeoutMs: 3000, exchangeTimeoutMs: 3000 });
+  const cards: ChannelCard[] = [];
+  const cardTimes: bigint[] = [];
+  const channel = new MerchantChannel({
+    client: m.client, endpoint, listen: { host: '127.0.0.1', port: 0 },
+    onCard: (card) => {
+      cardTimes.push(process.hrtime.bigint());
+      cards.push(card);
+    },
+    goods: () => [{ kind: 'goods', contentType: 'application/epub+zip', data: Buffer.from('an e-book').toString('base64') }],
+  });
+  const url = await channel.start();
+  await m.t.gateway.context.merchants.setChannel(m.merchantId, { url, lineNumber: SHOP.lineNumber, fingerprint: identity.fingerprint });
+  const pan = testCardNumber(50);
+  let n = 0;
+  return {
+    m, registrar, identity, endpoint, channel, cards, cardTimes, pan,
+    async authorizationId() {
+      const { address } = await shopper(m, `${name}-buyer-${n++}`, { card: { number: pan, expiry: futureExpiry() } });
+      const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });
+      assert.equal(a.status, 'approved');
+      return a.id;
+    },
+    async dispose() {
+      await channel.stop();
+      await m.dispose();
+    },
+  };
+}
+
