@@ -153,7 +153,7 @@ export const errorRegistry = define({
   SIP_REJECTED: { status: 402, type: 'declined', cause: 'The call was refused with another status (such as 488 or 603).', fix: 'Read the status and reason.' },
   SIP_NOT_REGISTERED: { status: 500, type: 'configuration', cause: 'The caller number is not registered by this user agent, so there is no exchange or credentials to call through.', fix: 'Register the number first.' },
   SIP_INVALID_ARGUMENT: { status: 400, type: 'invalid_request', cause: 'A number, status, header or host given to the user agent is not valid.', fix: 'Numbers are digits with an optional leading "+"; statuses 300–699; header values without CR/LF.' },
-  SIP_CALL_GONE: { status: 409, type: 'conflict', cause: 'The call was already answered, rejected, cancelled or ended, or the user agent stopped.', fix: 'None.' },
+  SIP_CALL_GONE: { status: 409, type: 'conflict', cause: 'The call was already answered, rejected, cancelled or ended, or the user agent stopped.', fix: 'Place a new call if one is still needed.' },
 
   // ── money ─────────────────────────────────────────────────────
   AMOUNT_INVALID: { status: 400, type: 'invalid_request', cause: 'The amount is not a non-negative integer number of minor units within range.', fix: 'Give integer minor units, e.g. 1999 for 19.99.' },
