@@ -96,7 +96,9 @@ export async function runExchangeSession(frames: FrameStream, plan: SessionPlan)
 
   if (plan.role === 'caller') {
     frames.send({ type: 'hello', exchangeId: plan.exchangeId, token: plan.token });
-    // The direction rule, from the caller's side: the callee must not have sent an item first.
+    // The direction rule, from the caller's side: the callee must not have sent an item
+    // first. Let what already reached the socket be read before looking.
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
     if (frames.peek().some((f) => f.type === 'item')) return fail('direction-rule', 'the callee sent before the caller');
     const s = await sendAll();
     if (s) return s;

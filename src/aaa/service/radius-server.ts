@@ -56,6 +56,7 @@ export class RadiusServer {
   private auth: Socket | null = null;
   private acct: Socket | null = null;
   private readonly cache = new ResponseCache(30_000, 100_000);
+  private closing = false;
   private readonly requests: Counter<'kind' | 'result'>;
   private readonly dropped: Counter<'cause'>;
   private readonly retransmits: Counter<'kind'>;
@@ -125,7 +126,7 @@ export class RadiusServer {
     if (cached === 'pending') return this.drop('duplicate-in-progress' satisfies ServiceDropCause, rinfo);
     if (cached) {
       this.retransmits.inc({ kind: expected });
-      socket.send(cached, rinfo.port, rinfo.address);
+      this.send(socket, cached, rinfo);
       return;
     }
     this.cache.begin(key);
@@ -141,8 +142,18 @@ export class RadiusServer {
       return;
     }
     this.cache.finish(key, reply);
-    socket.send(reply, rinfo.port, rinfo.address);
+    this.send(socket, reply, rinfo);
     this.latency.observe({ kind: expected }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** A reply finished after close() has nowhere to go; it must not throw out of the handler. */
+  private send(socket: Socket, reply: Buffer, rinfo: RemoteInfo): void {
+    if (this.closing) return;
+    try {
+      socket.send(reply, rinfo.port, rinfo.address);
+    } catch (e) {
+      this.logger.warn({ err: e }, 'RADIUS reply not sent');
+    }
   }
 
   private reject(request: RadiusPacket, nas: NasClient, code: ErrorCode, login: string): Buffer {
@@ -275,6 +286,7 @@ export class RadiusServer {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all([this.auth, this.acct].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : undefined)));
     this.auth = null;
     this.acct = null;

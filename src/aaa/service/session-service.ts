@@ -140,6 +140,10 @@ export class SessionService {
     let pool = this.pools.get(poolId);
     if (!pool) {
       const row = await this.store.db.selectFrom('pools').selectAll().where('id', '=', poolId).executeTakeFirst();
+      // Another request may have built it while this one read the row: use that one, or
+      // two pools would hand out the same addresses.
+      pool = this.pools.get(poolId);
+      if (pool) return pool;
       if (row && !row.cidr.includes(':')) {
         pool = new AddressPool(row.name, row.cidr, row.ports_per_block, this.holdDownMs);
         this.pools.set(row.id, pool);

@@ -62,6 +62,49 @@ describe('the exchange on the call: TLS 1.3 with pinned certificates, then frame
     assert.equal(caller.received.length, 0);
   });
 
+  /** A raw TLS connection to a listening callee, to send frames the protocol forbids. */
+  async function rawCaller(calleePlan: Partial<SessionPlan>) {
+    const listener = await listenMedia(merchant, '127.0.0.1', provider.fingerprint, 3000);
+    const [socket, calleeSocket] = await Promise.all([connectMedia(provider, '127.0.0.1', listener.port, merchant.fingerprint, 3000), listener.accepted]);
+    const callee = runExchangeSession(new FrameStream(calleeSocket), { exchangeId: 'exc_1', token: 'tok-123', timeoutMs: 1000, expectIncoming: 1, outgoing: async () => [item('goods', 'g')], role: 'callee', ...calleePlan } as SessionPlan);
+    return { frames: new FrameStream(socket), socket, callee };
+  }
+
+  it('the callee refuses a caller that sends before identifying itself, and one that names another exchange', async () => {
+    const early = await rawCaller({});
+    early.frames.send({ type: 'item', seq: 1, kind: 'card', data: 'x' });
+    const r1 = await early.callee;
+    assert.equal(!r1.ok && r1.cause, 'sent-before-hello');
+    assert.equal(r1.received.length, 0);
+    early.socket.destroy();
+    const other = await rawCaller({});
+    other.frames.send({ type: 'hello', exchangeId: 'exc_other', token: 'tok-123' });
+    assert.equal(((await other.callee) as { cause?: string }).cause, 'exchange-mismatch');
+    other.socket.destroy();
+  });
+
+  it('the caller refuses a callee that sends first (the direction rule on the stream)', async () => {
+    const listener = await listenMedia(merchant, '127.0.0.1', provider.fingerprint, 3000);
+    const [callerSocket, calleeSocket] = await Promise.all([connectMedia(provider, '127.0.0.1', listener.port, merchant.fingerprint, 3000), listener.accepted]);
+    const rogue = new FrameStream(calleeSocket);
+    rogue.send({ type: 'item', seq: 1, kind: 'goods', data: 'unasked' });
+    await new Promise((r) => setTimeout(r, 50));
+    const caller = await runExchangeSession(new FrameStream(callerSocket), { role: 'caller', exchangeId: 'exc_1', token: 'tok-123', timeoutMs: 1000, expectIncoming: 1, outgoing: async () => [item('card', 'secret')] });
+    assert.equal(!caller.ok && caller.cause, 'direction-rule');
+    assert.equal(caller.sent, 0, 'the card was not sent');
+    callerSocket.destroy();
+    calleeSocket.destroy();
+  });
+
+  it('a peer that dies mid-exchange ends it with stream-closed, not a hang', async () => {
+    const dying = await rawCaller({});
+    dying.frames.send({ type: 'hello', exchangeId: 'exc_1', token: 'tok-123' });
+    await new Promise((r) => setTimeout(r, 30));
+    dying.socket.destroy();
+    const r = await dying.callee;
+    assert.ok(!r.ok && (r.cause === 'stream-closed' || r.cause === 'timeout'));
+  });
+
   it('a certificate other than the registered one never gets a connection', async () => {
     const listener = await listenMedia(merchant, '127.0.0.1', provider.fingerprint, 1000);
     // In TLS 1.3 the client finishes before the server has judged its certificate, so the
