@@ -7,7 +7,7 @@
 //      numbers the suite used (they derive from SIDEBAND_TEST_SEED, so none is written down).
 // Arguments narrow phase 1 to files whose path contains one of them.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -54,6 +54,7 @@ const phase1 = all.filter((f) => !isScan(f) && (filters.length === 0 || filters.
 const phase2 = all.filter(isScan);
 
 const logDir = process.env.SIDEBAND_TEST_LOG_DIR ?? mkdtempSync(join(tmpdir(), 'sideband-test-logs-'));
+mkdirSync(logDir, { recursive: true });
 const env = {
   ...process.env,
   SIDEBAND_TEST: '1',

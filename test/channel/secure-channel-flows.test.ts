@@ -124,6 +124,23 @@ for (const via of ['the built-in exchange', 'Kamailio'] as const) {
       assert.equal(w.endpoint.pool.available, SHOP.numbers.length, 'every number went back to the pool');
     });
 
+    it('ends a live exchange on the subscriber\'s command; the number goes back', async () => {
+      const providerEndpoint = w.m.t.gateway.channel!.channel!.endpoint;
+      const peer = { party: 'merchant' as const, lineNumber: SHOP.lineNumber, fingerprint: w.identity.fingerprint };
+      const slow = w.endpoint.reserve({ exchangeId: 'exc_endoncommand0000001', peer: { party: 'provider', lineNumber: PROVIDER.lineNumber, fingerprint: providerEndpoint.fingerprint }, outgoing: () => new Promise((r) => setTimeout(() => r([]), 2500)), expectIncoming: 1 })!;
+      const call = providerEndpoint.placeCall({ exchangeId: 'exc_endoncommand0000001', peer, number: slow.number, token: slow.token, outgoing: async () => [{ kind: 'card', data: '{}' }], expectIncoming: 1 });
+      let ended = false;
+      for (let i = 0; i < 100 && !ended; i++) {
+        await sleep(20);
+        ended = providerEndpoint.endExchange('exc_endoncommand0000001');
+      }
+      assert.ok(ended, 'the exchange was live and could be ended');
+      const outcome = await call;
+      assert.equal(!outcome.ok && outcome.cause, 'ended-on-command');
+      await slow.outcome;
+      assert.equal(w.endpoint.pool.available, SHOP.numbers.length);
+    });
+
     it('a reservation nobody calls lapses, the pool runs out and comes back', async () => {
       const plan = (id: string) => ({ exchangeId: id, peer: { party: 'provider' as const, lineNumber: PROVIDER.lineNumber, fingerprint: 'sha-256 00' }, outgoing: async () => [], expectIncoming: 1 });
       const a = w.endpoint.reserve(plan('exc_lapse000000000000001'))!;

@@ -29,7 +29,7 @@ export interface ExchangePlan {
   onActive?: () => void;
 }
 
-export type ChannelOutcome = SessionOutcome | { ok: false; cause: 'number-not-reserved' | 'caller-number-mismatch' | 'certificate-mismatch' | 'no-call' | 'media-failed' | CallFailure['cause']; received: ChannelItem[]; sent: number; detail?: string };
+export type ChannelOutcome = SessionOutcome | { ok: false; cause: 'ended-on-command' | 'number-not-reserved' | 'caller-number-mismatch' | 'certificate-mismatch' | 'no-call' | 'media-failed' | CallFailure['cause']; received: ChannelItem[]; sent: number; detail?: string };
 
 export interface ChannelEndpointOptions {
   party: Party;
@@ -75,6 +75,8 @@ function closeGracefully(socket: TLSSocket): Promise<void> {
 interface Pending extends ExchangePlan {
   token: string;
   settle: (o: ChannelOutcome) => void;
+  /** Set once a call for it was answered: the reservation's time-to-live no longer applies. */
+  inCall: boolean;
 }
 
 /**
@@ -87,6 +89,8 @@ interface Pending extends ExchangePlan {
 export class ChannelEndpoint {
   readonly pool: NumberPool;
   private pending = new Map<string, Pending>();
+  /** Exchanges on a live call, so that one can be ended on command. */
+  private live = new Map<string, { socket: TLSSocket | null; ended: boolean }>();
   private readonly reservationTtlMs: number;
   private readonly ringTimeoutMs: number;
   private readonly exchangeTimeoutMs: number;
@@ -118,11 +122,11 @@ export class ChannelEndpoint {
     if (!r) return null;
     let settle: (o: ChannelOutcome) => void = () => {};
     const outcome = new Promise<ChannelOutcome>((resolve) => (settle = resolve));
-    this.pending.set(r.number, { ...plan, token, settle });
+    this.pending.set(r.number, { ...plan, token, settle, inCall: false });
     // No call within the time-to-live: the number goes back and the exchange failed.
     const timer = setTimeout(() => {
       const p = this.pending.get(r.number);
-      if (p && p.exchangeId === plan.exchangeId) {
+      if (p && p.exchangeId === plan.exchangeId && !p.inCall) {
         this.pending.delete(r.number);
         this.pool.release(r.number);
         p.settle({ ok: false, cause: 'no-call', received: [], sent: 0 });
@@ -140,8 +144,11 @@ export class ChannelEndpoint {
       return;
     }
     const end = (o: ChannelOutcome) => {
-      this.pending.delete(call.dialed);
-      this.pool.release(call.dialed);
+      // Only this exchange's own reservation: the number may already serve another.
+      if (this.pending.get(call.dialed) === p) {
+        this.pending.delete(call.dialed);
+        this.pool.release(call.dialed);
+      }
       p.settle(o);
     };
     if (call.caller !== p.peer.lineNumber) {
@@ -154,13 +161,16 @@ export class ChannelEndpoint {
       return end({ ok: false, cause: 'certificate-mismatch', received: [], sent: 0 });
     }
     this.pool.hold(call.dialed);
+    p.inCall = true;
     let established: EstablishedCall | null = null;
     try {
       const listener = await listenMedia(this.o.identity, this.o.mediaAddress, p.peer.fingerprint, this.exchangeTimeoutMs);
       established = await call.accept(describe(listener.host, listener.port, 'passive', this.o.identity.fingerprint));
       const socket = await Promise.race([listener.accepted, established.ended.then(() => { throw new Error('call ended'); })]);
       p.onActive?.();
-      const outcome = await runExchangeSession(new FrameStream(socket), { role: 'callee', exchangeId: p.exchangeId, token: p.token, outgoing: p.outgoing, expectIncoming: p.expectIncoming, timeoutMs: this.exchangeTimeoutMs, ...(p.onItem ? { onItem: p.onItem } : {}), ...(p.beforeSending ? { beforeSending: p.beforeSending } : {}) });
+      const live = { socket, ended: false };
+      this.live.set(p.exchangeId, live);
+      const outcome = await this.ended(p.exchangeId, live, await runExchangeSession(new FrameStream(socket), { role: 'callee', exchangeId: p.exchangeId, token: p.token, outgoing: p.outgoing, expectIncoming: p.expectIncoming, timeoutMs: this.exchangeTimeoutMs, ...(p.onItem ? { onItem: p.onItem } : {}), ...(p.beforeSending ? { beforeSending: p.beforeSending } : {}) }));
       await closeGracefully(socket);
       end(outcome);
     } catch (e) {
@@ -191,12 +201,28 @@ export class ChannelEndpoint {
         return { ok: false, cause: 'media-failed', received: [], sent: 0, detail: (e as Error).message };
       }
       plan.onActive?.();
-      const outcome = await runExchangeSession(new FrameStream(socket), { role: 'caller', exchangeId: plan.exchangeId, token: plan.token, outgoing: plan.outgoing, expectIncoming: plan.expectIncoming, timeoutMs: this.exchangeTimeoutMs, ...(plan.onItem ? { onItem: plan.onItem } : {}), ...(plan.beforeSending ? { beforeSending: plan.beforeSending } : {}) });
+      const live = { socket, ended: false };
+      this.live.set(plan.exchangeId, live);
+      const outcome = await this.ended(plan.exchangeId, live, await runExchangeSession(new FrameStream(socket), { role: 'caller', exchangeId: plan.exchangeId, token: plan.token, outgoing: plan.outgoing, expectIncoming: plan.expectIncoming, timeoutMs: this.exchangeTimeoutMs, ...(plan.onItem ? { onItem: plan.onItem } : {}), ...(plan.beforeSending ? { beforeSending: plan.beforeSending } : {}) }));
       await closeGracefully(socket);
       return outcome;
     } finally {
       await call.hangup().catch(() => {});
     }
+  }
+
+  /** Ends a live exchange now (the subscriber's command); the call is hung up and the outcome says so. */
+  endExchange(exchangeId: string): boolean {
+    const live = this.live.get(exchangeId);
+    if (!live?.socket) return false;
+    live.ended = true;
+    live.socket.destroy();
+    return true;
+  }
+
+  private async ended(exchangeId: string, live: { ended: boolean }, outcome: SessionOutcome): Promise<ChannelOutcome> {
+    this.live.delete(exchangeId);
+    return live.ended && !outcome.ok ? { ok: false, cause: 'ended-on-command', received: outcome.received, sent: outcome.sent } : outcome;
   }
 
   async close(): Promise<void> {

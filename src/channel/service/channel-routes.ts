@@ -29,6 +29,7 @@ export function channelRoutes(channel: () => ProviderChannel | null, store: Stor
       await get().view(id);
       return { data: get().goods.get(id) ?? [] };
     });
+    app.post('/channel/exchanges/:id/end', async (req) => get().end((req.params as { id: string }).id));
     app.post('/channel/exchanges/:id/fallback', async (req) => {
       const choice = ((req.body ?? {}) as { choice?: string }).choice;
       if (choice !== 'internet' && choice !== 'abort') throw new SidebandError('REQUEST_INVALID', 'choice is internet (conventional encrypted Internet) or abort.', { param: 'choice' });

@@ -181,6 +181,13 @@ export class ProviderChannel {
     };
   }
 
+  /** The subscriber's command to end the exchange now. */
+  async end(id: string): Promise<ExchangeView> {
+    const view = await this.view(id);
+    if (view.status === 'completed' || view.status === 'failed' || !this.endpoint.endExchange(id)) throw new SidebandError('CHANNEL_EXCHANGE_STATE_INVALID', `Exchange ${id} is ${view.status}; only a live one can be ended.`);
+    return view;
+  }
+
   /** The subscriber's choice when the channel could not be set up: conventional Internet, or abort. */
   async fallback(id: string, choice: 'internet' | 'abort'): Promise<ExchangeView> {
     const r = await this.store.db.selectFrom('channel_exchanges').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,5 +1,7 @@
 import { execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { stopGroup, type NetworkNamespaces } from '../../support/network-namespaces.ts';
 
@@ -38,16 +40,29 @@ export function carries(link: CapturedLink, needle: string): boolean {
 /**
  * tshark capturing one interface inside a namespace into a file, then reading it back
  * (`tshark -r -T fields`). Name resolution is off (-n): reading the capture sends nothing.
+ * While it captures, tshark also prints each datagram's payload (-P -l), which is how
+ * `finish` knows the capture has caught up.
  */
 export class LinkCapture {
+  private live = '';
+
   private constructor(
+    private readonly net: NetworkNamespaces,
+    private readonly ns: string,
+    private readonly peer: string,
     private readonly child: ChildProcess,
     private readonly file: string,
-  ) {}
+  ) {
+    child.stdout!.on('data', (c: Buffer) => (this.live = (this.live + c.toString()).slice(-100_000)));
+  }
 
-  /** Resolves once tshark says it is capturing, so nothing sent afterwards is missed. */
-  static async start(net: NetworkNamespaces, ns: string, iface: string, file: string, timeoutMs = 10_000): Promise<LinkCapture> {
-    const child = net.spawn(ns, ['tshark', '-n', '-q', '-i', iface, '-w', file]);
+  /**
+   * Starts capturing `iface` of `ns`, whose neighbour on the link is `peer`, and resolves
+   * once tshark says it is capturing, so nothing sent afterwards is missed.
+   */
+  static async start(net: NetworkNamespaces, ns: string, iface: string, peer: string, file: string, timeoutMs = 10_000): Promise<LinkCapture> {
+    // -a duration: a capture outlives no interrupted run by more than two minutes.
+    const child = net.spawn(ns, ['tshark', '-n', '-l', '-P', '-a', 'duration:120', '-i', iface, '-w', file, '-T', 'fields', '-e', 'udp.payload']);
     let stderr = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tshark on ${iface} did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
@@ -63,7 +78,26 @@ export class LinkCapture {
         reject(new Error(`tshark on ${iface} exited ${code}: ${stderr}`));
       });
     });
-    return new LinkCapture(child, file);
+    return new LinkCapture(net, ns, peer, child, file);
+  }
+
+  /**
+   * Ends the capture once all that crossed the link so far is in it. libpcap hands packets
+   * to tshark in blocks, up to a timeout after they crossed, and a capture stopped before
+   * then loses them: so a marker datagram is sent to the peer's discard port (RFC 863),
+   * and the capture stops once tshark has printed it.
+   */
+  async finish(timeoutMs = 5000): Promise<void> {
+    const marker = `sideband-capture-end-${randomBytes(8).toString('hex')}`;
+    const send = "const s = require('node:dgram').createSocket('udp4'); s.send(process.argv[1], 9, process.argv[2], () => s.close())";
+    await this.net.run(this.ns, [process.execPath, '-e', send, marker, this.peer]);
+    const hex = Buffer.from(marker).toString('hex');
+    const deadline = Date.now() + timeoutMs;
+    while (!this.live.includes(hex)) {
+      if (Date.now() > deadline) throw new Error(`the capture on ${this.ns} did not see its end marker in ${timeoutMs} ms`);
+      await sleep(50);
+    }
+    await this.stop();
   }
 
   /** Stops the capture the way Ctrl-C does, so tshark writes out what it holds. */
