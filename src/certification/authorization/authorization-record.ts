@@ -1,32 +1,19 @@
 import { newId } from '../../core/identity/ids.ts';
 import type { Tx } from '../../store/open-store.ts';
+import type { Authorization, AuthorizationStatus, WebhookEventType } from '../../../sdk/src/types.ts';
 import type { AuthorizationTable } from '../../store/schema.ts';
 
 export type AuthorizationRow = AuthorizationTable;
 
-export type AuthorizationStatus = 'pending' | 'approved' | 'declined' | 'captured' | 'voided' | 'expired' | 'refunded';
+export type { AuthorizationStatus };
 
-export type EventType = 'authorization.approved' | 'authorization.pending' | 'authorization.declined' | 'authorization.captured' | 'authorization.voided' | 'authorization.expired' | 'authorization.refunded';
+export type EventType = WebhookEventType;
 
-/** What a merchant sees of an authorization: never the subscriber, the session or the card. */
-export interface MerchantAuthorization {
-  id: string;
-  object: 'authorization';
-  status: AuthorizationStatus;
-  reason: string | null;
-  amount: number;
-  currency: string;
-  capturedAmount: number;
-  refundedAmount: number;
-  capture: 'automatic' | 'manual';
-  settlement: 'card' | 'provider_bill' | 'merchant_bill';
-  description: string | null;
-  merchantReference: string | null;
-  customer: { id: string };
-  createdAt: string;
-  expiresAt: string;
-  billingDetails: string | null;
-}
+/**
+ * What a merchant sees of an authorization: never the subscriber, the session or the card.
+ * The SDK's type is the definition, so the API and the SDK cannot drift apart.
+ */
+export type MerchantAuthorization = Authorization;
 
 export function merchantView(row: AuthorizationRow): MerchantAuthorization {
   return {

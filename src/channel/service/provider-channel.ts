@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChannelEndpoint, ChannelOutcome, Peer } from '../../../sdk/src/channel/channel-endpoint.ts';
 import { checkDirection, type Party } from '../../../sdk/src/channel/direction-rule.ts';
 import type { ChannelItem } from '../../../sdk/src/channel/exchange-session.ts';
+import type { ChannelExchange } from '../../../sdk/src/types.ts';
 import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -21,21 +22,8 @@ export interface ExchangeRequest {
   token?: string;
 }
 
-export interface ExchangeView {
-  id: string;
-  status: ChannelExchangeTable['status'];
-  cause: string | null;
-  active: boolean;
-  initiator: Party;
-  firstSender: Party;
-  providerRole: 'caller' | 'callee';
-  /** Set when the provider is the callee: the number and token the merchant must use. */
-  number?: string;
-  token?: string;
-  fallback: 'internet' | 'abort' | null;
-  itemsSent: number;
-  itemsReceived: number;
-}
+/** An exchange as the merchant API and the portal show it: the SDK's type, so both agree. */
+export type ExchangeView = ChannelExchange;
 
 const EXCHANGE_ID = /^exc_[A-Za-z0-9_-]{16,64}$/;
 

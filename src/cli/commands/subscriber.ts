@@ -20,6 +20,15 @@ function describe(s: SubscriberView & { cards?: CardView[] }): string {
   return lines.join('\n');
 }
 
+async function readFirstLine(input: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of input) {
+    text += chunk.toString();
+    if (text.includes('\n') || text.length > 64) break;
+  }
+  return text.split('\n')[0]!.trim();
+}
+
 export function registerSubscriberCommands(program: Command, cli: Cli): void {
   const cmd = program.command('subscriber').description('subscribers, their limits and their cards');
 
@@ -73,7 +82,7 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
 
   cmd.command('add-card <login>')
     .description('seal a card in the vault for this subscriber; only the masked number is ever shown')
-    .requiredOption('--number <pan>', 'card number (validated: Luhn, length, brand)')
+    .requiredOption('--number <pan>', 'card number (validated: Luhn, length, brand); "-" reads it from standard input, keeping it out of the process list')
     .requiredOption('--expiry <MM/YY>', 'expiry month')
     .requiredOption('--holder <name>', 'name on the card')
     .option('--credit-limit <minor>', 'the card\'s credit limit, in minor units', integer('--credit-limit'))
@@ -81,7 +90,8 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
     .option('--licence <number>', 'driver\'s licence number (sealed with the card)')
     .action(async (login: string, o: { number: string; expiry: string; holder: string; creditLimit?: number; creditRating?: string; licence?: string }) =>
       cli.withContext(async (ctx, out) => {
-        const card = await ctx.subscribers.addCard(login, { number: o.number, expiry: o.expiry, holderName: o.holder, creditLimit: o.creditLimit ?? null, creditRating: o.creditRating ?? null, licenceNumber: o.licence ?? null });
+        const number = o.number === '-' ? await readFirstLine(process.stdin) : o.number;
+        const card = await ctx.subscribers.addCard(login, { number, expiry: o.expiry, holderName: o.holder, creditLimit: o.creditLimit ?? null, creditRating: o.creditRating ?? null, licenceNumber: o.licence ?? null });
         out.result(card, (c: CardView) => `added ${c.brand} ${c.masked} exp ${c.expiry} as ${c.id}`);
       }));
 
