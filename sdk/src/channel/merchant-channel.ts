@@ -43,6 +43,8 @@ export class MerchantChannel {
   private keys: Array<JsonWebKey & { kid?: string }> = [];
   private provider: Peer | null = null;
   readonly outcomes = new Map<string, Promise<ChannelOutcome>>();
+  /** Nonces of the provider's signatures seen within their validity, so a replayed request is refused. */
+  private nonces = new Map<string, number>();
 
   constructor(private readonly o: MerchantChannelOptions) {}
 
@@ -119,6 +121,10 @@ export class MerchantChannel {
       },
     });
     if (!verified.ok) return { status: 401, body: { error: { code: 'SIGNATURE_INVALID', message: verified.reason } } };
+    const now = Date.now();
+    for (const [n, until] of this.nonces) if (until < now) this.nonces.delete(n);
+    if (!verified.nonce || this.nonces.has(verified.nonce)) return { status: 401, body: { error: { code: 'SIGNATURE_NONCE_REUSED', message: 'nonce missing or already used' } } };
+    this.nonces.set(verified.nonce, (verified.expires ?? Math.floor(now / 1000) + 300) * 1000 + 60_000);
     const path = new URL(url).pathname;
     if (req.method === 'POST' && path === '/channel/exchanges') {
       const b = JSON.parse(raw.toString('utf8') || '{}') as { exchangeId?: string; authorizationId?: string; firstSender?: string; items?: { provider: number; merchant: number }; number?: string };
