@@ -87,6 +87,10 @@ export class Gateway {
       this.channelPart = new ChannelPart(config, ctx.store, ctx.vault, this.cert.signer, logger, this.metrics);
       Object.assign(this.listen, await this.channelPart.start());
       this.cert.channel = this.channelPart.channel;
+      const channel = this.channelPart.channel!;
+      this.cert.authorizations.lifecycle.approvalListeners.push((row) => {
+        channel.onApproved(row).catch((e) => logger.warn({ err: e, authorization: row.id }, 'could not start the secure channel the subscriber switched on'));
+      });
     }
 
     this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);

@@ -300,6 +300,14 @@ export interface CallRecordTable {
   ended_at: number | null;
 }
 
+export interface ChannelPreferenceTable {
+  subscriber_id: string;
+  merchant_id: string;
+  /** once: the next approved purchase at that merchant; on: every one until switched off. */
+  mode: 'once' | 'on';
+  updated_at: number;
+}
+
 export interface Database {
   subscribers: SubscriberTable;
   vault_records: VaultRecordTable;
@@ -323,4 +331,5 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
   channel_exchanges: ChannelExchangeTable;
   call_records: CallRecordTable;
+  channel_preferences: ChannelPreferenceTable;
 }

@@ -7,6 +7,8 @@ import { SipTelephony } from '../../sdk/src/channel/sip-telephony.ts';
 import { SidebandApiError } from '../../sdk/src/index.ts';
 import { createTestLogger } from '../../src/observability/logger.ts';
 import { EAVESDROPPER, PROVIDER, SHOP, world, type World } from '../support/channel-world.ts';
+import { shopper } from '../support/merchant-harness.ts';
+import { futureExpiry } from '../support/test-cards.ts';
 import { haveKamailio, kamailioMissing, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 
 const operator = async (w: World, method: string, path: string, body?: unknown) => {
@@ -74,6 +76,26 @@ for (const via of ['the built-in exchange', 'Kamailio'] as const) {
       const view = await settled(w, started.body.id as string);
       assert.deepEqual([view.status, view.initiator, view.providerRole], ['completed', 'provider', 'caller']);
       assert.equal(view.itemsReceived, 1);
+    });
+
+    it('the "secure" switch left on starts the channel for every approved purchase at that merchant, once or until off', async () => {
+      const { address } = await shopper(w.m, `${via === 'Kamailio' ? 'k' : 'b'}-switcher`, { card: { number: w.pan, expiry: futureExpiry() } });
+      const login = `${via === 'Kamailio' ? 'k' : 'b'}-switcher`;
+      const put = async (mode: string) => (await fetch(`http://${w.m.t.gateway.listen.operatorHttp}/v1/subscribers/${login}/secure-channel/${w.m.merchantId}`, { method: 'PUT', headers: { authorization: `Bearer ${w.m.t.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ mode }) })).status;
+      assert.equal(await put('sometimes'), 400);
+      assert.equal(await put('on'), 200);
+      for (let i = 0; i < 2; i++) {
+        const before = w.cards.length;
+        const a = await w.m.client.authorizations.create({ customer: { address }, amount: 300, currency: 'EUR' });
+        assert.equal(a.status, 'approved');
+        for (let t = 0; t < 100 && w.cards.length === before; t++) await sleep(30);
+        assert.equal(w.cards.length, before + 1, `purchase ${i + 1} sent the card over the channel`);
+      }
+      assert.equal(await put('off'), 200);
+      const before = w.cards.length;
+      await w.m.client.authorizations.create({ customer: { address }, amount: 300, currency: 'EUR' });
+      await sleep(500);
+      assert.equal(w.cards.length, before, 'switched off: no channel');
     });
 
     it('refuses a plan that breaks the direction rule, on both sides', async () => {

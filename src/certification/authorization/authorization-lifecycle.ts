@@ -27,6 +27,9 @@ const spent = (subscriberId: string) => `subscriber:${subscriberId}:spent`;
  * transaction and event in the same database transaction.
  */
 export class AuthorizationLifecycle {
+  /** Told of each approval (the secure channel starts there when the subscriber switched it on). */
+  readonly approvalListeners: Array<(row: AuthorizationRow) => void> = [];
+
   constructor(
     private readonly store: Store,
     private readonly acquirer: Acquirer,
@@ -34,6 +37,10 @@ export class AuthorizationLifecycle {
     private readonly logger: Logger,
     private readonly cardFor: (row: AuthorizationRow) => Promise<CardForAcquirer>,
   ) {}
+
+  approved(row: AuthorizationRow): void {
+    for (const listener of this.approvalListeners) listener(row);
+  }
 
   async get(merchantId: string, id: string): Promise<AuthorizationRow> {
     const row = await this.store.db.selectFrom('authorizations').selectAll().where('id', '=', id).where('merchant_id', '=', merchantId).executeTakeFirst();
@@ -175,6 +182,7 @@ export class AuthorizationLifecycle {
       return updated;
     });
     if (!row) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} changed while being approved.`);
+    this.approved(row);
     if (row.capture_mode === 'automatic') return this.capture(row.merchant_id, id, undefined, now);
     return row;
   }

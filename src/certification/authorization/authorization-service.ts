@@ -142,6 +142,7 @@ export class AuthorizationService {
       if (base.acquirer_reference) await this.acquirer.void(base.acquirer_reference).catch((e) => this.logger.error({ err: e }, 'voiding at the acquirer failed'));
       return decline('SPENDING_LIMIT_EXCEEDED');
     }
+    if (!pending) this.lifecycle.approved(row);
     if (!pending && input.capture === 'automatic') return this.lifecycle.capture(merchant.id, row.id, undefined, now);
     return row;
   }

@@ -24,6 +24,17 @@ export function channelRoutes(channel: () => ProviderChannel | null, store: Stor
       return reply.status(201).send(await get().providerInitiated((req.params as { id: string }).id, { merchant: goods }));
     });
     app.get('/channel/exchanges/:id', async (req) => get().view((req.params as { id: string }).id));
+    app.put('/subscribers/:login/secure-channel/:merchantId', async (req) => {
+      const { login, merchantId } = req.params as { login: string; merchantId: string };
+      const mode = ((req.body ?? {}) as { mode?: string }).mode;
+      if (mode !== 'once' && mode !== 'on' && mode !== 'off') throw new SidebandError('REQUEST_INVALID', 'mode is once (the next purchase), on (until switched off) or off.', { param: 'mode' });
+      const sub = await store.db.selectFrom('subscribers').select('id').where('login', '=', login).executeTakeFirst();
+      if (!sub) throw new SidebandError('SUBSCRIBER_NOT_FOUND', `No subscriber ${login}.`, { param: 'login' });
+      const merchant = await store.db.selectFrom('merchants').select('id').where('id', '=', merchantId).executeTakeFirst();
+      if (!merchant) throw new SidebandError('MERCHANT_NOT_FOUND', `No merchant ${merchantId}.`, { param: 'merchantId' });
+      await get().setPreference(sub.id, merchant.id, mode);
+      return { login, merchantId, mode };
+    });
     app.get('/channel/exchanges/:id/goods', async (req) => {
       const id = (req.params as { id: string }).id;
       await get().view(id);

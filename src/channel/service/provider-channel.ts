@@ -169,6 +169,23 @@ export class ProviderChannel {
     };
   }
 
+  /** The subscriber's "secure" switch for a merchant: for the next purchase, until switched off, or off. */
+  async setPreference(subscriberId: string, merchantId: string, mode: 'once' | 'on' | 'off'): Promise<void> {
+    await this.store.db.deleteFrom('channel_preferences').where('subscriber_id', '=', subscriberId).where('merchant_id', '=', merchantId).execute();
+    if (mode !== 'off') await this.store.db.insertInto('channel_preferences').values({ subscriber_id: subscriberId, merchant_id: merchantId, mode, updated_at: Date.now() }).execute();
+  }
+
+  /**
+   * Called on every approval: if the subscriber switched the channel on for this merchant,
+   * the provider starts the exchange (fig. 5); a one-off switch is used up.
+   */
+  async onApproved(a: { id: string; subscriber_id: string; merchant_id: string }): Promise<ExchangeView | null> {
+    const pref = await this.store.db.selectFrom('channel_preferences').select('mode').where('subscriber_id', '=', a.subscriber_id).where('merchant_id', '=', a.merchant_id).executeTakeFirst();
+    if (!pref) return null;
+    if (pref.mode === 'once') await this.setPreference(a.subscriber_id, a.merchant_id, 'off');
+    return this.providerInitiated(a.id);
+  }
+
   /** The subscriber's command to end the exchange now. */
   async end(id: string): Promise<ExchangeView> {
     const view = await this.view(id);

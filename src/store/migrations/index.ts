@@ -3,6 +3,7 @@ import * as foundation from './0001-foundation.ts';
 import * as destinationTracking from './0002-destination-tracking.ts';
 import * as merchantApi from './0003-merchant-api.ts';
 import * as secureChannel from './0004-secure-channel.ts';
+import * as secureChannelPreferences from './0005-secure-channel-preferences.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -15,6 +16,7 @@ const migrations: Record<string, DialectMigration> = {
   '0002-destination-tracking': destinationTracking,
   '0003-merchant-api': merchantApi,
   '0004-secure-channel': secureChannel,
+  '0005-secure-channel-preferences': secureChannelPreferences,
 };
 
 export class SidebandMigrations implements MigrationProvider {
