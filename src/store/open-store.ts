@@ -42,6 +42,29 @@ function redactUrl(url: string): string {
   }
 }
 
+/**
+ * better-sqlite3 compiles a statement on every prepare(); Kysely prepares each query
+ * anew. The same few hundred query texts recur (a RADIUS request runs the same handful),
+ * so compiled statements are kept by their SQL text. Safe because better-sqlite3 runs a
+ * statement synchronously to completion: no two uses of one statement overlap.
+ */
+function cachingStatements(file: BetterSqlite3.Database): { prepare: BetterSqlite3.Database['prepare']; close: () => void } {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare: ((sql: string) => {
+      let statement = statements.get(sql);
+      if (!statement) {
+        // Bounded: ad-hoc query texts (multi-row inserts of varying size) must not grow it for ever.
+        if (statements.size >= 2000) statements.clear();
+        statement = file.prepare(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
+    }) as BetterSqlite3.Database['prepare'],
+    close: () => file.close(),
+  };
+}
+
 export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db;
   let dialect: Dialect;
@@ -70,7 +93,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     } catch (e) {
       throw new SidebandError('STORE_UNREACHABLE', `Cannot open the SQLite database at ${location}: ${(e as Error).message}`, { cause: e });
     }
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(file) }) });
   }
   try {
     await sql`select 1`.execute(db);
