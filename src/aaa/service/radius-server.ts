@@ -119,6 +119,7 @@ export class RadiusServer {
     const decoded = decodePacket(msg);
     if (!decoded.ok) return this.drop(decoded.cause, rinfo, { nas: nas.name });
     const request = decoded.packet;
+    if (request.code === 'Status-Server') return this.statusServer(socket, request, nas, rinfo, expected);
     if (request.code !== expected) return this.drop('wrong-port' satisfies ServiceDropCause, rinfo, { code: request.code });
 
     const key = this.cache.key(nas.id, rinfo, request);
@@ -154,6 +155,18 @@ export class RadiusServer {
     } catch (e) {
       this.logger.warn({ err: e }, 'RADIUS reply not sent');
     }
+  }
+
+  /**
+   * RFC 5997: a NAS asks whether the server is alive. "Status-Server packets … MUST
+   * contain a Message-Authenticator" (§3); the answer on the authentication port is an
+   * Access-Accept, on the accounting port an Accounting-Response (§4). Not cached: each is
+   * answered afresh, as §3 asks.
+   */
+  private statusServer(socket: Socket, request: RadiusPacket, nas: NasClient, rinfo: RemoteInfo, port: 'Access-Request' | 'Accounting-Request'): void {
+    if (verifyMessageAuthenticator(request, nas.secret) !== 'valid') return this.drop('message-authenticator-invalid' satisfies ServiceDropCause, rinfo, { code: request.code });
+    this.requests.inc({ kind: 'Status-Server', result: 'alive' });
+    this.send(socket, encodeResponse({ request, code: port === 'Access-Request' ? 'Access-Accept' : 'Accounting-Response', secret: nas.secret }), rinfo);
   }
 
   private reject(request: RadiusPacket, nas: NasClient, code: ErrorCode, login: string): Buffer {

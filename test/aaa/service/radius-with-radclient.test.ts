@@ -193,6 +193,15 @@ for (const dialect of dialects) {
       assert.equal(stillOpen, undefined);
     });
 
+    it('answers Status-Server (RFC 5997) on both ports, and only when signed', async () => {
+      const auth = await radclient(t.gateway.listen.radiusAuth!, 'status', SECRET, ['Message-Authenticator = 0x00']);
+      assert.equal(auth.replies[0]?.code, 'Access-Accept', auth.output);
+      const acct = await radclient(acctServer, 'status', SECRET, ['Message-Authenticator = 0x00']);
+      assert.equal(acct.replies[0]?.code, 'Accounting-Response', acct.output);
+      const unsigned = await radclient(t.gateway.listen.radiusAuth!, 'status', SECRET, ['NAS-Identifier = probe'], { timeout: 1 });
+      assert.equal(unsigned.replies.length, 0);
+    });
+
     it('answers Accounting-Requests with a bad authenticator with silence', async () => {
       const run = await radclient(acctServer, 'acct', 'another-secret-entirely', ['User-Name = x, Acct-Status-Type = Start, Acct-Session-Id = forged'], { timeout: 1 });
       assert.equal(run.replies.length, 0);
