@@ -4,6 +4,7 @@
 // and exist only in memory.
 //   node --expose-gc --import tsx bench/radius/resolution-phase.ts [BINDINGS] [SECONDS]
 import { BindingIndex } from '../../src/core/resolution/binding-index.ts';
+import { dotted, id, int, random } from '../resolution/binding-data.ts';
 
 export interface ResolutionFigures {
   bindings: number;
@@ -29,31 +30,7 @@ const PORT_BLOCK = 2048;
 
 const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
 
-/** mulberry32, seeded, so that every run measures the same data. */
-let seed = 0x5eed;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (n: number): number => Math.floor(random() * n);
-const dotted = (v: number): string => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 
-const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const codes: number[] = [];
-/**
- * An id as long as Sideband's (`bnd_` and 26 base32 characters), built flat as the database
- * driver hands them over when the gateway rebuilds its index (a string grown by `+` would
- * be a rope several times its size).
- */
-function id(kind: string, n: number): string {
-  codes.length = 0;
-  for (let i = 0; i < kind.length; i++) codes.push(kind.charCodeAt(i));
-  codes.push(0x5f);
-  for (let i = 25, v = n; i >= 0; i--, v = Math.floor(v / 32)) codes[kind.length + 1 + i] = ALPHABET.charCodeAt(v % 32);
-  return String.fromCharCode(...codes);
-}
 
 // Some bindings are kept as lookups that must hit, in typed arrays so that they barely
 // weigh on the memory figures.

@@ -4,6 +4,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BindingIndex } from '../../src/core/resolution/binding-index.ts';
+import { dotted, id, int, random } from './binding-data.ts';
 
 const BINDINGS = 1_000_000;
 const CGNAT_SHARE = 0.3;
@@ -20,31 +21,7 @@ const T0 = Date.UTC(2025, 0, 1);
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** mulberry32: a seeded generator, so that every run measures the same data. */
-let seed = 0x5eed;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (n: number): number => Math.floor(random() * n);
 
-const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const codes: number[] = [];
-/**
- * An id as long as Sideband's (kind, '_' and 26 Crockford base32 characters), so that
- * memory counts true; built flat, as a database driver hands them over (a string grown by
- * `+` is a rope of cons cells several times its size).
- */
-function id(kind: string, n: number): string {
-  codes.length = 0;
-  for (let i = 0; i < kind.length; i++) codes.push(kind.charCodeAt(i));
-  codes.push(0x5f);
-  for (let i = 25, v = n; i >= 0; i--, v = Math.floor(v / 32)) codes[kind.length + 1 + i] = ALPHABET.charCodeAt(v % 32);
-  return String.fromCharCode(...codes);
-}
-const dotted = (v: number): string => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 
 const SUBSCRIBER_BASE = (100 << 24) + (64 << 16); // 100.64.0.0/10
 const SHARED_BASE = (198 << 24) + (18 << 16); // 198.18.0.0/15

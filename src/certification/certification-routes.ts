@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { SidebandError } from '../errors/sideband-error.ts';
 import type { Store } from '../store/open-store.ts';
 import type { CertificationServer } from './certification-server.ts';
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+import { toIso } from '../core/time/to-iso.ts';
 
 function period(q: { from?: string; to?: string }): { from: number; to: number } {
   const from = q.from ? Date.parse(q.from) : 0;
@@ -26,7 +25,7 @@ export function certificationRoutes(cert: CertificationServer, store: Store) {
       if (q.subscriber) query = query.where('subscribers.login', '=', q.subscriber);
       if (q.status) query = query.where('authorizations.status', '=', q.status);
       const rows = await query.execute();
-      return { data: rows.map((r) => ({ id: r.id, login: r.login, merchant: r.merchant, status: r.status, reason: r.reason, amount: r.amount, currency: r.currency, capturedAmount: r.captured_amount, refundedAmount: r.refunded_amount, settlement: r.settlement, description: r.description, createdAt: iso(r.created_at), expiresAt: iso(r.expires_at) })) };
+      return { data: rows.map((r) => ({ id: r.id, login: r.login, merchant: r.merchant, status: r.status, reason: r.reason, amount: r.amount, currency: r.currency, capturedAmount: r.captured_amount, refundedAmount: r.refunded_amount, settlement: r.settlement, description: r.description, createdAt: toIso(r.created_at), expiresAt: toIso(r.expires_at) })) };
     });
     app.post('/authorizations/:id/approve', async (req) => {
       const row = await cert.authorizations.lifecycle.approveBySubscriber((req.params as { id: string }).id);
@@ -47,7 +46,7 @@ export function certificationRoutes(cert: CertificationServer, store: Store) {
         .select(['ledger_entries.amount', 'ledger_entries.currency', 'ledger_entries.at', 'authorizations.id as authorization', 'authorizations.description', 'merchants.name as merchant'])
         .where('ledger_entries.account', '=', `subscriber:${sub.id}:bill`).where('ledger_entries.at', '>=', from).where('ledger_entries.at', '<', to).orderBy('ledger_entries.at').execute();
       const total = lines.reduce((s, l) => s + l.amount, 0);
-      return { login, from: iso(from), to: iso(to), currency: sub.currency, total, lines: lines.map((l) => ({ at: iso(l.at), merchant: l.merchant, authorization: l.authorization, description: l.description, amount: l.amount })) };
+      return { login, from: toIso(from), to: toIso(to), currency: sub.currency, total, lines: lines.map((l) => ({ at: toIso(l.at), merchant: l.merchant, authorization: l.authorization, description: l.description, amount: l.amount })) };
     });
 
     /** What the provider owes a merchant for a period, by settlement. */
@@ -59,13 +58,13 @@ export function certificationRoutes(cert: CertificationServer, store: Store) {
         .where('ledger_entries.account', '=', `merchant:${id}:payable`).where('ledger_entries.at', '>=', from).where('ledger_entries.at', '<', to)
         .groupBy(['authorizations.settlement', 'ledger_entries.currency']).execute();
       // The payable account is credited: a negative balance is what the provider owes.
-      return { merchant: id, from: iso(from), to: iso(to), owed: rows.map((r) => ({ settlement: r.settlement, currency: r.currency, amount: -Number(r.amount), entries: Number(r.entries) })) };
+      return { merchant: id, from: toIso(from), to: toIso(to), owed: rows.map((r) => ({ settlement: r.settlement, currency: r.currency, amount: -Number(r.amount), entries: Number(r.entries) })) };
     });
 
     app.get('/merchants/:id/webhook-deliveries', async (req) => {
       const { id } = req.params as { id: string };
       const rows = await store.db.selectFrom('webhook_deliveries').select(['id', 'event_id', 'event_type', 'url', 'status', 'attempts', 'last_status', 'last_error', 'created_at', 'delivered_at', 'next_attempt_at']).where('merchant_id', '=', id).orderBy('created_at', 'desc').limit(200).execute();
-      return { data: rows.map((r) => ({ id: r.id, eventId: r.event_id, type: r.event_type, url: r.url, status: r.status, attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: iso(r.created_at), deliveredAt: iso(r.delivered_at), nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null })) };
+      return { data: rows.map((r) => ({ id: r.id, eventId: r.event_id, type: r.event_type, url: r.url, status: r.status, attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: toIso(r.created_at), deliveredAt: toIso(r.delivered_at), nextAttemptAt: r.status === 'pending' ? toIso(r.next_attempt_at) : null })) };
     });
 
     app.get('/ledger/balance', async () => {

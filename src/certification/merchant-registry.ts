@@ -5,6 +5,7 @@ import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import type { MerchantStatus, SettlementPreference } from '../store/schema.ts';
+import { toIso } from '../core/time/to-iso.ts';
 
 export interface MerchantKeyView {
   keyId: string;
@@ -28,7 +29,6 @@ export interface MerchantView {
   revokedAt: string | null;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const settlements: readonly SettlementPreference[] = ['card', 'provider_bill', 'merchant_bill'];
 
 /** Reads a PEM or JWK public key and names its algorithm; signing keys must be Ed25519. */
@@ -102,8 +102,8 @@ export class MerchantRegistry {
       id: m.id, name: m.name, status: m.status, webhookUrl: m.webhook_url, settlementPreference: m.settlement_preference,
       networks: networks.map((n) => n.cidr),
       channel: m.channel_url && m.channel_line && m.channel_fingerprint ? { url: m.channel_url, lineNumber: m.channel_line, fingerprint: m.channel_fingerprint } : null,
-      keys: keys.map((k) => ({ keyId: k.id, use: k.use, algorithm: k.algorithm, status: k.status, createdAt: iso(k.created_at)! })),
-      createdAt: iso(m.created_at)!, certifiedAt: iso(m.certified_at), revokedAt: iso(m.revoked_at),
+      keys: keys.map((k) => ({ keyId: k.id, use: k.use, algorithm: k.algorithm, status: k.status, createdAt: toIso(k.created_at)! })),
+      createdAt: toIso(m.created_at)!, certifiedAt: toIso(m.certified_at), revokedAt: toIso(m.revoked_at),
     };
   }
 
@@ -145,7 +145,7 @@ export class MerchantRegistry {
       await tx.insertInto('merchant_keys').values({ id: keyId, merchant_id: id, use, algorithm, public_key: pem, status: 'active', created_at: now, revoked_at: null }).execute();
       await appendAudit(tx, { actor: this.actor, action: 'merchant.add-key', subjectType: 'merchant', subjectId: id, detail: { keyId, use, algorithm } });
     });
-    return { keyId, use, algorithm, status: 'active', createdAt: iso(now)! };
+    return { keyId, use, algorithm, status: 'active', createdAt: toIso(now)! };
   }
 
   async revokeKey(id: string, keyId: string): Promise<void> {

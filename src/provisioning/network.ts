@@ -4,6 +4,7 @@ import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import type { Vault } from '../vault/vault.ts';
+import { toIso } from '../core/time/to-iso.ts';
 
 export interface NasView {
   id: string;
@@ -30,8 +31,6 @@ export interface AddNas {
   /** BlastRADIUS (CVE-2024-3596): on by default; relax only for a NAS that cannot send it. */
   requireMessageAuthenticator?: boolean;
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Operator-side management of NAS clients and address pools. */
 export class NetworkProvisioning {
@@ -62,12 +61,12 @@ export class NetworkProvisioning {
       await tx.insertInto('pools').values({ id, name, cidr: cidr.text, ports_per_block: ppb, created_at: now }).execute();
       await appendAudit(tx, { actor: this.actor, action: 'pool.add', subjectType: 'pool', subjectId: id, detail: { name, cidr: cidr.text, portsPerBlock: ppb } });
     });
-    return { id, name, cidr: cidr.text, portsPerBlock: ppb, createdAt: iso(now) };
+    return { id, name, cidr: cidr.text, portsPerBlock: ppb, createdAt: toIso(now) };
   }
 
   async listPools(): Promise<PoolView[]> {
     const rows = await this.store.db.selectFrom('pools').selectAll().orderBy('name').execute();
-    return rows.map((p) => ({ id: p.id, name: p.name, cidr: p.cidr, portsPerBlock: p.ports_per_block, createdAt: iso(p.created_at) }));
+    return rows.map((p) => ({ id: p.id, name: p.name, cidr: p.cidr, portsPerBlock: p.ports_per_block, createdAt: toIso(p.created_at) }));
   }
 
   async addNas(input: AddNas): Promise<NasView> {
@@ -106,6 +105,6 @@ export class NetworkProvisioning {
       .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.created_at', 'pools.name as pool'])
       .orderBy('nas_clients.name')
       .execute();
-    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, requireMessageAuthenticator: n.require_message_authenticator === 1, createdAt: iso(n.created_at) }));
+    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, requireMessageAuthenticator: n.require_message_authenticator === 1, createdAt: toIso(n.created_at) }));
   }
 }

@@ -3,6 +3,7 @@ import { newId } from '../core/identity/ids.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
+import { toIso } from '../core/time/to-iso.ts';
 
 const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -38,7 +39,7 @@ export class OperatorTokens {
 
   async list(): Promise<Array<{ id: string; name: string; createdAt: string; revokedAt: string | null }>> {
     const rows = await this.store.db.selectFrom('operator_tokens').selectAll().orderBy('created_at').execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at).toISOString(), revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null }));
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: toIso(r.created_at), revokedAt: toIso(r.revoked_at) }));
   }
 
   /** The token's name when it is valid, else undefined. */

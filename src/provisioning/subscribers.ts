@@ -9,6 +9,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import type { SubscriberStatus } from '../store/schema.ts';
 import type { Vault } from '../vault/vault.ts';
+import { toIso } from '../core/time/to-iso.ts';
 
 /** The confidential record of the seed's user table 400, as sealed in the vault. */
 export interface ConfidentialRecord {
@@ -64,8 +65,6 @@ export interface AddCard {
   licenceNumber?: string | null;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-
 type SubscriberRow = Awaited<ReturnType<SubscriberProvisioning['row']>>;
 
 /** Operator-side management of subscribers and their confidential records. */
@@ -113,7 +112,7 @@ export class SubscriberProvisioning {
     return {
       id: row.id, login: row.login, status: row.status, currency: row.currency, spendingLimit: row.spending_limit, amountUsed: row.amount_used,
       autoApproveLimit: row.auto_approve_limit, releaseToMerchant: row.release_to_merchant === 1, secondsAllotted: row.seconds_allotted, secondsRemaining: row.seconds_remaining,
-      createdAt: iso(row.created_at), updatedAt: iso(row.updated_at),
+      createdAt: toIso(row.created_at), updatedAt: toIso(row.updated_at),
     };
   }
 
@@ -133,7 +132,7 @@ export class SubscriberProvisioning {
     let q = this.store.db.selectFrom('cards').selectAll().where('subscriber_id', '=', subscriberId).orderBy('created_at');
     if (!includeRemoved) q = q.where('status', '=', 'active');
     return (await q.execute()).map((c) => ({
-      id: c.id, brand: c.brand, masked: maskCard(c.bin, c.last4, c.pan_length), status: c.status, createdAt: iso(c.created_at),
+      id: c.id, brand: c.brand, masked: maskCard(c.bin, c.last4, c.pan_length), status: c.status, createdAt: toIso(c.created_at),
       expiry: `${String(c.expiry_month).padStart(2, '0')}/${String(c.expiry_year % 100).padStart(2, '0')}`,
     }));
   }

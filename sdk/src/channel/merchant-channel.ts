@@ -73,7 +73,12 @@ export class MerchantChannel {
       outgoing: async () => (goodsCount > 0 && this.o.goods ? (await this.o.goods(authorizationId)).slice(0, goodsCount) : []),
       onItem: async (item: ChannelItem) => {
         if (item.kind !== 'card') return;
-        card = JSON.parse(item.data) as ChannelCard;
+        // V8's JSON error quotes the text it choked on: never let that be a card number.
+        try {
+          card = JSON.parse(item.data) as ChannelCard;
+        } catch {
+          throw new Error('the card item is not valid JSON');
+        }
         await this.o.onCard(card, { exchangeId, authorizationId });
       },
       beforeSending: async () => (goodsCount === 0 ? true : card !== null && (this.o.verifyCard ? await this.o.verifyCard(card) : true)),

@@ -3,8 +3,7 @@ import { canonicalAddress } from '../../core/network/cidr.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { SessionService } from './session-service.ts';
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+import { toIso } from '../../core/time/to-iso.ts';
 
 function parseTime(value: string | undefined): number {
   if (value === undefined) return Date.now();
@@ -48,7 +47,7 @@ export async function resolveHolder(sessions: SessionService, store: Store, inpu
     address, port: input.port ?? null, at: new Date(at).toISOString(),
     subscriber: { id: session.subscriber_id, login: session.login },
     session: { id: session.id, status: session.status, nas: session.nas, nasPort: session.nas_port, acctSessionId: session.acct_session_id },
-    binding: { id: binding.id, start: iso(binding.start)!, end: iso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null },
+    binding: { id: binding.id, start: toIso(binding.start)!, end: toIso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null },
   };
 }
 
@@ -68,9 +67,9 @@ export function resolutionRoutes(sessions: SessionService, store: Store) {
       const bindings = await store.db.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at').execute();
       return {
         id: s.id, subscriberId: s.subscriber_id, login: s.login, status: s.status, nasId: s.nas_id, nasIdentifier: s.nas_identifier, nasPort: s.nas_port, acctSessionId: s.acct_session_id,
-        framedAddress: s.framed_address, authorizedAt: iso(s.authorized_at), startedAt: iso(s.started_at), endedAt: iso(s.ended_at), lastSeenAt: iso(s.last_seen_at),
+        framedAddress: s.framed_address, authorizedAt: toIso(s.authorized_at), startedAt: toIso(s.started_at), endedAt: toIso(s.ended_at), lastSeenAt: toIso(s.last_seen_at),
         sessionTime: s.session_time, inputOctets: s.input_octets, outputOctets: s.output_octets, terminateCause: s.terminate_cause,
-        bindings: bindings.map((b) => ({ id: b.id, address: b.address, portFirst: b.port_first, portLast: b.port_last, start: iso(b.start_at), end: iso(b.end_at) })),
+        bindings: bindings.map((b) => ({ id: b.id, address: b.address, portFirst: b.port_first, portLast: b.port_last, start: toIso(b.start_at), end: toIso(b.end_at) })),
       };
     });
   };

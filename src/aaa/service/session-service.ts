@@ -5,6 +5,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { GroupCommit } from '../../store/group-commit.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import { AddressPool, ipv4ToInt, type AllocatedUnit } from '../allocation/address-pool.ts';
+import { isUniqueViolation } from '../../store/unique-violation.ts';
 
 /** What the store and the allocator know of a session while it is open. */
 interface OpenSession {
@@ -45,8 +46,6 @@ const CLASS_PREFIX = 'sideband:';
 
 export const classFor = (sessionId: string): string => `${CLASS_PREFIX}${sessionId}`;
 const sessionFromClass = (value: string | null): string | null => (value?.startsWith(CLASS_PREFIX) ? value.slice(CLASS_PREFIX.length) : null);
-
-const isUniqueViolation = (e: unknown): boolean => /unique|duplicate key/i.test(String((e as Error)?.message ?? e));
 
 /**
  * Sessions and address bindings: the seed's session table 300 and its second data set.

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
+import { isUniqueViolation } from '../../store/unique-violation.ts';
 
 const RETENTION_MS = 24 * 3600 * 1000;
 
 export type IdempotencyStart = { kind: 'new' } | { kind: 'replay'; status: number; body: string };
-
-const isUniqueViolation = (e: unknown): boolean => /unique|duplicate key|primary key/i.test(String((e as Error)?.message ?? e));
 
 /**
  * Idempotency keys, per merchant: the first request with a key is recorded as in

@@ -3,6 +3,7 @@ import { verifyRequestSignature, type VerificationFailure } from '../../../sdk/s
 import type { ErrorCode } from '../../errors/registry.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
+import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { MerchantRow } from '../authorization/authorization-service.ts';
 
 /** The verifier's reasons, as the API's error codes; a new reason fails to compile until mapped. */
@@ -102,7 +103,9 @@ export class RequestAuthentication {
     // merchant's nonces with forged requests; the primary key makes reuse fail atomically.
     try {
       await this.store.db.insertInto('signature_nonces').values({ key_id: result.keyid, nonce, expires_at: (expires + 60) * 1000 }).execute();
-    } catch {
+    } catch (e) {
+      // Only a duplicate key means a replay; a store failure is not the merchant's fault.
+      if (!isUniqueViolation(e)) throw e;
       throw new SidebandError('SIGNATURE_NONCE_REUSED', 'Signature refused: the nonce was already used.');
     }
     return { merchant, keyId: result.keyid };

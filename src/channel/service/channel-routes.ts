@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { ProviderChannel } from './provider-channel.ts';
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+import { toIso } from '../../core/time/to-iso.ts';
 
 /**
  * Operator and portal routes of the secure channel: switching it on for a purchase (the
@@ -48,7 +47,7 @@ export function channelRoutes(channel: () => ProviderChannel | null, store: Stor
     });
     app.get('/channel/calls', async () => {
       const rows = await store.db.selectFrom('call_records').selectAll().orderBy('started_at', 'desc').limit(200).execute();
-      return { data: rows.map((r) => ({ id: r.id, callId: r.call_id, caller: r.caller, callee: r.callee, dialed: r.dialed, billed: r.billed, reverseCharge: r.reverse_charge === 1, status: r.status, outcome: r.outcome, bytes: r.bytes, startedAt: iso(r.started_at), answeredAt: iso(r.answered_at), endedAt: iso(r.ended_at) })) };
+      return { data: rows.map((r) => ({ id: r.id, callId: r.call_id, caller: r.caller, callee: r.callee, dialed: r.dialed, billed: r.billed, reverseCharge: r.reverse_charge === 1, status: r.status, outcome: r.outcome, bytes: r.bytes, startedAt: toIso(r.started_at), answeredAt: toIso(r.answered_at), endedAt: toIso(r.ended_at) })) };
     });
   };
 }

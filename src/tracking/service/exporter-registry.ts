@@ -3,6 +3,7 @@ import { cidrContains, parseCidr, type Cidr } from '../../core/network/cidr.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import type { Store } from '../../store/open-store.ts';
+import { toIso } from '../../core/time/to-iso.ts';
 
 export interface ExporterView {
   id: string;
@@ -33,12 +34,12 @@ export class ExporterRegistry {
       await tx.insertInto('exporters').values({ id, name, address: address.text, created_at: now }).execute();
       await appendAudit(tx, { actor: this.actor, action: 'exporter.add', subjectType: 'exporter', subjectId: id, detail: { name, address: address.text } });
     });
-    return { id, name, address: address.text, createdAt: new Date(now).toISOString() };
+    return { id, name, address: address.text, createdAt: toIso(now) };
   }
 
   async list(): Promise<ExporterView[]> {
     const rows = await this.store.db.selectFrom('exporters').selectAll().orderBy('name').execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, address: r.address, createdAt: new Date(r.created_at).toISOString() }));
+    return rows.map((r) => ({ id: r.id, name: r.name, address: r.address, createdAt: toIso(r.created_at) }));
   }
 
   /** Loads the registered exporters plus any given in configuration. */

@@ -3,10 +3,9 @@ import { canonicalAddress } from '../../core/network/cidr.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { DestinationTracking } from './destination-tracking.ts';
+import { toIso } from '../../core/time/to-iso.ts';
 
 const MAX_BATCH = 10_000;
-const iso = (ms: number): string => new Date(ms).toISOString();
-
 interface PushBody {
   observations?: Array<{ source?: { address?: string; port?: number }; destination?: string; at?: string; flows?: number }>;
 }
@@ -23,7 +22,7 @@ export function trackingRoutes(tracking: DestinationTracking, store: Store) {
       if (!session) throw new SidebandError('SESSION_NOT_FOUND', `No session ${id}.`, { param: 'id' });
       await tracking.flush();
       const list = await tracking.destinations(id);
-      return { sessionId: id, referential: list[0]?.destination ?? null, data: list.map((d) => ({ destination: d.destination, firstSeen: iso(d.firstSeen), lastSeen: iso(d.lastSeen), flows: d.flows })) };
+      return { sessionId: id, referential: list[0]?.destination ?? null, data: list.map((d) => ({ destination: d.destination, firstSeen: toIso(d.firstSeen), lastSeen: toIso(d.lastSeen), flows: d.flows })) };
     });
 
     app.post('/destinations', { bodyLimit: 2 * 1024 * 1024 }, async (req, reply) => {
