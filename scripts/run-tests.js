@@ -21,6 +21,7 @@ const peers = {
   tshark: 'tshark',
   kamailio: 'kamailio',
   sipp: 'sip-tester',
+  nginx: 'nginx',
 };
 
 // /usr/sbin is not on every PATH (kamailio lives there).

@@ -40,8 +40,8 @@ const RETRYABLE_CODES = new Set(['IDEMPOTENCY_KEY_IN_PROGRESS', 'INTERNAL']);
 /**
  * The merchant's client for Sideband. Every request is signed (RFC 9421, Ed25519, over
  * @method, @target-uri and content-digest with created, expires, nonce and keyid); every
- * POST carries an Idempotency-Key, generated once and reused on each retry, so a retried
- * authorization or capture never happens twice.
+ * POST carries an Idempotency-Key, generated once and reused on each retry and covered by
+ * the signature, so a retried authorization or capture never happens twice.
  *
  * @example
  * const sideband = new SidebandClient({ baseUrl, keyId: 'shop-2026', privateKey: pem });
@@ -97,7 +97,10 @@ export class SidebandClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (payload !== undefined) headers['content-type'] = 'application/json';
       if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
-      const signed = signRequest({ method, url, headers, body: payload ?? '' }, { privateKey: this.key, keyid: this.options.keyId, components: ['@method', '@target-uri', 'content-digest'] });
+      // The Idempotency-Key is signed too: otherwise whoever relays the request could
+      // change it and make one signed purchase into two (the gateway refuses it uncovered).
+      const components = idempotencyKey ? ['@method', '@target-uri', 'content-digest', 'idempotency-key'] : ['@method', '@target-uri', 'content-digest'];
+      const signed = signRequest({ method, url, headers, body: payload ?? '' }, { privateKey: this.key, keyid: this.options.keyId, components });
       if (signed.contentDigest) headers['content-digest'] = signed.contentDigest;
       headers['signature-input'] = signed.signatureInput;
       headers.signature = signed.signature;
@@ -120,7 +123,7 @@ export class SidebandClient {
         // not JSON: keep the generic error
       }
       if (attempt < maxRetries && (res.status >= 500 || RETRYABLE_CODES.has(error.code))) {
-        await backoff(attempt);
+        await backoff(attempt, res.headers.get('retry-after'));
         continue;
       }
       throw new SidebandApiError(res.status, error.code, error.type, error.message, error.param);
@@ -128,4 +131,8 @@ export class SidebandClient {
   }
 }
 
-const backoff = (attempt: number): Promise<void> => new Promise((r) => setTimeout(r, 200 * 2 ** attempt + Math.random() * 100));
+/** Exponential backoff with jitter, or the server's Retry-After (seconds, at most 10) when it sent one. */
+function backoff(attempt: number, retryAfter: string | null = null): Promise<void> {
+  const asked = retryAfter !== null && /^\d{1,4}$/.test(retryAfter) ? Math.min(10, Number(retryAfter)) * 1000 : null;
+  return new Promise((r) => setTimeout(r, asked ?? 200 * 2 ** attempt + Math.random() * 100));
+}

@@ -3,7 +3,8 @@
  * each against the OpenAPI document the gateway serves, field by field, through the
  * `*Fields` lists below (which the compiler ties to the types).
  */
-export type AuthorizationStatus = 'pending' | 'approved' | 'declined' | 'captured' | 'voided' | 'expired' | 'refunded';
+/** `processing`: held, waiting for the acquirer's answer (a retry with the same Idempotency-Key resumes it). */
+export type AuthorizationStatus = 'processing' | 'pending' | 'approved' | 'declined' | 'captured' | 'voided' | 'expired' | 'refunded';
 export type Settlement = 'card' | 'provider_bill' | 'merchant_bill';
 
 export interface Customer {
@@ -102,5 +103,5 @@ export const authorizationFields: Fields<Authorization> = {
 };
 export const movementFields: Fields<Movement> = { id: true, object: true, authorizationId: true, amount: true, currency: true, createdAt: true };
 export const webhookEventFields: Fields<WebhookEvent> = { id: true, type: true, createdAt: true, data: true };
-export const authorizationStatuses: readonly AuthorizationStatus[] = ['pending', 'approved', 'declined', 'captured', 'voided', 'expired', 'refunded'];
+export const authorizationStatuses: readonly AuthorizationStatus[] = ['processing', 'pending', 'approved', 'declined', 'captured', 'voided', 'expired', 'refunded'];
 export const webhookEventTypes: readonly WebhookEventType[] = ['authorization.approved', 'authorization.pending', 'authorization.declined', 'authorization.captured', 'authorization.voided', 'authorization.expired', 'authorization.refunded'];

@@ -10,9 +10,11 @@ import type { ProviderChannel } from '../channel/service/provider-channel.ts';
 import { IdempotencyKeys } from './api/idempotency.ts';
 import { buildMerchantApi } from './api/merchant-api.ts';
 import { RequestAuthentication } from './api/request-authentication.ts';
+import { TargetUriResolver } from './api/target-uri-resolver.ts';
 import { AuthorizationService } from './authorization/authorization-service.ts';
 import type { Acquirer } from './settlement/acquirer.ts';
 import { SimulatedAcquirer } from './settlement/simulated-acquirer.ts';
+import { AcquirerOutbox } from './settlement/acquirer-outbox.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { WebhookSigner } from './webhooks/webhook-signer.ts';
 
@@ -30,6 +32,8 @@ export class CertificationServer {
   private http: FastifyInstance | null = null;
   private dispatcher: WebhookDispatcher | null = null;
   private sweeper: NodeJS.Timeout | null = null;
+  private outboxTimer: NodeJS.Timeout | null = null;
+  private outbox: AcquirerOutbox | null = null;
 
   constructor(
     private readonly config: Config,
@@ -46,23 +50,30 @@ export class CertificationServer {
 
   async start(): Promise<{ merchantHttp: string }> {
     const c = this.config.merchantApi;
-    this.authorizations = new AuthorizationService(this.store, this.vault, this.sessions, this.tracking, this.acquirer, {
+    this.outbox = new AcquirerOutbox(this.store, this.acquirer, this.logger.child({ part: 'acquirer' }), this.metrics);
+    this.authorizations = new AuthorizationService(this.store, this.vault, this.sessions, this.tracking, this.acquirer, this.outbox, {
       destinationCheck: c.destinationCheck,
       destinationWindowMs: c.destinationWindowMinutes * 60_000,
       captureWindowMs: c.captureWindowHours * 3_600_000,
       confirmationMs: c.confirmationMinutes * 60_000,
+      observedMaxAgeMs: c.observedMaxAgeSeconds * 1000,
+      presenceGraceMs: c.presenceGraceSeconds * 1000,
     }, this.logger);
     this.signer = await WebhookSigner.load(this.store, this.vault);
-    const auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds);
+    const auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) });
     const idempotency = new IdempotencyKeys(this.store);
     this.http = buildMerchantApi({ auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
     this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
     this.dispatcher.start();
     this.sweeper = setInterval(() => {
-      Promise.all([this.authorizations.lifecycle.expireDue(), auth.purgeNonces(), idempotency.purge()]).catch((e) => this.logger.error({ err: e }, 'certification sweep failed'));
+      Promise.all([this.authorizations.lifecycle.expireDue(), this.authorizations.lifecycle.recoverProcessing(), auth.purgeNonces(), idempotency.purge()]).catch((e) => this.logger.error({ err: e }, 'certification sweep failed'));
     }, 5000);
     this.sweeper.unref();
+    // What the acquirer is owed after a commit: sent at once, and retried from here.
+    this.outboxTimer = setInterval(() => this.outbox?.kick(), 1000);
+    this.outboxTimer.unref();
+    this.outbox.kick();
     return { merchantHttp: new URL(address).host };
   }
 
@@ -73,7 +84,9 @@ export class CertificationServer {
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.outboxTimer) clearInterval(this.outboxTimer);
     await this.http?.close();
+    await this.outbox?.close();
     await this.dispatcher?.stop();
   }
 }

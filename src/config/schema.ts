@@ -1,7 +1,41 @@
 import { z } from 'zod';
+import { parseCidr } from '../core/network/cidr.ts';
 
 const port = z.number().int().min(0).max(65535);
 const listenHost = z.string().min(1);
+
+/**
+ * An origin, `scheme "://" host [ ":" port ]` with scheme http or https and nothing after
+ * (a lone "/" is tolerated), kept as the WHATWG URL serialises it (lowercase host, default
+ * port dropped): exactly what the SDK puts into a signature's @target-uri.
+ */
+const origin = z.string().transform((text, ctx) => {
+  const fail = (why: string) => {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} ${why}; give an origin such as https://pay.isp.example` });
+    return z.NEVER;
+  };
+  if (!/^https?:\/\/[^/?#]+\/?$/i.test(text)) return fail('is not http(s)://host[:port] without path, query or fragment');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail('is not a URL');
+  }
+  if (url.username !== '' || url.password !== '') return fail('carries user information');
+  return url.origin;
+});
+
+/** A list of address ranges (a bare address is a /32 or /128), kept in canonical text. */
+const cidrList = z.array(
+  z.string().transform((text, ctx) => {
+    try {
+      return parseCidr(text).text;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not an address range such as 198.51.100.0/24 (host bits must be zero)` });
+      return z.NEVER;
+    }
+  }),
+);
 
 /**
  * The one schema for every setting. Defaults are what a development start on a fresh
@@ -59,6 +93,14 @@ export const configSchema = z
         confirmationMinutes: z.number().int().min(1).max(24 * 60).default(15),
         /** Signatures older than this, or expiring later than this ahead, are refused. */
         signatureMaxAgeSeconds: z.number().int().min(10).max(3600).default(300),
+        /** The oldest customer.observedAt accepted: the customer must be there now. */
+        observedMaxAgeSeconds: z.number().int().min(10).max(3600).default(300),
+        /** How long after the customer's session (or its hold on the address) ended a purchase is still accepted. */
+        presenceGraceSeconds: z.number().int().min(0).max(3600).default(60),
+        /** The origin merchants sign requests for when a proxy in front of the merchant port changes scheme or host. */
+        publicOrigin: origin.optional(),
+        /** Proxies whose Forwarded / X-Forwarded-Proto / X-Forwarded-Host are believed when rebuilding @target-uri. */
+        trustedProxies: cidrList.default([]),
       })
       .strict()
       .prefault({}),
@@ -127,6 +169,7 @@ export const environmentSettings: ReadonlyArray<{ env: string; path: readonly st
   { env: 'SIDEBAND_RADIUS_ACCT_PORT', path: ['listen', 'radiusAcct'], type: 'number' },
   { env: 'SIDEBAND_OPERATOR_PORT', path: ['listen', 'operatorHttp'], type: 'number' },
   { env: 'SIDEBAND_MERCHANT_PORT', path: ['listen', 'merchantHttp'], type: 'number' },
+  { env: 'SIDEBAND_MERCHANT_PUBLIC_ORIGIN', path: ['merchantApi', 'publicOrigin'], type: 'string' },
   { env: 'SIDEBAND_NETFLOW_PORT', path: ['listen', 'netflow'], type: 'number' },
   { env: 'SIDEBAND_IPFIX_PORT', path: ['listen', 'ipfix'], type: 'number' },
   { env: 'SIDEBAND_VAULT_KEY_FILE', path: ['vault', 'keyFile'], type: 'string' },

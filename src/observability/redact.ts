@@ -1,17 +1,21 @@
-import { luhnValid } from '../core/card/card-number.ts';
+import { findCardNumbers } from '../core/card/card-numbers-in-text.ts';
 
-// 12–19 digits, optionally grouped by single spaces or dashes, not inside a longer run of
-// digits. A candidate is only replaced when it passes the Luhn check, so timestamps and
-// counters survive; a run that is Luhn-valid by chance is masked too, which costs nothing.
-const candidate = /(?<![\d])\d(?:[ -]?\d){11,18}(?![\d])/g;
-
-/** Replaces every Luhn-valid card-number-shaped run in `text`. */
+/**
+ * Replaces every card-number-shaped run in `text` (12–19 digits, grouped by single spaces
+ * or dashes or not, passing the Luhn check: see findCardNumbers). Twelve, not thirteen as
+ * for merchants' text fields: masking a Luhn-valid timestamp or counter by chance costs
+ * nothing here.
+ */
 export function redactCardNumbers(text: string): string {
-  if (!/\d{4}/.test(text)) return text;
-  return text.replace(candidate, (match) => {
-    const digits = match.replace(/[ -]/g, '');
-    return luhnValid(digits) ? `[card ${digits.slice(0, 6)}…${digits.slice(-4)}]` : match;
-  });
+  const found = findCardNumbers(text, 12);
+  if (found.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const card of found) {
+    out += `${text.slice(at, card.start)}[card ${card.digits.slice(0, 6)}…${card.digits.slice(-4)}]`;
+    at = card.end;
+  }
+  return out + text.slice(at);
 }
 
 /**

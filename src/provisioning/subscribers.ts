@@ -200,7 +200,7 @@ export class SubscriberProvisioning {
       const recordId = await this.vault.seal(tx, 'card', record, now);
       await tx
         .insertInto('cards')
-        .values({ id, subscriber_id: row.id, record_id: recordId, brand: card.brand, bin: card.bin, last4: card.last4, pan_length: card.number.length, expiry_month: expiry.month, expiry_year: expiry.year, fingerprint, status: 'active', created_at: now, removed_at: null })
+        .values({ id, subscriber_id: row.id, record_id: recordId, brand: card.brand, bin: card.bin, last4: card.last4, pan_length: card.number.length, expiry_month: expiry.month, expiry_year: expiry.year, fingerprint, status: 'active', created_at: now, removed_at: null, credit_used: 0 })
         .execute();
       await appendAudit(tx, { actor: this.options.actor, action: 'card.add', subjectType: 'subscriber', subjectId: row.id, detail: { card: id, brand: card.brand, masked: maskCard(card.bin, card.last4, card.number.length) } });
     });

@@ -56,6 +56,8 @@ export interface CardTable {
   status: 'active' | 'removed';
   created_at: number;
   removed_at: number | null;
+  /** What the card carries: open holds and captures not refunded; reserved against its credit limit. */
+  credit_used: number;
 }
 
 export interface NasClientTable {
@@ -174,6 +176,8 @@ export interface AuthorizationTable {
   acquirer_reference: string | null;
   /** merchant_bill: the compact JWE released to the merchant. */
   billing_details: string | null;
+  /** The merchant's Idempotency-Key that created it; unique per merchant. */
+  idempotency_key: string | null;
   expires_at: number;
   created_at: number;
   updated_at: number;
@@ -247,6 +251,27 @@ export interface IdempotencyKeyTable {
   response_status: number | null;
   response_body: string | null;
   created_at: number;
+  /** The request that holds the key while it runs; its lease ends at locked_until. */
+  owner: string | null;
+  locked_until: number;
+  /** What the key guarded once that committed (an authorization id): a retry resumes it. */
+  resource_id: string | null;
+}
+
+/** A step owed to the acquirer after a commit (the outbox): retried by its id until done. */
+export interface AcquirerInstructionTable {
+  id: string;
+  authorization_id: string;
+  operation: 'capture' | 'refund' | 'void';
+  reference: string;
+  amount: number | null;
+  currency: string;
+  status: 'pending' | 'done' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  done_at: number | null;
 }
 
 export interface WebhookDeliveryTable {
@@ -328,6 +353,7 @@ export interface Database {
   session_destinations: SessionDestinationTable;
   signature_nonces: SignatureNonceTable;
   idempotency_keys: IdempotencyKeyTable;
+  acquirer_instructions: AcquirerInstructionTable;
   webhook_deliveries: WebhookDeliveryTable;
   channel_exchanges: ChannelExchangeTable;
   call_records: CallRecordTable;

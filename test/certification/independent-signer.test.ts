@@ -25,7 +25,7 @@ describe('requests signed by an independent RFC 9421 implementation', () => {
     const now = new Date();
     const signed = await httpbis.signMessage({
       key: createSigner(m.privateKey, 'ed25519', m.keyId),
-      fields: ['@method', '@target-uri', 'content-digest'],
+      fields: ['@method', '@target-uri', 'content-digest', 'idempotency-key'],
       params: ['created', 'expires', 'nonce', 'keyid'],
       paramValues: { created: now, expires: new Date(now.getTime() + 120_000), nonce },
     }, request);

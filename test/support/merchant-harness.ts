@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SidebandClient } from '../../sdk/src/index.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { SettlementPreference } from '../../src/store/schema.ts';
+import type { Acquirer } from '../../src/certification/settlement/acquirer.ts';
 import { startTestGateway, type TestGateway } from './test-gateway.ts';
 import type { TestDialect } from './databases.ts';
 
@@ -42,8 +43,8 @@ export interface MerchantSetup {
 }
 
 /** A gateway with one certified merchant (Ed25519 key, network, webhook) and an SDK client that records all it receives. */
-export async function merchantSetup(dialect: TestDialect, name: string, options: { settlement?: SettlementPreference; config?: Partial<ConfigInput> } = {}): Promise<MerchantSetup> {
-  const t = await startTestGateway(dialect, name, options.config ?? {});
+export async function merchantSetup(dialect: TestDialect, name: string, options: { settlement?: SettlementPreference; config?: Partial<ConfigInput>; acquirer?: Acquirer } = {}): Promise<MerchantSetup> {
+  const t = await startTestGateway(dialect, name, options.config ?? {}, options.acquirer ? { acquirer: options.acquirer } : {});
   const ctx = t.gateway.context;
   const received: Received = { responses: [], webhooks: [] };
   const hooks = await webhookReceiver(received);

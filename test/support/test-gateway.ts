@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { Gateway } from '../../src/gateway/gateway.ts';
+import type { Acquirer } from '../../src/certification/settlement/acquirer.ts';
 import { createTestLogger } from '../../src/observability/logger.ts';
 import { testScryptCost } from './contexts.ts';
 import { throwawayDatabase, type TestDialect, type ThrowawayDatabase } from './databases.ts';
@@ -14,7 +15,7 @@ export interface TestGateway {
 }
 
 /** A whole gateway in this process, every listener on an ephemeral loopback port. */
-export async function startTestGateway(dialect: TestDialect, name: string, config: Partial<ConfigInput> = {}): Promise<TestGateway> {
+export async function startTestGateway(dialect: TestDialect, name: string, config: Partial<ConfigInput> = {}, options: { acquirer?: Acquirer } = {}): Promise<TestGateway> {
   const database = await throwawayDatabase(dialect);
   const cfg = loadConfig({
     env: {},
@@ -27,7 +28,7 @@ export async function startTestGateway(dialect: TestDialect, name: string, confi
       channel: { ...(config.channel ?? {}), exchange: { port: 0, ...(config.channel?.exchange ?? {}) } },
     },
   });
-  const gateway = new Gateway({ config: cfg, logger: createTestLogger(name), scryptCost: testScryptCost });
+  const gateway = new Gateway({ config: cfg, logger: createTestLogger(name), scryptCost: testScryptCost, ...(options.acquirer ? { acquirer: options.acquirer } : {}) });
   await gateway.start();
   const { token } = await gateway.context.tokens.issue('test');
   return {

@@ -38,7 +38,7 @@ export const verificationFailures = [
   'alg-unsupported',
   /** No key is registered under the signature's keyid. */
   'key-unknown',
-  /** `expires` is more than the allowed clock skew in the past. */
+  /** `expires` is in the past (no clock skew is allowed for it). */
   'signature-expired',
   /** `created` is more than the allowed clock skew in the future. */
   'signature-not-yet-valid',

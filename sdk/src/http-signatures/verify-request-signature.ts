@@ -28,7 +28,10 @@ export interface VerifyOptions<R extends ResolvedKey = ResolvedKey> {
   readonly now?: Date;
   /** Oldest `created` accepted, in seconds before now. Default 300. */
   readonly maxAgeSeconds?: number;
-  /** How far `created` may lie ahead of now and `expires` behind it, in seconds. Default 30. */
+  /**
+   * How far `created` may lie ahead of now, in seconds, for a signer whose clock runs fast.
+   * Default 30. Never applied to `expires`: a signature past its expiry is refused.
+   */
   readonly clockSkewSeconds?: number;
   /** Default `@method`, `@target-uri`, `content-digest`. */
   readonly requiredComponents?: readonly string[];
@@ -108,7 +111,9 @@ export async function verifyRequestSignature<R extends ResolvedKey>(request: Htt
   // stamp" and "Rejection of signatures past the expiration time in the `expires` time
   // stamp"; "signature verification MUST fail if the signature does not conform to the
   // application's requirements". Checked before the key lookup, which costs a store query.
-  if (params.expires !== undefined && params.expires < now - skew) return refuse('signature-expired', `expired at ${params.expires}, now ${now}`);
+  // The skew is for created only: the signer chose expires as the end of the signature's
+  // life, and stretching it would keep a captured request replayable for longer than that.
+  if (params.expires !== undefined && now > params.expires) return refuse('signature-expired', `expired at ${params.expires}, now ${now}`);
   if (params.created !== undefined && params.created > now + skew) return refuse('signature-not-yet-valid', `created at ${params.created}, now ${now}`);
   if (params.created !== undefined && now - params.created > maxAge) return refuse('signature-too-old', `created at ${params.created}, ${now - params.created}s ago`);
 

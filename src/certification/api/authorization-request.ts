@@ -1,23 +1,17 @@
 import { canonicalAddress } from '../../core/network/cidr.ts';
-import { assertAmount, assertCurrency } from '../../core/money/currency.ts';
+import { assertAmount, assertCurrency, currencies } from '../../core/money/currency.ts';
+import { parseRfc3339 } from '../../core/time/rfc3339.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { CreateAuthorization } from '../authorization/authorization-service.ts';
+import { onlyKnownFields } from './known-fields.ts';
+import { optionalTextField } from './text-field.ts';
 
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function onlyFields(value: Json, allowed: readonly string[], prefix: string): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new SidebandError('FIELD_UNKNOWN', `Unknown field ${prefix}${key}; the fields are ${allowed.join(', ')}.`, { param: `${prefix}${key}` });
-  }
-}
-
-function optionalText(value: unknown, param: string, max: number): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || value.length > max) throw new SidebandError('FIELD_INVALID', `${param} must be a string of at most ${max} characters.`, { param });
-  return value;
-}
+/** How far ahead of the gateway's clock `customer.observedAt` may be (the merchant's clock skew). */
+const OBSERVED_AT_SKEW_MS = 60_000;
 
 function oneOf<T extends string>(value: unknown, param: string, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
@@ -25,13 +19,19 @@ function oneOf<T extends string>(value: unknown, param: string, allowed: readonl
   return value as T;
 }
 
-/** Parses the JSON body of POST /v1/authorizations; every refusal names its field. */
+/**
+ * Parses the JSON body of POST /v1/authorizations; every refusal names its field. It runs
+ * before anything is written or sent to the acquirer, so all a body can get wrong is
+ * refused here with a 4xx: text fields with control characters, lone surrogates or a card
+ * number (text-field.ts), addresses in other than strict notation (canonicalAddress), times
+ * that are not RFC 3339 with a zone, amounts that are not whole minor units in range.
+ */
 export function parseCreateAuthorization(body: unknown, now = Date.now()): CreateAuthorization {
   if (!isObject(body)) throw new SidebandError('BODY_MALFORMED', 'The body must be a JSON object.');
-  onlyFields(body, ['customer', 'amount', 'currency', 'description', 'merchantReference', 'capture', 'settlement'], '');
+  onlyKnownFields(body, ['customer', 'amount', 'currency', 'description', 'merchantReference', 'capture', 'settlement'], '');
   const customer = body.customer;
   if (!isObject(customer)) throw new SidebandError('FIELD_INVALID', 'customer is required: { address, port?, observedAt? }.', { param: 'customer' });
-  onlyFields(customer, ['address', 'port', 'observedAt'], 'customer.');
+  onlyKnownFields(customer, ['address', 'port', 'observedAt'], 'customer.');
   if (typeof customer.address !== 'string') throw new SidebandError('FIELD_INVALID', 'customer.address is required: the IPv4 or IPv6 address the purchase came from.', { param: 'customer.address' });
   const address = canonicalAddress(customer.address, 'customer.address');
   let port: number | undefined;
@@ -41,21 +41,21 @@ export function parseCreateAuthorization(body: unknown, now = Date.now()): Creat
   }
   let observedAt: number | undefined;
   if (customer.observedAt !== undefined) {
-    const t = typeof customer.observedAt === 'string' && /T.*(Z|[+-]\d{2}:\d{2})$/.test(customer.observedAt) ? Date.parse(customer.observedAt) : NaN;
-    if (Number.isNaN(t)) throw new SidebandError('FIELD_INVALID', 'customer.observedAt must be an ISO 8601 time with a zone.', { param: 'customer.observedAt' });
-    if (t > now + 60_000) throw new SidebandError('FIELD_INVALID', 'customer.observedAt is in the future.', { param: 'customer.observedAt' });
+    const t = typeof customer.observedAt === 'string' ? parseRfc3339(customer.observedAt) : undefined;
+    if (t === undefined) throw new SidebandError('FIELD_INVALID', 'customer.observedAt must be an RFC 3339 time with a zone, such as 2026-11-23T12:00:00Z.', { param: 'customer.observedAt' });
+    if (t > now + OBSERVED_AT_SKEW_MS) throw new SidebandError('FIELD_INVALID', `customer.observedAt is more than ${OBSERVED_AT_SKEW_MS / 1000} s in the future; check the clock.`, { param: 'customer.observedAt' });
     observedAt = t;
   }
   if (body.amount === undefined) throw new SidebandError('FIELD_INVALID', 'amount is required, in minor units.', { param: 'amount' });
-  const amount = assertAmount(body.amount, 'amount', { allowZero: false });
+  const amount = assertAmount(body.amount, 'amount', { allowZero: false, currency: typeof body.currency === 'string' && Object.hasOwn(currencies, body.currency) ? body.currency : undefined });
   if (typeof body.currency !== 'string') throw new SidebandError('FIELD_INVALID', 'currency is required: an ISO 4217 code.', { param: 'currency' });
   const currency = assertCurrency(body.currency);
   return {
     customer: { address, port, observedAt },
     amount,
     currency,
-    description: optionalText(body.description, 'description', 500),
-    merchantReference: optionalText(body.merchantReference, 'merchantReference', 200),
+    description: optionalTextField(body.description, 'description', { max: 500, lineBreaks: true, noCardNumbers: true }),
+    merchantReference: optionalTextField(body.merchantReference, 'merchantReference', { max: 200, noCardNumbers: true }),
     capture: oneOf(body.capture, 'capture', ['automatic', 'manual'] as const) ?? 'manual',
     settlement: oneOf(body.settlement, 'settlement', ['card', 'provider_bill', 'merchant_bill'] as const),
   };
@@ -65,9 +65,9 @@ export function parseCreateAuthorization(body: unknown, now = Date.now()): Creat
 export function parseMovement(body: unknown, allowReason: boolean): { amount?: number | undefined; reason: string | null } {
   if (body === undefined || body === null) return { reason: null };
   if (!isObject(body)) throw new SidebandError('BODY_MALFORMED', 'The body must be a JSON object.');
-  onlyFields(body, allowReason ? ['amount', 'reason'] : ['amount'], '');
+  onlyKnownFields(body, allowReason ? ['amount', 'reason'] : ['amount'], '');
   return {
     amount: body.amount === undefined ? undefined : assertAmount(body.amount, 'amount', { allowZero: false }),
-    reason: allowReason ? optionalText(body.reason, 'reason', 200) : null,
+    reason: allowReason ? optionalTextField(body.reason, 'reason', { max: 200, lineBreaks: true, noCardNumbers: true }) : null,
   };
 }

@@ -1,17 +1,41 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { SidebandError } from '../../errors/sideband-error.ts';
-import type { Store } from '../../store/open-store.ts';
+import type { Store, Tx } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 
 const RETENTION_MS = 24 * 3600 * 1000;
+/**
+ * How long a request holds its key before a retry may take it over. Correctness does not
+ * rest on it (every write that completes a key checks the owner, and an authorization's
+ * key is unique in its table); it only decides how soon a key left by a crash is retried.
+ */
+export const IDEMPOTENCY_LEASE_MS = 15_000;
 
-export type IdempotencyStart = { kind: 'new' } | { kind: 'replay'; status: number; body: string };
+/** The right to run one request under its key; the owner is checked by every write that completes it. */
+export interface IdempotencyClaim {
+  merchantId: string;
+  key: string;
+  owner: string;
+  /** What an earlier holder committed under this key (an authorization id): resume it. */
+  resourceId: string | null;
+}
+
+export type IdempotencyStart =
+  | { kind: 'new'; claim: IdempotencyClaim }
+  | { kind: 'resume'; claim: IdempotencyClaim & { resourceId: string } }
+  | { kind: 'replay'; status: number; body: string };
 
 /**
- * Idempotency keys, per merchant: the first request with a key is recorded as in
- * progress by an INSERT that the primary key makes atomic; its response is stored and
- * replayed for 24 hours; the same key with another body is refused; a concurrent
- * duplicate gets 409. A request that failed with a server error releases its key.
+ * Idempotency keys, per merchant (docs/merchant-api.md, "Exactly once"):
+ * - the first request with a key takes it by an INSERT that the primary key makes
+ *   atomic, with a short lease; a concurrent duplicate gets 409 IN_PROGRESS;
+ * - the response is stored in the same transaction as the write it reports, by a
+ *   conditional UPDATE on the owner, so a reply lost to a crash is never re-done;
+ * - a multi-step operation links its key to what it committed first (`linkClaim`), and
+ *   whoever finishes that operation stores the response (`completeResource`);
+ * - a key whose holder died is taken over when its lease ends: resumed when it guarded
+ *   something, run afresh when nothing it guarded committed; never released otherwise;
+ * - the same key with another body is refused; stored answers are replayed for 24 hours.
  */
 export class IdempotencyKeys {
   constructor(private readonly store: Store) {}
@@ -22,35 +46,107 @@ export class IdempotencyKeys {
 
   async begin(merchantId: string, key: string, requestHash: string, now = Date.now()): Promise<IdempotencyStart> {
     if (key.length < 1 || key.length > 255) throw new SidebandError('FIELD_INVALID', 'Idempotency-Key must be 1 to 255 characters.', { param: 'Idempotency-Key' });
-    for (let attempt = 0; attempt < 2; attempt++) {
+    const owner = randomUUID();
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await this.store.db.insertInto('idempotency_keys').values({ merchant_id: merchantId, key, request_hash: requestHash, status: 'in_progress', response_status: null, response_body: null, created_at: now }).execute();
-        return { kind: 'new' };
+        await this.store.db
+          .insertInto('idempotency_keys')
+          .values({ merchant_id: merchantId, key, request_hash: requestHash, status: 'in_progress', response_status: null, response_body: null, created_at: now, owner, locked_until: now + IDEMPOTENCY_LEASE_MS, resource_id: null })
+          .execute();
+        return { kind: 'new', claim: { merchantId, key, owner, resourceId: null } };
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
       }
       const row = await this.store.db.selectFrom('idempotency_keys').selectAll().where('merchant_id', '=', merchantId).where('key', '=', key).executeTakeFirst();
       if (!row) continue;
-      if (now - row.created_at > RETENTION_MS) {
-        await this.store.db.deleteFrom('idempotency_keys').where('merchant_id', '=', merchantId).where('key', '=', key).where('created_at', '=', row.created_at).execute();
+      if (row.request_hash !== requestHash) throw new SidebandError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${key} was used with a different request.`, { param: 'Idempotency-Key' });
+      if (row.status === 'done') {
+        if (now - row.created_at <= RETENTION_MS) return { kind: 'replay', status: row.response_status!, body: row.response_body! };
+        // Past retention: the key is free for a new request of the same body.
+        await this.store.db.deleteFrom('idempotency_keys').where('merchant_id', '=', merchantId).where('key', '=', key).where('status', '=', 'done').where('created_at', '=', row.created_at).execute();
         continue;
       }
-      if (row.request_hash !== requestHash) throw new SidebandError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${key} was used with a different request.`, { param: 'Idempotency-Key' });
-      if (row.status === 'in_progress') throw new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `A request with Idempotency-Key ${key} is still in progress.`, { param: 'Idempotency-Key' });
-      return { kind: 'replay', status: row.response_status!, body: row.response_body! };
+      if (row.locked_until > now) throw new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `A request with Idempotency-Key ${key} is still in progress.`, { param: 'Idempotency-Key' });
+      // The holder is gone (crashed, or gave up after a fault): take the key over.
+      const taken = await this.store.db
+        .updateTable('idempotency_keys')
+        .set({ owner, locked_until: now + IDEMPOTENCY_LEASE_MS })
+        .where('merchant_id', '=', merchantId)
+        .where('key', '=', key)
+        .where('status', '=', 'in_progress')
+        .where('locked_until', '=', row.locked_until)
+        .where((eb) => (row.owner === null ? eb('owner', 'is', null) : eb('owner', '=', row.owner)))
+        .executeTakeFirst();
+      if (Number(taken.numUpdatedRows) !== 1) continue;
+      const claim = { merchantId, key, owner, resourceId: row.resource_id };
+      return row.resource_id !== null ? { kind: 'resume', claim: { ...claim, resourceId: row.resource_id } } : { kind: 'new', claim };
     }
     throw new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `Idempotency-Key ${key} is changing hands; retry.`, { param: 'Idempotency-Key' });
   }
 
-  async finish(merchantId: string, key: string, status: number, body: string): Promise<void> {
-    if (status >= 500) {
-      await this.store.db.deleteFrom('idempotency_keys').where('merchant_id', '=', merchantId).where('key', '=', key).execute();
-      return;
-    }
-    await this.store.db.updateTable('idempotency_keys').set({ status: 'done', response_status: status, response_body: body }).where('merchant_id', '=', merchantId).where('key', '=', key).execute();
+  /**
+   * Stores an answer decided outside a money write (a refusal before anything was
+   * written, or a route that is no money operation), so a retry gets the same answer.
+   * A key that guarded a committed operation keeps waiting for that operation's answer.
+   */
+  async record(claim: IdempotencyClaim, status: number, body: string): Promise<void> {
+    await this.store.db
+      .updateTable('idempotency_keys')
+      .set({ status: 'done', response_status: status, response_body: body, locked_until: 0 })
+      .where('merchant_id', '=', claim.merchantId)
+      .where('key', '=', claim.key)
+      .where('owner', '=', claim.owner)
+      .where('status', '=', 'in_progress')
+      .where('resource_id', 'is', null)
+      .execute();
+  }
+
+  /**
+   * The request failed (a fault, not a refusal). A key that guarded nothing committed is
+   * released so the retry runs afresh; one that did is kept, its lease ended, so the
+   * retry resumes at once.
+   */
+  async abandon(claim: IdempotencyClaim): Promise<void> {
+    const mine = this.store.db.deleteFrom('idempotency_keys').where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress');
+    await mine.where('resource_id', 'is', null).execute();
+    await this.store.db.updateTable('idempotency_keys').set({ locked_until: 0 }).where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress').execute();
   }
 
   async purge(now = Date.now()): Promise<void> {
-    await this.store.db.deleteFrom('idempotency_keys').where('created_at', '<', now - RETENTION_MS).execute();
+    // A key still guarding an unfinished operation stays until the operation is finished.
+    await this.store.db.deleteFrom('idempotency_keys').where('created_at', '<', now - RETENTION_MS).where((eb) => eb.or([eb('status', '=', 'done'), eb('resource_id', 'is', null)])).execute();
   }
+}
+
+/** Ties the key to what the request committed first, in that same transaction. */
+export async function linkClaim(tx: Tx, claim: IdempotencyClaim, resourceId: string): Promise<void> {
+  const r = await tx.updateTable('idempotency_keys').set({ resource_id: resourceId }).where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress').executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw lost(claim);
+  claim.resourceId = resourceId;
+}
+
+/** Stores the response in the transaction of the write it reports; refuses if the key changed hands. */
+export async function completeClaim(tx: Tx, claim: IdempotencyClaim, status: number, body: string): Promise<void> {
+  const r = await tx
+    .updateTable('idempotency_keys')
+    .set({ status: 'done', response_status: status, response_body: body, locked_until: 0 })
+    .where('merchant_id', '=', claim.merchantId)
+    .where('key', '=', claim.key)
+    .where('owner', '=', claim.owner)
+    .where('status', '=', 'in_progress')
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw lost(claim);
+}
+
+/**
+ * Stores the response for whatever key guarded `resourceId`, from the transaction that
+ * finished it: the request itself, a retry that resumed it, or the recovery sweep.
+ * The operation's own conditional state change makes the finisher unique.
+ */
+export async function completeResource(tx: Tx, resourceId: string, status: number, body: string): Promise<void> {
+  await tx.updateTable('idempotency_keys').set({ status: 'done', response_status: status, response_body: body, locked_until: 0 }).where('resource_id', '=', resourceId).where('status', '=', 'in_progress').execute();
+}
+
+function lost(claim: IdempotencyClaim): SidebandError {
+  return new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `Idempotency-Key ${claim.key} was taken over by a retry of the same request; its answer will be replayed.`, { param: 'Idempotency-Key' });
 }

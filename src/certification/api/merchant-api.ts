@@ -4,15 +4,17 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { AuthorizationService } from '../authorization/authorization-service.ts';
 import { merchantView } from '../authorization/authorization-record.ts';
+import { authorizationStatuses } from '../../../sdk/src/types.ts';
 import type { WebhookSigner } from '../webhooks/webhook-signer.ts';
 import { parseCreateAuthorization, parseMovement } from './authorization-request.ts';
-import { IdempotencyKeys } from './idempotency.ts';
+import { IdempotencyKeys, type IdempotencyClaim } from './idempotency.ts';
 import type { ProviderChannel } from '../../channel/service/provider-channel.ts';
 import { parseExchangeRequest } from './channel-request.ts';
 import { openApiDocument } from './openapi.ts';
 import type { AuthenticatedMerchant, RequestAuthentication } from './request-authentication.ts';
 
 const BODY_LIMIT = 16 * 1024;
+const OBJECT_ID = /^[A-Za-z0-9_]{1,64}$/;
 
 type Authed = FastifyRequest & { merchant?: AuthenticatedMerchant; rawBody?: Buffer };
 
@@ -45,7 +47,11 @@ export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizat
   });
 
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof SidebandError) return reply.status(error.status).send(error.toBody());
+    if (error instanceof SidebandError) {
+      // Worth retrying soon: the same key will be replayed or resumed (RFC 9110 §10.2.3).
+      if (error.code === 'IDEMPOTENCY_KEY_IN_PROGRESS' || error.code === 'ACQUIRER_UNAVAILABLE') reply.header('retry-after', '1');
+      return reply.status(error.status).send(error.toBody());
+    }
     const e = error as { code?: string; statusCode?: number; message: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send(new SidebandError('BODY_TOO_LARGE', `The body is larger than ${BODY_LIMIT} bytes.`).toBody());
     if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send(new SidebandError('FIELD_INVALID', e.message).toBody());
@@ -61,7 +67,7 @@ export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizat
     signed.addHook('preHandler', async (request: Authed) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       request.rawBody = raw;
-      const url = `${request.protocol}://${request.headers.host ?? 'localhost'}${request.url}`;
+      const url = deps.auth.targetUri.resolve(request);
       request.merchant = await deps.auth.authenticate({ method: request.method, url, headers: request.headers, body: raw });
       request.log = request.log.child({ merchant: request.merchant.merchant.id });
     });
@@ -70,41 +76,63 @@ export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizat
 
     /**
      * Runs a POST under its Idempotency-Key: required for creating an authorization,
-     * optional (and sent by the SDK) for captures and refunds, so retries are safe.
+     * optional (and sent by the SDK) for the others. The operation stores its own answer
+     * in the transaction of its write (idempotency.ts); here a refusal decided before any
+     * write is stored, and a fault gives the key back or, when the operation committed
+     * something, leaves it for the retry to resume.
      */
-    const idempotent = async (request: Authed, reply: FastifyReply, required: boolean, handler: () => Promise<{ status: number; body: unknown }>) => {
+    const idempotent = async (request: Authed, reply: FastifyReply, required: boolean, run: (claim: IdempotencyClaim | null) => Promise<{ status: number; body: unknown; stored?: true }>, resume?: (claim: IdempotencyClaim & { resourceId: string }) => Promise<{ status: number; body: unknown }>) => {
       const merchant = merchantOf(request);
       const key = request.headers['idempotency-key'];
       if (typeof key !== 'string' || key.length === 0) {
         if (required) throw new SidebandError('IDEMPOTENCY_KEY_MISSING', 'Send an Idempotency-Key header, unique per purchase.', { param: 'Idempotency-Key' });
-        const r = await handler();
+        const r = await run(null);
         return reply.status(r.status).send(r.body);
       }
       const started = await deps.idempotency.begin(merchant.id, key, IdempotencyKeys.hash(request.method, request.url, request.rawBody!));
       if (started.kind === 'replay') return reply.status(started.status).header('idempotent-replayed', 'true').type('application/json').send(started.body);
-      let status: number;
-      let body: string;
+      const claim = started.claim;
       try {
-        const r = await handler();
-        status = r.status;
-        body = JSON.stringify(r.body);
+        const r = started.kind === 'resume' && resume ? await resume(started.claim) : await run(claim);
+        // Money operations stored their answer with their write; anything else is stored now.
+        if (!('stored' in r)) await deps.idempotency.record(claim, r.status, JSON.stringify(r.body));
+        return reply.status(r.status).type('application/json').send(JSON.stringify(r.body));
       } catch (e) {
-        if (!(e instanceof SidebandError) || e.status >= 500) {
-          await deps.idempotency.finish(merchant.id, key, 500, '');
-          throw e;
+        let failure = e;
+        if (e instanceof SidebandError && e.status < 500 && e.code !== 'IDEMPOTENCY_KEY_IN_PROGRESS') {
+          try {
+            await deps.idempotency.record(claim, e.status, JSON.stringify(e.toBody()));
+            throw e;
+          } catch (recordFailure) {
+            if (recordFailure === e) throw e;
+            failure = recordFailure;
+          }
         }
-        status = e.status;
-        body = JSON.stringify(e.toBody());
+        // A fault: the key is given back, or left for the retry to resume what committed.
+        await deps.idempotency.abandon(claim).catch((err: unknown) => request.log.error({ err }, 'giving back an idempotency key failed'));
+        throw failure;
       }
-      await deps.idempotency.finish(merchant.id, key, status, body);
-      return reply.status(status).type('application/json').send(body);
     };
 
-    signed.post('/v1/authorizations', async (request: Authed, reply: FastifyReply) =>
-      idempotent(request, reply, true, async () => {
-        const input = parseCreateAuthorization(parseJson(request.rawBody));
-        return { status: 201, body: merchantView(await deps.authorizations.create(merchantOf(request), input)) };
-      }));
+    /** Ids are ours ([A-Za-z0-9_]); anything else names nothing (and a NUL must not reach PostgreSQL). */
+    const idOf = (request: Authed, notFound: 'AUTHORIZATION_NOT_FOUND' | 'CHANNEL_EXCHANGE_NOT_FOUND' = 'AUTHORIZATION_NOT_FOUND') => {
+      const id = (request.params as { id: string }).id;
+      if (!OBJECT_ID.test(id)) throw new SidebandError(notFound, 'No object has that id: ids are letters, digits and underscores.', { param: 'id' });
+      return id;
+    };
+
+    // Bodies are checked before the key is taken: a refused body is not the key's answer,
+    // so the corrected request may use the same key.
+    signed.post('/v1/authorizations', async (request: Authed, reply: FastifyReply) => {
+      const input = parseCreateAuthorization(parseJson(request.rawBody));
+      return idempotent(
+        request, reply, true,
+        async (claim) => {
+          return { status: 201, body: merchantView(await deps.authorizations.create(merchantOf(request), input, claim)), stored: true as const };
+        },
+        async (claim) => ({ status: 201, body: merchantView(await deps.authorizations.resume(merchantOf(request).id, claim.resourceId, claim)), stored: true as const }),
+      );
+    });
 
     signed.get('/v1/authorizations', async (request: Authed) => {
       const q = request.query as Record<string, string | undefined>;
@@ -117,27 +145,36 @@ export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizat
         if (Number.isNaN(t)) throw new SidebandError('FIELD_INVALID', `${name} must be an ISO 8601 time.`, { param: name });
         return t;
       };
+      if (q.status !== undefined && !(authorizationStatuses as readonly string[]).includes(q.status)) throw new SidebandError('FIELD_INVALID', `status must be one of ${authorizationStatuses.join(', ')}.`, { param: 'status' });
+      if (q.startingAfter !== undefined && !OBJECT_ID.test(q.startingAfter)) throw new SidebandError('FIELD_INVALID', 'startingAfter must be an authorization id.', { param: 'startingAfter' });
       const list = await deps.authorizations.lifecycle.list(merchantOf(request).id, { status: q.status, createdAfter: time('createdAfter'), createdBefore: time('createdBefore'), limit, startingAfter: q.startingAfter });
       return { object: 'list', data: list.rows.map(merchantView), hasMore: list.hasMore };
     });
 
-    signed.get('/v1/authorizations/:id', async (request: Authed) => merchantView(await deps.authorizations.lifecycle.get(merchantOf(request).id, (request.params as { id: string }).id)));
+    signed.get('/v1/authorizations/:id', async (request: Authed) => merchantView(await deps.authorizations.lifecycle.get(merchantOf(request).id, idOf(request))));
 
-    signed.post('/v1/authorizations/:id/captures', async (request: Authed, reply) =>
-      idempotent(request, reply, false, async () => {
-        const { amount } = parseMovement(parseJson(request.rawBody), false);
-        const { row, eventId } = await deps.authorizations.lifecycle.captureMovement(merchantOf(request).id, (request.params as { id: string }).id, amount);
-        return { status: 201, body: await deps.authorizations.lifecycle.movement(merchantOf(request).id, eventId, row) };
-      }));
+    signed.post('/v1/authorizations/:id/captures', async (request: Authed, reply) => {
+      const id = idOf(request);
+      const { amount } = parseMovement(parseJson(request.rawBody), false);
+      return idempotent(request, reply, false, async (claim) => {
+        return { status: 201, body: (await deps.authorizations.lifecycle.capture(merchantOf(request).id, id, amount, claim)).movement, stored: true as const };
+      });
+    });
 
-    signed.post('/v1/authorizations/:id/void', async (request: Authed) => merchantView(await deps.authorizations.lifecycle.void(merchantOf(request).id, (request.params as { id: string }).id)));
+    signed.post('/v1/authorizations/:id/void', async (request: Authed, reply) => {
+      const id = idOf(request);
+      return idempotent(request, reply, false, async (claim) => {
+        return { status: 200, body: merchantView(await deps.authorizations.lifecycle.void(merchantOf(request).id, id, claim)), stored: true as const };
+      });
+    });
 
-    signed.post('/v1/authorizations/:id/refunds', async (request: Authed, reply) =>
-      idempotent(request, reply, false, async () => {
-        const { amount, reason } = parseMovement(parseJson(request.rawBody), true);
-        const { row, eventId } = await deps.authorizations.lifecycle.refundMovement(merchantOf(request).id, (request.params as { id: string }).id, amount, reason);
-        return { status: 201, body: await deps.authorizations.lifecycle.movement(merchantOf(request).id, eventId, row) };
-      }));
+    signed.post('/v1/authorizations/:id/refunds', async (request: Authed, reply) => {
+      const id = idOf(request);
+      const { amount, reason } = parseMovement(parseJson(request.rawBody), true);
+      return idempotent(request, reply, false, async (claim) => {
+        return { status: 201, body: (await deps.authorizations.lifecycle.refund(merchantOf(request).id, id, amount, reason, claim)).movement, stored: true as const };
+      });
+    });
 
     const channel = (): ProviderChannel => {
       const c = deps.channel?.();
@@ -147,10 +184,10 @@ export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizat
     signed.get('/v1/channel', async () => channel().capabilities());
     signed.post('/v1/channel/exchanges', async (request: Authed, reply) =>
       idempotent(request, reply, false, async () => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJson(request.rawBody))) })));
-    signed.get('/v1/channel/exchanges/:id', async (request: Authed) => channel().view((request.params as { id: string }).id, merchantOf(request).id));
+    signed.get('/v1/channel/exchanges/:id', async (request: Authed) => channel().view(idOf(request, 'CHANNEL_EXCHANGE_NOT_FOUND'), merchantOf(request).id));
 
-    signed.get('/v1/captures/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, (request.params as { id: string }).id, null, 'capture'));
-    signed.get('/v1/refunds/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, (request.params as { id: string }).id, null, 'refund'));
+    signed.get('/v1/captures/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, idOf(request), 'capture'));
+    signed.get('/v1/refunds/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, idOf(request), 'refund'));
   });
 
   return app;

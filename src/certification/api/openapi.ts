@@ -3,7 +3,7 @@ import { errorRegistry, type ErrorCode } from '../../errors/registry.ts';
 /** Codes a merchant can meet, by where they appear. */
 export const merchantErrorCodes: ErrorCode[] = [
   'SIGNATURE_MISSING', 'SIGNATURE_MALFORMED', 'SIGNATURE_COMPONENT_MISSING', 'SIGNATURE_KEY_UNKNOWN', 'SIGNATURE_INVALID', 'SIGNATURE_EXPIRED', 'SIGNATURE_NONCE_REUSED',
-  'CONTENT_DIGEST_MISMATCH', 'MERCHANT_NOT_CERTIFIED', 'MERCHANT_REVOKED', 'BODY_MALFORMED', 'BODY_TOO_LARGE', 'FIELD_UNKNOWN', 'FIELD_INVALID', 'AMOUNT_INVALID',
+  'CONTENT_DIGEST_MISMATCH', 'MERCHANT_NOT_CERTIFIED', 'MERCHANT_REVOKED', 'BODY_MALFORMED', 'BODY_TOO_LARGE', 'FIELD_UNKNOWN', 'FIELD_INVALID', 'FIELD_HOLDS_CARD_NUMBER', 'AMOUNT_INVALID',
   'CURRENCY_UNKNOWN', 'ADDRESS_INVALID', 'RESOLVE_PORT_REQUIRED', 'CUSTOMER_NOT_FOUND', 'IDEMPOTENCY_KEY_MISSING', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_PROGRESS',
   'AUTHORIZATION_NOT_FOUND', 'AUTHORIZATION_STATE_INVALID', 'CAPTURE_EXCEEDS_AUTHORIZED', 'REFUND_EXCEEDS_CAPTURED', 'NOT_FOUND', 'INTERNAL',
 ];
@@ -24,7 +24,7 @@ const idPath = { name: 'id', in: 'path', required: true, schema: { type: 'string
 const optionalIdempotencyKey = { ...idempotencyKey, required: false, description: 'Makes a retried capture or refund safe: the first response is replayed.' };
 
 const errors = {
-  '400': errorResponse('Invalid request: FIELD_INVALID, FIELD_UNKNOWN, BODY_MALFORMED, AMOUNT_INVALID, CURRENCY_UNKNOWN, ADDRESS_INVALID, RESOLVE_PORT_REQUIRED, CONTENT_DIGEST_MISMATCH, IDEMPOTENCY_KEY_MISSING, CAPTURE_EXCEEDS_AUTHORIZED, REFUND_EXCEEDS_CAPTURED'),
+  '400': errorResponse('Invalid request: FIELD_INVALID, FIELD_HOLDS_CARD_NUMBER, FIELD_UNKNOWN, BODY_MALFORMED, AMOUNT_INVALID, CURRENCY_UNKNOWN, ADDRESS_INVALID, RESOLVE_PORT_REQUIRED, CONTENT_DIGEST_MISMATCH, IDEMPOTENCY_KEY_MISSING, CAPTURE_EXCEEDS_AUTHORIZED, REFUND_EXCEEDS_CAPTURED'),
   '401': errorResponse('Signature refused: SIGNATURE_*'),
   '403': errorResponse('Merchant not allowed: MERCHANT_NOT_CERTIFIED, MERCHANT_REVOKED'),
   '404': errorResponse('AUTHORIZATION_NOT_FOUND, CUSTOMER_NOT_FOUND'),
@@ -44,7 +44,7 @@ export const openApiDocument = {
     version: '1.0.0',
     description: `Authorize purchases by the customer's network address; the card stays with the provider.
 
-Every request is signed (RFC 9421) with your registered Ed25519 key, covering at least \`@method\`, \`@target-uri\` and \`content-digest\` (RFC 9530), with the parameters \`created\`, \`expires\`, \`nonce\` and \`keyid\`.
+Every request is signed (RFC 9421) with your registered Ed25519 key, covering at least \`@method\`, \`@target-uri\` and \`content-digest\` (RFC 9530), and \`idempotency-key\` whenever you send an Idempotency-Key, with the parameters \`created\`, \`expires\`, \`nonce\` and \`keyid\`.
 
 Errors have one shape, \`{ "error": { "type", "code", "message", "param"? } }\`. Codes:
 ${describeCodes(merchantErrorCodes)}
@@ -65,9 +65,9 @@ ${describeCodes(outcomeReasons)}`,
       Customer: {
         type: 'object', required: ['address'], additionalProperties: false,
         properties: {
-          address: { type: 'string', description: 'IPv4 or IPv6 address the purchase request came from.' },
+          address: { type: 'string', maxLength: 45, description: 'IPv4 or IPv6 address the purchase request came from: dotted decimal without leading zeros, or RFC 4291 IPv6 text without a zone index. IPv4-mapped IPv6 (::ffff:192.0.2.1) is read as the IPv4 address. Other notations (0x7f000001, 127.1, 0177.0.0.1) are refused.' },
           port: { type: 'integer', minimum: 0, maximum: 65535, description: 'Source port (RFC 6302); required when the address is shared under carrier-grade NAT.' },
-          observedAt: { type: 'string', format: 'date-time', description: 'When the request came; default now.' },
+          observedAt: { type: 'string', format: 'date-time', description: 'When the request came (RFC 3339, with a zone; at most 60 s ahead of the gateway\'s clock); default now.' },
         },
       },
       CreateAuthorization: {
@@ -76,8 +76,8 @@ ${describeCodes(outcomeReasons)}`,
           customer: ref('Customer'),
           amount: { type: 'integer', minimum: 1, maximum: 1_000_000_000_000, description: 'Minor units.' },
           currency: { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217.' },
-          description: { type: 'string', maxLength: 500 },
-          merchantReference: { type: 'string', maxLength: 200 },
+          description: { type: 'string', maxLength: 500, description: 'Stored in clear: no control characters but tab, LF and CR, no lone surrogates, and nothing that looks like a card number (FIELD_HOLDS_CARD_NUMBER).' },
+          merchantReference: { type: 'string', maxLength: 200, description: 'Stored in clear: no control characters, no lone surrogates, and nothing that looks like a card number (FIELD_HOLDS_CARD_NUMBER).' },
           capture: { type: 'string', enum: ['automatic', 'manual'], default: 'manual' },
           settlement: { type: 'string', enum: ['card', 'provider_bill', 'merchant_bill'], description: 'Default: the merchant\'s registered preference.' },
         },
@@ -88,7 +88,7 @@ ${describeCodes(outcomeReasons)}`,
         properties: {
           id: { type: 'string' },
           object: { type: 'string', const: 'authorization' },
-          status: { type: 'string', enum: ['pending', 'approved', 'declined', 'captured', 'voided', 'expired', 'refunded'] },
+          status: { type: 'string', enum: ['processing', 'pending', 'approved', 'declined', 'captured', 'voided', 'expired', 'refunded'] },
           reason: { type: ['string', 'null'], enum: [...outcomeReasons, null] },
           amount: { type: 'integer' },
           currency: { type: 'string' },
@@ -109,7 +109,7 @@ ${describeCodes(outcomeReasons)}`,
         properties: { object: { type: 'string', const: 'list' }, data: { type: 'array', items: ref('Authorization') }, hasMore: { type: 'boolean' } },
       },
       CreateCapture: { type: 'object', additionalProperties: false, properties: { amount: { type: 'integer', minimum: 1, description: 'Default: all that is not yet captured.' } } },
-      CreateRefund: { type: 'object', additionalProperties: false, properties: { amount: { type: 'integer', minimum: 1, description: 'Default: all that is captured and not yet refunded.' }, reason: { type: 'string', maxLength: 200 } } },
+      CreateRefund: { type: 'object', additionalProperties: false, properties: { amount: { type: 'integer', minimum: 1, description: 'Default: all that is captured and not yet refunded.' }, reason: { type: 'string', maxLength: 200, description: 'Stored in clear: as for description.' } } },
       Movement: {
         type: 'object', required: ['id', 'object', 'authorizationId', 'amount', 'currency', 'createdAt'], additionalProperties: false,
         properties: { id: { type: 'string' }, object: { type: 'string', enum: ['capture', 'refund'] }, authorizationId: { type: 'string' }, amount: { type: 'integer' }, currency: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' } },

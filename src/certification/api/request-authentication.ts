@@ -5,6 +5,8 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { MerchantRow } from '../authorization/authorization-service.ts';
+import { TargetUriResolver } from './target-uri-resolver.ts';
+import { UnknownKeyIds } from './unknown-key-ids.ts';
 
 /** The verifier's reasons, as the API's error codes; a new reason fails to compile until mapped. */
 const codeFor: Record<VerificationFailure, ErrorCode> = {
@@ -32,11 +34,11 @@ const codeFor: Record<VerificationFailure, ErrorCode> = {
   'content-digest-mismatch': 'CONTENT_DIGEST_MISMATCH',
 };
 
-interface KeyEntry {
-  key: KeyObject;
-  merchantId: string;
-  active: boolean;
-  loadedAt: number;
+/** The one row a request's keyid leads to: the key and the merchant holding it, read together. */
+interface KeyAndMerchant {
+  public_key: string;
+  key_status: string;
+  merchant: AuthenticatedMerchant['merchant'];
 }
 
 export interface AuthenticatedMerchant {
@@ -44,59 +46,106 @@ export interface AuthenticatedMerchant {
   keyId: string;
 }
 
+/** What every merchant request's signature must cover (docs/merchant-api.md). */
+const REQUIRED_COMPONENTS = ['@method', '@target-uri', 'content-digest'] as const;
+
+export interface RequestAuthenticationOptions {
+  /** How the target URI the merchant signed is rebuilt (public origin, trusted proxies). */
+  targetUri?: TargetUriResolver;
+  /** How long a key id found not to exist is refused without asking the store again. */
+  unknownKeyMs?: number;
+}
+
 /**
  * Authenticates a merchant request: an RFC 9421 signature by an active registered
  * Ed25519 key, covering @method, @target-uri and content-digest (checked against the
- * body, RFC 9530), within its validity, with a nonce never seen before for that key; and
- * a merchant that is certified. Keys are cached for a few seconds, so a revocation by
- * another process takes effect within that.
+ * body, RFC 9530) and idempotency-key whenever the request carries one, within its
+ * validity, with a nonce never seen before for that key; and a merchant that is certified.
+ *
+ * The key's and the merchant's status are read from the store on every request (one
+ * query), so a revocation by any process takes effect at the next request; only the
+ * parsed public key is cached, by key id and PEM text. Key ids that do not exist are
+ * remembered briefly (UnknownKeyIds), so forged key ids do not each cost a query.
  */
 export class RequestAuthentication {
-  private keys = new Map<string, KeyEntry | null>();
+  /** Parsed public keys by key id; the PEM text they came from decides whether one is still current. */
+  private readonly publicKeys = new Map<string, { pem: string; key: KeyObject }>();
+  private readonly unknownKeyIds: UnknownKeyIds;
+  readonly targetUri: TargetUriResolver;
 
   constructor(
     private readonly store: Store,
     private readonly maxAgeSeconds: number,
-    private readonly cacheMs = 5000,
-  ) {}
+    options: RequestAuthenticationOptions = {},
+  ) {
+    this.targetUri = options.targetUri ?? new TargetUriResolver();
+    this.unknownKeyIds = new UnknownKeyIds(async () => (await this.store.db.selectFrom('merchant_keys').select('id').where('use', '=', 'sig').execute()).map((r) => r.id), options.unknownKeyMs);
+  }
 
-  private async key(keyId: string, now: number): Promise<KeyEntry | null> {
-    const cached = this.keys.get(keyId);
-    if (cached !== undefined && cached !== null && now - cached.loadedAt < this.cacheMs) return cached;
-    const row = await this.store.db.selectFrom('merchant_keys').select(['public_key', 'merchant_id', 'status', 'use']).where('id', '=', keyId).executeTakeFirst();
-    const entry = row && row.use === 'sig' ? { key: createPublicKey(row.public_key), merchantId: row.merchant_id, active: row.status === 'active', loadedAt: now } : null;
-    if (this.keys.size > 10_000) this.keys.clear();
-    if (entry) this.keys.set(keyId, entry);
-    return entry;
+  /** The signing key and its merchant, or null when no signing key has that id. */
+  private async keyAndMerchant(keyId: string, now: number): Promise<KeyAndMerchant | null> {
+    if (await this.unknownKeyIds.isUnknown(keyId, now)) return null;
+    const row = await this.store.db
+      .selectFrom('merchant_keys as k')
+      .innerJoin('merchants as m', 'm.id', 'k.merchant_id')
+      .select(['k.public_key', 'k.status as key_status', 'm.id', 'm.name', 'm.status', 'm.settlement_preference', 'm.pseudonym_salt'])
+      .where('k.id', '=', keyId)
+      .where('k.use', '=', 'sig')
+      .executeTakeFirst();
+    if (!row) {
+      this.unknownKeyIds.remember(keyId, now);
+      return null;
+    }
+    const { public_key, key_status, ...merchant } = row;
+    return { public_key, key_status, merchant };
+  }
+
+  private publicKey(keyId: string, pem: string): KeyObject {
+    const cached = this.publicKeys.get(keyId);
+    if (cached?.pem === pem) return cached.key;
+    const key = createPublicKey(pem);
+    if (this.publicKeys.size >= 10_000) this.publicKeys.delete(this.publicKeys.keys().next().value!);
+    this.publicKeys.set(keyId, { pem, key });
+    return key;
   }
 
   async authenticate(request: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: Buffer }, now = Date.now()): Promise<AuthenticatedMerchant> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    let keyEntry: KeyEntry | null = null;
+    // RFC 9421 §7.2.1 "Insufficient Coverage": an Idempotency-Key outside the signature
+    // could be changed on the way, turning one signed request into two operations.
+    const idempotencyKey = headers['idempotency-key'] !== undefined;
+    const requiredComponents = idempotencyKey ? [...REQUIRED_COMPONENTS, 'idempotency-key'] : [...REQUIRED_COMPONENTS];
+    let found: KeyAndMerchant | null = null;
     const result = await verifyRequestSignature(
       { method: request.method, url: request.url, headers, body: request.body },
       {
         resolveKey: async (keyId: string) => {
-          keyEntry = await this.key(keyId, now);
-          return keyEntry && keyEntry.active ? keyEntry.key : null;
+          found = await this.keyAndMerchant(keyId, now);
+          return found && found.key_status === 'active' ? this.publicKey(keyId, found.public_key) : null;
         },
         now: new Date(now),
         maxAgeSeconds: this.maxAgeSeconds,
         clockSkewSeconds: 30,
-        requiredComponents: ['@method', '@target-uri', 'content-digest'],
+        requiredComponents,
         requiredParams: ['created', 'expires', 'nonce', 'keyid'],
       },
     );
-    if (!result.ok) throw new SidebandError(codeFor[result.reason], `Signature refused: ${result.reason}.`);
+    if (!result.ok) {
+      if (result.reason === 'component-missing') {
+        const why = idempotencyKey ? ' ("idempotency-key" because the request carries an Idempotency-Key header)' : '';
+        throw new SidebandError('SIGNATURE_COMPONENT_MISSING', `Signature refused: it must cover ${requiredComponents.map((c) => `"${c}"`).join(' ')}${why}.`);
+      }
+      throw new SidebandError(codeFor[result.reason], `Signature refused: ${result.reason}.`);
+    }
     // Required parameters are present once verification succeeded (requiredParams above).
     const created = result.created!;
     const expires = result.expires!;
     const nonce = result.nonce!;
     if (expires - created > this.maxAgeSeconds) throw new SidebandError('SIGNATURE_EXPIRED', `Signature refused: expires may be at most ${this.maxAgeSeconds} s after created.`);
-    const entry = keyEntry as KeyEntry | null;
+    const entry = found as KeyAndMerchant | null;
     if (!entry) throw new SidebandError('SIGNATURE_KEY_UNKNOWN', 'Signature refused: key-unknown.');
-    const merchant = await this.store.db.selectFrom('merchants').select(['id', 'name', 'status', 'settlement_preference', 'pseudonym_salt']).where('id', '=', entry.merchantId).executeTakeFirstOrThrow();
+    const merchant = entry.merchant;
     if (merchant.status === 'revoked') throw new SidebandError('MERCHANT_REVOKED', `Merchant ${merchant.id} is revoked.`);
     if (merchant.status !== 'certified') throw new SidebandError('MERCHANT_NOT_CERTIFIED', `Merchant ${merchant.id} is not certified.`);
     // The nonce is recorded only for a signature that verified, so nobody can burn a

@@ -1,8 +1,10 @@
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
-import type { Acquirer, CardForAcquirer } from '../settlement/acquirer.ts';
-import { recordEvent, type AuthorizationRow } from './authorization-record.ts';
+import { completeClaim, completeResource, type IdempotencyClaim } from '../api/idempotency.ts';
+import type { Acquirer, AcquirerResult, CardForAcquirer } from '../settlement/acquirer.ts';
+import { AcquirerOutbox } from '../settlement/acquirer-outbox.ts';
+import { merchantView, recordEvent, type AuthorizationRow } from './authorization-record.ts';
 import type { AuthorizationPolicy } from './authorization-service.ts';
 import { account, move, post, type Posting } from './ledger.ts';
 
@@ -20,11 +22,46 @@ function settlementPostings(row: AuthorizationRow, amount: number): Posting[] {
 
 const spent = (subscriberId: string) => `subscriber:${subscriberId}:spent`;
 
+/** Where an approved authorization ends when its uncaptured rest is released. */
+const closedStatus = (row: AuthorizationRow, uncaptured: 'voided' | 'expired'): string => (row.captured_amount === 0 ? uncaptured : row.refunded_amount === row.captured_amount ? 'refunded' : 'captured');
+
+/** A capture or refund as the merchant sees it. */
+export interface MovementView {
+  id: string;
+  object: 'capture' | 'refund';
+  authorizationId: string;
+  amount: number;
+  currency: string;
+  createdAt: string;
+}
+
+/** How long one acquirer call may take before its outcome counts as unknown (and is asked again). */
+const ACQUIRER_DEADLINE_MS = 8_000;
+/** A processing authorization untouched this long is resumed by the recovery sweep. */
+const RECOVER_AFTER_MS = 30_000;
+/** A processing authorization the acquirer could not answer for this long is declined. */
+const GIVE_UP_AFTER_MS = 10 * 60_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** Gives back `amount` of the subscriber's spending and of the card's credit. */
+async function returnLimits(tx: Tx, row: AuthorizationRow, amount: number, now: number): Promise<void> {
+  if (amount <= 0) return;
+  await tx.updateTable('subscribers').set((eb) => ({ amount_used: eb.case().when('amount_used', '>', amount).then(eb('amount_used', '-', amount)).else(0).end(), updated_at: now })).where('id', '=', row.subscriber_id).execute();
+  if (row.card_id) await tx.updateTable('cards').set((eb) => ({ credit_used: eb.case().when('credit_used', '>', amount).then(eb('credit_used', '-', amount)).else(0).end() })).where('id', '=', row.card_id).execute();
+}
+
 /**
- * Everything after the decision: capture (full, partial, several), void, refund, the
- * subscriber's confirmation, and expiry. Each change is one conditional UPDATE, so two
- * concurrent captures can never take more than was authorized, plus its ledger
- * transaction and event in the same database transaction.
+ * Everything after the decision: the acquirer's answer, capture (full, partial, several),
+ * void, refund, the subscriber's confirmation, expiry and recovery. Each change is one
+ * conditional UPDATE (so two concurrent captures can never take more than was
+ * authorized) with its ledger transaction, event, webhook, owed acquirer step and stored
+ * response in one database transaction. No transaction waits on the acquirer: an
+ * authorization waits for it in the durable state `processing`, and captures, refunds
+ * and voids reach it through the outbox.
  */
 export class AuthorizationLifecycle {
   /** Told of each approval (the secure channel starts there when the subscriber switched it on). */
@@ -33,13 +70,20 @@ export class AuthorizationLifecycle {
   constructor(
     private readonly store: Store,
     private readonly acquirer: Acquirer,
+    readonly outbox: AcquirerOutbox,
     private readonly policy: AuthorizationPolicy,
     private readonly logger: Logger,
     private readonly cardFor: (row: AuthorizationRow) => Promise<CardForAcquirer>,
   ) {}
 
   approved(row: AuthorizationRow): void {
-    for (const listener of this.approvalListeners) listener(row);
+    for (const listener of this.approvalListeners) {
+      try {
+        listener(row);
+      } catch (e) {
+        this.logger.error({ err: e, authorization: row.id }, 'an approval listener failed');
+      }
+    }
   }
 
   async get(merchantId: string, id: string): Promise<AuthorizationRow> {
@@ -61,7 +105,7 @@ export class AuthorizationLifecycle {
   }
 
   /** A capture or refund as the merchant sees it (an event of one of its authorizations). */
-  async movement(merchantId: string, eventId: string, row: AuthorizationRow | null, kind?: 'capture' | 'refund'): Promise<{ id: string; object: 'capture' | 'refund'; authorizationId: string; amount: number; currency: string; createdAt: string }> {
+  async movement(merchantId: string, eventId: string, kind?: 'capture' | 'refund'): Promise<MovementView> {
     const event = await this.store.db
       .selectFrom('authorization_events')
       .innerJoin('authorizations', 'authorizations.id', 'authorization_events.authorization_id')
@@ -71,74 +115,108 @@ export class AuthorizationLifecycle {
     if (!event || event.merchant_id !== merchantId || (event.type !== 'capture' && event.type !== 'refund') || (kind && event.type !== kind)) {
       throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No ${kind ?? 'capture or refund'} ${eventId}.`, { param: 'id' });
     }
-    return { id: event.id, object: event.type, authorizationId: row?.id ?? event.authorization_id, amount: event.amount ?? 0, currency: event.currency, createdAt: new Date(event.at).toISOString() };
+    return { id: event.id, object: event.type, authorizationId: event.authorization_id, amount: event.amount ?? 0, currency: event.currency, createdAt: new Date(event.at).toISOString() };
   }
 
   private async reread(tx: Tx, id: string): Promise<AuthorizationRow> {
     return tx.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   }
 
-  /** Captures `amount` (default: the rest); returns the authorization after it. */
-  async capture(merchantId: string, id: string, amount: number | undefined, now = Date.now()): Promise<AuthorizationRow> {
-    return (await this.captureMovement(merchantId, id, amount, now)).row;
+  private async reload(id: string): Promise<AuthorizationRow> {
+    return this.store.db.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   }
 
-  async captureMovement(merchantId: string, id: string, amount: number | undefined, now = Date.now()): Promise<{ row: AuthorizationRow; eventId: string }> {
+  // ── capture ─────────────────────────────────────────────────────────────
+
+  /** Captures `take` of an approved authorization inside the caller's transaction. */
+  async captureIn(tx: Tx, id: string, take: number, now: number): Promise<{ row: AuthorizationRow; movement: MovementView }> {
+    const r = await tx
+      .updateTable('authorizations')
+      .set((eb) => ({
+        captured_amount: eb('captured_amount', '+', take),
+        status: eb.case().when(eb(eb('captured_amount', '+', take), '=', eb.ref('amount'))).then('captured').else(eb.ref('status')).end(),
+        updated_at: now,
+      }))
+      .where('id', '=', id)
+      .where('status', '=', 'approved')
+      .where('expires_at', '>', now)
+      .where((eb) => eb(eb('captured_amount', '+', take), '<=', eb.ref('amount')))
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) {
+      const latest = await this.reread(tx, id);
+      if (latest.status === 'approved' && latest.expires_at <= now) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} passed its capture window at ${new Date(latest.expires_at).toISOString()}; it can no longer be captured.`);
+      throw new SidebandError('CAPTURE_EXCEEDS_AUTHORIZED', 'A concurrent capture took part of the amount; GET the authorization and retry.', { param: 'amount' });
+    }
+    const row = await this.reread(tx, id);
+    await post(tx, [...move(take, account.held(row.subscriber_id), spent(row.subscriber_id)), ...settlementPostings(row, take)], row.currency, id, now);
+    await AcquirerOutbox.queue(tx, row, 'capture', take, now);
+    const eventId = await recordEvent(tx, row, 'capture', take, now, 'authorization.captured');
+    return { row, movement: { id: eventId, object: 'capture', authorizationId: id, amount: take, currency: row.currency, createdAt: new Date(now).toISOString() } };
+  }
+
+  /** Captures `amount` (default: the rest). */
+  async capture(merchantId: string, id: string, amount: number | undefined, claim: IdempotencyClaim | null = null, now = Date.now()): Promise<{ row: AuthorizationRow; movement: MovementView }> {
     const current = await this.get(merchantId, id);
     if (current.status !== 'approved') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${current.status}; only an approved one can be captured.`);
+    if (current.expires_at <= now) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} passed its capture window at ${new Date(current.expires_at).toISOString()}; it can no longer be captured.`);
     const take = amount ?? current.amount - current.captured_amount;
     if (take <= 0 || current.captured_amount + take > current.amount) throw new SidebandError('CAPTURE_EXCEEDS_AUTHORIZED', `At most ${current.amount - current.captured_amount} can still be captured.`, { param: 'amount' });
-    return this.store.db.transaction().execute(async (tx) => {
-      const r = await tx
-        .updateTable('authorizations')
-        .set((eb) => ({
-          captured_amount: eb('captured_amount', '+', take),
-          status: eb.case().when(eb(eb('captured_amount', '+', take), '=', eb.ref('amount'))).then('captured').else(eb.ref('status')).end(),
-          updated_at: now,
-        }))
-        .where('id', '=', id)
-        .where('status', '=', 'approved')
-        .where((eb) => eb(eb('captured_amount', '+', take), '<=', eb.ref('amount')))
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) throw new SidebandError('CAPTURE_EXCEEDS_AUTHORIZED', 'A concurrent capture took part of the amount; GET the authorization and retry.', { param: 'amount' });
-      const row = await this.reread(tx, id);
-      await post(tx, [...move(take, account.held(row.subscriber_id), spent(row.subscriber_id)), ...settlementPostings(row, take)], row.currency, id, now);
-      if (row.acquirer_reference) await this.acquirer.capture(row.acquirer_reference, take, row.currency);
-      const eventId = await recordEvent(tx, row, 'capture', take, now, 'authorization.captured');
-      return { row, eventId };
+    const done = await this.store.db.transaction().execute(async (tx) => {
+      const result = await this.captureIn(tx, id, take, now);
+      if (claim) await completeClaim(tx, claim, 201, JSON.stringify(result.movement));
+      return result;
     });
+    this.outbox.kick();
+    return done;
   }
 
-  /** Releases what is not captured: `voided` if nothing was, else `captured` (closed). */
-  async void(merchantId: string, id: string, now = Date.now()): Promise<AuthorizationRow> {
-    const current = await this.get(merchantId, id);
-    if (current.status !== 'approved' && current.status !== 'pending') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${current.status}; only a pending or approved one can be voided.`);
-    const row = await this.release(current, current.captured_amount > 0 ? 'captured' : 'voided', null, 'authorization.voided', now);
-    if (!row) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} changed while it was being voided.`);
-    if (row.acquirer_reference && row.captured_amount === 0) await this.acquirer.void(row.acquirer_reference).catch((e) => this.logger.error({ err: e }, 'acquirer void failed'));
+  // ── void, expiry, decline: releasing the hold ───────────────────────────
+
+  /** Ends an open authorization in the caller's transaction and gives back what was held and not captured. */
+  private async releaseIn(tx: Tx, current: AuthorizationRow, to: string, reason: string | null, webhook: 'authorization.voided' | 'authorization.expired' | 'authorization.declined', now: number): Promise<AuthorizationRow | null> {
+    const remaining = current.amount - current.captured_amount;
+    const r = await tx.updateTable('authorizations').set({ status: to, reason: reason ?? current.reason, updated_at: now }).where('id', '=', current.id).where('status', '=', current.status).where('captured_amount', '=', current.captured_amount).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return null;
+    await returnLimits(tx, current, remaining, now);
+    await post(tx, move(remaining, account.held(current.subscriber_id), account.available(current.subscriber_id)), current.currency, current.id, now);
+    const row = await this.reread(tx, current.id);
+    // An authorization the acquirer holds and nothing was taken from is released there too.
+    if (current.captured_amount === 0) await AcquirerOutbox.queue(tx, row, 'void', null, now);
+    await recordEvent(tx, row, to === 'captured' || to === 'refunded' ? 'closed' : to, remaining, now, webhook, reason ? { reason } : undefined);
     return row;
   }
 
-  /** Ends an open authorization and gives the subscriber back what was held and not captured. */
-  private async release(current: AuthorizationRow, to: string, reason: string | null, webhook: 'authorization.voided' | 'authorization.expired' | 'authorization.declined', now: number): Promise<AuthorizationRow | null> {
-    const remaining = current.amount - current.captured_amount;
-    return this.store.db.transaction().execute(async (tx) => {
-      const r = await tx.updateTable('authorizations').set({ status: to, reason: reason ?? current.reason, updated_at: now }).where('id', '=', current.id).where('status', '=', current.status).where('captured_amount', '=', current.captured_amount).executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) return null;
-      await tx.updateTable('subscribers').set((eb) => ({ amount_used: eb.case().when('amount_used', '>', remaining).then(eb('amount_used', '-', remaining)).else(0).end(), updated_at: now })).where('id', '=', current.subscriber_id).execute();
-      await post(tx, move(remaining, account.held(current.subscriber_id), account.available(current.subscriber_id)), current.currency, current.id, now);
-      const row = await this.reread(tx, current.id);
-      await recordEvent(tx, row, to === 'captured' ? 'closed' : to, remaining, now, webhook, reason ? { reason } : undefined);
-      return row;
+  private async release(current: AuthorizationRow, to: string, reason: string | null, webhook: 'authorization.voided' | 'authorization.expired' | 'authorization.declined', now: number, claim: IdempotencyClaim | null = null): Promise<AuthorizationRow | null> {
+    const row = await this.store.db.transaction().execute(async (tx) => {
+      const released = await this.releaseIn(tx, current, to, reason, webhook, now);
+      if (released) {
+        if (claim) await completeClaim(tx, claim, 200, JSON.stringify(merchantView(released)));
+        // A key still waiting on this authorization (a crash mid-create) gets the final answer.
+        await completeResource(tx, released.id, 201, JSON.stringify(merchantView(released)));
+      }
+      return released;
     });
+    if (row) this.outbox.kick();
+    return row;
   }
 
-  async refundMovement(merchantId: string, id: string, amount: number | undefined, reason: string | null, now = Date.now()): Promise<{ row: AuthorizationRow; eventId: string }> {
+  /** Releases what is not captured: `voided` if nothing was, else `captured` (closed). */
+  async void(merchantId: string, id: string, claim: IdempotencyClaim | null = null, now = Date.now()): Promise<AuthorizationRow> {
+    const current = await this.get(merchantId, id);
+    if (current.status !== 'approved' && current.status !== 'pending') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${current.status}; only a pending or approved one can be voided.`);
+    const row = await this.release(current, closedStatus(current, 'voided'), null, 'authorization.voided', now, claim);
+    if (!row) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} changed while it was being voided; GET it and retry.`);
+    return row;
+  }
+
+  // ── refund ──────────────────────────────────────────────────────────────
+
+  async refund(merchantId: string, id: string, amount: number | undefined, reason: string | null, claim: IdempotencyClaim | null = null, now = Date.now()): Promise<{ row: AuthorizationRow; movement: MovementView }> {
     const current = await this.get(merchantId, id);
     if (!['approved', 'captured', 'refunded'].includes(current.status) || current.captured_amount === 0) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} has nothing captured to refund.`);
     const give = amount ?? current.captured_amount - current.refunded_amount;
     if (give <= 0 || current.refunded_amount + give > current.captured_amount) throw new SidebandError('REFUND_EXCEEDS_CAPTURED', `At most ${current.captured_amount - current.refunded_amount} can still be refunded.`, { param: 'amount' });
-    return this.store.db.transaction().execute(async (tx) => {
+    const done = await this.store.db.transaction().execute(async (tx) => {
       const r = await tx
         .updateTable('authorizations')
         .set((eb) => ({
@@ -147,43 +225,127 @@ export class AuthorizationLifecycle {
           updated_at: now,
         }))
         .where('id', '=', id)
+        .where('status', 'in', ['approved', 'captured', 'refunded'])
         .where((eb) => eb(eb('refunded_amount', '+', give), '<=', eb.ref('captured_amount')))
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SidebandError('REFUND_EXCEEDS_CAPTURED', 'A concurrent refund took part of the amount; GET the authorization and retry.', { param: 'amount' });
       const row = await this.reread(tx, id);
       const back = settlementPostings(row, give).map((p) => ({ account: p.account, amount: -p.amount }));
       await post(tx, [...back, ...move(give, spent(row.subscriber_id), account.available(row.subscriber_id))], row.currency, id, now);
-      await tx.updateTable('subscribers').set((eb) => ({ amount_used: eb.case().when('amount_used', '>', give).then(eb('amount_used', '-', give)).else(0).end(), updated_at: now })).where('id', '=', row.subscriber_id).execute();
-      if (row.acquirer_reference) await this.acquirer.refund(row.acquirer_reference, give, row.currency);
+      await returnLimits(tx, row, give, now);
+      await AcquirerOutbox.queue(tx, row, 'refund', give, now);
       const eventId = await recordEvent(tx, row, 'refund', give, now, 'authorization.refunded', reason ? { reason } : undefined);
-      return { row, eventId };
+      const movement: MovementView = { id: eventId, object: 'refund', authorizationId: id, amount: give, currency: row.currency, createdAt: new Date(now).toISOString() };
+      if (claim) await completeClaim(tx, claim, 201, JSON.stringify(movement));
+      return { row, movement };
     });
+    this.outbox.kick();
+    return done;
   }
+
+  // ── the acquirer's answer ───────────────────────────────────────────────
+
+  /**
+   * Asks the acquirer to authorize a `processing` authorization, by its id as the
+   * idempotency key (asking again is safe), and records the answer. An acquirer that does
+   * not answer leaves it `processing`: ACQUIRER_UNAVAILABLE, and a retry resumes it.
+   */
+  async completeAtAcquirer(row: AuthorizationRow, now = Date.now()): Promise<AuthorizationRow> {
+    let card: CardForAcquirer;
+    try {
+      card = await this.cardFor(row);
+    } catch (e) {
+      // The card was removed while the purchase waited: nothing to authorize it with.
+      if (e instanceof SidebandError && e.code === 'AUTHORIZATION_STATE_INVALID') return this.finishProcessing(row, { approved: false, reason: 'NO_CARD_ON_FILE' }, now);
+      throw e;
+    }
+    let result: AcquirerResult;
+    try {
+      result = await withDeadline(this.acquirer.authorize(card, row.amount, row.currency, row.merchant_id, row.id), ACQUIRER_DEADLINE_MS);
+    } catch (e) {
+      this.logger.warn({ err: e, authorization: row.id }, 'the acquirer did not answer an authorization; it stays processing');
+      throw new SidebandError('ACQUIRER_UNAVAILABLE', `The acquirer did not answer for authorization ${row.id}; retry with the same Idempotency-Key to resume it.`, { cause: e });
+    }
+    return this.finishProcessing(row, result, now);
+  }
+
+  /** Records the acquirer's answer for a processing authorization; whoever finishes first wins, the others read the result. */
+  async finishProcessing(current: AuthorizationRow, result: AcquirerResult | { approved: false; reason: 'ACQUIRER_UNAVAILABLE' | 'NO_CARD_ON_FILE' }, now: number): Promise<AuthorizationRow> {
+    const row = await this.store.db.transaction().execute(async (tx) => {
+      if (!result.approved) {
+        return this.releaseIn(tx, current, 'declined', 'reason' in result ? result.reason : 'CARD_DECLINED', 'authorization.declined', now).then(async (released) => {
+          if (released) await completeResource(tx, released.id, 201, JSON.stringify(merchantView(released)));
+          return released;
+        });
+      }
+      const r = await tx
+        .updateTable('authorizations')
+        .set({ status: 'approved', reason: null, acquirer_reference: result.reference, expires_at: now + this.policy.captureWindowMs, updated_at: now })
+        .where('id', '=', current.id)
+        .where('status', '=', 'processing')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return null;
+      let approved = await this.reread(tx, current.id);
+      await recordEvent(tx, approved, 'approved', approved.amount, now, 'authorization.approved');
+      if (approved.capture_mode === 'automatic') approved = (await this.captureIn(tx, approved.id, approved.amount, now)).row;
+      await completeResource(tx, approved.id, 201, JSON.stringify(merchantView(approved)));
+      return approved;
+    });
+    if (!row) return this.reload(current.id);
+    this.outbox.kick();
+    if (row.status === 'approved' || row.status === 'captured') this.approved(row);
+    return row;
+  }
+
+  /**
+   * Resumes authorizations left `processing` (a crash, or an acquirer that did not answer)
+   * whose request nobody retried; after GIVE_UP_AFTER_MS without an answer they are
+   * declined (ACQUIRER_UNAVAILABLE), and a hold the acquirer may have made lapses there.
+   */
+  async recoverProcessing(now = Date.now()): Promise<number> {
+    const stuck = await this.store.db.selectFrom('authorizations').selectAll().where('status', '=', 'processing').where('updated_at', '<=', now - RECOVER_AFTER_MS).limit(100).execute();
+    let n = 0;
+    for (const row of stuck) {
+      // Take it for a while, so two sweeps do not ask the acquirer at once.
+      const taken = await this.store.db.updateTable('authorizations').set({ updated_at: now }).where('id', '=', row.id).where('status', '=', 'processing').where('updated_at', '=', row.updated_at).executeTakeFirst();
+      if (Number(taken.numUpdatedRows) !== 1) continue;
+      try {
+        await this.completeAtAcquirer({ ...row, updated_at: now }, now);
+        n++;
+      } catch (e) {
+        if (now - row.created_at < GIVE_UP_AFTER_MS) continue;
+        this.logger.error({ err: e, authorization: row.id }, 'giving up on an authorization the acquirer never answered');
+        await this.finishProcessing({ ...row, updated_at: now }, { approved: false, reason: 'ACQUIRER_UNAVAILABLE' }, now);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  // ── the subscriber's answer ─────────────────────────────────────────────
 
   /** The subscriber confirms a pending purchase (portal or operator). */
   async approveBySubscriber(id: string, now = Date.now()): Promise<AuthorizationRow> {
     const current = await this.store.db.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!current) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${id}.`);
     if (current.status !== 'pending') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${current.status}, not pending.`);
-    let reference: string | null = null;
-    if (current.settlement === 'card') {
-      const result = await this.acquirer.authorize(await this.cardFor(current), current.amount, current.currency, current.merchant_id);
-      if (!result.approved) {
-        await this.release(current, 'declined', 'CARD_DECLINED', 'authorization.declined', now);
-        return this.reload(id);
-      }
-      reference = result.reference;
-    }
+    const toAcquirer = current.settlement === 'card';
     const row = await this.store.db.transaction().execute(async (tx) => {
-      const r = await tx.updateTable('authorizations').set({ status: 'approved', reason: null, acquirer_reference: reference, expires_at: now + this.policy.captureWindowMs, updated_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+      const r = await tx
+        .updateTable('authorizations')
+        .set(toAcquirer ? { status: 'processing', reason: null, updated_at: now } : { status: 'approved', reason: null, expires_at: now + this.policy.captureWindowMs, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return null;
-      const updated = await this.reread(tx, id);
-      await recordEvent(tx, updated, 'approved', updated.amount, now, 'authorization.approved', { by: 'subscriber' });
+      let updated = await this.reread(tx, id);
+      await recordEvent(tx, updated, toAcquirer ? 'confirmed' : 'approved', updated.amount, now, toAcquirer ? null : 'authorization.approved', { by: 'subscriber' });
+      if (!toAcquirer && updated.capture_mode === 'automatic') updated = (await this.captureIn(tx, id, updated.amount, now)).row;
       return updated;
     });
     if (!row) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} changed while being approved.`);
+    if (toAcquirer) return this.completeAtAcquirer(row, now);
     this.approved(row);
-    if (row.capture_mode === 'automatic') return this.capture(row.merchant_id, id, undefined, now);
     return row;
   }
 
@@ -196,16 +358,12 @@ export class AuthorizationLifecycle {
     return row;
   }
 
-  private async reload(id: string): Promise<AuthorizationRow> {
-    return this.store.db.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  }
-
   /** Pending ones nobody confirmed are declined; approved ones not captured in time release their hold. */
   async expireDue(now = Date.now()): Promise<number> {
     const due = await this.store.db.selectFrom('authorizations').selectAll().where('status', 'in', ['pending', 'approved']).where('expires_at', '<=', now).limit(500).execute();
     let n = 0;
     for (const row of due) {
-      const to = row.status === 'pending' ? 'declined' : row.captured_amount > 0 ? 'captured' : 'expired';
+      const to = row.status === 'pending' ? 'declined' : closedStatus(row, 'expired');
       const done = await this.release(row, to, row.status === 'pending' ? 'CONFIRMATION_EXPIRED' : null, row.status === 'pending' ? 'authorization.declined' : 'authorization.expired', now);
       if (done) n++;
     }

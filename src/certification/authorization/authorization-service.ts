@@ -11,8 +11,10 @@ import { resolveHolder } from '../../aaa/service/resolution-routes.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { DestinationCheckMode, DestinationTracking } from '../../tracking/service/destination-tracking.ts';
 import type { Acquirer } from '../settlement/acquirer.ts';
+import type { AcquirerOutbox } from '../settlement/acquirer-outbox.ts';
 import { encryptBillingDetails } from '../settlement/billing-release.ts';
-import { recordEvent, type AuthorizationRow } from './authorization-record.ts';
+import { merchantView, recordEvent, type AuthorizationRow } from './authorization-record.ts';
+import { completeClaim, linkClaim, type IdempotencyClaim } from '../api/idempotency.ts';
 import { customerPseudonym } from './customer-pseudonym.ts';
 import { account, move, post } from './ledger.ts';
 import { AuthorizationLifecycle } from './authorization-lifecycle.ts';
@@ -32,7 +34,14 @@ export interface AuthorizationPolicy {
   destinationWindowMs: number;
   captureWindowMs: number;
   confirmationMs: number;
+  /** The oldest `customer.observedAt` accepted. */
+  observedMaxAgeMs: number;
+  /** How long after the session (or its hold on the address) ended a purchase is still accepted. */
+  presenceGraceMs: number;
 }
+
+/** Thrown inside the hold transaction to roll back the spending reservation with it. */
+class CreditRefused extends Error {}
 
 export interface MerchantRow {
   id: string;
@@ -56,13 +65,22 @@ export class AuthorizationService {
     private readonly sessions: SessionService,
     private readonly tracking: DestinationTracking,
     private readonly acquirer: Acquirer,
+    outbox: AcquirerOutbox,
     private readonly policy: AuthorizationPolicy,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    this.lifecycle = new AuthorizationLifecycle(store, acquirer, policy, logger, (row) => this.cardFor(row.subscriber_id, row.id));
+    this.lifecycle = new AuthorizationLifecycle(store, acquirer, outbox, policy, logger, (row) => this.cardFor(row));
   }
 
-  async create(merchant: MerchantRow, input: CreateAuthorization, now = Date.now()): Promise<AuthorizationRow> {
+  /**
+   * Decides a purchase. Everything that can refuse it is read and checked first; then one
+   * transaction takes the holds (spending limit and card credit, each a conditional
+   * UPDATE), records the authorization and its ledger entries, and either stores the final
+   * answer under the merchant's key or, for a card the acquirer must authorize, leaves the
+   * authorization `processing` and links the key to it. The acquirer is asked only after
+   * that commit, never inside a transaction.
+   */
+  async create(merchant: MerchantRow, input: CreateAuthorization, claim: IdempotencyClaim | null = null, now = Date.now()): Promise<AuthorizationRow> {
     const observedAt = input.customer.observedAt ?? now;
     let holder;
     try {
@@ -74,26 +92,34 @@ export class AuthorizationService {
     }
     const subscriberId = holder.subscriber.id;
     if (!subscriberId) throw new SidebandError('CUSTOMER_NOT_FOUND', 'The address was held by a session of no known subscriber.', { param: 'customer' });
-    const subscriber = await this.store.db.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).executeTakeFirstOrThrow();
+    const [subscriber, session] = await Promise.all([
+      this.store.db.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).executeTakeFirstOrThrow(),
+      this.store.db.selectFrom('sessions').select(['status', 'ended_at']).where('id', '=', holder.session.id).executeTakeFirstOrThrow(),
+    ]);
     const settlement = input.settlement ?? merchant.settlement_preference;
     const base = {
       id: newId('auth', now), merchant_id: merchant.id, subscriber_id: subscriberId, session_id: holder.session.id, card_id: null as string | null,
       customer_address: holder.address, customer_port: input.customer.port ?? null, observed_at: observedAt, amount: input.amount, currency: input.currency,
       captured_amount: 0, refunded_amount: 0, capture_mode: input.capture, settlement, description: input.description ?? null, merchant_reference: input.merchantReference ?? null,
       customer_pseudonym: customerPseudonym(merchant.pseudonym_salt, subscriberId), acquirer_reference: null as string | null, billing_details: null as string | null,
-      created_at: now, updated_at: now,
+      idempotency_key: claim?.key ?? null, created_at: now, updated_at: now,
     };
-    const decline = (reason: ErrorCode) => this.recordDeclined({ ...base, status: 'declined', reason, expires_at: now });
+    const decline = (reason: ErrorCode) => this.recordDeclined({ ...base, status: 'declined', reason, expires_at: now }, claim);
+
+    // 1b. A customer who is there: seen recently, by a session still open (or just closed).
+    const bindingEnd = holder.binding.end === null ? null : Date.parse(holder.binding.end);
+    const leftAt = Math.min(session.status === 'closed' ? (session.ended_at ?? 0) : Infinity, bindingEnd ?? Infinity);
+    if (now - observedAt > this.policy.observedMaxAgeMs || now - leftAt > this.policy.presenceGraceMs) return decline('CUSTOMER_NOT_PRESENT');
 
     // 2. The destination check (the seed's third data set).
     const networks = (await this.store.db.selectFrom('merchant_networks').select('cidr').where('merchant_id', '=', merchant.id).execute()).map((n) => parseCidr(n.cidr));
     const check = await this.tracking.check(holder.session.id, networks, this.policy.destinationCheck, this.policy.destinationWindowMs, observedAt);
     if (!check.contacted) return decline('DESTINATION_NOT_VISITED');
 
-    // 3. The subscriber, the currency, and what the settlement needs.
+    // 3. The subscriber, the currency of their limit, and what the settlement needs.
     if (subscriber.status !== 'active') return decline('SUBSCRIBER_NOT_ACTIVE');
+    if (input.currency !== subscriber.currency) return decline('CURRENCY_MISMATCH');
     const card = settlement === 'card' || settlement === 'merchant_bill' ? await this.store.db.selectFrom('cards').selectAll().where('subscriber_id', '=', subscriberId).where('status', '=', 'active').orderBy('created_at').executeTakeFirst() : undefined;
-    if (settlement !== 'card' && input.currency !== subscriber.currency) return decline('CURRENCY_MISMATCH');
     if (settlement === 'card' && !card) return decline('NO_CARD_ON_FILE');
     let encryptionKey: { id: string; public_key: string; algorithm: string } | undefined;
     if (settlement === 'merchant_bill') {
@@ -101,30 +127,25 @@ export class AuthorizationService {
       if (!subscriber.release_to_merchant || !encryptionKey || !card) return decline('MERCHANT_BILLING_NOT_ALLOWED');
     }
     base.card_id = card?.id ?? null;
-    if (card && settlement === 'card') {
+    let creditLimit: number | null = null;
+    if (card) {
       const record = await this.vault.open<ConfidentialRecord>(card.record_id!, 'authorization-credit-check', `merchant:${merchant.id}`);
-      if (record.creditLimit !== null && input.amount + (await this.cardExposure(card.id)) > record.creditLimit) return decline('CREDIT_LIMIT_EXCEEDED');
+      creditLimit = record.creditLimit;
+      if (creditLimit !== null && input.amount > creditLimit) return decline('CREDIT_LIMIT_EXCEEDED');
     }
 
-    // 4. The subscriber's confirmation policy.
+    // 4. The subscriber's confirmation policy; a card approval waits for the acquirer.
     const pending = subscriber.auto_approve_limit === null || input.amount > subscriber.auto_approve_limit;
-
-    // Card approvals are authorized with the acquirer before the hold, so a decline
-    // there holds nothing; a hold refused afterwards voids it at the acquirer.
-    if (!pending && settlement === 'card') {
-      const result = await this.acquirer.authorize(await this.cardFor(subscriberId, base.id), input.amount, input.currency, merchant.id);
-      if (!result.approved) return decline('CARD_DECLINED');
-      base.acquirer_reference = result.reference;
-    }
-    if (!pending && settlement === 'merchant_bill') {
+    const status = pending ? 'pending' : settlement === 'card' ? 'processing' : 'approved';
+    if (status === 'approved' && settlement === 'merchant_bill') {
       const record = await this.vault.open<ConfidentialRecord>(card!.record_id!, 'settlement-merchant-release', `merchant:${merchant.id}`);
       base.billing_details = await encryptBillingDetails({ holderName: record.holderName, cardNumber: record.number, expiry: record.expiry, amount: input.amount, currency: input.currency, authorization: base.id }, encryptionKey!.public_key, encryptionKey!.algorithm, encryptionKey!.id);
     }
 
-    // 3b. The spending limit, atomically: the conditional UPDATE is the check, so
-    // concurrent requests can never together pass the limit.
-    const row: AuthorizationRow = { ...base, status: pending ? 'pending' : 'approved', reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
-    const held = await this.store.db.transaction().execute(async (tx) => {
+    // 5. The holds, atomically: each conditional UPDATE is its own check, so concurrent
+    // requests can never together pass a limit.
+    const row: AuthorizationRow = { ...base, status, reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
+    const held = await this.store.db.transaction().execute(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
       const reserved = await tx
         .updateTable('subscribers')
         .set((eb) => ({ amount_used: eb('amount_used', '+', input.amount), updated_at: now }))
@@ -132,45 +153,58 @@ export class AuthorizationService {
         .where('status', '=', 'active')
         .where((eb) => eb(eb('amount_used', '+', input.amount), '<=', eb.ref('spending_limit')))
         .executeTakeFirst();
-      if (Number(reserved.numUpdatedRows) !== 1) return false;
+      if (Number(reserved.numUpdatedRows) !== 1) return { refused: 'SPENDING_LIMIT_EXCEEDED' };
+      if (card) {
+        let credit = tx.updateTable('cards').set((eb) => ({ credit_used: eb('credit_used', '+', input.amount) })).where('id', '=', card.id).where('status', '=', 'active');
+        if (creditLimit !== null) credit = credit.where((eb) => eb(eb('credit_used', '+', input.amount), '<=', creditLimit));
+        const r = await credit.executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) throw new CreditRefused();
+      }
       await tx.insertInto('authorizations').values(row).execute();
       await post(tx, move(input.amount, account.available(subscriberId), account.held(subscriberId)), input.currency, row.id, now);
-      await recordEvent(tx, row, pending ? 'pending' : 'approved', input.amount, now, pending ? 'authorization.pending' : 'authorization.approved', { destinationCheck: check.mode });
-      return true;
+      await recordEvent(tx, row, status, input.amount, now, status === 'processing' ? null : status === 'pending' ? 'authorization.pending' : 'authorization.approved', { destinationCheck: check.mode });
+      let final = row;
+      if (status === 'approved' && input.capture === 'automatic') final = (await this.lifecycle.captureIn(tx, row.id, input.amount, now)).row;
+      if (claim) {
+        if (status === 'processing') await linkClaim(tx, claim, row.id);
+        else await completeClaim(tx, claim, 201, JSON.stringify(merchantView(final)));
+      }
+      return { row: final };
+    }).catch((e: unknown) => {
+      if (e instanceof CreditRefused) return { refused: 'CREDIT_LIMIT_EXCEEDED' as const };
+      throw e;
     });
-    if (!held) {
-      if (base.acquirer_reference) await this.acquirer.void(base.acquirer_reference).catch((e) => this.logger.error({ err: e }, 'voiding at the acquirer failed'));
-      return decline('SPENDING_LIMIT_EXCEEDED');
-    }
-    if (!pending) this.lifecycle.approved(row);
-    if (!pending && input.capture === 'automatic') return this.lifecycle.capture(merchant.id, row.id, undefined, now);
+    if ('refused' in held) return decline(held.refused);
+    if (held.row.status === 'processing') return this.lifecycle.completeAtAcquirer(held.row, now);
+    if (held.row.status !== 'pending') this.lifecycle.approved(held.row);
+    return held.row;
+  }
+
+  /**
+   * Picks up an authorization whose key a retry took over: finishes it when it still
+   * waits for the acquirer, otherwise answers with where it stands.
+   */
+  async resume(merchantId: string, authorizationId: string, claim: IdempotencyClaim): Promise<AuthorizationRow> {
+    const row = await this.lifecycle.get(merchantId, authorizationId);
+    if (row.status === 'processing') return this.lifecycle.completeAtAcquirer(row);
+    await this.store.db.transaction().execute((tx) => completeClaim(tx, claim, 201, JSON.stringify(merchantView(row))));
     return row;
   }
 
-  private async recordDeclined(row: AuthorizationRow): Promise<AuthorizationRow> {
+  private async recordDeclined(row: AuthorizationRow, claim: IdempotencyClaim | null): Promise<AuthorizationRow> {
     await this.store.db.transaction().execute(async (tx: Tx) => {
       await tx.insertInto('authorizations').values(row).execute();
       await recordEvent(tx, row, 'declined', row.amount, row.created_at, 'authorization.declined', { reason: row.reason });
+      if (claim) await completeClaim(tx, claim, 201, JSON.stringify(merchantView(row)));
     });
     return row;
   }
 
-  /** What the subscriber's card already carries: open holds and captures not refunded. */
-  private async cardExposure(cardId: string): Promise<number> {
-    const row = await this.store.db
-      .selectFrom('authorizations')
-      .select((eb) => eb.fn.sum<number>(eb.case().when('status', 'in', ['approved', 'pending']).then(eb('amount', '-', eb.ref('refunded_amount'))).else(eb('captured_amount', '-', eb.ref('refunded_amount'))).end()).as('exposure'))
-      .where('card_id', '=', cardId)
-      .where('status', 'in', ['approved', 'pending', 'captured'])
-      .executeTakeFirst();
-    return Number(row?.exposure ?? 0);
-  }
-
-  /** Opens the card for the acquirer: the one path a card number takes toward a payment network. */
-  private async cardFor(subscriberId: string, authorizationId: string) {
-    const card = await this.store.db.selectFrom('cards').select('record_id').where('subscriber_id', '=', subscriberId).where('status', '=', 'active').orderBy('created_at').executeTakeFirst();
-    if (!card?.record_id) throw new SidebandError('AUTHORIZATION_STATE_INVALID', 'The subscriber has no card on file any more.');
-    const record = await this.vault.open<ConfidentialRecord>(card.record_id, 'settlement-acquirer', `acquirer:${this.acquirer.name}:${authorizationId}`);
+  /** Opens the authorization's card for the acquirer: the one path a card number takes toward a payment network. */
+  private async cardFor(row: AuthorizationRow) {
+    const card = row.card_id ? await this.store.db.selectFrom('cards').select('record_id').where('id', '=', row.card_id).where('status', '=', 'active').executeTakeFirst() : undefined;
+    if (!card?.record_id) throw new SidebandError('AUTHORIZATION_STATE_INVALID', 'The card of this authorization is no longer on file.');
+    const record = await this.vault.open<ConfidentialRecord>(card.record_id, 'settlement-acquirer', `acquirer:${this.acquirer.name}:${row.id}`);
     return { number: record.number, expiry: record.expiry, holderName: record.holderName };
   }
 }

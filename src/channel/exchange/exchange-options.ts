@@ -3,7 +3,8 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 
 const port = z.number().int().min(0).max(65535);
 /** An address-of-record user part: digits with an optional leading "+" (and * #, for service codes). */
-const number = z.string().regex(/^\+?[0-9*#]{1,32}$/, 'must be digits with an optional leading "+"');
+export const ADDRESS_OF_RECORD_NUMBER = /^\+?[0-9*#]{1,32}$/;
+const number = z.string().regex(ADDRESS_OF_RECORD_NUMBER, 'must be digits with an optional leading "+"');
 
 const line = z
   .object({

@@ -10,18 +10,40 @@ export const currencies: Readonly<Record<string, number>> = {
 };
 
 export function assertCurrency(code: string, param = 'currency'): string {
-  if (!Object.hasOwn(currencies, code)) throw new SidebandError('CURRENCY_UNKNOWN', `Currency ${JSON.stringify(code)} is not an ISO 4217 code Sideband knows.`, { param });
-  return code;
+  if (Object.hasOwn(currencies, code)) return code;
+  // Only a code-shaped value is repeated back: a refused value can be anything.
+  if (/^[A-Z]{3}$/.test(code)) throw new SidebandError('CURRENCY_UNKNOWN', `Currency ${code} is not an ISO 4217 code Sideband knows.`, { param });
+  throw new SidebandError('CURRENCY_UNKNOWN', `${param} must be an ISO 4217 code such as EUR, three capital letters.`, { param });
 }
 
 /** The largest amount accepted anywhere: keeps sums exact in a double (below 2^53). */
 export const MAX_AMOUNT = 1_000_000_000_000;
 
-export function assertAmount(value: unknown, param = 'amount', { allowZero = true } = {}): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_AMOUNT || (!allowZero && value === 0)) {
-    throw new SidebandError('AMOUNT_INVALID', `${param} must be an integer number of minor units from ${allowZero ? 0 : 1} to ${MAX_AMOUNT}.`, { param });
+/**
+ * An amount in integer minor units, each way of being wrong refused with its own message.
+ * JSON has one number type, so `19.99` for 19.99 EUR arrives as a fraction of a minor unit:
+ * with `currency`, the message says how many decimal places the currency has.
+ */
+export function assertAmount(value: unknown, param = 'amount', { allowZero = true, currency }: { allowZero?: boolean; currency?: string } = {}): number {
+  const refuse = (why: string) => new SidebandError('AMOUNT_INVALID', `${param} ${why}`, { param });
+  if (typeof value !== 'number') {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' || typeof value === 'undefined' ? `an ${typeof value}` : `a ${typeof value}`;
+    throw refuse(`must be a number of minor units such as 1999, not ${kind}.`);
   }
-  return value;
+  if (!Number.isFinite(value)) throw refuse('must be a finite number of minor units.');
+  if (!Number.isInteger(value)) {
+    const exponent = currency === undefined ? undefined : currencies[currency];
+    throw refuse(exponent === undefined
+      ? 'must be a whole number of minor units (1999 for 19.99), not a fraction.'
+      : exponent === 0
+        ? `must be a whole number: ${currency} has no minor unit.`
+        : `must be a whole number of minor units: ${currency} has ${exponent} decimal places, so ${formatAmount(1999, currency!)} is 1999.`);
+  }
+  if (value < 0) throw refuse('must not be negative.');
+  if (value === 0 && !allowZero) throw refuse('must be at least 1 minor unit.');
+  if (value > MAX_AMOUNT) throw refuse(`must be at most ${MAX_AMOUNT} minor units.`);
+  // JSON's -0 is a zero: stored and answered as 0.
+  return value === 0 ? 0 : value;
 }
 
 export function formatAmount(amount: number, currency: string): string {

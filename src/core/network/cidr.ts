@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { normaliseAddress } from '../resolution/address-key.ts';
 
 export interface Cidr {
   readonly family: 4 | 6;
@@ -31,17 +32,21 @@ export function parseCidr(input: string, param = 'cidr'): Cidr {
   return { family, prefix, text: `${network.toString()}/${prefix}`, range: [network, prefix] };
 }
 
-/** Canonical text of an address, IPv4-mapped IPv6 folded to IPv4; throws ADDRESS_INVALID. */
+/**
+ * The canonical text of an address a client sent: dotted decimal for IPv4, RFC 5952 for
+ * IPv6, an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, RFC 4291 §2.5.5.2) folded to the
+ * IPv4 address it carries, as dual-stack sockets report IPv4 peers that way. Only strict
+ * notations are read (normaliseAddress): `0x7f000001`, `127.1`, `0177.0.0.1`,
+ * `127.0.0.01`, a zone (`fe80::1%eth0`) or surrounding spaces are refused, not guessed at
+ * the way inet_aton() or ipaddr.js would. The message never repeats the input: a refused
+ * value can be anything, and 4xx answers are stored for idempotent replay.
+ */
 export function canonicalAddress(input: string, param = 'address'): string {
-  let a: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    if (!ipaddr.isValid(input.trim())) throw new Error('invalid');
-    a = ipaddr.parse(input.trim());
-  } catch {
-    throw new SidebandError('ADDRESS_INVALID', `${JSON.stringify(input)} is not an IPv4 or IPv6 address.`, { param });
+  const text = normaliseAddress(input);
+  if (text === undefined) {
+    throw new SidebandError('ADDRESS_INVALID', `${param} must be an IPv4 address in dotted decimal without leading zeros (192.0.2.10) or an IPv6 address (2001:db8::10), with no zone index or spaces.`, { param });
   }
-  if (a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress()) a = (a as ipaddr.IPv6).toIPv4Address();
-  return a.toString();
+  return text;
 }
 
 export function cidrContains(cidr: Cidr, address: string): boolean {

@@ -4,6 +4,7 @@ import * as destinationTracking from './0002-destination-tracking.ts';
 import * as merchantApi from './0003-merchant-api.ts';
 import * as secureChannel from './0004-secure-channel.ts';
 import * as secureChannelPreferences from './0005-secure-channel-preferences.ts';
+import * as moneyPaths from './0006-money-paths.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -17,6 +18,7 @@ const migrations: Record<string, DialectMigration> = {
   '0003-merchant-api': merchantApi,
   '0004-secure-channel': secureChannel,
   '0005-secure-channel-preferences': secureChannelPreferences,
+  '0006-money-paths': moneyPaths,
 };
 
 export class SidebandMigrations implements MigrationProvider {

@@ -45,7 +45,7 @@ for (const dialect of dialects) {
     it('refuses a bad batch whole, with the field named, and an unauthenticated one', async () => {
       const bad = await push({ observations: [{ source: { address }, destination: '203.0.113.11' }, { source: { address: 'nope' }, destination: '203.0.113.12' }] });
       assert.equal(bad.status, 400);
-      assert.deepEqual((bad.body as { error: { code: string; param: string } }).error, { type: 'invalid_request', code: 'ADDRESS_INVALID', message: '"nope" is not an IPv4 or IPv6 address.', param: 'observations[1].source.address' });
+      assert.deepEqual((bad.body as { error: { code: string; param: string } }).error, { type: 'invalid_request', code: 'ADDRESS_INVALID', message: 'observations[1].source.address must be an IPv4 address in dotted decimal without leading zeros (192.0.2.10) or an IPv6 address (2001:db8::10), with no zone index or spaces.', param: 'observations[1].source.address' });
       const d = await t.operator(`/v1/sessions/${sessionId}/destinations`);
       assert.ok(!(d.body as { data: Array<{ destination: string }> }).data.some((x) => x.destination === '203.0.113.11'), 'nothing of the bad batch was recorded');
       assert.equal((await push({ observations: [] }, 'sbop_wrong')).status, 401);
