@@ -24,7 +24,7 @@ export interface SidebandClientOptions {
   keyId: string;
   /** Your Ed25519 private key: a KeyObject or PEM text. */
   privateKey: KeyObject | string;
-  /** Retries after a network error, a 5xx, or an in-progress duplicate. Default 2. */
+  /** Retries after a network error, a 5xx, or an in-progress duplicate (waiting as long as Retry-After says, at most 15 s). Default 2. */
   maxRetries?: number;
   timeoutMs?: number;
   /** For tests and instrumentation. */
@@ -131,8 +131,11 @@ export class SidebandClient {
   }
 }
 
-/** Exponential backoff with jitter, or the server's Retry-After (seconds, at most 10) when it sent one. */
+/**
+ * Exponential backoff with jitter, or the server's Retry-After (seconds, at most 15: how
+ * long a gateway that died mid-request keeps its idempotency key) when it sent one.
+ */
 function backoff(attempt: number, retryAfter: string | null = null): Promise<void> {
-  const asked = retryAfter !== null && /^\d{1,4}$/.test(retryAfter) ? Math.min(10, Number(retryAfter)) * 1000 : null;
+  const asked = retryAfter !== null && /^\d{1,4}$/.test(retryAfter) ? Math.min(15, Number(retryAfter)) * 1000 : null;
   return new Promise((r) => setTimeout(r, asked ?? 200 * 2 ** attempt + Math.random() * 100));
 }

@@ -8,12 +8,15 @@ export class SidebandError extends Error {
   readonly code: ErrorCode;
   /** The request field or setting the error is about, when there is one. */
   readonly param: string | undefined;
+  /** Seconds after which a retry may succeed (sent as Retry-After), when known. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { param?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { param?: string; cause?: unknown; retryAfterSeconds?: number }) {
     super(message ?? errorRegistry[code].cause, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SidebandError';
     this.code = code;
     this.param = options?.param;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   get status(): number {

@@ -66,7 +66,10 @@ export class IdempotencyKeys {
         await this.store.db.deleteFrom('idempotency_keys').where('merchant_id', '=', merchantId).where('key', '=', key).where('status', '=', 'done').where('created_at', '=', row.created_at).execute();
         continue;
       }
-      if (row.locked_until > now) throw new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `A request with Idempotency-Key ${key} is still in progress.`, { param: 'Idempotency-Key' });
+      if (row.locked_until > now) {
+        const seconds = Math.max(1, Math.ceil((row.locked_until - now) / 1000));
+        throw new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `A request with Idempotency-Key ${key} is still in progress; retry in ${seconds} s.`, { param: 'Idempotency-Key', retryAfterSeconds: seconds });
+      }
       // The holder is gone (crashed, or gave up after a fault): take the key over.
       const taken = await this.store.db
         .updateTable('idempotency_keys')

@@ -49,7 +49,7 @@ export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizat
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof SidebandError) {
       // Worth retrying soon: the same key will be replayed or resumed (RFC 9110 §10.2.3).
-      if (error.code === 'IDEMPOTENCY_KEY_IN_PROGRESS' || error.code === 'ACQUIRER_UNAVAILABLE') reply.header('retry-after', '1');
+      if (error.code === 'IDEMPOTENCY_KEY_IN_PROGRESS' || error.code === 'ACQUIRER_UNAVAILABLE') reply.header('retry-after', String(error.retryAfterSeconds ?? 1));
       return reply.status(error.status).send(error.toBody());
     }
     const e = error as { code?: string; statusCode?: number; message: string };
