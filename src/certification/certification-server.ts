@@ -62,7 +62,7 @@ export class CertificationServer {
     this.signer = await WebhookSigner.load(this.store, this.vault);
     const auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) });
     const idempotency = new IdempotencyKeys(this.store);
-    this.http = buildMerchantApi({ auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel });
+    this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
     this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
     this.dispatcher.start();

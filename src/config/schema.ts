@@ -39,7 +39,7 @@ const cidrList = z.array(
 
 /**
  * The one schema for every setting. Defaults are what a development start on a fresh
- * checkout needs; docs/configuration.md lists the same settings.
+ * checkout needs; the README's configuration table lists the same settings.
  */
 export const configSchema = z
   .object({
@@ -58,6 +58,20 @@ export const configSchema = z
         merchantHttp: port.default(7443),
         netflow: port.default(2055),
         ipfix: port.default(4739),
+      })
+      .strict()
+      .prefault({}),
+    /** Limits every HTTP listener (operator, merchant, portal) applies to each connection. */
+    http: z
+      .object({
+        /** The request line and headers must arrive within this (else 408 and the connection is closed). */
+        headersTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+        /** The whole request, body included, must arrive within this (else 408). */
+        requestTimeoutSeconds: z.number().int().min(1).max(600).default(30),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveTimeoutSeconds: z.number().int().min(1).max(600).default(5),
+        /** Request line and headers together, in bytes (else 431). */
+        maxHeaderBytes: z.number().int().min(1024).max(65536).default(16384),
       })
       .strict()
       .prefault({}),

@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { redactCardNumbers, redactedFields } from './redact.ts';
+import { redactLogLine, redactedFields } from './redact.ts';
 
 export type { Logger } from 'pino';
 
@@ -14,8 +14,9 @@ export interface LoggerOptions {
 
 /**
  * Structured JSON logs. Two layers keep card numbers out: known field names are censored,
- * and every serialised line is scanned for Luhn-valid digit runs before it is written,
- * which also catches a number inside an error message or a free-text field.
+ * and every string value of every line is scanned for Luhn-valid digit runs before it is
+ * written, which also catches a number inside an error message or a free-text field;
+ * numbers and the line's JSON shape are left alone (redactLogLine).
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
@@ -25,7 +26,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: redactedFields, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
-      hooks: { streamWrite: redactCardNumbers },
+      hooks: { streamWrite: redactLogLine },
     },
     (options.destination ?? process.stdout) as DestinationStream,
   );

@@ -18,6 +18,55 @@ export function redactCardNumbers(text: string): string {
   return out + text.slice(at);
 }
 
+/** Redacts card-number-shaped runs in every string of a parsed JSON value, keys included. */
+function redactStrings(value: unknown): { value: unknown; changed: boolean } {
+  if (typeof value === 'string') {
+    const redacted = redactCardNumbers(value);
+    return { value: redacted, changed: redacted !== value };
+  }
+  if (Array.isArray(value)) {
+    let changed = false;
+    const out = value.map((v) => {
+      const r = redactStrings(v);
+      changed ||= r.changed;
+      return r.value;
+    });
+    return { value: out, changed };
+  }
+  if (value !== null && typeof value === 'object') {
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = redactCardNumbers(k);
+      const r = redactStrings(v);
+      changed ||= r.changed || key !== k;
+      out[key] = r.value;
+    }
+    return { value: out, changed };
+  }
+  return { value, changed: false };
+}
+
+/**
+ * Redacts one serialised log line (pino's streamWrite hook) by its values, never by its
+ * text: the line is scanned first (the common case, no card-shaped run anywhere, costs
+ * one pass), and only a line with a candidate is parsed, its string values (and keys)
+ * redacted, and serialised again. A number (a latency whose decimals happen to pass the
+ * Luhn check) is never touched, so every line stays JSON. A line that is not JSON is
+ * redacted as text.
+ */
+export function redactLogLine(line: string): string {
+  if (findCardNumbers(line, 12).length === 0) return line;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return redactCardNumbers(line);
+  }
+  const r = redactStrings(parsed);
+  return r.changed ? `${JSON.stringify(r.value)}\n` : line;
+}
+
 /**
  * Field names whose values never reach a log whatever they hold (pino `redact` paths):
  * the card number and licence number by name, and every credential.

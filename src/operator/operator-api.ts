@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { SidebandError } from '../errors/sideband-error.ts';
 import type { Context } from '../gateway/context.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { httpLimits } from '../gateway/http-limits.ts';
 
 /** A part of the gateway that adds routes under /v1 of the operator API. */
 export type OperatorRoutes = (app: FastifyInstance) => void;
@@ -11,7 +12,7 @@ export type OperatorRoutes = (app: FastifyInstance) => void;
  * network), everything under /v1 behind a bearer token the CLI issues.
  */
 export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: OperatorRoutes[] = []): FastifyInstance {
-  const app = Fastify({ loggerInstance: ctx.logger.child({ part: 'operator-http' }) as FastifyBaseLogger, bodyLimit: 64 * 1024 });
+  const app = Fastify({ loggerInstance: ctx.logger.child({ part: 'operator-http' }) as FastifyBaseLogger, ...httpLimits(ctx.config.http, 64 * 1024) });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof SidebandError) return reply.status(error.status).send(error.toBody());
@@ -29,9 +30,10 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
 
   app.register(async (v1) => {
     v1.addHook('onRequest', async (request: FastifyRequest) => {
-      const header = request.headers.authorization;
-      if (!header?.startsWith('Bearer ')) throw new SidebandError('OPERATOR_TOKEN_MISSING');
-      const name = await ctx.tokens.verify(header.slice(7).trim());
+      // The scheme is case-insensitive (RFC 9110 §11.1): `bearer`, `BEARER` and `Bearer` alike.
+      const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
+      if (!bearer) throw new SidebandError('OPERATOR_TOKEN_MISSING');
+      const name = await ctx.tokens.verify(bearer[1]!);
       if (!name) throw new SidebandError('OPERATOR_TOKEN_INVALID');
       request.log = request.log.child({ operator: name });
       (request as FastifyRequest & { operator?: string }).operator = name;

@@ -30,4 +30,19 @@ describe('card numbers never in clear', () => {
     }
     t.diagnostic(`scanned ${files.length} files, ${bytes} bytes, for ${numbers.length} card numbers`);
   });
+
+  it('every log line the suite wrote is JSON (redaction works on values, never on the line)', (t) => {
+    if (!dir) return t.skip('SIDEBAND_TEST_LOG_DIR unset: run through `npm test`');
+    let lines = 0;
+    for (const f of readdirSync(dir).filter((name) => statSync(join(dir, name)).isFile())) {
+      for (const [i, line] of readFileSync(join(dir, f), 'utf8').split('\n').entries()) {
+        // Log lines among other output (a spawned gateway's stdout, the runner's transcript).
+        if (!line.startsWith('{"level"')) continue;
+        lines++;
+        assert.doesNotThrow(() => JSON.parse(line), `${f} line ${i + 1} is not JSON`);
+      }
+    }
+    assert.ok(lines > 0, 'no log line found: the check would prove nothing');
+    t.diagnostic(`${lines} log lines parsed`);
+  });
 });

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { Config } from '../../config/schema.ts';
+import { httpLimits } from '../../gateway/http-limits.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { AuthorizationService } from '../authorization/authorization-service.ts';
 import { merchantView } from '../authorization/authorization-record.ts';
@@ -31,9 +33,9 @@ function parseJson(raw: Buffer | undefined): unknown {
  * The certification server's HTTP API for merchants (docs/merchant-api.md). Bodies are
  * kept as bytes until the signature and its content-digest are verified, then parsed.
  */
-export function buildMerchantApi(deps: { auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics; channel?: () => ProviderChannel | null }): FastifyInstance {
+export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics; channel?: () => ProviderChannel | null }): FastifyInstance {
   // Per-request logs at warn: at thousands of authorizations a second, info lines would be most of the work.
-  const app = Fastify({ loggerInstance: deps.logger.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: BODY_LIMIT });
+  const app = Fastify({ loggerInstance: deps.logger.child({}, { level: 'warn' }) as FastifyBaseLogger, ...httpLimits(deps.http, BODY_LIMIT) });
   const requests = deps.metrics.counter('sideband_merchant_requests_total', 'Merchant API requests, by route and status', ['route', 'status']);
   const latency = deps.metrics.histogram('sideband_merchant_request_seconds', 'Merchant API latency', ['route'], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
 

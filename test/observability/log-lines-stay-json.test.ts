@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { luhnValid } from '../../src/core/card/card-number.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { redactedFields } from '../../src/observability/redact.ts';
+import { allTestCardNumbers, testCardNumber } from '../support/test-cards.ts';
+
+/** A logger whose lines are kept, one string each. */
+function capturingLogger() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
+
+/** A decimal whose digits (ignoring the point) run 15 long and pass the Luhn check. */
+function luhnDecimal(): number {
+  for (let n = 123456789012340; ; n++) {
+    if (luhnValid(String(n))) return Number(`0.${n}`) + 1;
+  }
+}
+
+describe('log lines stay JSON while card numbers are masked in their values', () => {
+  it('leaves a number whose digits pass the Luhn check alone, and the line parses', () => {
+    const { logger, lines } = capturingLogger();
+    const responseTime = luhnDecimal();
+    logger.info({ responseTime, count: 4111111111111111 }, 'request completed');
+    const parsed = JSON.parse(lines[0]!) as { responseTime: number; count: number };
+    assert.equal(parsed.responseTime, responseTime);
+    assert.equal(parsed.count, 4111111111111111);
+  });
+
+  it('masks a card number inside a string value, a message, an error and a key, keeping BIN and last four', () => {
+    const { logger, lines } = capturingLogger();
+    const card = testCardNumber(0);
+    const spaced = card.replace(/(\d{4})(?=\d)/g, '$1 ');
+    logger.info({ note: `paid with ${spaced} yesterday`, [card]: 'as a key' }, `message with ${card}`);
+    logger.error({ err: new Error(`declined ${card}`) }, 'failed');
+    for (const line of lines) {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      assert.ok(!line.includes(card) && !line.includes(spaced), 'no card number in clear');
+      assert.ok(line.includes(`${card.slice(0, 6)}…${card.slice(-4)}`), 'masked form kept for the operator');
+      assert.ok(parsed.level);
+    }
+  });
+
+  it('any object with numbers and strings holding test cards: every line parses, no card in clear, numbers untouched', () => {
+    const cards = allTestCardNumbers();
+    const text = fc.oneof(fc.string(), fc.constantFrom(...cards).map((c) => `x ${c} y`), fc.constantFrom(...cards).map((c) => `"${c}"\\\n`));
+    const value = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), text, fc.boolean());
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !['level', 'time', 'service', 'msg', ...redactedFields].includes(k)), value), text, (fields, msg) => {
+        const { logger, lines } = capturingLogger();
+        logger.info(fields, msg);
+        assert.equal(lines.length, 1);
+        const parsed = JSON.parse(lines[0]!) as Record<string, unknown>;
+        for (const c of cards) assert.ok(!lines[0]!.includes(c));
+        for (const [k, v] of Object.entries(fields)) if (typeof v === 'number' && Object.is(v, -0) === false) assert.equal(parsed[k], v, `number ${k} untouched`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
