@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { SidebandError } from '../../errors/sideband-error.ts';
-import type { Store, Tx } from '../../store/open-store.ts';
+import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
+import type { Db, Store, Tx } from '../../store/open-store.ts';
+import type { Database } from '../../store/schema.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 
 const RETENTION_MS = 24 * 3600 * 1000;
@@ -93,15 +95,7 @@ export class IdempotencyKeys {
    * A key that guarded a committed operation keeps waiting for that operation's answer.
    */
   async record(claim: IdempotencyClaim, status: number, body: string): Promise<void> {
-    await this.store.db
-      .updateTable('idempotency_keys')
-      .set({ status: 'done', response_status: status, response_body: body, locked_until: 0 })
-      .where('merchant_id', '=', claim.merchantId)
-      .where('key', '=', claim.key)
-      .where('owner', '=', claim.owner)
-      .where('status', '=', 'in_progress')
-      .where('resource_id', 'is', null)
-      .execute();
+    await answer(this.store.db, claim, status, body).where('resource_id', 'is', null).execute();
   }
 
   /**
@@ -110,9 +104,8 @@ export class IdempotencyKeys {
    * retry resumes at once.
    */
   async abandon(claim: IdempotencyClaim): Promise<void> {
-    const mine = this.store.db.deleteFrom('idempotency_keys').where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress');
-    await mine.where('resource_id', 'is', null).execute();
-    await this.store.db.updateTable('idempotency_keys').set({ locked_until: 0 }).where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress').execute();
+    await this.store.db.deleteFrom('idempotency_keys').where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress').where('resource_id', 'is', null).execute();
+    await held(this.store.db.updateTable('idempotency_keys').set({ locked_until: 0 }), claim).execute();
   }
 
   async purge(now = Date.now()): Promise<void> {
@@ -122,24 +115,26 @@ export class IdempotencyKeys {
 }
 
 /** Ties the key to what the request committed first, in that same transaction. */
+/** Ties the key to what the request committed first, in that same transaction. */
 export async function linkClaim(tx: Tx, claim: IdempotencyClaim, resourceId: string): Promise<void> {
-  const r = await tx.updateTable('idempotency_keys').set({ resource_id: resourceId }).where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress').executeTakeFirst();
+  const r = await held(tx.updateTable('idempotency_keys').set({ resource_id: resourceId }), claim).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw lost(claim);
   claim.resourceId = resourceId;
 }
 
 /** Stores the response in the transaction of the write it reports; refuses if the key changed hands. */
 export async function completeClaim(tx: Tx, claim: IdempotencyClaim, status: number, body: string): Promise<void> {
-  const r = await tx
-    .updateTable('idempotency_keys')
-    .set({ status: 'done', response_status: status, response_body: body, locked_until: 0 })
-    .where('merchant_id', '=', claim.merchantId)
-    .where('key', '=', claim.key)
-    .where('owner', '=', claim.owner)
-    .where('status', '=', 'in_progress')
-    .executeTakeFirst();
+  const r = await answer(tx, claim, status, body).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw lost(claim);
 }
+
+type KeyUpdate = UpdateQueryBuilder<Database, 'idempotency_keys', 'idempotency_keys', UpdateResult>;
+
+/** Narrows an update to the key while this claim still holds it. */
+const held = (q: KeyUpdate, claim: IdempotencyClaim): KeyUpdate => q.where('merchant_id', '=', claim.merchantId).where('key', '=', claim.key).where('owner', '=', claim.owner).where('status', '=', 'in_progress');
+
+/** The update that stores the key's answer, while this claim holds it. */
+const answer = (db: Db | Tx, claim: IdempotencyClaim, status: number, body: string): KeyUpdate => held(db.updateTable('idempotency_keys').set({ status: 'done', response_status: status, response_body: body, locked_until: 0 }), claim);
 
 /**
  * Stores the response for whatever key guarded `resourceId`, from the transaction that

@@ -1,6 +1,7 @@
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
+import type { Movement } from '../../../sdk/src/types.ts';
 import { completeClaim, completeResource, type IdempotencyClaim } from '../api/idempotency.ts';
 import type { Acquirer, AcquirerResult, CardForAcquirer } from '../settlement/acquirer.ts';
 import { AcquirerOutbox } from '../settlement/acquirer-outbox.ts';
@@ -25,15 +26,8 @@ const spent = (subscriberId: string) => `subscriber:${subscriberId}:spent`;
 /** Where an approved authorization ends when its uncaptured rest is released. */
 const closedStatus = (row: AuthorizationRow, uncaptured: 'voided' | 'expired'): string => (row.captured_amount === 0 ? uncaptured : row.refunded_amount === row.captured_amount ? 'refunded' : 'captured');
 
-/** A capture or refund as the merchant sees it. */
-export interface MovementView {
-  id: string;
-  object: 'capture' | 'refund';
-  authorizationId: string;
-  amount: number;
-  currency: string;
-  createdAt: string;
-}
+/** A capture or refund as the merchant sees it: the SDK's type is the definition. */
+export type MovementView = Movement;
 
 /** How long one acquirer call may take before its outcome counts as unknown (and is asked again). */
 const ACQUIRER_DEADLINE_MS = 8_000;
