@@ -55,12 +55,14 @@ export async function startSideband(subscribers: number, tmp: string, cpuProfile
     async finish() {
       const after = await metrics();
       const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+      // Unattributed records are counted by reason: the sum over every label set.
+      const total = (name: string) => [...after.keys()].filter((k) => k === name || k.startsWith(`${name}{`)).reduce((n, k) => n + delta(k), 0);
       const drops = [...after.keys()].filter((k) => k.startsWith('sideband_flow_dropped_total{') && delta(k) > 0).map((k) => `${/cause="([^"]+)"/.exec(k)?.[1]} ${delta(k)}`);
       const code = await collectorProcess.stop();
       return {
         records: delta('sideband_flow_records_total'),
         attributed: delta('sideband_flows_attributed_total'),
-        detail: `exit ${code}, ${delta('sideband_flows_unattributed_total').toLocaleString('en')} unattributed, drops: ${drops.join(', ') || 'none'}`,
+        detail: `exit ${code}, ${total('sideband_flows_unattributed_total').toLocaleString('en')} unattributed, drops: ${drops.join(', ') || 'none'}`,
       };
     },
   };

@@ -31,9 +31,26 @@ export interface MerchantView {
 
 const settlements: readonly SettlementPreference[] = ['card', 'provider_bill', 'merchant_bill'];
 
-/** Reads a PEM or JWK public key and names its algorithm; signing keys must be Ed25519. */
+/** A private key in any form createPublicKey accepts (PEM of any kind, OpenSSH, a JWK with its private members). */
+function isPrivateKey(trimmed: string): boolean {
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(trimmed)) return true;
+  if (!trimmed.startsWith('{')) return false;
+  try {
+    const jwk = JSON.parse(trimmed) as Record<string, unknown>;
+    return ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in jwk);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a PEM or JWK public key and names its algorithm; signing keys must be Ed25519.
+ * A private key is refused rather than reduced to its public half (which Node would do
+ * without a word): the provider must never hold a merchant's private key.
+ */
 export function parsePublicKey(text: string, use: 'sig' | 'enc'): { key: KeyObject; algorithm: string; pem: string } {
   let key: KeyObject;
+  if (isPrivateKey(text.trim())) throw new SidebandError('MERCHANT_KEY_PRIVATE', 'This is a private key; register the public key only (`openssl pkey -in KEY.pem -pubout`). Nothing was stored.', { param: 'key' });
   try {
     const trimmed = text.trim();
     key = trimmed.startsWith('{') ? createPublicKey({ key: JSON.parse(trimmed) as import('node:crypto').JsonWebKey, format: 'jwk' }) : createPublicKey(trimmed);
@@ -168,6 +185,38 @@ export class MerchantRegistry {
     await this.store.db.transaction().execute(async (tx) => {
       await tx.updateTable('merchants').set({ channel_url: url.endsWith('/') ? url : `${url}/`, channel_line: input.lineNumber, channel_fingerprint: `sha-256 ${m[1]!.toUpperCase()}`, updated_at: now }).where('id', '=', id).execute();
       await appendAudit(tx, { actor: this.actor, action: 'merchant.set-channel', subjectType: 'merchant', subjectId: id, detail: { url, lineNumber: input.lineNumber } });
+    });
+    return this.show(id);
+  }
+
+  /**
+   * Changes (or, with null, removes) the webhook URL. Deliveries not yet made go to the new
+   * URL too: the old one is usually changed because it no longer answers.
+   */
+  async setWebhook(id: string, url: string | null): Promise<MerchantView & { redirected: number }> {
+    await this.row(id);
+    const webhook = url === null ? null : this.checkWebhook(url);
+    const now = Date.now();
+    const redirected = await this.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('merchants').set({ webhook_url: webhook, updated_at: now }).where('id', '=', id).execute();
+      let moved = 0;
+      if (webhook) {
+        const r = await tx.updateTable('webhook_deliveries').set({ url: webhook }).where('merchant_id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+        moved = Number(r.numUpdatedRows);
+      }
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.set-webhook', subjectType: 'merchant', subjectId: id, detail: { webhookUrl: webhook, pendingRedirected: moved } });
+      return moved;
+    });
+    return { ...(await this.show(id)), redirected };
+  }
+
+  async removeNetwork(id: string, cidrText: string): Promise<MerchantView> {
+    await this.row(id);
+    const cidr = parseCidr(cidrText);
+    await this.store.db.transaction().execute(async (tx) => {
+      const r = await tx.deleteFrom('merchant_networks').where('merchant_id', '=', id).where('cidr', '=', cidr.text).executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) throw new SidebandError('MERCHANT_NETWORK_NOT_FOUND', `Merchant ${id} has no network ${cidr.text}.`, { param: 'cidr' });
+      await appendAudit(tx, { actor: this.actor, action: 'merchant.remove-network', subjectType: 'merchant', subjectId: id, detail: { cidr: cidr.text } });
     });
     return this.show(id);
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config/load-config.ts';
 import type { Config } from '../config/schema.ts';
@@ -72,13 +73,12 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
     .description('apply pending schema migrations')
     .action(async () => {
       const config = cli.config();
-      const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: false }).catch(async (e) => {
-        if (e instanceof SidebandError && e.code === 'STORE_SCHEMA_OUTDATED') return openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: true });
-        throw e;
-      });
+      // Opened as it is, so that every migration applied here is the one reported.
+      const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: false, verifySchema: false });
       try {
         const applied = await migrateStore(store);
-        cli.output().result({ database: store.location, applied }, (r: { database: string; applied: string[] }) => (r.applied.length ? `applied ${r.applied.join(', ')} to ${r.database}` : `${r.database} is up to date`));
+        cli.output().result({ database: store.location, applied }, (r: { database: string; applied: string[] }) =>
+          (r.applied.length ? [`applied to ${r.database}:`, ...r.applied.map((name) => `  ${name}`)].join('\n') : `${r.database} is up to date (nothing to apply)`));
       } finally {
         await store.close();
       }
@@ -107,7 +107,15 @@ export async function main(argv: string[], write = (s: string) => void process.s
   }
 }
 
-/** Reads a value that may be given inline or as @file. */
-export function inlineOrFile(value: string): string {
-  return value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+/** Reads a value that may be given inline or as @file; a file that is not there is "not found", with its path. */
+export function inlineOrFile(value: string, param = 'file'): string {
+  if (!value.startsWith('@')) return value;
+  const path = value.slice(1);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SidebandError('INPUT_FILE_NOT_FOUND', `No file ${resolve(path)} (given as ${value}).`, { param });
+    throw new SidebandError('INPUT_FILE_UNREADABLE', `Cannot read ${resolve(path)} (given as ${value}): ${code ?? (e as Error).message}.`, { param });
+  }
 }

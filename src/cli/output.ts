@@ -1,8 +1,8 @@
-import { errorRegistry } from '../errors/registry.ts';
+import { errorRegistry, type ErrorType } from '../errors/registry.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 
-/** Exit codes by error type, stable for scripts (sysexits-like where one fits). */
-const exitCodes: Record<string, number> = {
+/** Exit codes by error type, stable for scripts (sysexits-like where one fits); README and docs/errors.md list the same. */
+export const exitCodes: Record<ErrorType, number> = {
   invalid_request: 65,
   not_found: 66,
   conflict: 67,
@@ -41,7 +41,7 @@ export function reportError(e: unknown, json: boolean, writeErr: (s: string) => 
     const def = errorRegistry[e.code];
     if (json) writeErr(JSON.stringify({ error: { code: e.code, type: e.type, message: e.message, ...(e.param ? { param: e.param } : {}) } }) + '\n');
     else writeErr(`error ${e.code}: ${e.message}\n  fix: ${def.fix}\n`);
-    return exitCodes[e.type] ?? 1;
+    return exitCodes[e.type];
   }
   const message = e instanceof Error ? e.message : String(e);
   writeErr(json ? JSON.stringify({ error: { code: 'INTERNAL', message } }) + '\n' : `error INTERNAL: ${message}\n`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCidr } from '../core/network/cidr.ts';
+import { exchangeLimitsSchema } from '../channel/exchange/exchange-limits.ts';
 
 const port = z.number().int().min(0).max(65535);
 const listenHost = z.string().min(1);
@@ -90,9 +91,15 @@ export const configSchema = z
         interimIntervalSeconds: z.number().int().min(0).max(86_400).default(300),
         /** A session with no accounting for this long is closed by the sweeper. */
         staleSessionSeconds: z.number().int().min(60).max(30 * 86_400).default(3 * 3600),
-        /** Failed logins allowed per login within failureWindowSeconds before throttling. */
+        /** Failed log-ins allowed per login, NAS and Calling-Station-Id within failureWindowSeconds before throttling. */
         maxFailures: z.number().int().min(1).max(1000).default(5),
         failureWindowSeconds: z.number().int().min(1).max(86_400).default(60),
+        /** Accounting dated further back than this (Event-Timestamp, or Acct-Delay-Time) is dropped: a NAS's buffer holds hours, not days. */
+        maxAccountingDelaySeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+        /** An Event-Timestamp this far ahead of our clock is taken as the arrival time; further ahead, the request is dropped. */
+        maxClockAheadSeconds: z.number().int().min(0).max(3600).default(60),
+        /** An Accounting Start claiming an address another live session holds: `trust-nas` moves the address, `refuse` keeps it where it is. */
+        addressConflict: z.enum(['trust-nas', 'refuse']).default('trust-nas'),
       })
       .strict()
       .prefault({}),
@@ -137,8 +144,11 @@ export const configSchema = z
             /** The exchange's SIP port; 0 picks one (built-in only). */
             port: z.number().int().min(0).max(65535).default(5070),
             transport: z.enum(['udp', 'tcp']).default('udp'),
+            /** Per-source limits of the built-in exchange, UDP and TCP (docs/secure-channel.md, "Fairness under abuse"). */
+            limits: exchangeLimitsSchema.prefault({}),
             username: z.string().min(1).default('provider'),
-            password: z.string().min(8).default('provider-line-password'),
+            /** The provider line's password; generated on first start and kept in the vault when absent (never a default). */
+            password: z.string().min(8).optional(),
             /** Lines of the built-in exchange besides the provider's own: merchants' endpoints. */
             lines: z.array(z.object({ username: z.string().min(1), password: z.string().min(8), numbers: z.array(z.string().regex(/^\+?[0-9]{3,20}$/)).min(1), reverseCharge: z.array(z.string()).optional() }).strict()).default([]),
           })
@@ -155,6 +165,8 @@ export const configSchema = z
         destinationMaxAgeMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
         /** Sessions each exporter may hold destinations for, so one exporter cannot crowd out another. */
         sessionsPerExporter: z.number().int().min(1).max(10_000_000).default(500_000),
+        /** A flow or pushed observation up to this many seconds outside a binding is attributed to it when nobody else held the address then. */
+        clockSkewSeconds: z.number().int().min(0).max(60).default(2),
         /** Exporters allowed besides those registered with `sideband exporter add`. */
         exporters: z.array(z.object({ name: z.string().min(1), address: z.string().min(1) }).strict()).default([]),
       })
@@ -190,6 +202,7 @@ export const environmentSettings: ReadonlyArray<{ env: string; path: readonly st
   { env: 'SIDEBAND_RADIUS_HOLD_DOWN_SECONDS', path: ['radius', 'holdDownSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_INTERIM_INTERVAL_SECONDS', path: ['radius', 'interimIntervalSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_STALE_SESSION_SECONDS', path: ['radius', 'staleSessionSeconds'], type: 'number' },
+  { env: 'SIDEBAND_RADIUS_ADDRESS_CONFLICT', path: ['radius', 'addressConflict'], type: 'string' },
   { env: 'SIDEBAND_CHANNEL_ENABLED', path: ['channel', 'enabled'], type: 'boolean' },
   { env: 'SIDEBAND_CHANNEL_LINE_NUMBER', path: ['channel', 'lineNumber'], type: 'string' },
   { env: 'SIDEBAND_CHANNEL_MEDIA_ADDRESS', path: ['channel', 'mediaAddress'], type: 'string' },
@@ -198,4 +211,5 @@ export const environmentSettings: ReadonlyArray<{ env: string; path: readonly st
   { env: 'SIDEBAND_EXCHANGE_BUILT_IN', path: ['channel', 'exchange', 'builtIn'], type: 'boolean' },
   { env: 'SIDEBAND_TRACKING_DESTINATIONS_PER_SESSION', path: ['tracking', 'destinationsPerSession'], type: 'number' },
   { env: 'SIDEBAND_TRACKING_DESTINATION_MAX_AGE_MINUTES', path: ['tracking', 'destinationMaxAgeMinutes'], type: 'number' },
+  { env: 'SIDEBAND_TRACKING_CLOCK_SKEW_SECONDS', path: ['tracking', 'clockSkewSeconds'], type: 'number' },
 ];

@@ -35,6 +35,12 @@ export const errorRegistry = define({
   CONFIG_INVALID: { status: 500, type: 'configuration', cause: 'A configuration setting has a value outside what it accepts.', fix: 'Correct the named setting in the config file or the SIDEBAND_* environment variable.' },
   CONFIG_RENAMED: { status: 500, type: 'configuration', cause: 'A configuration setting was renamed or removed.', fix: 'Use the replacement the message names.' },
   CONFIG_FILE_UNREADABLE: { status: 500, type: 'configuration', cause: 'The configuration file cannot be read or is not valid JSON.', fix: 'Check the path given with --config or SIDEBAND_CONFIG and its JSON syntax.' },
+  CONFIG_SECRET_WEAK: { status: 500, type: 'configuration', cause: 'A configured credential is a known default or a weak value (shorter than 16 characters, or the same as its username) while the gateway listens beyond loopback.', fix: 'Leave the setting out to have a random one generated and kept with the data (the provider line password), or set a random value such as the output of `openssl rand -base64 24`.' },
+  LISTEN_ADDRESS_IN_USE: { status: 503, type: 'unavailable', cause: 'A port the gateway or the exchange listens on is already taken by another process.', fix: 'Stop the other process, or set the setting (or environment variable) the message names to a free port; 0 picks one.' },
+  LISTEN_ADDRESS_UNAVAILABLE: { status: 503, type: 'unavailable', cause: 'The gateway may not listen on an address: the address is not on this host, or the port needs privileges.', fix: 'Set the host setting the message names to an address of this host, or the port setting to one above 1023.' },
+  DATA_DIR_LOCKED: { status: 409, type: 'conflict', cause: 'Another gateway process holds the lock of the data directory (gateway.lock); two gateways on one directory would overwrite each other.', fix: 'Stop the process the message names, or give this gateway its own --data-dir. A lock left by a process that has died is taken over without help.' },
+  INPUT_FILE_NOT_FOUND: { status: 404, type: 'not_found', cause: 'A file given as @FILE does not exist.', fix: 'Check the path after the @; a relative path is read from the current directory.' },
+  INPUT_FILE_UNREADABLE: { status: 400, type: 'invalid_request', cause: 'A file given as @FILE cannot be read: it is a directory, or this user may not read it.', fix: 'Give a readable regular file after the @.' },
 
   // ── store ─────────────────────────────────────────────────────
   STORE_UNREACHABLE: { status: 503, type: 'unavailable', cause: 'The database cannot be reached or opened.', fix: 'Check --database-url / SIDEBAND_DATABASE_URL, that PostgreSQL is running, or that the data directory is writable.' },
@@ -44,6 +50,8 @@ export const errorRegistry = define({
   // ── vault ─────────────────────────────────────────────────────
   VAULT_KEY_MISSING: { status: 500, type: 'configuration', cause: 'No master key is available: the key file is absent and SIDEBAND_MASTER_KEY is unset.', fix: 'Restore the key file in the data directory, set SIDEBAND_MASTER_KEY, or run `sideband start` once on a fresh directory to create a development key.' },
   VAULT_KEY_MALFORMED: { status: 500, type: 'configuration', cause: 'The master key file or SIDEBAND_MASTER_KEY is not in the expected form.', fix: 'SIDEBAND_MASTER_KEY takes KEYID:BASE64 of 32 bytes; the key file is the JSON the vault wrote.' },
+  VAULT_KEYRING_MISMATCH: { status: 500, type: 'configuration', cause: 'The keyring does not hold the master key the database seals its records under (its active key); nothing was written.', fix: 'Use the keyring this database was written with: set vault.keyFile (SIDEBAND_VAULT_KEY_FILE) to its path, or SIDEBAND_MASTER_KEY. The message names the key id it needs.' },
+  VAULT_KEYRING_EXPOSED: { status: 500, type: 'configuration', cause: 'The keyring file may be read or written by its group or by others.', fix: 'Run the chmod 600 the message shows, and keep the file owned by the user the gateway runs as.' },
   VAULT_KEY_UNKNOWN: { status: 500, type: 'internal', cause: 'A record is wrapped under a master key id that the keyring does not hold.', fix: 'Restore the keyring that holds that key id; if it was retired on purpose, the record is unrecoverable.' },
   VAULT_KEY_RETIRED: { status: 500, type: 'internal', cause: 'A record is wrapped under a master key that has been retired.', fix: 'Rotation should have re-wrapped it: run `sideband keys rotate` with the retired key restored, then retire it again.' },
   VAULT_KEY_IN_USE: { status: 409, type: 'conflict', cause: 'The master key cannot be retired while records are still wrapped under it.', fix: 'Run `sideband keys rotate` first.' },
@@ -67,6 +75,8 @@ export const errorRegistry = define({
   MERCHANT_KEY_INVALID: { status: 400, type: 'invalid_request', cause: 'The public key is not an Ed25519 (signing) or P-256/X25519/RSA (encryption) key in PEM or JWK form.', fix: 'Give the public key as a PEM file or a JWK.' },
   MERCHANT_KEY_ID_TAKEN: { status: 409, type: 'conflict', cause: 'That key id is already registered.', fix: 'Choose another key id.' },
   MERCHANT_WEBHOOK_INVALID: { status: 400, type: 'invalid_request', cause: 'The webhook URL is not an absolute http(s) URL.', fix: 'Give a URL such as https://shop.example/hooks/sideband.' },
+  MERCHANT_KEY_PRIVATE: { status: 400, type: 'invalid_request', cause: 'The key given is a private key; the provider registers public keys only.', fix: 'Give the public half, e.g. `openssl pkey -in KEY.pem -pubout`. The private key was not stored; if it left the merchant, the merchant makes a new pair.' },
+  MERCHANT_NETWORK_NOT_FOUND: { status: 404, type: 'not_found', cause: 'The merchant has no network with that range.', fix: 'List its networks with `sideband merchant show MERCHANT_ID`.' },
 
   // ── network (NAS clients, pools, addresses) ───────────────────
   NAS_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No NAS client has that name.', fix: 'Check the name with `sideband nas list`.' },
@@ -75,6 +85,7 @@ export const errorRegistry = define({
   POOL_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No address pool has that name.', fix: 'Check the name with `sideband pool list`.' },
   POOL_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'An address pool with that name already exists.', fix: 'Choose another name.' },
   POOL_OVERLAP: { status: 409, type: 'conflict', cause: 'The pool\'s range overlaps a range already in another pool.', fix: 'Choose a range that no other pool covers.' },
+  POOL_IN_USE: { status: 409, type: 'conflict', cause: 'The pool cannot be removed while a NAS client draws from it or a session holds an address from it.', fix: 'Remove the NAS clients the message names with `sideband nas remove`, and wait until their sessions have ended.' },
   POOL_TOO_LARGE: { status: 400, type: 'invalid_request', cause: 'The pool range is larger than a /8 (IPv4) or /64 of /128 hosts is not supported.', fix: 'Split the range into several pools.' },
   ADDRESS_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an IPv4 or IPv6 address.', fix: 'Give an address such as 192.0.2.10 or 2001:db8::10.' },
   CIDR_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an address range in CIDR notation, or has host bits set.', fix: 'Give a range such as 198.51.100.0/24.' },
@@ -85,13 +96,15 @@ export const errorRegistry = define({
   AAA_SUBSCRIBER_SUSPENDED: { status: 403, type: 'permission', cause: 'The subscriber is suspended or closed.', fix: 'Resume the subscriber with `sideband subscriber resume`.' },
   AAA_QUOTA_EXHAUSTED: { status: 403, type: 'permission', cause: 'The subscriber\'s prepaid time is used up.', fix: 'Add seconds with `sideband subscriber set-limit LOGIN --seconds N`.' },
   AAA_POOL_EXHAUSTED: { status: 503, type: 'unavailable', cause: 'Every address of the NAS\'s pool is held or resting after release.', fix: 'Add a pool or enlarge it, or shorten radius.holdDownSeconds.' },
-  AAA_THROTTLED: { status: 429, type: 'permission', cause: 'Too many failed log-ins for this login in a short time.', fix: 'Wait radius.failureWindowSeconds and try again.' },
+  AAA_THROTTLED: { status: 429, type: 'permission', cause: 'Too many failed log-ins for this login from this NAS (and calling station) in a short time.', fix: 'Wait radius.failureWindowSeconds and try again.' },
+  AAA_CREDENTIALS_REJECTED: { status: 401, type: 'authentication', cause: 'The login and password do not match a subscriber; the NAS is not told which of the two was wrong.', fix: 'The subscriber checks the login and retypes the password; the operator\'s log and metrics say AAA_LOGIN_UNKNOWN or AAA_PASSWORD_WRONG.' },
   RESOLVE_NOT_FOUND: { status: 404, type: 'not_found', cause: 'Nobody held that address (and port) at that time.', fix: 'Check the address, port and time (ISO 8601, with a zone).' },
   RESOLVE_PORT_REQUIRED: { status: 400, type: 'invalid_request', cause: 'The address is shared under carrier-grade NAT, so a source port is needed to tell subscribers apart (RFC 6302).', fix: 'Send the source port the connection came from.' },
   SESSION_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No session has that id.', fix: 'Find the session with GET /v1/resolve.' },
 
   // ── destination tracking ─────────────────────────────────────
   EXPORTER_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'A flow exporter with that name already exists.', fix: 'Choose another name.' },
+  EXPORTER_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No flow exporter has that name.', fix: 'Check the name with `sideband exporter list`.' },
   DESTINATIONS_BATCH_TOO_LARGE: { status: 413, type: 'invalid_request', cause: 'A destination batch holds more observations than one request may carry.', fix: 'Send at most 10,000 observations per request.' },
 
   // ── merchant API: request authentication (RFC 9421, RFC 9530) ─

@@ -8,10 +8,11 @@ import type { Logger } from '../observability/logger.ts';
 import { NetworkProvisioning } from '../provisioning/network.ts';
 import { OperatorTokens } from '../provisioning/operator-tokens.ts';
 import { SubscriberProvisioning } from '../provisioning/subscribers.ts';
-import { openStore, type Store } from '../store/open-store.ts';
+import { migrateStore, openStore, type Store } from '../store/open-store.ts';
 import { ExporterRegistry } from '../tracking/service/exporter-registry.ts';
 import { Keyring } from '../vault/keyring.ts';
 import { Vault } from '../vault/vault.ts';
+import { keysTheDatabaseNeeds, verifyKeyring, type KeysInUse } from '../vault/keyring-check.ts';
 
 /** What every command and the gateway share: the store, the vault and the services over them. */
 export interface Context {
@@ -34,24 +35,38 @@ export const keyFilePath = (config: Config): string => (isAbsolute(config.vault.
 
 /**
  * Resolves the master key: SIDEBAND_MASTER_KEY, else the keyring file; a missing file is
- * created only while the store holds no sealed record, so that a lost key is an error and
- * never silently replaced by a new one.
+ * created only while the database needs no key (no sealed record, no key recorded), so
+ * that a lost key is an error and never silently replaced by a new one.
  */
-async function openKeyring(config: Config, store: Store, env: NodeJS.ProcessEnv): Promise<{ keyring: Keyring; created: boolean }> {
+function openKeyring(config: Config, store: Store, env: NodeJS.ProcessEnv, inUse: KeysInUse): { keyring: Keyring; created: boolean } {
   if (env.SIDEBAND_MASTER_KEY) return { keyring: Keyring.fromEnvironment(env.SIDEBAND_MASTER_KEY), created: false };
   const path = keyFilePath(config);
   if (existsSync(path)) return { keyring: Keyring.load(path), created: false };
-  const sealed = await store.db.selectFrom('vault_records').select('id').limit(1).executeTakeFirst();
-  if (sealed) throw new SidebandError('VAULT_KEY_MISSING', `No master key at ${path}, but the database at ${store.location} holds sealed records: restore the keyring or set SIDEBAND_MASTER_KEY.`);
+  if (inUse.active !== null || inUse.ids.length > 0) {
+    const needed = inUse.active ?? inUse.ids.join(' or ');
+    throw new SidebandError('VAULT_KEY_MISSING', `No master key at ${path}, but the database at ${store.location} is sealed under ${needed}: restore that keyring there, point vault.keyFile (SIDEBAND_VAULT_KEY_FILE) at it, or set SIDEBAND_MASTER_KEY.`, { param: 'vault.keyFile' });
+  }
   return { keyring: Keyring.create(path), created: true };
 }
 
+/**
+ * Opens the store and the vault for a command or the gateway. The keyring is checked
+ * against the keys the database records before anything is written (migrations
+ * included): a process holding another keyring refuses rather than seal records that
+ * the others cannot open.
+ */
 export async function openContext(config: Config, logger: Logger, options: { actor?: string; scryptCost?: ScryptCost; env?: NodeJS.ProcessEnv } = {}): Promise<Context> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: true });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: false, verifySchema: false });
   try {
-    const { keyring, created } = await openKeyring(config, store, options.env ?? process.env);
+    const inUse = await keysTheDatabaseNeeds(store);
+    const { keyring, created } = openKeyring(config, store, options.env ?? process.env, inUse);
+    verifyKeyring(keyring, inUse, store);
+    await migrateStore(store);
     const vault = new Vault(store, keyring);
+    const active = await vault.keys.adopt(keyring.active.id);
+    if (!keyring.has(active)) verifyKeyring(keyring, { active, ids: [active] }, store);
+    await vault.refreshActiveKey();
     const actor = options.actor ?? 'cli';
     return {
       config, logger, store, keyring, vault, createdKey: created,

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
+import { refuseWeakSecrets } from '../config/weak-secrets.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { AuthenticationServer } from '../aaa/service/authentication-server.ts';
@@ -17,6 +18,8 @@ import { FlowCollector } from '../tracking/service/flow-collector.ts';
 import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
 import { sqlitePath } from '../store/open-store.ts';
 import { openContext, type Context } from './context.ts';
+import { DataDirectoryLock } from './data-directory-lock.ts';
+import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
 import { seedDemoData, type DemoCredentials } from './demo-data.ts';
 
 export type ListenMap = Record<string, string>;
@@ -30,9 +33,13 @@ export interface GatewayOptions {
   acquirer?: Acquirer;
 }
 
+/** How often a gateway reads which master key the database seals under (see Vault.followActiveKey). */
+const ACTIVE_KEY_POLL_MS = 2000;
+
 /**
- * Every part of Sideband in one process: opens the store and the vault, seeds demo data
- * on a fresh development directory, and starts each listener, recording where it listens.
+ * Every part of Sideband in one process: takes the data directory's lock, checks that
+ * its ports are free, opens the store and the vault, seeds demo data on a fresh
+ * development directory, and starts each listener, recording where it listens.
  */
 export class Gateway {
   readonly metrics = new Metrics();
@@ -45,6 +52,8 @@ export class Gateway {
   private collector: FlowCollector | null = null;
   private cert: CertificationServer | null = null;
   private channelPart: ChannelPart | null = null;
+  private lock: DataDirectoryLock | null = null;
+  private stopFollowingKey: (() => void) | null = null;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -53,12 +62,37 @@ export class Gateway {
     return this.ctx;
   }
 
+  /**
+   * Nothing in the data directory is read or written before its lock is held, and no
+   * data (demo data included) before the configuration's secrets and ports are checked.
+   * A failed start closes what it opened and releases the lock.
+   */
   async start(): Promise<ListenMap> {
+    const { config } = this.options;
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    this.lock = DataDirectoryLock.acquire(config.dataDir);
+    try {
+      refuseWeakSecrets(config);
+      await checkListenAddresses(config);
+      return await this.startParts();
+    } catch (e) {
+      await this.stop().catch(() => {});
+      // Whatever part failed to stop, the store is closed and the lock released.
+      await this.ctx?.close().catch(() => {});
+      this.ctx = null;
+      this.lock?.release();
+      this.lock = null;
+      throw explainBindFailure(e, plannedListeners(config));
+    }
+  }
+
+  private async startParts(): Promise<ListenMap> {
     const { config, logger } = this.options;
     const fresh = !config.databaseUrl && !existsSync(sqlitePath(config.dataDir));
     const ctx = await openContext(config, logger, { actor: 'system', ...(this.options.scryptCost ? { scryptCost: this.options.scryptCost } : {}) });
     this.ctx = ctx;
     if (ctx.createdKey) logger.warn({ keyFile: ctx.keyring.file }, 'created a development master key; back it up, or set SIDEBAND_MASTER_KEY in production');
+    this.stopFollowingKey = ctx.vault.followActiveKey(ACTIVE_KEY_POLL_MS, (e) => logger.warn({ err: e }, 'could not follow the database\'s active master key'));
 
     const demoFile = join(config.dataDir, 'demo.json');
     const seeded = (await ctx.store.db.selectFrom('subscribers').select('id').limit(1).executeTakeFirst()) !== undefined;
@@ -74,7 +108,7 @@ export class Gateway {
       perSession: config.tracking.destinationsPerSession,
       maxAgeMs: config.tracking.destinationMaxAgeMinutes * 60_000,
       sessionsPerExporter: config.tracking.sessionsPerExporter,
-    });
+    }, { clockSkewMs: config.tracking.clockSkewSeconds * 1000 });
     this.tracker.start();
     await ctx.exporters.load(config.tracking.exporters);
     this.collector = new FlowCollector(ctx.exporters, this.tracker, logger.child({ part: 'collector' }), this.metrics);
@@ -129,6 +163,8 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.stopFollowingKey?.();
+    this.stopFollowingKey = null;
     await this.operatorHttp?.close();
     await this.cert?.stop();
     await this.channelPart?.stop();
@@ -137,5 +173,7 @@ export class Gateway {
     await this.aaa?.stop();
     await this.ctx?.close();
     this.ctx = null;
+    this.lock?.release();
+    this.lock = null;
   }
 }

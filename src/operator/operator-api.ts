@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { SidebandError } from '../errors/sideband-error.ts';
 import type { Context } from '../gateway/context.ts';
@@ -25,7 +26,19 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send(new SidebandError('NOT_FOUND', `No route ${request.method} ${request.url}.`).toBody()));
 
-  app.get('/healthz', async () => ({ status: 'ok', store: ctx.store.dialect }));
+  // Healthy means able to serve: the process answers and its database does, within 2 s.
+  // Load balancers and `systemd` watchdogs probe this (docs/operations.md).
+  app.get('/healthz', async (_request, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([sql`select 1`.execute(ctx.store.db), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)))]);
+      return { status: 'ok', store: ctx.store.dialect };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', store: ctx.store.dialect, error: { code: 'STORE_UNREACHABLE' } });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   app.register(async (v1) => {

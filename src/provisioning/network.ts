@@ -32,7 +32,7 @@ export interface AddNas {
   requireMessageAuthenticator?: boolean;
 }
 
-/** Operator-side management of NAS clients and address pools. */
+/** Operator-side management of NAS clients, address pools and flow exporters. */
 export class NetworkProvisioning {
   constructor(
     private readonly store: Store,
@@ -79,8 +79,10 @@ export class NetworkProvisioning {
     const now = Date.now();
     const id = newId('nas', now);
     await this.store.db.transaction().execute(async (tx) => {
-      if (await tx.selectFrom('nas_clients').select('id').where('name', '=', name).executeTakeFirst()) {
-        throw new SidebandError('NAS_NAME_TAKEN', `A NAS client named ${name} already exists.`, { param: 'name' });
+      const taken = await tx.selectFrom('nas_clients').select(['id', 'removed_at']).where('name', '=', name).executeTakeFirst();
+      if (taken) {
+        // A removed NAS keeps its name: sessions in the history are resolved to it.
+        throw new SidebandError('NAS_NAME_TAKEN', taken.removed_at === null ? `A NAS client named ${name} already exists.` : `A NAS client named ${name} was removed; its name stays with its sessions in the history. Choose another name.`, { param: 'name' });
       }
       let poolId: string | null = null;
       if (input.pool) {
@@ -98,11 +100,60 @@ export class NetworkProvisioning {
     return (await this.listNas()).find((n) => n.id === id)!;
   }
 
+  /**
+   * Removes a NAS client: it no longer appears among the clients, and its name and
+   * sessions stay in the history that resolution answers from (sessions refer to it, so
+   * the row is marked, not deleted).
+   */
+  async removeNas(name: string): Promise<NasView> {
+    const now = Date.now();
+    const view = (await this.listNas()).find((n) => n.name === name);
+    if (!view) throw new SidebandError('NAS_NOT_FOUND', `No NAS client named ${name}.`, { param: 'name' });
+    await this.store.db.transaction().execute(async (tx) => {
+      const r = await tx.updateTable('nas_clients').set({ removed_at: now }).where('id', '=', view.id).where('removed_at', 'is', null).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) throw new SidebandError('NAS_NOT_FOUND', `No NAS client named ${name}.`, { param: 'name' });
+      await appendAudit(tx, { actor: this.actor, action: 'nas.remove', subjectType: 'nas', subjectId: view.id, detail: { name, address: view.address, pool: view.pool } });
+    });
+    return view;
+  }
+
+  /**
+   * Removes an empty pool: refused while a NAS client draws from it or a session holds
+   * (or was just given) one of its addresses, naming them.
+   */
+  async removePool(name: string): Promise<PoolView> {
+    const pool = (await this.listPools()).find((p) => p.name === name);
+    if (!pool) throw new SidebandError('POOL_NOT_FOUND', `No pool named ${name}.`, { param: 'name' });
+    await this.store.db.transaction().execute(async (tx) => {
+      // A removed NAS client keeps its pool in its row until the pool goes (the row refers to it).
+      await tx.updateTable('nas_clients').set({ pool_id: null }).where('pool_id', '=', pool.id).where('removed_at', 'is not', null).execute();
+      const drawing = await tx.selectFrom('nas_clients').select('name').where('pool_id', '=', pool.id).orderBy('name').execute();
+      if (drawing.length > 0) throw new SidebandError('POOL_IN_USE', `NAS client${drawing.length > 1 ? 's' : ''} ${drawing.map((n) => n.name).join(', ')} draw${drawing.length > 1 ? '' : 's'} from pool ${name}: remove ${drawing.length > 1 ? 'them' : 'it'} first (\`sideband nas remove\`).`, { param: 'name' });
+      const { n } = await tx.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('pool_id', '=', pool.id).where('status', '!=', 'closed').executeTakeFirstOrThrow();
+      if (Number(n) > 0) throw new SidebandError('POOL_IN_USE', `${Number(n)} session${Number(n) > 1 ? 's' : ''} still hold${Number(n) > 1 ? '' : 's'} an address from pool ${name}: wait until they end.`, { param: 'name' });
+      await tx.deleteFrom('pools').where('id', '=', pool.id).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'pool.remove', subjectType: 'pool', subjectId: pool.id, detail: { name, cidr: pool.cidr } });
+    });
+    return pool;
+  }
+
+  /** Stops accepting flow records from an exporter registered with `sideband exporter add`; gateways reload exporters every 10 s. */
+  async removeExporter(name: string): Promise<{ id: string; name: string; address: string }> {
+    return this.store.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('exporters').selectAll().where('name', '=', name).executeTakeFirst();
+      if (!row) throw new SidebandError('EXPORTER_NOT_FOUND', `No exporter named ${name} is registered (exporters in the configuration's tracking.exporters are removed there).`, { param: 'name' });
+      await tx.deleteFrom('exporters').where('id', '=', row.id).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'exporter.remove', subjectType: 'exporter', subjectId: row.id, detail: { name, address: row.address } });
+      return { id: row.id, name: row.name, address: row.address };
+    });
+  }
+
   async listNas(): Promise<NasView[]> {
     const rows = await this.store.db
       .selectFrom('nas_clients')
       .leftJoin('pools', 'pools.id', 'nas_clients.pool_id')
       .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.created_at', 'pools.name as pool'])
+      .where('nas_clients.removed_at', 'is', null)
       .orderBy('nas_clients.name')
       .execute();
     return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, requireMessageAuthenticator: n.require_message_authenticator === 1, createdAt: toIso(n.created_at) }));

@@ -156,8 +156,50 @@ export class SubscriberProvisioning {
     return this.setStatus(loginOrId, 'active', 'subscriber.resume');
   }
 
-  close(loginOrId: string): Promise<SubscriberView> {
-    return this.setStatus(loginOrId, 'closed', 'subscriber.close');
+  /**
+   * Closes the account for good: log-ins and purchases are refused from now on, and the
+   * confidential data the provider no longer needs is destroyed in the same transaction
+   * (every card's sealed record, the sealed password). The masked card rows, sessions and
+   * purchases stay for history. A session still open is not cut (RADIUS gives the
+   * gateway no way to); the NAS ends it, or the stale-session sweeper closes it.
+   */
+  async close(loginOrId: string): Promise<SubscriberView & { cardsRemoved: number }> {
+    const row = await this.row(loginOrId);
+    if (row.status === 'closed') throw new SidebandError('SUBSCRIBER_STATUS_INVALID', `Subscriber ${row.login} is already closed.`);
+    const now = Date.now();
+    let cardsRemoved = 0;
+    await this.store.db.transaction().execute(async (tx) => {
+      // The status first: it is the write that takes SQLite's lock, before anything is read.
+      await tx.updateTable('subscribers').set({ status: 'closed', chap_record_id: null, updated_at: now }).where('id', '=', row.id).execute();
+      const cards = await tx.selectFrom('cards').select(['id', 'record_id']).where('subscriber_id', '=', row.id).where('status', '=', 'active').execute();
+      await tx.updateTable('cards').set({ status: 'removed', removed_at: now, record_id: null }).where('subscriber_id', '=', row.id).where('status', '=', 'active').execute();
+      for (const c of cards) if (c.record_id) await this.vault.remove(tx, c.record_id);
+      if (row.chap_record_id) await this.vault.remove(tx, row.chap_record_id);
+      cardsRemoved = cards.length;
+      await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.close', subjectType: 'subscriber', subjectId: row.id, detail: { from: row.status, cardsRemoved } });
+    });
+    return { ...this.view(await this.row(row.id)), cardsRemoved };
+  }
+
+  /**
+   * Sets a new log-in password: a new scrypt hash for PAP and a new sealed copy for CHAP,
+   * the old sealed copy destroyed, in one transaction. Gateways use it from their next
+   * look-up of the subscriber (they keep one for a second).
+   */
+  async resetPassword(loginOrId: string, password: string): Promise<SubscriberView> {
+    const row = await this.row(loginOrId);
+    if (row.status === 'closed') throw new SidebandError('SUBSCRIBER_STATUS_INVALID', `Subscriber ${row.login} is closed.`);
+    assertPassword(password);
+    const passwordHash = await hashPassword(password, this.options.scryptCost);
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      const chapRecord = await this.vault.seal(tx, 'chap-password', { password }, now);
+      const previous = await tx.selectFrom('subscribers').select('chap_record_id').where('id', '=', row.id).executeTakeFirstOrThrow();
+      await tx.updateTable('subscribers').set({ password_hash: passwordHash, chap_record_id: chapRecord, updated_at: now }).where('id', '=', row.id).execute();
+      if (previous.chap_record_id) await this.vault.remove(tx, previous.chap_record_id);
+      await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.reset-password', subjectType: 'subscriber', subjectId: row.id });
+    });
+    return this.view(await this.row(row.id));
   }
 
   async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null; releaseToMerchant?: boolean }): Promise<SubscriberView> {

@@ -20,6 +20,8 @@ export interface StoreOptions {
   databaseUrl?: string | undefined;
   /** Apply pending migrations on open (the gateway does; `db migrate` is the explicit way). */
   migrate?: boolean;
+  /** Without migrate: refuse a schema older than this version (default), or leave that to the caller. */
+  verifySchema?: boolean;
 }
 
 export interface Store {
@@ -102,13 +104,25 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     throw new SidebandError('STORE_UNREACHABLE', `Cannot reach the database at ${location}: ${(e as Error).message}`, { cause: e });
   }
   const store: Store = { db, dialect, location, close: () => db.destroy() };
-  if (options.migrate) await migrateStore(store);
-  else await assertSchemaCurrent(store);
+  try {
+    if (options.migrate) await migrateStore(store);
+    else if (options.verifySchema !== false) await assertSchemaCurrent(store);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   return store;
 }
 
+/**
+ * Applies the migrations this version knows and the database lacks; returns their names.
+ * A database already migrated further by a newer version (a rolling upgrade, where some
+ * gateways still run the older one) is left as it is: migrations only add, so the older
+ * version runs on the newer schema.
+ */
 export async function migrateStore(store: Store): Promise<string[]> {
   const migrator = new Migrator({ db: store.db, provider: new SidebandMigrations(store.dialect) });
+  if ((await migrator.getMigrations()).every((m) => m.executedAt !== undefined)) return [];
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

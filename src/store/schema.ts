@@ -27,7 +27,7 @@ export interface SubscriberTable {
   updated_at: number;
 }
 
-export type VaultRecordKind = 'card' | 'chap-password' | 'nas-secret' | 'fingerprint-key' | 'webhook-signing-key' | 'channel-identity';
+export type VaultRecordKind = 'card' | 'chap-password' | 'nas-secret' | 'fingerprint-key' | 'webhook-signing-key' | 'channel-identity' | 'line-password';
 
 export interface VaultRecordTable {
   id: string;
@@ -38,6 +38,16 @@ export interface VaultRecordTable {
   ciphertext: string;
   created_at: number;
   updated_at: number;
+}
+
+/** A master key the vault's records have been sealed under; at most one is active. */
+export interface VaultMasterKeyTable {
+  key_id: string;
+  /** active: new records are sealed under it; previous: records may still be; retired: destroyed. */
+  status: 'active' | 'previous' | 'retired';
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
 }
 
 export interface CardTable {
@@ -68,6 +78,8 @@ export interface NasClientTable {
   require_message_authenticator: number;
   pool_id: string | null;
   created_at: number;
+  /** Set by `sideband nas remove`; the row stays because sessions refer to it. */
+  removed_at: number | null;
 }
 
 export interface PoolTable {
@@ -103,6 +115,31 @@ export interface SessionTable {
   output_octets: number;
   terminate_cause: string | null;
   charged_seconds: number;
+  /** The Session-Timeout granted in the Access-Accept; a close without a Stop charges no more. */
+  session_timeout: number | null;
+  /** Who closed it; only a session closed by a Stop ignores a later Stop as a duplicate. */
+  closed_by: SessionClosedBy | null;
+  /** NAS-Port, NAS-Port-Id or Calling-Station-Id: the key a log-in retry is recognised by (sqlippool's pool key). */
+  port_key: string | null;
+  calling_station_id: string | null;
+}
+
+export type SessionClosedBy = 'stop' | 'sweeper' | 'nas-restart' | 'address-conflict';
+
+/** Accounting that did not fit the session's history: late, duplicate, reordered or conflicting. */
+export interface AccountingAnomalyTable {
+  id: string;
+  kind: string;
+  nas_id: string;
+  session_id: string | null;
+  /** The other session of an address conflict. */
+  other_session_id: string | null;
+  acct_session_id: string | null;
+  /** When the NAS says it happened (Event-Timestamp, else arrival minus Acct-Delay-Time). */
+  event_at: number | null;
+  received_at: number;
+  /** JSON: what was claimed and what was done about it. */
+  detail: string | null;
 }
 
 export interface BindingTable {
@@ -336,11 +373,13 @@ export interface ChannelPreferenceTable {
 export interface Database {
   subscribers: SubscriberTable;
   vault_records: VaultRecordTable;
+  vault_master_keys: VaultMasterKeyTable;
   cards: CardTable;
   nas_clients: NasClientTable;
   pools: PoolTable;
   sessions: SessionTable;
   bindings: BindingTable;
+  accounting_anomalies: AccountingAnomalyTable;
   merchants: MerchantTable;
   merchant_keys: MerchantKeyTable;
   merchant_networks: MerchantNetworkTable;

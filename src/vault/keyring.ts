@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SidebandError } from '../errors/sideband-error.ts';
 
 export interface MasterKey {
@@ -19,9 +20,36 @@ interface KeyringFile {
 const newKeyId = (): string => `mk-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
 
 /**
+ * Writes a file so that it survives a power cut: the bytes are fsynced before the file is
+ * renamed (or linked) into place, and the directory after, so that the new name is durable
+ * too. `keys rotate` relies on it: no record is re-wrapped under a key until the key is on
+ * disk.
+ */
+function writeDurably(path: string, text: string, { exclusive }: { exclusive: boolean }): void {
+  const target = exclusive ? path : `${path}.tmp`;
+  const fd = openSync(target, exclusive ? 'wx' : 'w', 0o600);
+  try {
+    // A left-over temporary file keeps its old mode when opened for writing.
+    fchmodSync(fd, 0o600);
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (!exclusive) renameSync(target, path);
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/**
  * The master keys, from the keyring file (mode 0600) or SIDEBAND_MASTER_KEY. The file is
  * the one `keys rotate` writes; a running gateway re-reads it when it meets a key id it
- * does not hold, so rotation needs no restart.
+ * does not hold, so rotation needs no restart. A file that its group or others may read
+ * or write is refused: it holds every key that opens the vault.
  */
 export class Keyring {
   private state: KeyringFile;
@@ -50,11 +78,15 @@ export class Keyring {
   static create(path: string): Keyring {
     const id = newKeyId();
     const state: KeyringFile = { version: 1, active: id, keys: [{ id, key: randomBytes(32).toString('base64'), createdAt: new Date().toISOString() }], retired: [] };
-    writeFileSync(path, JSON.stringify(state, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    writeDurably(path, JSON.stringify(state, null, 2) + '\n', { exclusive: true });
     return new Keyring(path, state);
   }
 
   private static read(path: string): KeyringFile {
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new SidebandError('VAULT_KEYRING_EXPOSED', `Keyring ${path} has mode ${mode.toString(8).padStart(4, '0')}: its group or others may read or change it. Run \`chmod 600 ${path}\`.`, { param: 'vault.keyFile' });
+    }
     let parsed: KeyringFile;
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8')) as KeyringFile;
@@ -87,6 +119,18 @@ export class Keyring {
     return this.path;
   }
 
+  /** Whether the keyring holds this key, re-reading the file once if it is not known yet. */
+  has(id: string): boolean {
+    if (this.state.keys.some((k) => k.id === id)) return true;
+    if (this.path && existsSync(this.path)) this.state = Keyring.read(this.path);
+    return this.state.keys.some((k) => k.id === id);
+  }
+
+  /** Where this keyring comes from, for messages. */
+  get source(): string {
+    return this.path ? `the keyring ${this.path}` : 'SIDEBAND_MASTER_KEY';
+  }
+
   /** The key with this id, re-reading the file once if it is not known yet. */
   get(id: string): MasterKey {
     let entry = this.state.keys.find((k) => k.id === id);
@@ -104,6 +148,7 @@ export class Keyring {
   /** Adds a fresh key and makes it active; the previous keys stay until retired. */
   addActiveKey(): MasterKey {
     this.requireFile('rotate');
+    this.reload();
     const id = newKeyId();
     this.state.keys.push({ id, key: randomBytes(32).toString('base64'), createdAt: new Date().toISOString() });
     this.state.active = id;
@@ -114,11 +159,16 @@ export class Keyring {
   /** Destroys a key's material; records still under it can never be opened again. */
   retire(id: string): void {
     this.requireFile('retire');
-    if (id === this.state.active) throw new SidebandError('VAULT_KEY_IN_USE', `Key ${id} is the active key; rotate first.`);
-    if (!this.state.keys.some((k) => k.id === id)) throw new SidebandError('VAULT_KEY_UNKNOWN', `No key ${id} in the keyring.`);
+    this.reload();
+    if (id === this.state.active) throw new SidebandError('VAULT_KEY_IN_USE', `Key ${id} is the keyring's active key; rotate first.`);
     this.state.keys = this.state.keys.filter((k) => k.id !== id);
-    this.state.retired.push(id);
+    if (!this.state.retired.includes(id)) this.state.retired.push(id);
     this.save();
+  }
+
+  /** Refuses early, before a command changes anything, when the keys cannot be changed in place. */
+  assertWritable(what: string): void {
+    this.requireFile(what);
   }
 
   reload(): void {
@@ -131,9 +181,6 @@ export class Keyring {
 
   // Write-then-rename so that a crash leaves either the old keyring or the new one.
   private save(): void {
-    const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n', { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, this.path!);
+    writeDurably(this.path!, JSON.stringify(this.state, null, 2) + '\n', { exclusive: false });
   }
 }

@@ -1,11 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
 import { newId } from '../core/identity/ids.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Db, Store, Tx } from '../store/open-store.ts';
 import type { VaultRecordKind } from '../store/schema.ts';
 import { openRecord, rewrapKey, sealRecord } from './envelope.ts';
-import type { Keyring } from './keyring.ts';
+import type { Keyring, MasterKey } from './keyring.ts';
+import { MasterKeyRegistry } from './master-key-registry.ts';
 
 /** Why a record is being opened; written to the audit log with every decryption. */
 export type DecryptPurpose =
@@ -23,24 +25,129 @@ export interface RotationProgress {
   total: number;
 }
 
+export interface RotationResult {
+  activeKey: string;
+  previousKey: string | null;
+  rewrapped: number;
+  /** Records left under keys this keyring does not hold (or that were retired by force). */
+  unreadable: number;
+}
+
 /**
  * The only place confidential data is encrypted and decrypted. Callers get plaintext
  * from `open`, which audits first: a decryption that could not be recorded does not happen.
  */
 export class Vault {
+  /** The database's record of master keys: which one new records are sealed under. */
+  readonly keys: MasterKeyRegistry;
   private fingerprintKey: Buffer | null = null;
+  /** The key seals try first: the database's active key as last seen. */
+  private activeKeyId: string;
+  private readonly events = new EventEmitter();
 
   constructor(
     private readonly store: Store,
     readonly keyring: Keyring,
-  ) {}
+  ) {
+    this.keys = new MasterKeyRegistry(store);
+    this.activeKeyId = keyring.active.id;
+  }
 
-  /** Seals `value` (JSON) as a new record inside the caller's transaction; returns its id. */
+  /** The master key new records are sealed under, as this process last saw it. */
+  get activeKey(): string {
+    return this.activeKeyId;
+  }
+
+  /**
+   * Seals `value` (JSON) as a new record inside the caller's transaction; returns its id.
+   *
+   * The record is written under the active key as last seen, then that key is confirmed
+   * active in the same transaction (locking its row on PostgreSQL). If a rotation made
+   * another key active meanwhile, the record is sealed again under that one before the
+   * transaction commits: no process ever commits a record under a key that is not the
+   * database's active key, so a rotation's re-wrap and `keys retire` cannot miss one.
+   */
   async seal(tx: Db | Tx, kind: VaultRecordKind, value: unknown, now = Date.now()): Promise<string> {
+    // The confirmation below holds only within a transaction.
+    if (!tx.isTransaction) return (tx as Db).transaction().execute((own) => this.seal(own, kind, value, now));
     const id = newId('vr', now);
-    const sealed = sealRecord(id, Buffer.from(JSON.stringify(value), 'utf8'), this.keyring.active);
-    await tx.insertInto('vault_records').values({ id, kind, key_id: sealed.keyId, wrapped_key: sealed.wrappedKey, ciphertext: sealed.ciphertext, created_at: now, updated_at: now }).execute();
-    return id;
+    const plaintext = Buffer.from(JSON.stringify(value), 'utf8');
+    try {
+      let keyId = this.activeKeyId;
+      let sealed = sealRecord(id, plaintext, this.masterKey(keyId));
+      await tx.insertInto('vault_records').values({ id, kind, key_id: sealed.keyId, wrapped_key: sealed.wrappedKey, ciphertext: sealed.ciphertext, created_at: now, updated_at: now }).execute();
+      for (let attempt = 0; !(await this.keys.confirmActive(tx as Tx, keyId)); attempt++) {
+        const current = await this.keys.activeId(tx);
+        if (current === null) {
+          // A store no process has recorded a key in yet: this one becomes the active key.
+          await this.keys.activate(keyId, now, tx);
+          break;
+        }
+        if (attempt >= 3) throw new SidebandError('VAULT_KEYRING_MISMATCH', `The database's active master key keeps changing (${keyId}, then ${current}); nothing was sealed. Is a rotation running in a loop?`);
+        keyId = current;
+        sealed = sealRecord(id, plaintext, this.masterKey(keyId));
+        await tx.updateTable('vault_records').set({ key_id: sealed.keyId, wrapped_key: sealed.wrappedKey, ciphertext: sealed.ciphertext }).where('id', '=', id).execute();
+      }
+      this.noteActive(keyId);
+      return id;
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** The material of a key the database wants sealed under; refusing, rather than sealing under another. */
+  private masterKey(keyId: string): MasterKey {
+    if (!this.keyring.has(keyId)) {
+      throw new SidebandError('VAULT_KEYRING_MISMATCH', `The database at ${this.store.location} seals under master key ${keyId}, which ${this.keyring.source} does not hold (it holds ${this.keyring.ids.join(', ') || 'none'}); nothing was written. Give this process the keyring the other gateways use (vault.keyFile, SIDEBAND_VAULT_KEY_FILE) or SIDEBAND_MASTER_KEY.`, { param: 'vault.keyFile' });
+    }
+    return this.keyring.get(keyId);
+  }
+
+  private noteActive(keyId: string): void {
+    if (keyId === this.activeKeyId) return;
+    this.activeKeyId = keyId;
+    this.events.emit('active-key', keyId);
+  }
+
+  /** Reads the database's active key now; seals use it from then on. */
+  async refreshActiveKey(): Promise<string> {
+    const current = await this.keys.activeId();
+    if (current) this.noteActive(current);
+    return this.activeKeyId;
+  }
+
+  /** Resolves when this process starts sealing under another key (tests wait on it). */
+  async nextActiveKey(signal?: AbortSignal): Promise<string> {
+    const [keyId] = (await once(this.events, 'active-key', signal ? { signal } : {})) as [string];
+    return keyId;
+  }
+
+  /**
+   * Follows the database's active key every `intervalMs`, so that after `keys rotate` in
+   * another process this one seals under the new key within seconds, and re-reads the
+   * keyring file to get it. (Seals are correct without it: each confirms its key in its
+   * own transaction; following spares them sealing twice. PostgreSQL LISTEN/NOTIFY can
+   * replace the polling once the gateways follow a change feed.) Returns the stop function.
+   */
+  followActiveKey(intervalMs: number, onError: (e: unknown) => void): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.keys
+        .activeId()
+        .then((current) => {
+          if (!current || current === this.activeKeyId) return;
+          if (!this.keyring.has(current)) onError(new SidebandError('VAULT_KEYRING_MISMATCH', `The database's active master key is now ${current}, which ${this.keyring.source} does not hold: this gateway refuses to seal until it does.`));
+          this.noteActive(current);
+        })
+        .catch(onError)
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async open<T>(recordId: string, purpose: DecryptPurpose, actor: string, db: Db | Tx = this.store.db): Promise<T> {
@@ -82,28 +189,64 @@ export class Vault {
   }
 
   /**
-   * Re-wraps every data key not under the active master key, in batches, each batch one
-   * transaction; a row is only rewritten if it is still under the key it was read with,
-   * so a concurrent writer is never overwritten. Safe to run again after a crash.
+   * `keys rotate`: a new master key is written to the keyring file (fsynced with its
+   * directory) and only then made the database's active key; every data key is then
+   * re-wrapped under it. With `resume`, finishes an interrupted rotation instead: the
+   * keyring's newest key becomes active if the database has never recorded it (the crash
+   * came between the file and the database), and the re-wrap continues.
    */
-  async rewrapAll(onProgress?: (p: RotationProgress) => void, batchSize = 500): Promise<RotationProgress> {
-    const target = this.keyring.active;
+  async rotate({ resume = false } = {}, onProgress?: (p: RotationProgress) => void): Promise<RotationResult> {
+    const previous = await this.keys.activeId();
+    if (resume) {
+      const newest = this.keyring.active.id;
+      if ((await this.keys.status(newest)) === null) await this.keys.activate(newest);
+    } else {
+      this.keyring.assertWritable('rotate');
+      const key = this.keyring.addActiveKey();
+      await this.keys.activate(key.id);
+    }
+    const active = await this.refreshActiveKey();
+    const progress = await this.rewrapAll(onProgress);
+    return { activeKey: active, previousKey: previous === active ? null : previous, rewrapped: progress.done, unreadable: progress.unreadable };
+  }
+
+  /**
+   * Re-wraps every data key not under the database's active master key, in batches, each
+   * batch one transaction; a row is only rewritten if it is still under the key it was read
+   * with, so a concurrent writer is never overwritten. Records under a key this keyring
+   * does not hold are counted and left. Safe to run again after a crash.
+   */
+  async rewrapAll(onProgress?: (p: RotationProgress) => void, batchSize = 500): Promise<RotationProgress & { unreadable: number }> {
+    const target = this.masterKey(await this.refreshActiveKey());
     const db = this.store.db;
     const { count } = await db.selectFrom('vault_records').select((eb) => eb.fn.countAll<number>().as('count')).where('key_id', '!=', target.id).executeTakeFirstOrThrow();
-    const progress = { done: 0, total: Number(count) };
+    const progress = { done: 0, total: Number(count), unreadable: 0 };
+    const missing = new Set<string>();
     onProgress?.(progress);
     for (;;) {
-      const rows = await db.selectFrom('vault_records').select(['id', 'key_id', 'wrapped_key', 'ciphertext']).where('key_id', '!=', target.id).orderBy('id').limit(batchSize).execute();
+      let q = db.selectFrom('vault_records').select(['id', 'key_id', 'wrapped_key', 'ciphertext']).where('key_id', '!=', target.id);
+      if (missing.size > 0) q = q.where('key_id', 'not in', [...missing]);
+      const rows = await q.orderBy('id').limit(batchSize).execute();
       if (rows.length === 0) break;
+      const readable: typeof rows = [];
+      for (const row of rows) {
+        if (this.keyring.has(row.key_id)) readable.push(row);
+        else missing.add(row.key_id);
+      }
+      if (readable.length === 0) continue;
       await db.transaction().execute(async (tx) => {
-        for (const row of rows) {
+        for (const row of readable) {
           const from = this.keyring.get(row.key_id);
           const next = rewrapKey(row.id, { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, from.key, target);
           await tx.updateTable('vault_records').set({ key_id: next.keyId, wrapped_key: next.wrappedKey, updated_at: Date.now() }).where('id', '=', row.id).where('key_id', '=', row.key_id).execute();
         }
       });
-      progress.done += rows.length;
+      progress.done += readable.length;
       onProgress?.(progress);
+    }
+    if (missing.size > 0) {
+      const left = await db.selectFrom('vault_records').select((eb) => eb.fn.countAll<number>().as('n')).where('key_id', 'in', [...missing]).executeTakeFirstOrThrow();
+      progress.unreadable = Number(left.n);
     }
     return progress;
   }
@@ -113,10 +256,16 @@ export class Vault {
     return Object.fromEntries(rows.map((r) => [r.key_id, Number(r.count)]));
   }
 
-  /** Retires a master key once no record needs it (or, with force, regardless). */
+  /**
+   * Retires a master key once no record needs it (or, with force, regardless): first in
+   * the database, where the check and the mark are one transaction that no concurrent seal
+   * can slip past (MasterKeyRegistry.retire), then its material is destroyed in the file.
+   */
   async retire(keyId: string, { force = false } = {}): Promise<void> {
-    const inUse = (await this.countByKey())[keyId] ?? 0;
-    if (inUse > 0 && !force) throw new SidebandError('VAULT_KEY_IN_USE', `${inUse} vault records are still wrapped under ${keyId}; run \`sideband keys rotate\` first.`);
+    this.keyring.assertWritable('retire');
+    if (!this.keyring.has(keyId) && (await this.keys.status(keyId)) === null) throw new SidebandError('VAULT_KEY_UNKNOWN', `No master key ${keyId} in ${this.keyring.source} nor in the database.`);
+    if (keyId === this.keyring.active.id) throw new SidebandError('VAULT_KEY_IN_USE', `Key ${keyId} is the keyring's active key; rotate first.`);
+    await this.keys.retire(keyId, { force });
     this.keyring.retire(keyId);
   }
 }

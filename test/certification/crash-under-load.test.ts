@@ -307,7 +307,7 @@ async function prepareShoppers(dialect: TestDialect, args: string[], gateway: Re
     method: 'POST', headers: { authorization: `Bearer ${demo.operator.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ observations: addresses.map((address) => ({ source: { address }, destination: '203.0.113.80' })) }),
   });
-  assert.deepEqual(await pushed.json(), { received: shoppers.length, attributed: shoppers.length, unattributed: 0 });
+  assert.deepEqual(await pushed.json(), { received: shoppers.length, attributed: shoppers.length, unattributed: 0, unattributedObservations: [] });
   // The visits must be in the store before the first kill: memory does not survive one.
   for (let waited = 0; ; waited += 50) {
     const rows = await store.db.selectFrom('session_destinations').select('session_id').execute();

@@ -35,7 +35,7 @@ export interface World {
 export async function world(name: string, kamailio?: RunningKamailio): Promise<World> {
   const lines = [{ username: SHOP.username, password: SHOP.password, numbers: [SHOP.lineNumber, ...SHOP.numbers] }, { username: EAVESDROPPER.username, password: EAVESDROPPER.password, numbers: EAVESDROPPER.numbers }];
   const m = await merchantSetup('sqlite', name, {
-    config: { channel: { lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers, reservationSeconds: 3, exchange: kamailio ? { builtIn: false, host: kamailio.host, port: kamailio.port } : { lines } } },
+    config: { channel: { lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers, reservationSeconds: 3, exchange: kamailio ? { builtIn: false, host: kamailio.host, port: kamailio.port, username: PROVIDER.username, password: PROVIDER.password } : { lines } } },
   });
   const registrar = kamailio ? kamailio.uri : `sip:${m.t.gateway.listen.exchangeUdp}`;
   const identity = await createChannelIdentity('shop.example');

@@ -37,6 +37,8 @@ export interface SippOptions {
   readonly auth?: { readonly username: string; readonly password: string; readonly uri?: string };
   /** Global timeout in seconds (sipp -timeout, with -timeout_error); 10 unless given. */
   readonly timeoutSeconds?: number;
+  /** Signalling over one UDP socket (-t u1, the default) or one TCP connection (-t t1). */
+  readonly transport?: 'udp' | 'tcp';
 }
 
 export interface SippRun {
@@ -53,7 +55,7 @@ export interface RunningSipp {
 
 /**
  * Runs sipp once (-m 1) with a scenario written to a temp dir, bounded by -timeout, on
- * UDP (-t u1) from 127.0.0.1, tracing unexpected messages (-trace_err) and every message
+ * UDP (-t u1, or TCP -t t1) from 127.0.0.1, tracing unexpected messages (-trace_err) and every message
  * (-trace_msg) into files whose text comes back in `output`. stop() kills it if it is
  * still running and removes the temp dir.
  */
@@ -65,7 +67,7 @@ export async function startSipp(options: SippOptions): Promise<RunningSipp> {
     ...(options.remote ? [options.remote] : []),
     '-sf', scenario,
     '-m', '1',
-    '-t', 'u1',
+    '-t', options.transport === 'tcp' ? 't1' : 'u1',
     '-i', '127.0.0.1',
     '-p', String(options.localPort ?? (await freeUdpPort())),
     '-timeout', `${options.timeoutSeconds ?? 10}s`,

@@ -36,7 +36,7 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}, 
     stdout: () => out,
     stop(signal = 'SIGTERM') {
       return new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
         child.once('exit', (code) => { log?.end(); resolve(code); });
         child.kill(signal);
       });

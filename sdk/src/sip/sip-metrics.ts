@@ -14,14 +14,16 @@ function shared<L extends string>(metrics: SipMetricsSink, name: string, help: s
   return c as SipCounter<L>;
 }
 
-/** The SIP counters: calls by outcome and messages dropped by cause, labelled by role. */
+/** The SIP counters: calls by outcome, messages dropped by cause, and what per-source limits refused, labelled by role. */
 export class SipMetrics {
   private readonly calls: SipCounter<'role' | 'outcome'> | null;
   private readonly drops: SipCounter<'role' | 'cause'> | null;
+  private readonly limits: SipCounter<'role' | 'transport' | 'cause'> | null;
 
   constructor(metrics: SipMetricsSink | undefined, private readonly role: SipRole) {
     this.calls = metrics ? shared(metrics, 'sideband_sip_calls_total', 'SIP calls ended, by role and outcome', ['role', 'outcome']) : null;
     this.drops = metrics ? shared(metrics, 'sideband_sip_dropped_total', 'SIP messages dropped without an answer, by role and cause', ['role', 'cause']) : null;
+    this.limits = metrics ? shared(metrics, 'sideband_sip_limited_total', 'SIP connections refused or closed, and messages dropped unread, by per-source limits (SourceLimitCause)', ['role', 'transport', 'cause']) : null;
   }
 
   call(outcome: string): void {
@@ -30,5 +32,9 @@ export class SipMetrics {
 
   dropped(cause: string): void {
     this.drops?.inc({ role: this.role, cause });
+  }
+
+  limited(transport: string, cause: string): void {
+    this.limits?.inc({ role: this.role, transport, cause });
   }
 }

@@ -30,13 +30,16 @@ export class AuthenticationServer {
     private readonly logger: Logger,
     metrics: Metrics,
   ) {
-    this.commit = new GroupCommit(store.db);
-    this.sessions = new SessionService(store, this.commit, logger, config.radius.holdDownSeconds * 1000);
+    this.commit = new GroupCommit(store.db, { logger: logger.child({ part: 'group-commit' }), metrics });
+    this.sessions = new SessionService(store, this.commit, logger, config.radius.holdDownSeconds * 1000, { addressConflict: config.radius.addressConflict });
     this.nas = new NasDirectory(store, vault, logger);
     const subscribers = new SubscriberDirectory(store, vault);
     const throttle = new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000);
     this.radius = new RadiusServer(
-      { host: config.listen.host, authPort: config.listen.radiusAuth, acctPort: config.listen.radiusAcct, interimIntervalSeconds: config.radius.interimIntervalSeconds },
+      {
+        host: config.listen.host, authPort: config.listen.radiusAuth, acctPort: config.listen.radiusAcct, interimIntervalSeconds: config.radius.interimIntervalSeconds,
+        maxAccountingDelaySeconds: config.radius.maxAccountingDelaySeconds, maxClockAheadSeconds: config.radius.maxClockAheadSeconds,
+      },
       this.nas, subscribers, this.sessions, throttle, logger.child({ part: 'radius' }), metrics,
     );
   }

@@ -31,7 +31,7 @@ export class NasDirectory {
   ) {}
 
   async load(): Promise<void> {
-    const rows = await this.store.db.selectFrom('nas_clients').selectAll().execute();
+    const rows = await this.store.db.selectFrom('nas_clients').selectAll().where('removed_at', 'is', null).execute();
     const known = new Map(this.clients.map((c) => [c.id, c]));
     const next: NasClient[] = [];
     for (const row of rows) {

@@ -10,12 +10,14 @@ import { verifyChapPassword } from '../protocol/chap-password.ts';
 import { encodeResponse } from '../protocol/encode-response.ts';
 import { verifyMessageAuthenticator } from '../protocol/message-authenticator.ts';
 import { recoverUserPassword } from '../protocol/user-password.ts';
-import { AcctStatusType, AcctTerminateCause } from '../wire/attribute-values.ts';
+import type { EventTimeRejection } from '../protocol/accounting-event-time.ts';
+import { AcctTerminateCause } from '../wire/attribute-values.ts';
 import { decodePacket } from '../wire/decode-packet.ts';
 import type { AttributeInput } from '../wire/encode-packet.ts';
 import type { RadiusPacket } from '../wire/radius-packet.ts';
+import { AccountingService } from './accounting-service.ts';
 import { ResponseCache } from './response-cache.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import { throttleKey, type LoginThrottle } from './login-throttle.ts';
 import type { NasClient, NasDirectory } from './nas-directory.ts';
 import type { AccountingFacts, SessionService } from './session-service.ts';
 import type { SubscriberDirectory } from './subscriber-directory.ts';
@@ -25,6 +27,10 @@ export interface RadiusServerOptions {
   authPort: number;
   acctPort: number;
   interimIntervalSeconds: number;
+  /** Accounting dated further back than this is dropped (`acct-delay-time-too-long`, `event-timestamp-too-old`). */
+  maxAccountingDelaySeconds: number;
+  /** An Event-Timestamp further ahead of our clock than this is dropped (`event-timestamp-ahead`). */
+  maxClockAheadSeconds: number;
 }
 
 /** Why a request was dropped after decoding; with the codec's causes, the drop counter's labels. */
@@ -39,7 +45,8 @@ type ServiceDropCause =
   | 'credentials-missing'
   | 'status-type-missing'
   | 'duplicate-in-progress'
-  | 'internal-error';
+  | 'internal-error'
+  | EventTimeRejection;
 
 type Handler = (request: RadiusPacket, nas: NasClient) => Promise<Buffer | null>;
 
@@ -62,6 +69,7 @@ export class RadiusServer {
   private readonly retransmits: Counter<'kind'>;
   private readonly latency: Histogram<'kind'>;
   private readonly handlers: Record<'Access-Request' | 'Accounting-Request', Handler>;
+  private readonly accountingService: AccountingService;
 
   constructor(
     private readonly options: RadiusServerOptions,
@@ -84,6 +92,7 @@ export class RadiusServer {
       }
     });
     this.handlers = { 'Access-Request': (r, n) => this.access(r, n), 'Accounting-Request': (r, n) => this.accounting(r, n) };
+    this.accountingService = new AccountingService(sessions, { maxDelayMs: options.maxAccountingDelaySeconds * 1000, maxAheadMs: options.maxClockAheadSeconds * 1000 }, logger, metrics);
   }
 
   async listen(): Promise<{ auth: string; acct: string }> {
@@ -169,10 +178,15 @@ export class RadiusServer {
     this.send(socket, encodeResponse({ request, code: port === 'Access-Request' ? 'Access-Accept' : 'Accounting-Response', secret: nas.secret }), rinfo);
   }
 
-  private reject(request: RadiusPacket, nas: NasClient, code: ErrorCode, login: string): Buffer {
+  /**
+   * `told` is what the NAS (and so the subscriber's device) reads in Reply-Message; `code`
+   * is what the operator's log and metrics keep. They differ for an unknown login and a
+   * wrong password, which the NAS must not be able to tell apart (no user enumeration).
+   */
+  private reject(request: RadiusPacket, nas: NasClient, code: ErrorCode, login: string, told: ErrorCode = code): Buffer {
     this.requests.inc({ kind: 'Access-Request', result: code });
     this.logger.info({ nas: nas.name, login, code }, 'Access-Reject');
-    return encodeResponse({ request, code: 'Access-Reject', secret: nas.secret, attributes: [{ name: 'Reply-Message', value: `${errorRegistry[code].cause} (${code})` }] });
+    return encodeResponse({ request, code: 'Access-Reject', secret: nas.secret, attributes: [{ name: 'Reply-Message', value: `${errorRegistry[told].cause} (${told})` }] });
   }
 
   private async access(request: RadiusPacket, nas: NasClient): Promise<Buffer | null> {
@@ -186,7 +200,11 @@ export class RadiusServer {
     const login = request.text('User-Name');
     if (!login) return this.dropAndNull('user-name-missing', rinfo);
     const now = Date.now();
-    if (this.throttle.blocked(login, now)) return this.reject(request, nas, 'AAA_THROTTLED', login);
+    const callingStationId = request.text('Calling-Station-Id') ?? null;
+    // Keyed by where the attempts come from too: failing log-ins on another NAS (or from
+    // another calling station) must not lock the subscriber out here.
+    const throttled = throttleKey(login, nas.id, callingStationId);
+    if (this.throttle.blocked(throttled, now)) return this.reject(request, nas, 'AAA_THROTTLED', login);
 
     const hidden = request.octets('User-Password');
     const chap = request.has('CHAP-Password');
@@ -200,8 +218,8 @@ export class RadiusServer {
 
     const subscriber = await this.subscribers.get(login, now);
     if (!subscriber) {
-      this.throttle.fail(login, now);
-      return this.reject(request, nas, 'AAA_LOGIN_UNKNOWN', login);
+      this.throttle.fail(throttled, now);
+      return this.reject(request, nas, 'AAA_LOGIN_UNKNOWN', login, 'AAA_CREDENTIALS_REJECTED');
     }
     const cleartext = await this.subscribers.password(subscriber);
     let valid: boolean;
@@ -211,10 +229,10 @@ export class RadiusServer {
       valid = given.length === cleartext.length && timingSafeEqual(given, cleartext);
     } else valid = await this.subscribers.verifyHash(subscriber, pap!);
     if (!valid) {
-      this.throttle.fail(login, now);
-      return this.reject(request, nas, 'AAA_PASSWORD_WRONG', login);
+      this.throttle.fail(throttled, now);
+      return this.reject(request, nas, 'AAA_PASSWORD_WRONG', login, 'AAA_CREDENTIALS_REJECTED');
     }
-    this.throttle.succeed(login);
+    this.throttle.succeed(throttled);
     if (subscriber.status !== 'active') return this.reject(request, nas, 'AAA_SUBSCRIBER_SUSPENDED', login);
     if (subscriber.secondsRemaining !== null && subscriber.secondsRemaining <= 0) return this.reject(request, nas, 'AAA_QUOTA_EXHAUSTED', login);
 
@@ -222,7 +240,7 @@ export class RadiusServer {
     try {
       authorized = await this.sessions.authorize({
         subscriberId: subscriber.id, login, nasId: nas.id, poolId: nas.poolId, nasPort: request.integer('NAS-Port') ?? null, nasPortId: request.text('NAS-Port-Id') ?? null,
-        nasIdentifier: request.text('NAS-Identifier') ?? null, nasIpAddress: request.ipv4('NAS-IP-Address') ?? null, now,
+        nasIdentifier: request.text('NAS-Identifier') ?? null, nasIpAddress: request.ipv4('NAS-IP-Address') ?? null, callingStationId, sessionTimeout: subscriber.secondsRemaining, now,
       });
     } catch (e) {
       if (e instanceof SidebandError && e.code === 'AAA_POOL_EXHAUSTED') return this.reject(request, nas, 'AAA_POOL_EXHAUSTED', login);
@@ -234,7 +252,7 @@ export class RadiusServer {
     if (this.options.interimIntervalSeconds > 0) attributes.push({ name: 'Acct-Interim-Interval', value: this.options.interimIntervalSeconds });
     attributes.push({ name: 'Class', value: Buffer.from(authorized.classValue, 'utf8') });
     this.requests.inc({ kind: 'Access-Request', result: 'accept' });
-    this.logger.debug({ nas: nas.name, login, session: authorized.sessionId, address: authorized.unit?.address }, 'Access-Accept');
+    this.logger.debug({ nas: nas.name, login, session: authorized.sessionId, address: authorized.unit?.address, reused: authorized.reused }, 'Access-Accept');
     return encodeResponse({ request, code: 'Access-Accept', secret: nas.secret, attributes });
   }
 
@@ -268,32 +286,12 @@ export class RadiusServer {
       inputOctets: gigawords(request.integer('Acct-Input-Octets'), request.integer('Acct-Input-Gigawords')),
       outputOctets: gigawords(request.integer('Acct-Output-Octets'), request.integer('Acct-Output-Gigawords')),
       terminateCause: cause === undefined ? null : terminateCauseNames.get(cause) ?? String(cause),
+      callingStationId: request.text('Calling-Station-Id') ?? null,
     };
-    let result: string;
-    switch (status) {
-      case AcctStatusType.Start:
-        await this.sessions.start(facts);
-        result = 'start';
-        break;
-      case AcctStatusType['Interim-Update']:
-        await this.sessions.interim(facts);
-        result = 'interim';
-        break;
-      case AcctStatusType.Stop:
-        await this.sessions.stop(facts);
-        result = 'stop';
-        break;
-      case AcctStatusType['Accounting-On']:
-      case AcctStatusType['Accounting-Off']: {
-        const closed = await this.sessions.closeAllOf(nas.id, status === AcctStatusType['Accounting-On'] ? 'NAS-Reboot' : 'Admin-Reboot');
-        this.logger.info({ nas: nas.name, closed }, status === AcctStatusType['Accounting-On'] ? 'Accounting-On: closed every open session of the NAS' : 'Accounting-Off');
-        result = status === AcctStatusType['Accounting-On'] ? 'accounting-on' : 'accounting-off';
-        break;
-      }
-      default:
-        // Unknown status types are acknowledged, so the NAS stops retrying, and counted.
-        result = `status-${status}`;
-    }
+    const eventTimestamp = request.time('Event-Timestamp');
+    const answer = await this.accountingService.handle({ statusType: status, facts, eventTimestamp: eventTimestamp ? Math.floor(eventTimestamp.getTime() / 1000) : null, acctDelayTime: request.integer('Acct-Delay-Time') ?? null });
+    if (!answer.answered) return this.dropAndNull(answer.cause, rinfo);
+    const result = answer.result;
     this.requests.inc({ kind: 'Accounting-Request', result });
     return encodeResponse({ request, code: 'Accounting-Response', secret: nas.secret });
   }

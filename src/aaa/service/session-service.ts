@@ -1,22 +1,36 @@
 import { BindingIndex } from '../../core/resolution/binding-index.ts';
+import type { Binding } from '../../core/resolution/binding.ts';
 import { newId } from '../../core/identity/ids.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { GroupCommit } from '../../store/group-commit.ts';
-import type { Store, Tx } from '../../store/open-store.ts';
-import { AddressPool, ipv4ToInt, type AllocatedUnit } from '../allocation/address-pool.ts';
+import type { Store } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
+import { AddressPool, ipv4ToInt, type AllocatedUnit } from '../allocation/address-pool.ts';
+import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
+import { applyAccounting, closeWithoutStop, type AccountingReport, type ClosedBy } from '../protocol/session-accounting.ts';
+import { adoptSession, type AddressConflict, type AddressConflictPolicy } from './adopt-session.ts';
+import { findSession } from './find-session.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import { classFor, sessionFromClass } from './session-class.ts';
+import type { SessionTable } from '../../store/schema.ts';
+import { committedOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 
-/** What the store and the allocator know of a session while it is open. */
-interface OpenSession {
+export type { AddressConflictPolicy } from './adopt-session.ts';
+export { classFor } from './session-class.ts';
+
+/** What memory knows of a session while it is open (authorized or active). */
+export interface OpenSession {
   id: string;
   subscriberId: string | null;
+  login: string;
   nasId: string;
+  status: 'authorized' | 'active';
   acctSessionId: string | null;
   bindingId: string | null;
   poolId: string | null;
   unit: number | null;
-  address: string | null;
+  portKey: string | null;
 }
 
 export interface Authorized {
@@ -24,6 +38,23 @@ export interface Authorized {
   /** The Class attribute value that ties accounting to this authentication (RFC 2865 §5.25). */
   classValue: string;
   unit: AllocatedUnit | null;
+  /** A retried log-in on the same NAS port that got its earlier, never started, authorization back. */
+  reused: boolean;
+}
+
+export interface AuthorizeInput {
+  subscriberId: string;
+  login: string;
+  nasId: string;
+  poolId: string | null;
+  nasPort: number | null;
+  nasPortId: string | null;
+  nasIdentifier: string | null;
+  nasIpAddress: string | null;
+  callingStationId?: string | null;
+  /** The Session-Timeout sent in the Access-Accept: a close without a Stop never charges more. */
+  sessionTimeout?: number | null;
+  now?: number;
 }
 
 export interface AccountingFacts {
@@ -40,33 +71,69 @@ export interface AccountingFacts {
   inputOctets: number | null;
   outputOctets: number | null;
   terminateCause: string | null;
+  callingStationId?: string | null;
 }
 
-const CLASS_PREFIX = 'sideband:';
+export interface AccountingOutcome {
+  sessionId: string;
+  anomaly: AccountingAnomalyKind | null;
+  conflict: AddressConflict | null;
+}
 
-export const classFor = (sessionId: string): string => `${CLASS_PREFIX}${sessionId}`;
-const sessionFromClass = (value: string | null): string | null => (value?.startsWith(CLASS_PREFIX) ? value.slice(CLASS_PREFIX.length) : null);
+export interface SessionServiceOptions {
+  addressConflict?: AddressConflictPolicy;
+}
+
+
+/**
+ * sqlippool's pool key: what tells a retried log-in from a new one. NAS-Port when the NAS
+ * sends it, else NAS-Port-Id, else Calling-Station-Id; without any, no retry is recognised.
+ */
+export function portKeyOf(input: { nasPort: number | null; nasPortId: string | null; callingStationId?: string | null | undefined }): string | null {
+  if (input.nasPort !== null) return `port:${input.nasPort}`;
+  if (input.nasPortId) return `port-id:${input.nasPortId}`;
+  if (input.callingStationId) return `calling-station:${input.callingStationId}`;
+  return null;
+}
+
+/** What a Start or Interim-Update also tells about where the session is. */
+const nasDetails = (f: AccountingFacts): Partial<SessionTable> => ({
+  ...(f.nasPort !== null ? { nas_port: f.nasPort } : {}),
+  ...(f.nasIdentifier ? { nas_identifier: f.nasIdentifier } : {}),
+  ...(f.callingStationId ? { calling_station_id: f.callingStationId } : {}),
+});
+
+const unitOfBinding = (b: Binding): AllocatedUnit => ({ address: b.address, portFirst: b.portFirst ?? null, portLast: b.portLast ?? null, openKey: b.portFirst !== undefined ? `${b.address}:${b.portFirst}` : b.address });
 
 /**
  * Sessions and address bindings: the seed's session table 300 and its second data set.
- * Every change is written through the group commit and becomes visible in memory (pools,
- * resolution index) only after it is durable, so that a reply the NAS sees always
- * describes committed state.
+ * Every change is written through the group commit, decided inside its transaction on
+ * the rows as committed (accounting rules: `protocol/session-accounting.ts`), and becomes
+ * visible in memory (pools, resolution index) only after it is durable, so that a reply
+ * the NAS sees always describes committed state.
  */
 export class SessionService {
   readonly index = new BindingIndex();
   private pools = new Map<string, AddressPool>();
   private open = new Map<string, OpenSession>();
   private byAcctId = new Map<string, string>();
+  /** Authorizations not yet started, by NAS, port key and subscriber. */
+  private pending = new Map<string, string>();
   /** Last unit per (NAS, NAS-Port, subscriber), so a returning subscriber gets it back. */
   private sticky = new Map<string, number>();
+  /** One change at a time per NAS port (authorization) or per NAS session (accounting). */
+  private readonly queue = new KeyedQueue();
+  private readonly policy: AddressConflictPolicy;
 
   constructor(
     private readonly store: Store,
     private readonly commit: GroupCommit,
     private readonly logger: Logger,
     private readonly holdDownMs: number,
-  ) {}
+    options: SessionServiceOptions = {},
+  ) {
+    this.policy = options.addressConflict ?? 'trust-nas';
+  }
 
   /** Rebuilds pools, open sessions and the resolution index from the store. */
   async rebuild(now = Date.now()): Promise<{ bindings: number; openSessions: number }> {
@@ -81,7 +148,7 @@ export class SessionService {
       const rows = await db
         .selectFrom('bindings')
         .innerJoin('sessions', 'sessions.id', 'bindings.session_id')
-        .select(['bindings.id', 'bindings.session_id', 'bindings.address', 'bindings.port_first', 'bindings.port_last', 'bindings.start_at', 'bindings.end_at', 'sessions.pool_id', 'sessions.nas_id', 'sessions.nas_port', 'sessions.subscriber_id', 'sessions.acct_session_id'])
+        .select(['bindings.id', 'bindings.session_id', 'bindings.address', 'bindings.port_first', 'bindings.port_last', 'bindings.start_at', 'bindings.end_at', 'sessions.pool_id', 'sessions.nas_id', 'sessions.nas_port', 'sessions.subscriber_id'])
         .where('bindings.id', '>', after)
         .orderBy('bindings.id')
         .limit(10_000)
@@ -106,13 +173,13 @@ export class SessionService {
     const openRows = await db
       .selectFrom('sessions')
       .leftJoin('bindings', (j) => j.onRef('bindings.session_id', '=', 'sessions.id').on('bindings.end_at', 'is', null))
-      .select(['sessions.id', 'sessions.subscriber_id', 'sessions.nas_id', 'sessions.acct_session_id', 'sessions.pool_id', 'sessions.framed_address', 'bindings.id as binding_id', 'bindings.port_first'])
+      .select(['sessions.id', 'sessions.subscriber_id', 'sessions.login', 'sessions.nas_id', 'sessions.status', 'sessions.acct_session_id', 'sessions.pool_id', 'sessions.port_key', 'bindings.id as binding_id', 'bindings.address', 'bindings.port_first'])
       .where('sessions.status', '!=', 'closed')
       .execute();
     for (const s of openRows) {
       const pool = s.pool_id ? this.pools.get(s.pool_id) : undefined;
-      const unit = pool && s.framed_address ? pool.unitOf(s.framed_address, s.port_first) ?? null : null;
-      this.remember({ id: s.id, subscriberId: s.subscriber_id, nasId: s.nas_id, acctSessionId: s.acct_session_id, bindingId: s.binding_id, poolId: s.pool_id, unit, address: s.framed_address });
+      const unit = pool && s.address ? pool.unitOf(s.address, s.port_first) ?? null : null;
+      this.remember({ id: s.id, subscriberId: s.subscriber_id, login: s.login, nasId: s.nas_id, status: s.status as OpenSession['status'], acctSessionId: s.acct_session_id, bindingId: s.binding_id, poolId: s.pool_id, unit, portKey: s.port_key });
     }
     return { bindings, openSessions: this.open.size };
   }
@@ -120,11 +187,44 @@ export class SessionService {
   private remember(s: OpenSession): void {
     this.open.set(s.id, s);
     if (s.acctSessionId) this.byAcctId.set(`${s.nasId}|${s.acctSessionId}`, s.id);
+    if (s.status === 'authorized' && s.portKey && s.subscriberId) this.pending.set(`${s.nasId}|${s.portKey}|${s.subscriberId}`, s.id);
   }
 
   private forget(s: OpenSession): void {
     this.open.delete(s.id);
-    if (s.acctSessionId) this.byAcctId.delete(`${s.nasId}|${s.acctSessionId}`);
+    if (s.acctSessionId && this.byAcctId.get(`${s.nasId}|${s.acctSessionId}`) === s.id) this.byAcctId.delete(`${s.nasId}|${s.acctSessionId}`);
+    if (s.portKey && s.subscriberId && this.pending.get(`${s.nasId}|${s.portKey}|${s.subscriberId}`) === s.id) this.pending.delete(`${s.nasId}|${s.portKey}|${s.subscriberId}`);
+  }
+
+  /**
+   * Makes memory follow a committed session: its binding in the resolution index (added,
+   * closed, or shortened by a late Stop), its pool unit, and the open-session maps.
+   * Idempotent, so a transaction run twice (see GroupCommit) leaves memory right.
+   */
+  private reflect(s: CommittedSession, now: number): void {
+    if (s.binding) {
+      const have = this.index.get(s.binding.id);
+      if (!have) this.index.add(s.binding);
+      else if (have.end !== s.binding.end && s.binding.end !== null) {
+        if (have.end === null) this.index.close(s.binding.id, s.binding.end);
+        else {
+          this.index.remove(s.binding.id);
+          this.index.add(s.binding);
+        }
+      }
+    }
+    const known = this.open.get(s.id);
+    const pool = s.poolId ? this.pools.get(s.poolId) : undefined;
+    if (s.status === 'closed') {
+      if (!known) return;
+      if (pool && known.unit !== null) pool.release(known.unit, now);
+      this.forget(known);
+      return;
+    }
+    const unit = pool && s.binding ? pool.unitOf(s.binding.address, s.binding.portFirst ?? null) ?? null : null;
+    if (known) this.forget(known);
+    else if (pool && unit !== null) pool.markHeld(unit);
+    this.remember({ id: s.id, subscriberId: s.subscriberId, login: s.login, nasId: s.nasId, status: s.status, acctSessionId: s.acctSessionId, bindingId: s.binding?.id ?? null, poolId: s.poolId, unit, portKey: s.portKey });
   }
 
   get openSessions(): number {
@@ -151,12 +251,59 @@ export class SessionService {
     return pool;
   }
 
+  private poolIdOf(address: string): string | null {
+    for (const [id, p] of this.pools) if (p.unitOf(address, null) !== undefined) return id;
+    return null;
+  }
+
   /**
    * Opens a session for an accepted log-in and, when the NAS draws from a pool, allocates
-   * and durably binds an address before returning. Throws AAA_POOL_EXHAUSTED.
+   * and durably binds an address before returning. A log-in retried on the same NAS port
+   * (same subscriber) before its earlier authorization started gets that authorization
+   * back, address and Class — as sqlippool finds the lease by its pool key — so that a NAS
+   * or client retrying cannot drain the pool. Throws AAA_POOL_EXHAUSTED.
    */
-  async authorize(input: { subscriberId: string; login: string; nasId: string; poolId: string | null; nasPort: number | null; nasPortId: string | null; nasIdentifier: string | null; nasIpAddress: string | null; now?: number }): Promise<Authorized> {
+  async authorize(input: AuthorizeInput): Promise<Authorized> {
     const now = input.now ?? Date.now();
+    const portKey = portKeyOf(input);
+    if (portKey === null) return this.allocate(input, now, null);
+    return this.queue.run(`authorize|${input.nasId}|${portKey}|${input.subscriberId}`, async () => (await this.reusePending(input, portKey, now, false)) ?? this.allocate(input, now, portKey));
+  }
+
+  /**
+   * The unstarted authorization for this NAS, port key and subscriber, renewed. Memory
+   * knows this gateway's; another gateway's is found in the store only after the unique
+   * index refused a second one, which keeps the store off the hot path.
+   */
+  private async reusePending(input: AuthorizeInput, portKey: string, now: number, lookInStore: boolean): Promise<Authorized | null> {
+    const key = `${input.nasId}|${portKey}|${input.subscriberId}`;
+    const id =
+      this.pending.get(key) ??
+      (lookInStore
+        ? (await this.store.db.selectFrom('sessions').select('id').where('nas_id', '=', input.nasId).where('port_key', '=', portKey).where('subscriber_id', '=', input.subscriberId).where('status', '=', 'authorized').executeTakeFirst())?.id
+        : undefined);
+    if (!id) return null;
+    const committed = await this.commit.run(async (tx) => {
+      const done = await tx
+        .updateTable('sessions')
+        .set({ last_seen_at: now, session_timeout: input.sessionTimeout ?? null, calling_station_id: input.callingStationId ?? null, nas_identifier: input.nasIdentifier, nas_ip_address: input.nasIpAddress })
+        .where('id', '=', id)
+        .where('status', '=', 'authorized')
+        .executeTakeFirst();
+      if (Number(done.numUpdatedRows) === 0) return null;
+      const row = await tx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      return committedOf(row, await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).executeTakeFirst());
+    });
+    if (!committed) {
+      // It started (or closed) meanwhile: this is a new log-in.
+      if (this.pending.get(key) === id) this.pending.delete(key);
+      return null;
+    }
+    this.reflect(committed, now);
+    return { sessionId: id, classValue: classFor(id), unit: committed.binding ? unitOfBinding(committed.binding) : null, reused: true };
+  }
+
+  private async allocate(input: AuthorizeInput, now: number, portKey: string | null): Promise<Authorized> {
     const pool = input.poolId ? await this.poolFor(input.poolId) : undefined;
     const stickyKey = input.nasPort !== null ? `${input.nasId}|${input.nasPort}|${input.subscriberId}` : null;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -165,204 +312,142 @@ export class SessionService {
       const unit = pool && unitIndex !== undefined ? pool.describe(unitIndex) : null;
       const sessionId = newId('ses', now);
       const bindingId = unit ? newId('bnd', now) : null;
+      const row = {
+        id: sessionId, subscriber_id: input.subscriberId, login: input.login, nas_id: input.nasId, nas_identifier: input.nasIdentifier, nas_ip_address: input.nasIpAddress,
+        nas_port: input.nasPort, nas_port_id: input.nasPortId, acct_session_id: null, class: classFor(sessionId), framed_address: unit?.address ?? null, pool_id: input.poolId,
+        status: 'authorized' as const, authorized_at: now, started_at: null, ended_at: null, last_seen_at: now, session_time: 0, input_octets: 0, output_octets: 0, terminate_cause: null,
+        charged_seconds: 0, session_timeout: input.sessionTimeout ?? null, closed_by: null, port_key: portKey, calling_station_id: input.callingStationId ?? null,
+      };
+      const binding = unit && bindingId ? { id: bindingId, session_id: sessionId, address: unit.address, port_first: unit.portFirst, port_last: unit.portLast, start_at: now, end_at: null, open_key: unit.openKey } : undefined;
       try {
         await this.commit.run(async (tx) => {
-          await tx
-            .insertInto('sessions')
-            .values({
-              id: sessionId, subscriber_id: input.subscriberId, login: input.login, nas_id: input.nasId, nas_identifier: input.nasIdentifier, nas_ip_address: input.nasIpAddress,
-              nas_port: input.nasPort, nas_port_id: input.nasPortId, acct_session_id: null, class: classFor(sessionId), framed_address: unit?.address ?? null, pool_id: input.poolId,
-              status: 'authorized', authorized_at: now, started_at: null, ended_at: null, last_seen_at: now, session_time: 0, input_octets: 0, output_octets: 0, terminate_cause: null, charged_seconds: 0,
-            })
-            .execute();
-          if (unit && bindingId) {
-            await tx.insertInto('bindings').values({ id: bindingId, session_id: sessionId, address: unit.address, port_first: unit.portFirst, port_last: unit.portLast, start_at: now, end_at: null, open_key: unit.openKey }).execute();
-          }
+          await tx.insertInto('sessions').values(row).execute();
+          if (binding) await tx.insertInto('bindings').values(binding).execute();
         });
       } catch (e) {
-        // Another gateway sharing the database holds this unit: leave it marked held here
-        // too, and try the next one.
-        if (pool && unitIndex !== undefined && isUniqueViolation(e)) continue;
-        if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
-        throw e;
+        if (!isUniqueViolation(e)) {
+          if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
+          throw e;
+        }
+        // The group commit runs a transaction again after a lost connection; meeting its
+        // own rows means the first COMMIT landed. Never a second unit for this session.
+        const landed = await this.store.db.selectFrom('sessions').select('id').where('id', '=', sessionId).executeTakeFirst();
+        if (!landed) {
+          // A concurrent retry of this log-in (another gateway) holds the port: take that one.
+          const other = portKey ? await this.reusePending(input, portKey, now, true) : null;
+          if (other) {
+            if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
+            return other;
+          }
+          // Another gateway sharing the database holds this unit: leave it marked held
+          // here too, and try the next one.
+          if (pool && unitIndex !== undefined) continue;
+          throw e;
+        }
       }
-      if (unit && bindingId) this.index.add({ id: bindingId, sessionId, address: unit.address, ...(unit.portFirst !== null ? { portFirst: unit.portFirst, portLast: unit.portLast! } : {}), start: now, end: null });
+      this.reflect(committedOf(row, binding), now);
       if (stickyKey && unitIndex !== undefined) this.sticky.set(stickyKey, unitIndex);
-      this.remember({ id: sessionId, subscriberId: input.subscriberId, nasId: input.nasId, acctSessionId: null, bindingId, poolId: input.poolId, unit: unitIndex ?? null, address: unit?.address ?? null });
-      return { sessionId, classValue: classFor(sessionId), unit };
+      return { sessionId, classValue: classFor(sessionId), unit, reused: false };
     }
     throw new SidebandError('AAA_POOL_EXHAUSTED', 'Every address tried was taken by another gateway.');
   }
 
-  /** Finds the session an Accounting-Request is about: by Class, else by Acct-Session-Id. */
-  private async find(f: AccountingFacts): Promise<OpenSession | null> {
-    const byClass = sessionFromClass(f.classValue);
-    const id = (byClass && this.open.has(byClass) ? byClass : null) ?? (f.acctSessionId ? this.byAcctId.get(`${f.nasId}|${f.acctSessionId}`) : undefined);
-    if (id) return this.open.get(id) ?? null;
-    // Another gateway may have authorized it; the store knows.
-    let q = this.store.db
-      .selectFrom('sessions')
-      .leftJoin('bindings', (j) => j.onRef('bindings.session_id', '=', 'sessions.id').on('bindings.end_at', 'is', null))
-      .select(['sessions.id', 'sessions.subscriber_id', 'sessions.nas_id', 'sessions.acct_session_id', 'sessions.pool_id', 'sessions.framed_address', 'bindings.id as binding_id', 'bindings.port_first'])
-      .where('sessions.status', '!=', 'closed');
-    if (byClass) q = q.where('sessions.id', '=', byClass);
-    else if (f.acctSessionId) q = q.where('sessions.nas_id', '=', f.nasId).where('sessions.acct_session_id', '=', f.acctSessionId);
-    else return null;
-    const row = await q.executeTakeFirst();
-    if (!row) return null;
-    const pool = row.pool_id ? this.pools.get(row.pool_id) : undefined;
-    const s: OpenSession = { id: row.id, subscriberId: row.subscriber_id, nasId: row.nas_id, acctSessionId: row.acct_session_id, bindingId: row.binding_id, poolId: row.pool_id, unit: pool && row.framed_address ? pool.unitOf(row.framed_address, row.port_first) ?? null : null, address: row.framed_address };
-    this.remember(s);
-    return s;
+  /**
+   * Applies an Accounting Start, Interim-Update or Stop dated `at` (the NAS's time) and
+   * received at `receivedAt`, by the rules of `protocol/session-accounting.ts`; a session
+   * nobody authenticated is adopted (`adopt-session.ts`). Requests about one NAS session
+   * are applied one at a time, so duplicates racing each other cannot both adopt it.
+   */
+  async account(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt = at): Promise<AccountingOutcome> {
+    const key = `account|${f.nasId}|${f.acctSessionId ?? sessionFromClass(f.classValue) ?? f.framedAddress ?? ''}`;
+    return this.queue.run(key, () => this.accountNow(kind, f, at, receivedAt));
+  }
+
+  private async accountNow(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number): Promise<AccountingOutcome> {
+    const report: AccountingReport = { kind, at, receivedAt, acctSessionId: f.acctSessionId, sessionTime: f.sessionTime, inputOctets: f.inputOctets, outputOctets: f.outputOctets, terminateCause: f.terminateCause };
+    const id = await findSession(this.store.db, { open: this.open, byAcctId: this.byAcctId, index: this.index }, f, report);
+    const ids = { sessionId: newId('ses', at), bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };
+    const done = await this.commit.run(async (tx): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
+      const current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
+      if (current) {
+        const change = applyAccounting(recordOf(current.row), report, current.binding?.start_at ?? null, current.binding?.end_at ?? null);
+        const extra = change.next && change.next.status !== 'closed' ? nasDetails(f) : {};
+        await writeChange(tx, current, change, extra, receivedAt);
+        if (change.anomaly) {
+          await recordAnomaly(tx, { id: ids.anomalyId, kind: change.anomaly, nasId: f.nasId, sessionId: current.row.id, acctSessionId: f.acctSessionId, eventAt: at, receivedAt, detail: { status: current.row.status, closedBy: current.row.closed_by, sessionTime: f.sessionTime } });
+        }
+        return { outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: null }, committed: [committedOf(current.row, current.binding, change)] };
+      }
+      const adopted = await adoptSession(tx, { report, facts: f, ...ids, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a) });
+      const self = adopted.committed.at(-1)!;
+      return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict }, committed: adopted.committed };
+    });
+    for (const s of done.committed) this.reflect(s, receivedAt);
+    return done.outcome;
+  }
+
+  /** Accounting Start; returns the session's id. */
+  async start(f: AccountingFacts, at = Date.now(), receivedAt = at): Promise<string> {
+    return (await this.account('start', f, at, receivedAt)).sessionId;
+  }
+
+  async interim(f: AccountingFacts, at = Date.now(), receivedAt = at): Promise<string> {
+    return (await this.account('interim', f, at, receivedAt)).sessionId;
+  }
+
+  async stop(f: AccountingFacts, at = Date.now(), receivedAt = at): Promise<string> {
+    return (await this.account('stop', f, at, receivedAt)).sessionId;
   }
 
   /**
-   * A session the NAS reports but this server never authenticated (a NAS that allocates
-   * its own addresses): recorded with its binding all the same, closing any binding that
-   * still claims the address, since the NAS has just handed it out.
+   * Accounting-On/Off at `at` (the NAS's time): the NAS restarted, so every session it had
+   * begun by then is over (RFC 2866 §5.1; FreeRADIUS closes those with AcctStartTime at or
+   * before the request's time). Sessions begun later are a new boot's and stay.
    */
-  private async adopt(f: AccountingFacts, now: number, status: 'active' | 'closed'): Promise<OpenSession> {
-    const subscriber = f.login ? await this.store.db.selectFrom('subscribers').select('id').where('login', '=', f.login).executeTakeFirst() : undefined;
-    const sessionId = newId('ses', now);
-    const address = f.framedAddress;
-    const bindingId = address ? newId('bnd', now) : null;
-    let pool: AddressPool | undefined;
-    let poolId: string | null = null;
-    for (const [id, p] of this.pools) {
-      if (address && p.unitOf(address, null) !== undefined) {
-        pool = p;
-        poolId = id;
-      }
-    }
-    const displaced = address ? this.index.openAt(address) : undefined;
-    await this.commit.run(async (tx) => {
-      if (address) await tx.updateTable('bindings').set({ end_at: now, open_key: null }).where('open_key', '=', address).execute();
-      await tx
-        .insertInto('sessions')
-        .values({
-          id: sessionId, subscriber_id: subscriber?.id ?? null, login: f.login ?? '', nas_id: f.nasId, nas_identifier: f.nasIdentifier, nas_ip_address: f.nasIpAddress, nas_port: f.nasPort, nas_port_id: f.nasPortId,
-          acct_session_id: f.acctSessionId, class: f.classValue, framed_address: address, pool_id: poolId, status, authorized_at: null, started_at: now, ended_at: status === 'closed' ? now : null,
-          last_seen_at: now, session_time: f.sessionTime ?? 0, input_octets: f.inputOctets ?? 0, output_octets: f.outputOctets ?? 0, terminate_cause: status === 'closed' ? f.terminateCause : null, charged_seconds: 0,
-        })
-        .execute();
-      if (address && bindingId) {
-        const start = status === 'closed' && f.sessionTime ? now - f.sessionTime * 1000 : now;
-        await tx.insertInto('bindings').values({ id: bindingId, session_id: sessionId, address, port_first: null, port_last: null, start_at: start, end_at: status === 'closed' ? now : null, open_key: status === 'closed' ? null : address }).execute();
-      }
-    });
-    // A clock stepped back before the displaced binding's start must not undo the write.
-    if (displaced) {
-      try {
-        this.index.close(displaced.id, Math.max(now, displaced.start));
-      } catch (e) {
-        this.logger.warn({ err: e, binding: displaced.id }, 'could not close the displaced binding in the index');
-      }
-    }
-    const unit = pool && address ? pool.unitOf(address, null) ?? null : null;
-    if (address && bindingId) this.index.add({ id: bindingId, sessionId, address, start: status === 'closed' && f.sessionTime ? now - f.sessionTime * 1000 : now, end: status === 'closed' ? now : null });
-    const s: OpenSession = { id: sessionId, subscriberId: subscriber?.id ?? null, nasId: f.nasId, acctSessionId: f.acctSessionId, bindingId, poolId, unit, address };
-    if (pool && unit !== null) {
-      pool.markHeld(unit);
-      if (status === 'closed') pool.release(unit, now);
-    }
-    if (status === 'active') this.remember(s);
-    return s;
+  async closeAllOf(nasId: string, cause: string, at = Date.now()): Promise<number> {
+    const rows = await this.store.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('nas_id', '=', nasId)
+      .where('status', '!=', 'closed')
+      .where((eb) => eb.or([eb('started_at', '<=', at), eb.and([eb('started_at', 'is', null), eb('authorized_at', '<=', at)])]))
+      .execute();
+    return this.closeMany(rows.map((r) => r.id), at, 'nas-restart', cause, Math.max(at, Date.now()));
   }
 
-  async start(f: AccountingFacts, now = Date.now()): Promise<string> {
-    const s = await this.find(f);
-    if (!s) return (await this.adopt(f, now, 'active')).id;
-    await this.commit.run(async (tx) => {
-      await tx
-        .updateTable('sessions')
-        .set({ status: 'active', started_at: now, last_seen_at: now, acct_session_id: f.acctSessionId, ...(f.nasPort !== null ? { nas_port: f.nasPort } : {}), ...(f.nasIdentifier ? { nas_identifier: f.nasIdentifier } : {}) })
-        .where('id', '=', s.id)
-        .execute();
-    });
-    if (f.acctSessionId && s.acctSessionId !== f.acctSessionId) {
-      this.forget(s);
-      s.acctSessionId = f.acctSessionId;
-      this.remember(s);
-    }
-    return s.id;
-  }
-
-  async interim(f: AccountingFacts, now = Date.now()): Promise<string> {
-    const s = await this.find(f);
-    // RFC 5080 §2.2.2 lets an Interim-Update stand in for a lost Start.
-    if (!s) return (await this.adopt(f, now, 'active')).id;
-    await this.commit.run(async (tx) => {
-      await tx.updateTable('sessions').set({ status: 'active', last_seen_at: now, ...this.usage(f) }).where('id', '=', s.id).execute();
-    });
-    return s.id;
-  }
-
-  private usage(f: AccountingFacts): { session_time?: number; input_octets?: number; output_octets?: number } {
-    return {
-      ...(f.sessionTime !== null ? { session_time: f.sessionTime } : {}),
-      ...(f.inputOctets !== null ? { input_octets: f.inputOctets } : {}),
-      ...(f.outputOctets !== null ? { output_octets: f.outputOctets } : {}),
-    };
-  }
-
-  async stop(f: AccountingFacts, now = Date.now()): Promise<string> {
-    const s = await this.find(f);
-    if (!s) return (await this.adopt(f, now, 'closed')).id;
-    await this.commit.run((tx) => this.close(tx, s, now, f.terminateCause, f));
-    this.afterClose(s, now);
-    return s.id;
-  }
-
-  /** Accounting-On/Off: the NAS restarted, so every session it had is over (RFC 2866 §5.1). */
-  async closeAllOf(nasId: string, cause: string, now = Date.now()): Promise<number> {
-    const rows = await this.store.db.selectFrom('sessions').select('id').where('nas_id', '=', nasId).where('status', '!=', 'closed').execute();
-    return this.closeMany(rows.map((r) => r.id), cause, now);
-  }
-
-  /** Closes sessions whose NAS has said nothing for `staleMs`; returns how many. */
+  /**
+   * Closes sessions whose NAS has said nothing for `staleMs`; returns how many. Each is
+   * charged only what its NAS reported, never past its Session-Timeout, and its terminate
+   * cause says so (`protocol/prepaid-charge.ts`).
+   */
   async sweep(staleMs: number, now = Date.now()): Promise<number> {
     const rows = await this.store.db.selectFrom('sessions').select('id').where('status', '!=', 'closed').where('last_seen_at', '<', now - staleMs).execute();
-    return this.closeMany(rows.map((r) => r.id), 'Sideband-Stale', now);
+    return this.closeMany(rows.map((r) => r.id), now, 'sweeper', null, now);
   }
 
-  private async closeMany(ids: string[], cause: string, now: number): Promise<number> {
+  /** `releasedAt` is our clock's now: hold-down counts from it. */
+  private async closeMany(ids: string[], at: number, closedBy: Exclude<ClosedBy, 'stop'>, cause: string | null, releasedAt: number): Promise<number> {
     let closed = 0;
-    for (const id of ids) {
-      const s = await this.find({ nasId: '', login: null, classValue: classFor(id), acctSessionId: null, nasIdentifier: null, nasIpAddress: null, nasPort: null, nasPortId: null, framedAddress: null, sessionTime: null, inputOctets: null, outputOctets: null, terminateCause: null });
-      if (!s) continue;
-      await this.commit.run((tx) => this.close(tx, s, now, cause, null));
-      this.afterClose(s, now);
-      closed++;
+    // Queued together, so the group commit writes them in a few transactions.
+    for (let i = 0; i < ids.length; i += 256) {
+      const results = await Promise.all(
+        ids.slice(i, i + 256).map((id) =>
+          this.commit.run(async (tx) => {
+            const current = await lockSession(tx, this.store.dialect, id);
+            if (!current || current.row.status === 'closed') return null;
+            const change = closeWithoutStop(recordOf(current.row), at, closedBy, cause, current.binding?.start_at ?? null);
+            await writeChange(tx, current, change, {}, at);
+            return committedOf(current.row, current.binding, change);
+          }),
+        ),
+      );
+      for (const s of results) {
+        if (!s) continue;
+        this.reflect(s, releasedAt);
+        closed++;
+      }
     }
     return closed;
-  }
-
-  /** Closes the session and its binding and charges prepaid time not yet charged. */
-  private async close(tx: Tx, s: OpenSession, now: number, cause: string | null, f: AccountingFacts | null): Promise<void> {
-    const row = await tx.selectFrom('sessions').select(['session_time', 'charged_seconds', 'started_at', 'authorized_at']).where('id', '=', s.id).executeTakeFirstOrThrow();
-    const sessionTime = f?.sessionTime ?? (row.started_at ? Math.max(row.session_time, Math.floor((now - row.started_at) / 1000)) : row.session_time);
-    const charge = Math.max(0, sessionTime - row.charged_seconds);
-    await tx
-      .updateTable('sessions')
-      .set({ status: 'closed', ended_at: now, last_seen_at: now, terminate_cause: cause, session_time: sessionTime, charged_seconds: row.charged_seconds + charge, ...(f ? this.usage(f) : {}) })
-      .where('id', '=', s.id)
-      .execute();
-    await tx.updateTable('bindings').set({ end_at: now, open_key: null }).where('session_id', '=', s.id).where('end_at', 'is', null).execute();
-    if (s.subscriberId && charge > 0) {
-      await tx
-        .updateTable('subscribers')
-        .set((eb) => ({ seconds_remaining: eb.case().when('seconds_remaining', '>', charge).then(eb('seconds_remaining', '-', charge)).else(0).end(), updated_at: now }))
-        .where('id', '=', s.subscriberId)
-        .where('seconds_remaining', 'is not', null)
-        .execute();
-    }
-  }
-
-  private afterClose(s: OpenSession, now: number): void {
-    if (s.bindingId) this.index.close(s.bindingId, now);
-    const pool = s.poolId ? this.pools.get(s.poolId) : undefined;
-    if (pool && s.unit !== null) pool.release(s.unit, now);
-    this.forget(s);
   }
 
   /** Who held `address` (and `port`, under CGNAT) at `at`; the store's truth via the index. */

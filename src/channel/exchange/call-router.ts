@@ -71,6 +71,7 @@ export class CallRouter {
       this.logger.info({ username: credentials.value.username, reason: verified.reason, source: `${source.address}:${source.port}` }, 'SIP INVITE authentication refused');
       return reply(407, { headers: [['Proxy-Authenticate', formatDigestChallenge(this.authenticator.challenge(verified.stale))]] });
     }
+    this.layer.authenticated(source);
 
     const callerNumber = uriUser(from.uri) ?? '';
     const uri = parseSipUri(request.uri);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { exchangeLimitsSchema } from './exchange-limits.ts';
 
 const port = z.number().int().min(0).max(65535);
 /** An address-of-record user part: digits with an optional leading "+" (and * #, for service codes). */
@@ -25,6 +26,8 @@ export const exchangeStartSchema = z
     udpPort: port,
     tcpPort: port,
     lines: z.array(line).min(1),
+    /** Per-source limits on UDP and TCP; the SIP stack's defaults unless given. */
+    limits: exchangeLimitsSchema.prefault({}),
   })
   .strict()
   .superRefine((options, context) => {

@@ -6,6 +6,7 @@ import type { ServerTransaction } from '../../../sdk/src/sip/protocol/server-tra
 import { defaultSipTimers, type SipTimers } from '../../../sdk/src/sip/protocol/sip-timers.ts';
 import { TransactionLayer, type TransactionUser } from '../../../sdk/src/sip/protocol/transaction-layer.ts';
 import { SipMetrics } from '../../../sdk/src/sip/sip-metrics.ts';
+import { SourceGuard } from '../../../sdk/src/sip/transport/source-guard.ts';
 import { TcpTransport } from '../../../sdk/src/sip/transport/tcp-transport.ts';
 import type { Peer } from '../../../sdk/src/sip/transport/sip-transport.ts';
 import { UdpTransport } from '../../../sdk/src/sip/transport/udp-transport.ts';
@@ -16,6 +17,7 @@ import { CallLedger } from './call-ledger.ts';
 import type { CallDetailRecordSink } from './call-detail-record-sink.ts';
 import { CallRouter } from './call-router.ts';
 import { DialogRouter } from './dialog-router.ts';
+import { toSourceLimits } from './exchange-limits.ts';
 import { validateExchangeStart, type ExchangeStartInput } from './exchange-options.ts';
 import { InMemoryCallDetailRecordSink } from './in-memory-call-detail-record-sink.ts';
 import { LineDirectory } from './line-directory.ts';
@@ -60,7 +62,9 @@ const ALLOW = 'REGISTER, INVITE, ACK, BYE, CANCEL, OPTIONS';
  * Digest authentication against configured lines, and a record-routing stateful proxy
  * (§16) that asserts the caller's number to the callee (RFC 3325) and writes a call
  * detail record for every authenticated call attempt. It listens on UDP and TCP on its
- * own address, inside the gateway or alone.
+ * own address, inside the gateway or alone, under per-source limits (`limits`, a
+ * SourceGuard): a TCP connection on which a line authenticates keeps its place, others
+ * have little time and share what the reserve leaves.
  *
  * @example
  * const exchange = new Exchange({ logger, cdrSink });
@@ -80,12 +84,20 @@ export class Exchange implements TransactionUser {
   private dialogRouter: DialogRouter | null = null;
   private ledger: CallLedger | null = null;
   private registrar: Registrar | null = null;
+  private guard: SourceGuard | null = null;
   private readonly handlers: Record<Method, Handler>;
 
   constructor(private readonly options: ExchangeOptions) {
     this.cdrSink = options.cdrSink ?? new InMemoryCallDetailRecordSink();
     this.metrics = new SipMetrics(options.metrics, 'exchange');
     this.timers = { ...defaultSipTimers, ...options.timers };
+    const connections = 'sideband_sip_exchange_connections';
+    if (options.metrics && !options.metrics.registry.getSingleMetric(connections)) {
+      options.metrics.gauge(connections, 'TCP connections open at the exchange, and how many of them no line has authenticated on', ['kind'], (g) => {
+        g.set({ kind: 'open' }, this.guard?.connections.open ?? 0);
+        g.set({ kind: 'unauthenticated' }, this.guard?.connections.unauthenticated ?? 0);
+      });
+    }
     this.handlers = {
       REGISTER: (r, s, t) => this.registrar!.register(r, s, t!),
       INVITE: (r, s, t) => this.callRouter!.invite(r, s, t!),
@@ -104,8 +116,11 @@ export class Exchange implements TransactionUser {
     const { logger } = this.options;
     const realm = this.options.realm ?? 'sideband';
     const layer = new TransactionLayer(this.timers, logger, this.metrics);
-    const udp = await UdpTransport.listen(options.host, options.udpPort, layer);
-    const tcp = await TcpTransport.listen(options.host, options.tcpPort, layer).catch(async (e: unknown) => {
+    // One guard for both transports: a source's message rate is its own over UDP and TCP together.
+    const guard = new SourceGuard(toSourceLimits(options.limits));
+    this.guard = guard;
+    const udp = await UdpTransport.listen(options.host, options.udpPort, layer, undefined, guard);
+    const tcp = await TcpTransport.listen(options.host, options.tcpPort, layer, { guard }).catch(async (e: unknown) => {
       await udp.close();
       throw e;
     });
@@ -114,7 +129,7 @@ export class Exchange implements TransactionUser {
     const lines = new LineDirectory(options.lines);
     const authenticator = new DigestAuthenticator({ realm, nonceLifetimeMs: (this.options.nonceLifetimeSeconds ?? 300) * 1000 });
     this.ledger = new CallLedger(this.cdrSink, logger, this.metrics);
-    this.registrar = new Registrar(authenticator, lines, this.location, { minExpires: this.options.minExpires ?? 60, maxExpires: this.options.maxExpires ?? 3600, transports: new Set(['UDP', 'TCP']) }, logger);
+    this.registrar = new Registrar(authenticator, lines, this.location, { minExpires: this.options.minExpires ?? 60, maxExpires: this.options.maxExpires ?? 3600, transports: new Set(['UDP', 'TCP']), authenticated: (peer) => layer.authenticated(peer) }, logger);
     this.callRouter = new CallRouter(layer, authenticator, lines, this.location, this.ledger, { noResponseTimeoutMs: this.options.noResponseTimeoutMs ?? 4000, ringTimeoutMs: this.options.ringTimeoutMs ?? 181_000 }, logger);
     this.dialogRouter = new DialogRouter(layer, this.ledger, logger);
     layer.setUser(this);

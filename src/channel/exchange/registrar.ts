@@ -20,6 +20,8 @@ export interface RegistrarOptions {
   readonly maxExpires: number;
   /** Transports the exchange listens on: a contact on another cannot be reached, and is refused. */
   readonly transports: ReadonlySet<string>;
+  /** Told of each request whose Digest credentials held, so that its connection keeps its place. */
+  readonly authenticated?: (source: Peer) => void;
 }
 
 /**
@@ -46,6 +48,7 @@ export class Registrar {
       this.logger.info({ username: credentials.value.username, reason: verified.reason, source: `${source.address}:${source.port}` }, 'SIP REGISTER refused');
       return reply(401, { headers: [['WWW-Authenticate', formatDigestChallenge(this.authenticator.challenge(verified.stale))]] });
     }
+    this.options.authenticated?.(source);
 
     // §10.3 step 5: "If the address-of-record in the To header field is not valid for the
     // domain in the Request-URI, the registrar MUST send a 404 (Not Found) response".

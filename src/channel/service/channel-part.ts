@@ -10,16 +10,17 @@ import { Exchange } from '../exchange/exchange.ts';
 import { StoreCallDetailRecordSink } from '../exchange/store-call-detail-record-sink.ts';
 import { ProviderChannel } from './provider-channel.ts';
 import { loadProviderIdentity } from './provider-identity.ts';
+import { providerLinePassword } from './provider-line-password.ts';
 
 /** The provider's lines at the exchange, as the built-in exchange must know them. */
-export const providerLine = (config: Config) => ({ username: config.channel.exchange.username, password: config.channel.exchange.password, numbers: [config.channel.lineNumber, ...config.channel.numbers] });
+export const providerLine = (config: Config, password: string) => ({ username: config.channel.exchange.username, password, numbers: [config.channel.lineNumber, ...config.channel.numbers] });
 
-/** Starts the exchange alone (`sideband exchange`) or inside the gateway, with the configured lines. */
-export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
+/** Starts the exchange alone (`sideband exchange`) or inside the gateway, with the configured lines and the provider's (its password from providerLinePassword). */
+export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics, providerPassword: string): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
   const cdrSink = store ? new StoreCallDetailRecordSink(store, logger) : { write: (cdr: object) => logger.info({ cdr }, 'call detail record') };
   const exchange = new Exchange({ logger: logger.child({ part: 'exchange' }), metrics, cdrSink });
   const port = config.channel.exchange.port;
-  const at = await exchange.start({ host: config.channel.exchange.host, udpPort: port, tcpPort: port, lines: [providerLine(config), ...config.channel.exchange.lines] });
+  const at = await exchange.start({ host: config.channel.exchange.host, udpPort: port, tcpPort: port, lines: [providerLine(config, providerPassword), ...config.channel.exchange.lines], limits: config.channel.exchange.limits });
   const h = at.host.includes(':') ? `[${at.host}]` : at.host;
   return { exchange, listen: { exchangeUdp: `${h}:${at.udpPort}`, exchangeTcp: `${h}:${at.tcpPort}` } };
 }
@@ -47,8 +48,9 @@ export class ChannelPart {
     const listen: Record<string, string> = {};
     let host = c.exchange.host;
     let port = c.exchange.port;
+    const password = await providerLinePassword(this.config, this.store, this.vault);
     if (c.exchange.builtIn) {
-      const started = await startExchange(this.config, this.store, this.logger, this.metrics);
+      const started = await startExchange(this.config, this.store, this.logger, this.metrics, password);
       this.exchange = started.exchange;
       Object.assign(listen, started.listen);
       const where = (c.exchange.transport === 'tcp' ? started.listen.exchangeTcp : started.listen.exchangeUdp)!;
@@ -56,7 +58,7 @@ export class ChannelPart {
       port = Number(where.slice(where.lastIndexOf(':') + 1));
     }
     const registrar = `sip:${host.includes(':') ? `[${host}]` : host}:${port}${c.exchange.transport === 'tcp' ? ';transport=tcp' : ''}`;
-    const telephony = await SipTelephony.start({ host: c.mediaAddress, registrar, username: c.exchange.username, password: c.exchange.password, lineNumber: c.lineNumber, numbers: c.numbers, transport: c.exchange.transport, logger: this.logger.child({ part: 'channel-sip' }) });
+    const telephony = await SipTelephony.start({ host: c.mediaAddress, registrar, username: c.exchange.username, password, lineNumber: c.lineNumber, numbers: c.numbers, transport: c.exchange.transport, logger: this.logger.child({ part: 'channel-sip' }) });
     const identity = await loadProviderIdentity(this.store, this.vault);
     this.endpoint = new ChannelEndpoint({ party: 'provider', identity, telephony, numbers: c.numbers, mediaAddress: c.mediaAddress, reservationTtlMs: c.reservationSeconds * 1000 });
     this.channel = new ProviderChannel(this.store, this.vault, this.endpoint, this.signer, this.logger.child({ part: 'channel' }));

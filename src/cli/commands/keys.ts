@@ -1,30 +1,43 @@
 import type { Command } from 'commander';
+import type { RotationResult } from '../../vault/vault.ts';
 import type { Cli } from '../main.ts';
+
+interface KeyRow {
+  keyId: string;
+  /** What the database records: active, previous or retired; null for a key only the keyring has. */
+  status: string | null;
+  inKeyring: boolean;
+  records: number;
+}
 
 export function registerKeyCommands(program: Command, cli: Cli): void {
   const keys = program.command('keys').description('the vault\'s master keys');
 
   keys.command('list')
-    .description('master key ids, which is active, and how many records each wraps')
+    .description('master key ids: which one the database seals under, whether this keyring holds each, and how many records each wraps')
     .action(async () =>
       cli.withContext(async (ctx, out) => {
         const counts = await ctx.vault.countByKey();
-        const rows = ctx.keyring.ids.map((id) => ({ keyId: id, active: id === ctx.keyring.active.id, records: counts[id] ?? 0 }));
-        out.result({ keys: rows, retired: ctx.keyring.retiredIds }, (r: { keys: typeof rows; retired: string[] }) =>
-          [...r.keys.map((k) => `${k.keyId}${k.active ? ' (active)' : ''}  ${k.records} records`), ...r.retired.map((id) => `${id} (retired)`)].join('\n'));
+        const recorded = await ctx.vault.keys.list();
+        const ids = [...new Set([...recorded.map((k) => k.keyId), ...ctx.keyring.ids])];
+        const rows: KeyRow[] = ids.map((id) => ({ keyId: id, status: recorded.find((k) => k.keyId === id)?.status ?? null, inKeyring: ctx.keyring.ids.includes(id), records: counts[id] ?? 0 }));
+        out.result({ keys: rows, keyring: ctx.keyring.source }, (r: { keys: KeyRow[]; keyring: string }) =>
+          [`keys of the database, and whether ${r.keyring} holds them:`, ...r.keys.map((k) => `  ${k.keyId.padEnd(20)} ${(k.status ?? 'not in the database').padEnd(20)} ${k.inKeyring ? 'held' : 'not held'}  ${k.records} records`)].join('\n'));
       }));
 
   keys.command('rotate')
-    .description('add a new active master key and re-wrap every data key under it; safe while the gateway runs, and safe to re-run after an interruption')
-    .option('--resume', 're-wrap onto the current active key without creating another')
+    .description('add a new master key, make it the database\'s active key and re-wrap every data key under it; safe while gateways run (they seal under the new key within seconds), and safe to re-run after an interruption')
+    .option('--resume', 'finish an interrupted rotation: re-wrap onto the active key without creating another')
     .action(async (o: { resume?: boolean }) =>
       cli.withContext(async (ctx, out) => {
-        const previous = ctx.keyring.active.id;
-        const next = o.resume ? ctx.keyring.active : ctx.keyring.addActiveKey();
-        if (!o.resume) out.note(`new active key ${next.id} (was ${previous})`);
-        const result = await ctx.vault.rewrapAll((p) => out.note(`re-wrapped ${p.done}/${p.total}`));
-        out.result({ activeKey: next.id, previousKey: previous, rewrapped: result.done }, (r: { activeKey: string; rewrapped: number; previousKey: string }) =>
-          `re-wrapped ${r.rewrapped} records under ${r.activeKey}; retire the old key with \`sideband keys retire ${r.previousKey}\``);
+        const result = await ctx.vault.rotate({ resume: o.resume === true }, (p) => out.note(`re-wrapped ${p.done}/${p.total}`));
+        if (!o.resume) out.note(`new active key ${result.activeKey}${result.previousKey ? ` (was ${result.previousKey})` : ''}`);
+        out.result(result, (r: RotationResult) =>
+          [
+            `re-wrapped ${r.rewrapped} records under ${r.activeKey}`,
+            ...(r.unreadable > 0 ? [`${r.unreadable} records are under keys this keyring does not hold and were left as they are`] : []),
+            ...(r.previousKey ? [`retire the old key with \`sideband keys retire ${r.previousKey}\``] : []),
+          ].join('\n'));
       }));
 
   keys.command('retire <keyId>')

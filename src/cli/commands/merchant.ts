@@ -44,7 +44,7 @@ export function registerMerchantCommands(program: Command, cli: Cli): void {
     .option('--key-id <id>', 'key id the merchant puts in its signatures (generated when absent)')
     .action(async (id: string, key: string, o: { use: 'sig' | 'enc'; keyId?: string }) =>
       cli.withContext(async (ctx, out) => {
-        const k = await ctx.merchants.addKey(id, { publicKey: inlineOrFile(key), use: o.use, ...(o.keyId ? { keyId: o.keyId } : {}) });
+        const k = await ctx.merchants.addKey(id, { publicKey: inlineOrFile(key, 'publicKey'), use: o.use, ...(o.keyId ? { keyId: o.keyId } : {}) });
         out.result(k, (v: { keyId: string; algorithm: string }) => `registered ${v.algorithm} key ${v.keyId}`);
       }));
 
@@ -62,6 +62,22 @@ export function registerMerchantCommands(program: Command, cli: Cli): void {
     .requiredOption('--line <number>', 'the number the merchant calls from')
     .requiredOption('--fingerprint <fp>', 'its certificate, as "sha-256 AB:CD:…" (RFC 8122)')
     .action(async (id: string, o: { url: string; line: string; fingerprint: string }) => cli.withContext(async (ctx, out) => out.result(await ctx.merchants.setChannel(id, { url: o.url, lineNumber: o.line, fingerprint: o.fingerprint }), describe)));
+
+  const setWebhook = cmd.command('set-webhook <merchantId>')
+    .description('change where the merchant\'s signed event deliveries go; deliveries not yet made follow')
+    .option('--url <url>', 'the new webhook URL')
+    .option('--none', 'stop sending webhooks to this merchant')
+    .action(async (id: string, o: { url?: string; none?: boolean }) => {
+      if ((o.url === undefined) === (o.none !== true)) setWebhook.error('error: give either --url URL or --none', { exitCode: 64 });
+      return cli.withContext(async (ctx, out) => {
+        const m = await ctx.merchants.setWebhook(id, o.none ? null : o.url!);
+        out.result(m, (v: MerchantView & { redirected: number }) => `${describe(v)}${v.redirected > 0 ? `\n${v.redirected} pending deliveries now go to the new URL` : ''}`);
+      });
+    });
+
+  cmd.command('remove-network <merchantId> <cidr>')
+    .description('forget a network the merchant served from')
+    .action(async (id: string, cidr: string) => cli.withContext(async (ctx, out) => out.result(await ctx.merchants.removeNetwork(id, cidr), describe)));
 
   cmd.command('add-network <merchantId> <cidr>')
     .description('a network the merchant serves from (the destination check looks for visits to it)')

@@ -16,6 +16,10 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
         const n = await ctx.network.addNas({ name, address: o.address, secret: o.secret, pool: o.pool ?? null, requireMessageAuthenticator: o.requireMessageAuthenticator });
         out.result(n, (v: NasView) => `registered NAS ${v.name} (${v.address})${v.pool ? ` drawing from ${v.pool}` : ''}`);
       }));
+  nas.command('remove <name>')
+    .description('stop serving a NAS client; its sessions stay in the history resolution answers from')
+    .action(async (name: string) =>
+      cli.withContext(async (ctx, out) => out.result(await ctx.network.removeNas(name), (v: NasView) => `removed NAS ${v.name} (${v.address})`)));
   nas.command('list')
     .description('list NAS clients')
     .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listNas(), (r: NasView[]) => table(r.map((n) => ({ ...n, messageAuthenticator: n.requireMessageAuthenticator ? 'required' : 'optional' })), ['name', 'address', 'pool', 'messageAuthenticator']))));
@@ -30,6 +34,10 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
         const p = await ctx.network.addPool({ name, cidr: o.cidr, portsPerBlock: o.portsPerBlock ?? null });
         out.result(p, (v: PoolView) => `added pool ${v.name} ${v.cidr}`);
       }));
+  pool.command('remove <name>')
+    .description('remove a pool no NAS client draws from and no session holds an address of')
+    .action(async (name: string) =>
+      cli.withContext(async (ctx, out) => out.result(await ctx.network.removePool(name), (v: PoolView) => `removed pool ${v.name} ${v.cidr}`)));
   pool.command('list')
     .description('list pools')
     .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listPools(), (r: PoolView[]) => table(r as unknown as Array<Record<string, unknown>>, ['name', 'cidr', 'portsPerBlock']))));

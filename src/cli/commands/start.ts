@@ -12,16 +12,8 @@ export function registerStartCommand(program: Command, cli: Cli): void {
       const logger = createLogger({ level: config.logLevel });
       const gateway = new Gateway({ config, logger });
       await gateway.start();
-      const out = cli.output();
-      const summary = { dataDir: config.dataDir, store: gateway.context.store.location, listen: gateway.listen, ...(gateway.demo ? { demo: gateway.demo } : {}) };
-      out.result(summary, (s: typeof summary) => {
-        const lines = ['Sideband is running.', `  data     ${s.dataDir}`, `  store    ${s.store}`];
-        for (const [name, where] of Object.entries(s.listen)) lines.push(`  ${name.padEnd(13)} ${where}`);
-        if (s.demo) lines.push('', `Demo data written to ${s.dataDir}/demo.json:`, JSON.stringify(s.demo, null, 2));
-        lines.push('', 'Stop with Ctrl-C.');
-        return lines.join('\n');
-      });
-      await new Promise<void>((resolve) => {
+      // Listening for the signals before saying it runs: a supervisor may stop it at once.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down');
           gateway.stop().then(resolve, (e) => {
@@ -32,5 +24,15 @@ export function registerStartCommand(program: Command, cli: Cli): void {
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
+      const out = cli.output();
+      const summary = { dataDir: config.dataDir, store: gateway.context.store.location, listen: gateway.listen, ...(gateway.demo ? { demo: gateway.demo } : {}) };
+      out.result(summary, (s: typeof summary) => {
+        const lines = ['Sideband is running.', `  data     ${s.dataDir}`, `  store    ${s.store}`];
+        for (const [name, where] of Object.entries(s.listen)) lines.push(`  ${name.padEnd(13)} ${where}`);
+        if (s.demo) lines.push('', `Demo data written to ${s.dataDir}/demo.json:`, JSON.stringify(s.demo, null, 2));
+        lines.push('', 'Stop with Ctrl-C.');
+        return lines.join('\n');
+      });
+      await stopped;
     });
 }

@@ -68,6 +68,20 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
     .description('lift a suspension')
     .action(async (login: string) => cli.withContext(async (ctx, out) => out.result(await ctx.subscribers.resume(login), describe)));
 
+  cmd.command('reset-password <login>')
+    .description('set a new log-in password (PAP and CHAP); gateways use it from the next log-in')
+    .requiredOption('--password <pw>', 'the new password (8 to 128 characters); "-" reads it from standard input, keeping it out of the process list')
+    .action(async (login: string, o: { password: string }) =>
+      cli.withContext(async (ctx, out) => {
+        const password = o.password === '-' ? await readFirstLine(process.stdin) : o.password;
+        out.result(await ctx.subscribers.resetPassword(login, password), (s: SubscriberView) => `new password set for ${s.login}`);
+      }));
+
+  cmd.command('close <login>')
+    .description('close the account for good: log-ins and purchases are refused, its cards\' sealed records and its sealed password destroyed (history stays)')
+    .action(async (login: string) =>
+      cli.withContext(async (ctx, out) => out.result(await ctx.subscribers.close(login), (s: SubscriberView & { cardsRemoved: number }) => `${describe(s)}\n  closed; ${s.cardsRemoved} card record${s.cardsRemoved === 1 ? '' : 's'} destroyed`)));
+
   cmd.command('set-limit <login>')
     .description('change the spending limit, auto-approve threshold or prepaid seconds')
     .option('--limit <minor>', 'spending limit per period, in minor units', integer('--limit'))

@@ -5,6 +5,8 @@ import * as merchantApi from './0003-merchant-api.ts';
 import * as secureChannel from './0004-secure-channel.ts';
 import * as secureChannelPreferences from './0005-secure-channel-preferences.ts';
 import * as moneyPaths from './0006-money-paths.ts';
+import * as accountingHistory from './0007-accounting-history.ts';
+import * as masterKeysAndRemovedNas from './0008-master-keys-and-removed-nas.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -19,6 +21,8 @@ const migrations: Record<string, DialectMigration> = {
   '0004-secure-channel': secureChannel,
   '0005-secure-channel-preferences': secureChannelPreferences,
   '0006-money-paths': moneyPaths,
+  '0007-accounting-history': accountingHistory,
+  '0008-master-keys-and-removed-nas': masterKeysAndRemovedNas,
 };
 
 export class SidebandMigrations implements MigrationProvider {

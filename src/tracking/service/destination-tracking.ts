@@ -18,6 +18,26 @@ export interface DestinationCheck {
   referential: DestinationEntry | null;
 }
 
+/** Why an observation found no session; `POST /v1/destinations` names it per observation. */
+export type UnattributedReason =
+  /** No binding held the source address (and port) at that time, nor began or ended within tracking.clockSkewSeconds of it. */
+  | 'no-binding'
+  /** The address was shared under carrier-grade NAT then and no source port was given. */
+  | 'port-required'
+  /** The time is later than now by more than tracking.clockSkewSeconds. */
+  | 'in-future';
+
+export type Attribution = { attributed: true; sessionId: string } | { attributed: false; reason: UnattributedReason };
+
+export interface TrackingOptions {
+  /** How far outside a binding an observation may fall and still be attributed to it (tracking.clockSkewSeconds). */
+  clockSkewMs?: number;
+  /** Destination rows kept for another write after a failed one; past this the oldest are dropped and counted. */
+  maxPendingWrites?: number;
+}
+
+type PendingEntry = DestinationEntry & { sessionId: string };
+
 export interface Observation {
   exporter: string;
   sourceAddress: string;
@@ -38,6 +58,12 @@ export class DestinationTracking {
   private flushing: Promise<void> | null = null;
   private readonly attributed;
   private readonly unattributed;
+  private readonly writeFailures;
+  private readonly writesDropped;
+  private readonly clockSkewMs: number;
+  private readonly maxPendingWrites: number;
+  /** Rows whose write failed, by session and destination, to be written with the next flush. */
+  private pendingWrites = new Map<string, PendingEntry>();
 
   constructor(
     private readonly store: Store,
@@ -45,10 +71,15 @@ export class DestinationTracking {
     private readonly logger: Logger,
     metrics: Metrics,
     limits: DestinationLimits,
+    options: TrackingOptions = {},
   ) {
     this.book = new DestinationBook(limits);
+    this.clockSkewMs = options.clockSkewMs ?? 2000;
+    this.maxPendingWrites = options.maxPendingWrites ?? 100_000;
     this.attributed = metrics.counter('sideband_flows_attributed_total', 'Flow records attributed to a session');
-    this.unattributed = metrics.counter('sideband_flows_unattributed_total', 'Flow records whose source no binding held at the flow\'s time');
+    this.unattributed = metrics.counter('sideband_flows_unattributed_total', 'Flow records and pushed observations no session could be found for, by reason', ['reason']);
+    this.writeFailures = metrics.counter('sideband_destination_write_failures_total', 'Failed writes of session destinations (the rows are kept and written again)');
+    this.writesDropped = metrics.counter('sideband_destination_writes_dropped_total', 'Destination rows dropped because too many were waiting to be written again');
     metrics.gauge('sideband_tracked_destinations', 'Destinations held in memory', ['kind'], (g) => {
       const s = this.book.size;
       g.set({ kind: 'sessions' }, s.sessions);
@@ -75,22 +106,54 @@ export class DestinationTracking {
   }
 
   observe(o: Observation): boolean {
-    const binding = this.sessions.resolve(o.sourceAddress, o.at, o.sourcePort);
-    if (!binding) {
-      this.unattributed.inc();
-      return false;
-    }
-    this.book.record(o.exporter, binding.sessionId, o.destinationAddress, o.at, o.flows ?? 1);
-    this.attributed.inc();
-    return true;
+    return this.attribute(o).attributed;
   }
 
-  /** Writes the destinations changed since the last flush, in one transaction. */
+  /** Attributes one observation to a session and records its destination, or says why none. */
+  attribute(o: Observation, now = Date.now()): Attribution {
+    const found = this.holderAt(o, now);
+    if (!found.attributed) {
+      this.unattributed.inc({ reason: found.reason });
+      return found;
+    }
+    this.book.record(o.exporter, found.sessionId, o.destinationAddress, o.at, o.flows ?? 1);
+    this.attributed.inc();
+    return found;
+  }
+
+  /**
+   * The session whose binding held the source at the observation's time. The exporter's
+   * (or pushing gateway's) clock and the NAS's differ by a second or two, so an observation
+   * up to clockSkewMs before a binding began, or after it ended, is that binding's when
+   * nobody held the address at the observation's own time.
+   */
+  private holderAt(o: Observation, now: number): Attribution {
+    const { sourceAddress: address, sourcePort: port, at } = o;
+    const skew = this.clockSkewMs;
+    if (at > now + skew) return { attributed: false, reason: 'in-future' };
+    const exact = this.sessions.resolve(address, at, port);
+    if (exact) return { attributed: true, sessionId: exact.sessionId };
+    if (port === undefined && (this.sessions.isShared(address, at) || (skew > 0 && this.sessions.isShared(address, at + skew)))) return { attributed: false, reason: 'port-required' };
+    if (skew > 0) {
+      const next = this.sessions.resolve(address, at + skew, port);
+      if (next && next.start > at) return { attributed: true, sessionId: next.sessionId };
+      const previous = this.sessions.resolve(address, at - skew, port);
+      if (previous && previous.end !== null && previous.end <= at) return { attributed: true, sessionId: previous.sessionId };
+    }
+    return { attributed: false, reason: 'no-binding' };
+  }
+
+  /**
+   * Writes the destinations changed since the last flush, with those whose write failed
+   * before. A failed write is logged and counted and its rows kept for the next flush
+   * (the newest snapshot of a row wins: its counts are totals), up to maxPendingWrites.
+   */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    const changed = this.book.drain();
+    const changed = this.takePending(this.book.drain());
     if (changed.length === 0) return Promise.resolve();
     this.flushing = (async () => {
+      let written = 0;
       try {
         // One transaction per 1,000 rows, yielding between them: on SQLite each write runs
         // on the event loop, and one big transaction would stop the collector reading its
@@ -110,16 +173,47 @@ export class DestinationTracking {
                 .execute();
             }
           });
+          written = Math.min(i + 1000, changed.length);
           await new Promise((r) => setImmediate(r));
         }
         this.book.expire();
       } catch (e) {
-        this.logger.error({ err: e, entries: changed.length }, 'writing session destinations failed');
+        const kept = this.keepForRetry(changed.slice(written));
+        this.writeFailures.inc();
+        this.logger.error({ err: e, entries: changed.length - written, kept }, 'writing session destinations failed; kept to write again');
       } finally {
         this.flushing = null;
       }
     })();
     return this.flushing;
+  }
+
+  /** Rows waiting to be written again after a failure. */
+  get pendingWriteCount(): number {
+    return this.pendingWrites.size;
+  }
+
+  private takePending(drained: PendingEntry[]): PendingEntry[] {
+    if (this.pendingWrites.size === 0) return drained;
+    const merged = this.pendingWrites;
+    this.pendingWrites = new Map();
+    for (const e of drained) merged.set(`${e.sessionId}|${e.destination}`, e);
+    return [...merged.values()];
+  }
+
+  private keepForRetry(rows: PendingEntry[]): number {
+    // Flushes run one at a time and takePending emptied the map: nothing newer is here yet.
+    for (const e of rows) this.pendingWrites.set(`${e.sessionId}|${e.destination}`, e);
+    let dropped = 0;
+    if (this.pendingWrites.size > this.maxPendingWrites) {
+      const oldestFirst = [...this.pendingWrites.entries()].sort((a, b) => a[1].lastSeen - b[1].lastSeen);
+      for (const [key] of oldestFirst.slice(0, this.pendingWrites.size - this.maxPendingWrites)) {
+        this.pendingWrites.delete(key);
+        dropped++;
+      }
+      this.writesDropped.inc(dropped);
+    }
+    return this.pendingWrites.size;
   }
 
   /** A session's destinations, newest first: memory, or the store when memory has none. */

@@ -4,6 +4,7 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import type { Store } from '../../store/open-store.ts';
 import { toIso } from '../../core/time/to-iso.ts';
+import type { ExporterStanding } from '../wire/exporter-ranking.ts';
 
 export interface ExporterView {
   id: string;
@@ -12,10 +13,14 @@ export interface ExporterView {
   createdAt: string;
 }
 
-/** Flow exporters allowed to send to the collector, by source address or range. */
+/**
+ * Flow exporters allowed to send to the collector, by source address or range. A source
+ * registered as a single address (/32, /128) is `named`; one only inside a wider range is
+ * `range`, and gives way to named ones when the decoder's tables are full.
+ */
 export class ExporterRegistry {
   private ranges: Array<{ name: string; range: Cidr }> = [];
-  private bySource = new Map<string, string | null>();
+  private bySource = new Map<string, { name: string; standing: ExporterStanding } | null>();
   private configured: ReadonlyArray<{ name: string; address: string }> = [];
 
   constructor(
@@ -52,9 +57,16 @@ export class ExporterRegistry {
 
   /** The exporter's name for a source address, or null when it is not registered. */
   lookup(source: string): string | null {
+    return this.admit(source)?.name ?? null;
+  }
+
+  /** The registration a source address falls under, and its standing; null when none. */
+  admit(source: string): { name: string; standing: ExporterStanding } | null {
     let hit = this.bySource.get(source);
     if (hit === undefined) {
-      hit = this.ranges.find((r) => cidrContains(r.range, source))?.name ?? null;
+      // Ranges are sorted longest prefix first, so an address registered alone wins over a range holding it.
+      const found = this.ranges.find((r) => cidrContains(r.range, source));
+      hit = found ? { name: found.name, standing: found.range.prefix === (found.range.family === 4 ? 32 : 128) ? 'named' : 'range' } : null;
       if (this.bySource.size > 10_000) this.bySource.clear();
       this.bySource.set(source, hit);
     }

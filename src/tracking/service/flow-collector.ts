@@ -7,7 +7,8 @@ import type { ExporterRegistry } from './exporter-registry.ts';
 
 /**
  * The UDP collector: NetFlow v5/v9 on one port, IPFIX (RFC 7011 §10.3) on another. Both
- * feed one decoder, whose template state is kept per exporter and observation domain.
+ * feed one decoder, whose template state is kept per exporter and observation domain, and
+ * shared by rank: exporters registered by name before those only inside a range.
  */
 export class FlowCollector {
   private sockets: Socket[] = [];
@@ -67,12 +68,12 @@ export class FlowCollector {
   /** Decodes one datagram and attributes its records; public for the benchmark. */
   receive(listener: string, msg: Buffer, source: string): number {
     this.datagrams.inc({ listener });
-    const exporter = this.exporters.lookup(source);
+    const exporter = this.exporters.admit(source);
     if (!exporter) {
       this.dropped.inc({ cause: 'unknown-exporter' });
       return 0;
     }
-    const { records, dropped } = this.decoder.decode(msg, source, Date.now());
+    const { records, dropped } = this.decoder.decode(msg, source, Date.now(), exporter.standing);
     this.count(dropped);
     if (records.length > 0) {
       this.records.inc(records.length);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { canonicalAddress } from '../../core/network/cidr.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
-import type { DestinationTracking } from './destination-tracking.ts';
+import type { DestinationTracking, UnattributedReason } from './destination-tracking.ts';
 import { toIso } from '../../core/time/to-iso.ts';
 
 const MAX_BATCH = 10_000;
@@ -43,8 +43,14 @@ export function trackingRoutes(tracking: DestinationTracking, store: Store) {
       });
       const exporter = `push:${(req as { operator?: string }).operator ?? 'operator'}`;
       let attributed = 0;
-      for (const o of parsed) if (tracking.observe({ exporter, ...o })) attributed++;
-      return reply.status(202).send({ received: parsed.length, attributed, unattributed: parsed.length - attributed });
+      const unattributedObservations: Array<{ index: number; reason: UnattributedReason }> = [];
+      parsed.forEach((o, index) => {
+        const result = tracking.attribute({ exporter, ...o });
+        if (result.attributed) attributed++;
+        else unattributedObservations.push({ index, reason: result.reason });
+      });
+      // The reasons are listed only when there are any, so a fully attributed batch answers as it always has.
+      return reply.status(202).send({ received: parsed.length, attributed, unattributed: unattributedObservations.length, unattributedObservations });
     });
   };
 }

@@ -14,7 +14,9 @@ export function decodeDataSet(ctx: DecodeContext, bytes: Buffer, start: number, 
   if (template !== undefined) return readDataRecords(ctx, bytes, start, end, template, header, domain);
   if (start === end) return 0;
   ctx.countable = false;
-  if (!ctx.state.held.hold(ctx.exporter, domain.key, templateId, header, bytes.subarray(start, end), ctx.receivedAt)) ctx.drop('no-template-overflow');
+  const outcome = ctx.state.held.hold(ctx.exporter, domain.key, templateId, header, bytes.subarray(start, end), ctx.receivedAt, ctx.lowerRanked);
+  if (outcome.displaced > 0) ctx.drop('held-set-displaced', outcome.displaced);
+  if (!outcome.held) ctx.drop('no-template-overflow');
   return 0;
 }
 

@@ -1,7 +1,10 @@
 import type { DecoderLimits } from './decoder-limits.ts';
 import type { DropCause, DropCounts } from './drop-cause.ts';
+import type { ExporterStanding } from './exporter-ranking.ts';
 import type { FlowRecord } from './flow-record.ts';
 import type { HeldDataSets } from './held-data-sets.ts';
+import type { ExportVersion } from './message-header.ts';
+import type { ObservationDomain } from './observation-domain.ts';
 import type { TemplateCache } from './template-cache.ts';
 
 /** What a decoder keeps between datagrams. */
@@ -24,10 +27,26 @@ export class DecodeContext {
   constructor(
     readonly state: DecoderState,
     readonly exporter: string,
+    readonly standing: ExporterStanding,
     readonly receivedAt: number,
   ) {}
 
   drop(cause: DropCause, count = 1): void {
     this.dropped[cause] = (this.dropped[cause] ?? 0) + count;
   }
+
+  /** The exporter's domain from the cache; undefined (and the cause counted) when a limit refused it. */
+  domain(version: ExportVersion, id: number): ObservationDomain | undefined {
+    const domain = this.state.cache.domain(this.exporter, this.standing, version, id, this.receivedAt, (displaced) => {
+      this.drop('exporter-displaced');
+      const sets = this.state.held.discard(displaced);
+      if (sets > 0) this.drop('held-set-displaced', sets);
+    });
+    if (typeof domain !== 'string') return domain;
+    this.drop(domain);
+    return undefined;
+  }
+
+  /** For HeldDataSets: the lowest-ranked exporter below this one that holds something. */
+  readonly lowerRanked = (holds: (exporter: string) => boolean): string | undefined => this.state.cache.lowestBelow(this.exporter, holds);
 }

@@ -2,9 +2,11 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 
 /**
  * Bounds on everything a decoder remembers between datagrams, so that no exporter (or
- * anyone spoofing one) can make it grow without limit. The defaults suit a few hundred
- * access devices; memory stays below roughly maxTemplates × maxFieldsPerTemplate × 8 bytes
- * plus maxHeldBytes.
+ * anyone spoofing one) can make it grow without limit. The per-exporter quotas keep one
+ * source from taking much; the totals are shared by rank (ExporterRanking), so that a
+ * flood from many sources takes room only from the newest of those admitted by range. The
+ * defaults suit a few hundred access devices; memory stays below roughly maxTemplates ×
+ * maxFieldsPerTemplate × 8 bytes plus maxHeldBytes.
  */
 export interface DecoderLimits {
   readonly maxExporters: number;
@@ -20,6 +22,7 @@ export interface DecoderLimits {
   readonly templateLifetime: number;
   /** How long a Data Set that arrived before its template waits for it, in ms. */
   readonly holdTime: number;
+  readonly maxHeldSetsPerExporter: number;
   readonly maxHeldBytesPerExporter: number;
   readonly maxHeldBytes: number;
 }
@@ -34,6 +37,7 @@ export const defaultDecoderLimits: DecoderLimits = Object.freeze({
   maxFieldLength: 2048,
   templateLifetime: 30 * 60_000,
   holdTime: 5000,
+  maxHeldSetsPerExporter: 256,
   maxHeldBytesPerExporter: 64 * 1024,
   maxHeldBytes: 4 * 1024 * 1024,
 });

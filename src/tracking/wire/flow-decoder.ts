@@ -1,6 +1,7 @@
 import { DecodeContext, type DecoderState } from './decode-context.ts';
 import { resolveDecoderLimits, type DecoderLimits } from './decoder-limits.ts';
 import type { DropCause, DropCounts } from './drop-cause.ts';
+import type { ExporterStanding } from './exporter-ranking.ts';
 import type { FlowRecord } from './flow-record.ts';
 import { HeldDataSets } from './held-data-sets.ts';
 import { decodeIpfixMessage } from './ipfix-message.ts';
@@ -63,10 +64,14 @@ export class FlowDecoder {
     this.#state = { limits: this.limits, cache: new TemplateCache(this.limits), held: new HeldDataSets(this.limits) };
   }
 
-  /** Decodes one datagram from `exporter` (its address) received at `receivedAt` (epoch ms). */
-  decode(datagram: Uint8Array, exporter: string, receivedAt: number): DecodeResult {
+  /**
+   * Decodes one datagram from `exporter` (its address) received at `receivedAt` (epoch ms).
+   * `standing` says how the exporter was allowed, which decides who gives way when a table
+   * is full (ExporterRanking); `named` unless given.
+   */
+  decode(datagram: Uint8Array, exporter: string, receivedAt: number, standing: ExporterStanding = 'named'): DecodeResult {
     const bytes = Buffer.isBuffer(datagram) ? datagram : Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
-    const ctx = new DecodeContext(this.#state, exporter, receivedAt);
+    const ctx = new DecodeContext(this.#state, exporter, standing, receivedAt);
     const expired = this.#state.held.expire(receivedAt, exporter);
     if (expired > 0) ctx.drop('no-template-expired', expired);
     try {

@@ -26,12 +26,20 @@ const NOTHING: readonly HeldDataSet[] = Object.freeze([]);
 
 const holdKey = (domainKey: number, templateId: number): number => domainKey * 65536 + templateId;
 
+/** What became of a set offered to hold, and how many of a lower-ranked exporter's sets went to make room. */
+export interface HoldOutcome {
+  readonly held: boolean;
+  readonly displaced: number;
+}
+
 /**
  * Data Sets held for a template that has not arrived yet: over UDP (RFC 7011 §8.4) a
  * template can be lost or overtaken by the data that uses it, and an exporter's periodic
- * refresh brings it again soon after. Each
- * exporter may hold `maxHeldBytesPerExporter`, all together `maxHeldBytes`, each set for
- * `holdTime`.
+ * refresh brings it again soon after. Each exporter may hold `maxHeldSetsPerExporter`
+ * sets and `maxHeldBytesPerExporter` octets, all together `maxHeldBytes`, each set for
+ * `holdTime`. When the whole hold is full, the oldest sets of the lowest-ranked exporter
+ * below the one offering (ExporterRanking, asked through `lowerRanked`) make room; with
+ * nobody below it, the set is refused.
  */
 export class HeldDataSets {
   readonly #limits: DecoderLimits;
@@ -51,12 +59,17 @@ export class HeldDataSets {
     return this.#sets;
   }
 
-  /** Holds a copy of `records`; false when the exporter's share or the whole hold is full. */
-  hold(exporter: string, domainKey: number, templateId: number, header: MessageHeader, records: Buffer, receivedAt: number): boolean {
+  /** Holds a copy of `records`, unless the exporter's share is full or no room can be made. */
+  hold(exporter: string, domainKey: number, templateId: number, header: MessageHeader, records: Buffer, receivedAt: number, lowerRanked?: (holds: (exporter: string) => boolean) => string | undefined): HoldOutcome {
     const cost = records.length + SET_OVERHEAD;
     let entry = this.#exporters.get(exporter);
-    const held = entry?.bytes ?? 0;
-    if (held + cost > this.#limits.maxHeldBytesPerExporter || this.#bytes + cost > this.#limits.maxHeldBytes) return false;
+    if ((entry?.bytes ?? 0) + cost > this.#limits.maxHeldBytesPerExporter || (entry?.queue.length ?? 0) >= this.#limits.maxHeldSetsPerExporter) return { held: false, displaced: 0 };
+    let displaced = 0;
+    while (this.#bytes + cost > this.#limits.maxHeldBytes) {
+      const victim = lowerRanked?.((name) => name !== exporter && this.#exporters.has(name));
+      if (victim === undefined) return { held: false, displaced };
+      displaced += this.#dropOldest(victim);
+    }
     if (entry === undefined) {
       entry = { queue: [], waiting: new Map(), bytes: 0 };
       this.#exporters.set(exporter, entry);
@@ -67,7 +80,17 @@ export class HeldDataSets {
     entry.bytes += cost;
     this.#bytes += cost;
     this.#sets++;
-    return true;
+    return { held: true, displaced };
+  }
+
+  /** Drops everything an exporter holds (it was displaced); returns how many sets. */
+  discard(exporter: string): number {
+    const entry = this.#exporters.get(exporter);
+    if (entry === undefined) return 0;
+    const sets = entry.queue.splice(0);
+    entry.waiting.clear();
+    this.#forget(exporter, entry, sets);
+    return sets.length;
   }
 
   /** Takes out the sets waiting for this template, oldest first. */
@@ -98,6 +121,16 @@ export class HeldDataSets {
   #expireFrom(exporter: string, entry: ExporterHold, now: number): number {
     let n = 0;
     while (n < entry.queue.length && now - (entry.queue[n] as HeldDataSet).receivedAt > this.#limits.holdTime) n++;
+    return this.#dropFirst(exporter, entry, n);
+  }
+
+  /** The exporter's oldest set; returns 1, or 0 when it held none. */
+  #dropOldest(exporter: string): number {
+    const entry = this.#exporters.get(exporter);
+    return entry === undefined ? 0 : this.#dropFirst(exporter, entry, 1);
+  }
+
+  #dropFirst(exporter: string, entry: ExporterHold, n: number): number {
     if (n === 0) return 0;
     const expired = entry.queue.splice(0, n);
     for (const set of expired) {

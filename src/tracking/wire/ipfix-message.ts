@@ -19,8 +19,8 @@ export function decodeIpfixMessage(ctx: DecodeContext, bytes: Buffer): void {
   if (length < bytes.length) return ctx.drop('message-length');
   const sequence = bytes.readUInt32BE(8);
   const domainId = bytes.readUInt32BE(12);
-  const domain = ctx.state.cache.domain(ctx.exporter, 10, domainId, ctx.receivedAt);
-  if (typeof domain === 'string') return ctx.drop(domain);
+  const domain = ctx.domain(10, domainId);
+  if (domain === undefined) return;
   const header: MessageHeader = { version: 10, domain: domainId, exportTime: bytes.readUInt32BE(4) * 1000, sysUptime: -1 };
   let records = 0;
   let offset = MESSAGE_HEADER_LENGTH;

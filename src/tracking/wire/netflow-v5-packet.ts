@@ -20,8 +20,8 @@ export function decodeNetflowV5Packet(ctx: DecodeContext, bytes: Buffer): void {
   if (bytes.length < length) return ctx.drop('truncated');
   if (bytes.length > length) return ctx.drop('message-length');
   const engine = (bytes.readUInt8(20) << 8) | bytes.readUInt8(21);
-  const domain = ctx.state.cache.domain(ctx.exporter, 5, engine, ctx.receivedAt);
-  if (typeof domain === 'string') return ctx.drop(domain);
+  const domain = ctx.domain(5, engine);
+  if (domain === undefined) return;
   const exportTime = bytes.readUInt32BE(8) * 1000 + Math.floor(bytes.readUInt32BE(12) / 1e6);
   const sysUptime = bytes.readUInt32BE(4);
   for (let at = HEADER_LENGTH; at < length; at += RECORD_LENGTH) {

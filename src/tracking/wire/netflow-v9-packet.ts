@@ -17,8 +17,8 @@ export function decodeNetflowV9Packet(ctx: DecodeContext, bytes: Buffer): void {
   if (bytes.length < PACKET_HEADER_LENGTH) return ctx.drop('truncated');
   const sequence = bytes.readUInt32BE(12);
   const sourceId = bytes.readUInt32BE(16);
-  const domain = ctx.state.cache.domain(ctx.exporter, 9, sourceId, ctx.receivedAt);
-  if (typeof domain === 'string') return ctx.drop(domain);
+  const domain = ctx.domain(9, sourceId);
+  if (domain === undefined) return;
   const header: MessageHeader = { version: 9, domain: sourceId, exportTime: bytes.readUInt32BE(8) * 1000, sysUptime: bytes.readUInt32BE(4) };
   let offset = PACKET_HEADER_LENGTH;
   // The packet has no length of its own; fewer than four octets left over are padding.

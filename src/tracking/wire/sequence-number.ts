@@ -10,30 +10,68 @@
 export interface SequenceState {
   /** The sequence number the next message should carry, or -1 when not known. */
   expected: number;
+  /** A second message has followed the one that set `expected`: the stream is the exporter's. */
+  confirmed: boolean;
+  /** A message that did not follow on, waiting for the next one to say whether the stream moved there. */
+  jump: { readonly sequence: number; readonly next: number } | null;
 }
 
-// A message less than this far behind the expected number is late (reordered or
-// duplicated); further behind, or a million or more ahead, the exporter has restarted
-// (or the datagram is not what it claims) and counting begins again, rather than
-// reporting a loss no exporter could have had.
-const LATE_WINDOW = 0x1_0000;
+export function newSequenceState(): SequenceState {
+  return { expected: -1, confirmed: false, jump: null };
+}
+
+// A jump of a million or more is an exporter that restarted (or a datagram that is not
+// what it claims), not a loss any exporter could have had: counting begins again.
 const RESTART_JUMP = 0x10_0000;
+
+/** How far `sequence` is past `from`, modulo 2^32, as a signed number. */
+const ahead = (sequence: number, from: number): number => (sequence - from) | 0;
 
 /**
  * Records that a message with `sequence` carried `units` (records or packets), and
  * returns how many units went missing before it. `units` is undefined when the message
  * held records that could not be counted (a Data Set without its template), so the next
  * message sets the count afresh instead of reporting a loss that did not happen.
- * A late message counts nothing and leaves the expectation as it was, so reordering is
- * counted as loss once, when the later message arrived first.
+ *
+ * Over UDP anyone can send a datagram claiming the exporter's address, so a message that
+ * does not follow on (ahead, behind, or a restart) is only a candidate `jump`: the stream
+ * moves there, and a gap is counted, when the next message follows the jump; the jump is
+ * forgotten when the stream it left goes on past it instead. One forged datagram therefore
+ * never counts a loss nor moves the count, a message overtaken by a later one counts no
+ * loss when it fills the gap, and an exporter that restarts is followed after two
+ * messages. A gap left by a stream of one message, or a restart, counts nothing.
  */
 export function trackSequence(state: SequenceState, sequence: number, units: number | undefined): number {
-  let missed = 0;
-  if (state.expected >= 0) {
-    const ahead = (sequence - state.expected) | 0;
-    if (ahead < 0 && ahead > -LATE_WINDOW) return 0;
-    if (ahead > 0 && ahead < RESTART_JUMP) missed = ahead;
+  const next = units === undefined ? -1 : (sequence + units) >>> 0;
+  const startAgain = (): number => {
+    Object.assign(state, { expected: next, confirmed: false, jump: null });
+    return 0;
+  };
+  if (state.expected < 0) return startAgain();
+  if (ahead(sequence, state.expected) === 0) {
+    state.expected = next;
+    state.confirmed = next >= 0;
+    const jump = state.jump;
+    if (jump === null) return 0;
+    // The stream reached the jump: it was a message overtaken on the way. Passed it: not the exporter's.
+    const toJump = next < 0 ? -1 : ahead(jump.sequence, next);
+    if (toJump === 0) state.expected = jump.next;
+    if (toJump <= 0) state.jump = null;
+    return 0;
   }
-  state.expected = units === undefined ? -1 : (sequence + units) >>> 0;
-  return missed;
+  const jump = state.jump;
+  // A jump whose records could not be counted cannot be followed: take this message as the start.
+  if (jump !== null && jump.next < 0) return startAgain();
+  if (jump !== null) {
+    const past = ahead(sequence, jump.next);
+    if (past >= 0 && past < RESTART_JUMP) {
+      const gap = ahead(jump.sequence, state.expected);
+      const missed = state.confirmed && gap > 0 && gap < RESTART_JUMP ? gap : 0;
+      Object.assign(state, { expected: jump.next, confirmed: true, jump: null });
+      // This message follows the jump, perhaps with a gap of its own, counted in its turn.
+      return missed + trackSequence(state, sequence, units);
+    }
+  }
+  state.jump = { sequence, next };
+  return 0;
 }

@@ -61,14 +61,17 @@ for (const dialect of dialects) {
       assert.notEqual(chap.attributes['Framed-IP-Address'], pap.attributes['Framed-IP-Address']);
     });
 
-    it('rejects with a Reply-Message for each cause', async () => {
+    it('rejects with a Reply-Message for each cause, the same one for an unknown login and a wrong password', async () => {
       const wrong = await login('carol', 'not-her-password');
       assert.equal(wrong.code, 'Access-Reject');
-      assert.match(wrong.attributes['Reply-Message']!, /AAA_PASSWORD_WRONG/);
+      assert.match(wrong.attributes['Reply-Message']!, /AAA_CREDENTIALS_REJECTED/);
       const wrongChap = await login('carol', 'not-her-password', 'NAS-Port = 3', 'chap');
-      assert.match(wrongChap.attributes['Reply-Message']!, /AAA_PASSWORD_WRONG/);
+      assert.match(wrongChap.attributes['Reply-Message']!, /AAA_CREDENTIALS_REJECTED/);
       const unknown = await login('nobody', 'whatever-password');
-      assert.match(unknown.attributes['Reply-Message']!, /AAA_LOGIN_UNKNOWN/);
+      assert.equal(unknown.attributes['Reply-Message'], wrong.attributes['Reply-Message'], 'the NAS cannot tell an unknown login from a wrong password');
+      // The operator's metrics keep the distinction.
+      assert.ok((await metric(t, 'sideband_radius_requests_total', 'result="AAA_PASSWORD_WRONG"')) >= 2);
+      assert.ok((await metric(t, 'sideband_radius_requests_total', 'result="AAA_LOGIN_UNKNOWN"')) >= 1);
       const exhausted = await login('dora', 'dora-password');
       assert.match(exhausted.attributes['Reply-Message']!, /AAA_QUOTA_EXHAUSTED/);
       await t.gateway.context.subscribers.suspend('bob');

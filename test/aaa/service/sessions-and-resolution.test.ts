@@ -69,16 +69,36 @@ for (const dialect of dialects) {
       assert.deepEqual(fresh.poolUsage(), sessions.poolUsage());
     });
 
-    it('closes sessions whose NAS went silent, charges their time, and frees their blocks', async () => {
+    it('closes sessions whose NAS went silent, charges only what the NAS reported up to Session-Timeout, and frees their blocks', async () => {
       const s3 = await authorize(2, Date.now() - 30_000);
       await sessions.start(facts(nasId, s3.classValue, { acctSessionId: 'x3' }), Date.now() - 30_000);
+      await sessions.interim(facts(nasId, s3.classValue, { acctSessionId: 'x3', sessionTime: 25 }), Date.now() - 5_000 - 15_000);
+      // Granted 10 s, reported 40: the NAS would have ended it at 10.
+      const s4 = await sessions.authorize({ subscriberId: subs[3]!, login: 's4', nasId, poolId, nasPort: 3, nasPortId: null, nasIdentifier: null, nasIpAddress: null, sessionTimeout: 10, now: Date.now() - 60_000 });
+      await sessions.interim(facts(nasId, s4.classValue, { acctSessionId: 'x4', sessionTime: 40 }), Date.now() - 20_000);
       const closed = await sessions.sweep(10_000);
-      assert.equal(closed, 3);
-      const rows = await t.ctx.store.db.selectFrom('sessions').select(['status', 'terminate_cause']).execute();
-      assert.ok(rows.every((r) => r.status === 'closed' && r.terminate_cause === 'Sideband-Stale'));
+      assert.equal(closed, 4);
+      const rows = await t.ctx.store.db.selectFrom('sessions').select(['id', 'status', 'terminate_cause', 'closed_by']).execute();
+      assert.ok(rows.every((r) => r.status === 'closed' && r.closed_by === 'sweeper'));
+      const cause = (id: string) => rows.find((r) => r.id === id)!.terminate_cause;
+      assert.equal(cause(s3.sessionId), 'Sideband-Stale (charged 25 s: the last reported session time)');
+      assert.equal(cause(s4.sessionId), 'Sideband-Stale (charged 10 s: the Session-Timeout)');
+      assert.ok(rows.filter((r) => r.id !== s3.sessionId && r.id !== s4.sessionId).every((r) => r.terminate_cause === 'Sideband-Stale (charged 0 s: no session time reported)'));
       assert.equal(sessions.poolUsage()[0]!.held, 0);
-      const s3row = await t.ctx.subscribers.show('s3');
-      assert.ok(s3row.secondsRemaining! <= 100 - 29, 'the swept session was charged from its Start');
+      assert.equal((await t.ctx.subscribers.show('s3')).secondsRemaining, 100 - 25, 'charged what the NAS reported, not the time since Start');
+      assert.equal((await t.ctx.subscribers.show('s4')).secondsRemaining, 100 - 10);
+      assert.equal((await t.ctx.subscribers.show('s1')).secondsRemaining, 100, 'nothing reported, nothing charged');
+    });
+
+    it('a log-in retried through another gateway on the same database gets the same unstarted authorization back', async () => {
+      const other = new SessionService(t.ctx.store, commit, logger, 0);
+      await other.rebuild();
+      const first = await authorize(4, Date.now());
+      const again = await other.authorize({ subscriberId: subs[4]!, login: 's5', nasId, poolId, nasPort: 4, nasPortId: null, nasIdentifier: null, nasIpAddress: null, now: Date.now() });
+      assert.deepEqual([again.sessionId, again.unit, again.reused], [first.sessionId, first.unit, true]);
+      const pending = await t.ctx.store.db.selectFrom('sessions').select('id').where('subscriber_id', '=', subs[4]!).where('status', '=', 'authorized').execute();
+      assert.equal(pending.length, 1);
+      assert.equal(other.poolUsage()[0]!.held, 1, 'the other gateway holds no unit for the retry');
     });
   });
 }

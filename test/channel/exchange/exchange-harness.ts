@@ -1,4 +1,5 @@
 import { Exchange } from '../../../src/channel/exchange/exchange.ts';
+import type { ExchangeStartInput } from '../../../src/channel/exchange/exchange-options.ts';
 import { InMemoryCallDetailRecordSink } from '../../../src/channel/exchange/in-memory-call-detail-record-sink.ts';
 import { describeTlsStream } from '../../../sdk/src/sip/sdp/tls-stream-media.ts';
 import { UserAgent } from '../../../sdk/src/sip/user-agent/user-agent.ts';
@@ -18,10 +19,10 @@ const fingerprint = { hashFunction: 'sha-256', value: Array.from({ length: 32 },
 export const offer = describeTlsStream({ address: '127.0.0.1', port: 40001, setup: 'actpass', connection: 'new', fingerprints: [fingerprint], format: '*' });
 export const answer = describeTlsStream({ address: '127.0.0.1', port: 9, setup: 'active', connection: 'new', fingerprints: [fingerprint], format: '*' });
 
-export async function startExchange(name: string, metrics?: Metrics, options: { noResponseTimeoutMs?: number; minExpires?: number } = {}) {
+export async function startExchange(name: string, metrics?: Metrics, options: { noResponseTimeoutMs?: number; minExpires?: number; limits?: ExchangeStartInput['limits'] } = {}) {
   const sink = new InMemoryCallDetailRecordSink();
   const exchange = new Exchange({ logger: createTestLogger(name), cdrSink: sink, noResponseTimeoutMs: options.noResponseTimeoutMs ?? 400, minExpires: options.minExpires ?? 1, ...(metrics ? { metrics } : {}) });
-  const at = await exchange.start({ host: '127.0.0.1', udpPort: 0, tcpPort: 0, lines });
+  const at = await exchange.start({ host: '127.0.0.1', udpPort: 0, tcpPort: 0, lines, ...(options.limits ? { limits: options.limits } : {}) });
   return { exchange, sink, at };
 }
 

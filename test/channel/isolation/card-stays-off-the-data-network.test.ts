@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,8 @@ const DATA = { provider: '198.51.100.1', merchant: '198.51.100.2' };
 const TEL = { provider: '192.0.2.1', exchangeToProvider: '192.0.2.2', merchant: '192.0.2.5', exchangeToMerchant: '192.0.2.6' };
 const EXCHANGE_PORT = 5060;
 
-const PROVIDER = { username: 'provider', password: 'provider-line-password', lineNumber: '+15550100000', numbers: ['+15550100001', '+15550100002'] };
+// The gateway listens beyond loopback here, so its line password must be a strong one (no default exists).
+const PROVIDER = { username: 'provider', password: randomBytes(18).toString('base64url'), lineNumber: '+15550100000', numbers: ['+15550100001', '+15550100002'] };
 const SHOP = { username: 'shop', password: 'shop-line-password', lineNumber: '+15550199000', numbers: ['+15550199001', '+15550199002'] };
 const CARD_INDEX = 60;
 
@@ -90,7 +91,7 @@ describe('the secure channel keeps the card off the data network (network namesp
       ISOLATION_TELEPHONE_ADDRESS: TEL.provider,
       ISOLATION_EXCHANGE_HOST: TEL.exchangeToProvider,
       ISOLATION_EXCHANGE_PORT: String(EXCHANGE_PORT),
-      ISOLATION_PROVIDER_LINE: JSON.stringify({ lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers }),
+      ISOLATION_PROVIDER_LINE: JSON.stringify({ password: PROVIDER.password, lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers }),
       ISOLATION_CARD_INDEX: String(CARD_INDEX),
     }));
     runners.push(provider);

@@ -9,7 +9,7 @@ import { runMain, serveCommands } from './runner-commands.ts';
 
 runMain(async () => {
   const env = process.env;
-  const line = JSON.parse(env.ISOLATION_PROVIDER_LINE!) as { lineNumber: string; numbers: string[] };
+  const line = JSON.parse(env.ISOLATION_PROVIDER_LINE!) as { password: string; lineNumber: string; numbers: string[] };
   const m = await merchantSetup('sqlite', 'isolation-provider', {
     config: {
       listen: { host: env.ISOLATION_DATA_ADDRESS! },
@@ -18,7 +18,7 @@ runMain(async () => {
         numbers: line.numbers,
         mediaAddress: env.ISOLATION_TELEPHONE_ADDRESS!,
         reservationSeconds: 10,
-        exchange: { builtIn: false, host: env.ISOLATION_EXCHANGE_HOST!, port: Number(env.ISOLATION_EXCHANGE_PORT) },
+        exchange: { builtIn: false, host: env.ISOLATION_EXCHANGE_HOST!, port: Number(env.ISOLATION_EXCHANGE_PORT), password: line.password },
       },
     },
   });

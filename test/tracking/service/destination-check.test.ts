@@ -35,7 +35,7 @@ for (const dialect of dialects) {
         { source: { address: '192.0.2.250' }, destination: '198.51.100.99' },
       ] });
       assert.equal(r.status, 202, JSON.stringify(r.body));
-      assert.deepEqual(r.body, { received: 3, attributed: 2, unattributed: 1 });
+      assert.deepEqual(r.body, { received: 3, attributed: 2, unattributed: 1, unattributedObservations: [{ index: 2, reason: 'no-binding' }] });
       const d = await t.operator(`/v1/sessions/${sessionId}/destinations`);
       const body = d.body as { referential: string; data: Array<{ destination: string; flows: number; firstSeen: string; lastSeen: string }> };
       assert.equal(body.referential, '198.51.100.20');

@@ -40,6 +40,21 @@ const causes: Record<DropCause, () => DropCounts> = {
     return decode(ipfixMessage({}, template), decoder);
   },
   'template-evicted': () => decode(ipfixMessage({}, templateSet({ id: 256, fields: ipv4Fields }, { id: 257, fields: ipv4Fields })), new FlowDecoder({ maxTemplatesPerDomain: 1 })),
+  'template-displaced': () => {
+    const decoder = new FlowDecoder({ maxTemplates: 1 });
+    decoder.decode(ipfixMessage({}, template), '198.51.100.2', NOW, 'range');
+    return decode(ipfixMessage({}, template), decoder);
+  },
+  'exporter-displaced': () => {
+    const decoder = new FlowDecoder({ maxExporters: 1 });
+    decoder.decode(ipfixMessage({}), '198.51.100.2', NOW, 'range');
+    return decode(ipfixMessage({}), decoder);
+  },
+  'held-set-displaced': () => {
+    const decoder = new FlowDecoder({ maxHeldBytes: 150 });
+    decoder.decode(ipfixMessage({}, dataSet(256, record)), '198.51.100.2', NOW, 'range');
+    return decode(ipfixMessage({}, dataSet(256, record)), decoder);
+  },
   'no-template-overflow': () => decode(ipfixMessage({}, dataSet(256, record)), new FlowDecoder({ maxHeldBytesPerExporter: 10 })),
   'no-template-expired': () => {
     const decoder = new FlowDecoder({ holdTime: 10 });
@@ -51,12 +66,16 @@ const causes: Record<DropCause, () => DropCounts> = {
   'sequence-gap-records': () => {
     const decoder = new FlowDecoder();
     decode(ipfixMessage({ sequence: 0 }, template, dataSet(256, record)), decoder);
-    return decode(ipfixMessage({ sequence: 5 }, dataSet(256, record)), decoder);
+    decode(ipfixMessage({ sequence: 1 }, dataSet(256, record)), decoder);
+    decode(ipfixMessage({ sequence: 5 }, dataSet(256, record)), decoder);
+    return decode(ipfixMessage({ sequence: 6 }, dataSet(256, record)), decoder);
   },
   'sequence-gap-packets': () => {
     const decoder = new FlowDecoder();
     decode(v9Packet({ sequence: 1 }), decoder);
-    return decode(v9Packet({ sequence: 3 }), decoder);
+    decode(v9Packet({ sequence: 2 }), decoder);
+    decode(v9Packet({ sequence: 4 }), decoder);
+    return decode(v9Packet({ sequence: 5 }), decoder);
   },
   'decoder-fault': () => {
     const sabotaged = ipfixMessage({}, template);

@@ -60,8 +60,8 @@ describe('NetFlow v9 templates', () => {
 
   it('counts lost export packets from the sequence number (RFC 3954 §5.1)', () => {
     const decoder = new FlowDecoder();
-    const gaps = [1, 2, 5, 6, 10].map((sequence) => decoder.decode(v9Packet({ sequence }, v9TemplateFlowSet({ id: 256, fields: v4Fields })), EXPORTER, NOW).dropped['sequence-gap-packets'] ?? 0);
-    assert.deepEqual(gaps, [0, 0, 2, 0, 3]);
+    const gaps = [1, 2, 5, 6, 10, 11].map((sequence) => decoder.decode(v9Packet({ sequence }, v9TemplateFlowSet({ id: 256, fields: v4Fields })), EXPORTER, NOW).dropped['sequence-gap-packets'] ?? 0);
+    assert.deepEqual(gaps, [0, 0, 0, 2, 0, 3], 'each gap counted when the packet after it follows on');
     assert.equal(decoder.decode(v9Packet({ sequence: 9 }), EXPORTER, NOW).dropped['sequence-gap-packets'], undefined, 'a late packet is not a loss');
     assert.equal(decoder.decode(v9Packet({ sequence: 0 }, v9TemplateFlowSet({ id: 256, fields: v4Fields })), EXPORTER, NOW).dropped['sequence-gap-packets'], undefined);
   });

@@ -1,6 +1,7 @@
 import type { SipLogger as Logger } from '../sip-observability.ts';
 import type { SipMetrics } from '../sip-metrics.ts';
 import { DEFAULT_SIP_PORT, type Peer, type SipTransport, type TransportProtocol, type TransportSink } from '../transport/sip-transport.ts';
+import type { SourceLimitCause } from '../transport/source-limits.ts';
 import { cseqOf, topViaOf } from '../wire/message-fields.ts';
 import { serializeMessage } from '../wire/serialize-message.ts';
 import { SipHeaders } from '../wire/sip-headers.ts';
@@ -96,6 +97,16 @@ export class TransactionLayer implements TransportSink {
   dropped(cause: string, peer: Peer | null, detail: string): void {
     this.metrics.dropped(cause);
     this.logger.debug({ cause, detail, source: peer ? `${peer.transport} ${peer.address}:${peer.port}` : undefined }, 'SIP input dropped');
+  }
+
+  /** Counted only: under a flood, a log line per refusal would be the flood's amplifier. */
+  limited(cause: SourceLimitCause, peer: Peer): void {
+    this.metrics.limited(peer.transport, cause);
+  }
+
+  /** A line proved its password in a request from `peer` (the registrar's or proxy's word): tells its transport. */
+  authenticated(peer: Peer): void {
+    this.transports.get(peer.transport)?.authenticated?.(peer);
   }
 
   private drop(cause: LayerDropCause, source: Peer, detail = ''): void {

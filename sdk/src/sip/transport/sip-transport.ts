@@ -1,4 +1,5 @@
 import type { SipMessage } from '../wire/sip-message.ts';
+import type { SourceLimitCause } from './source-limits.ts';
 
 /** RFC 3261 §18: the transports Sideband speaks. TLS is the media's business, not signalling's. */
 export type TransportProtocol = 'UDP' | 'TCP';
@@ -22,6 +23,8 @@ export interface TransportSink {
   message(message: SipMessage, peer: Peer): void;
   /** Bytes that were not a message; `cause` is a SipParseFailureCause or a transport cause. */
   dropped(cause: string, peer: Peer | null, detail: string): void;
+  /** A connection refused or closed, or a message dropped unread, by a SourceGuard's limits. */
+  limited?(cause: SourceLimitCause, peer: Peer): void;
 }
 
 export interface SipTransport {
@@ -29,6 +32,8 @@ export interface SipTransport {
   /** The address and port this transport listens on (the sent-by of its Via, RFC 3261 §18.1.1). */
   readonly local: { readonly host: string; readonly port: number };
   send(bytes: Buffer, to: Target): Promise<void>;
+  /** A line proved its password in a request from `peer`: its connection leaves the unauthenticated share. */
+  authenticated?(peer: Peer): void;
   close(): Promise<void>;
 }
 

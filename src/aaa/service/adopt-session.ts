@@ -1,0 +1,117 @@
+import type { Dialect, Tx } from '../../store/open-store.ts';
+import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
+import { chargeAtStop } from '../protocol/prepaid-charge.ts';
+import { closeWithoutStop, reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
+import { chargeSubscriber, committedOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import type { AccountingFacts } from './session-service.ts';
+
+/** What an Accounting Start does when it claims an address another session holds. */
+export type AddressConflictPolicy = 'trust-nas' | 'refuse';
+
+export interface AddressConflict {
+  address: string;
+  /** The sessions whose bindings the claim overlaps. */
+  holders: string[];
+  policy: AddressConflictPolicy;
+}
+
+export interface Adopted {
+  anomaly: AccountingAnomalyKind | null;
+  conflict: AddressConflict | null;
+  /** The holders closed by `trust-nas` first, then the adopted session. */
+  committed: CommittedSession[];
+}
+
+export interface AdoptInput {
+  report: AccountingReport;
+  facts: AccountingFacts;
+  sessionId: string;
+  bindingId: string;
+  anomalyId: string;
+  policy: AddressConflictPolicy;
+  dialect: Dialect;
+  /** The pool an address belongs to, when it is one of ours. */
+  poolIdOf: (address: string) => string | null;
+}
+
+/**
+ * Records a session the NAS reports but no Access-Accept of ours began (a NAS that
+ * allocates its own addresses, or a session whose authentication another system did),
+ * dated by the report: a Start at its time, an Interim-Update or a Stop at its time less
+ * its Acct-Session-Time (FreeRADIUS inserts the radacct row the same way). A Stop records
+ * it already closed.
+ *
+ * Its Framed-IP-Address becomes a binding — unless another session's binding claims the
+ * address over the same time. That conflict is recorded with both sessions and the
+ * policy decides: `trust-nas` ends the live holders' bindings where the new one starts
+ * (the NAS has handed the address out again, so their sessions are over) and binds the
+ * address; `refuse` leaves the holders alone and records the new session without a
+ * binding. A session reported as already over never ends a live one.
+ *
+ * Safe to run twice: a session id found already written is a transaction that committed.
+ */
+export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> {
+  const { report: r, facts: f } = input;
+  const again = await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst();
+  if (again) {
+    const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', again.id).executeTakeFirst();
+    return { anomaly: null, conflict: null, committed: [committedOf(again, binding)] };
+  }
+  const subscriber = f.login ? await tx.selectFrom('subscribers').select('id').where('login', '=', f.login).executeTakeFirst() : undefined;
+  const closed = r.kind === 'stop';
+  const start = r.kind === 'start' ? r.at : reportedStart(r);
+  const end = closed ? Math.max(r.at, start) : null;
+  const sessionTime = r.sessionTime ?? (end !== null ? Math.floor((end - start) / 1000) : 0);
+  const charge = closed ? chargeAtStop(sessionTime, 0) : 0;
+  const anomaly: AccountingAnomalyKind | null = r.kind === 'interim' ? 'interim-without-start' : r.kind === 'stop' ? 'stop-without-start' : null;
+  const address = f.framedAddress;
+
+  const committed: CommittedSession[] = [];
+  let conflict: AddressConflict | null = null;
+  let bind = address !== null;
+  if (address !== null) {
+    const overlapping = await tx
+      .selectFrom('bindings')
+      .select(['bindings.session_id', 'bindings.start_at', 'bindings.end_at'])
+      .where('bindings.address', '=', address)
+      .where('bindings.start_at', '<', end ?? Number.MAX_SAFE_INTEGER)
+      .where((eb) => eb.or([eb('bindings.end_at', 'is', null), eb('bindings.end_at', '>', start)]))
+      .execute();
+    // A live claim conflicts with live holders; a finished one with anybody who held the address meanwhile.
+    const holders = closed ? overlapping : overlapping.filter((b) => b.end_at === null);
+    if (holders.length > 0) {
+      conflict = { address, holders: holders.map((h) => h.session_id), policy: input.policy };
+      for (const h of holders) {
+        await recordAnomaly(tx, {
+          kind: 'address-conflict', nasId: f.nasId, sessionId: input.sessionId, otherSessionId: h.session_id, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
+          detail: { address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: input.policy },
+        });
+      }
+      if (input.policy === 'refuse') bind = false;
+      else if (!closed) {
+        for (const h of holders) {
+          const held = await lockSession(tx, input.dialect, h.session_id);
+          if (!held) continue;
+          const change = closeWithoutStop(recordOf(held.row), start, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
+          await writeChange(tx, held, change, {}, r.receivedAt);
+          committed.push(committedOf(held.row, held.binding, change));
+        }
+      }
+    }
+  }
+
+  const row = {
+    id: input.sessionId, subscriber_id: subscriber?.id ?? null, login: f.login ?? '', nas_id: f.nasId, nas_identifier: f.nasIdentifier, nas_ip_address: f.nasIpAddress, nas_port: f.nasPort,
+    nas_port_id: f.nasPortId, acct_session_id: f.acctSessionId, class: f.classValue, framed_address: address, pool_id: address ? input.poolIdOf(address) : null,
+    status: closed ? ('closed' as const) : ('active' as const), authorized_at: null, started_at: start, ended_at: end, last_seen_at: r.receivedAt, session_time: sessionTime,
+    input_octets: r.inputOctets ?? 0, output_octets: r.outputOctets ?? 0, terminate_cause: closed ? r.terminateCause : null, charged_seconds: charge,
+    session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null,
+  };
+  await tx.insertInto('sessions').values(row).execute();
+  const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: start, end_at: end, open_key: closed ? null : address } : undefined;
+  if (binding) await tx.insertInto('bindings').values(binding).execute();
+  if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt);
+  if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });
+  committed.push(committedOf(row, binding));
+  return { anomaly, conflict, committed };
+}

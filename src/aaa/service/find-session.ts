@@ -1,0 +1,67 @@
+import type { BindingIndex } from '../../core/resolution/binding-index.ts';
+import type { Db } from '../../store/open-store.ts';
+import { reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
+import { sessionFromClass } from './session-class.ts';
+import type { AccountingFacts, OpenSession } from './session-service.ts';
+
+/** Event times are whole seconds on the NAS's clock: windows are compared with this much give. */
+const SECOND = 1000;
+
+export interface OpenSessions {
+  open: ReadonlyMap<string, OpenSession>;
+  byAcctId: ReadonlyMap<string, string>;
+  index: BindingIndex;
+}
+
+const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a === b;
+
+/**
+ * The session an Accounting-Request is about, open or closed — a closed one must be found
+ * so that late accounting is recognised as late instead of opening a ghost session:
+ *
+ * 1. by our Class (`sideband:ses_…`, RFC 2865 §5.25: the NAS echoes it unmodified), which
+ *    names exactly one authorization;
+ * 2. else by NAS and Acct-Session-Id: an open session with that id, or a closed one the
+ *    report falls within (it reports a start between that session's start and end). A
+ *    NAS reuses Acct-Session-Ids after a reboot, so a report starting after the closed
+ *    session ended, or naming another login, is a new session;
+ * 3. else, for a NAS that does not echo Class, its pending authorization for this login
+ *    that holds the Framed-IP-Address it reports.
+ *
+ * Null when none: the session is adopted.
+ */
+export async function findSession(db: Db, memory: OpenSessions, f: AccountingFacts, r: AccountingReport): Promise<string | null> {
+  const byClass = sessionFromClass(f.classValue);
+  if (byClass) {
+    if (memory.open.has(byClass)) return byClass;
+    const row = await db.selectFrom('sessions').select('id').where('id', '=', byClass).executeTakeFirst();
+    if (row) return row.id;
+  }
+  if (f.acctSessionId) {
+    const known = memory.byAcctId.get(`${f.nasId}|${f.acctSessionId}`);
+    const open = known ? memory.open.get(known) : undefined;
+    if (open && sameLogin(open.login, f.login)) return open.id;
+    const candidates = await db
+      .selectFrom('sessions')
+      .select(['id', 'status', 'login', 'authorized_at', 'started_at', 'ended_at'])
+      .where('nas_id', '=', f.nasId)
+      .where('acct_session_id', '=', f.acctSessionId)
+      .orderBy('id', 'desc')
+      .limit(8)
+      .execute();
+    const begun = reportedStart(r);
+    for (const c of candidates) {
+      if (!sameLogin(c.login, f.login)) continue;
+      if (c.status !== 'closed') return c.id;
+      const from = (c.started_at ?? c.authorized_at ?? -Infinity) - SECOND;
+      const to = (c.ended_at ?? Infinity) + SECOND;
+      if (begun >= from && begun <= to) return c.id;
+    }
+  }
+  if (f.framedAddress && f.login) {
+    const holder = memory.index.openAt(f.framedAddress);
+    const pending = holder ? memory.open.get(holder.sessionId) : undefined;
+    if (pending && pending.status === 'authorized' && pending.nasId === f.nasId && pending.login === f.login) return pending.id;
+  }
+  return null;
+}

@@ -1,0 +1,136 @@
+import type { Binding } from '../../core/resolution/binding.ts';
+import { newId } from '../../core/identity/ids.ts';
+import type { Dialect, Tx } from '../../store/open-store.ts';
+import type { BindingTable, SessionTable } from '../../store/schema.ts';
+import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
+import type { SessionChange, SessionRecord } from '../protocol/session-accounting.ts';
+
+/**
+ * The session and binding rows as the accounting rules read and write them, inside the
+ * group commit's transactions. Every write here is safe to run twice: the group commit
+ * runs a transaction again after a lost connection, when its first COMMIT may have landed.
+ */
+
+/** A session as committed, for memory (resolution index, pools, open sessions) to follow. */
+export interface CommittedSession {
+  id: string;
+  subscriberId: string | null;
+  login: string;
+  nasId: string;
+  status: SessionTable['status'];
+  acctSessionId: string | null;
+  poolId: string | null;
+  portKey: string | null;
+  binding: Binding | null;
+}
+
+export interface LockedSession {
+  row: SessionTable;
+  binding: BindingTable | undefined;
+}
+
+/**
+ * Reads a session for change. On PostgreSQL, FOR UPDATE makes two gateways changing one
+ * session queue behind each other, the second reading what the first committed. SQLite has
+ * no FOR UPDATE and needs none: one writer at a time, and a transaction whose snapshot a
+ * writer in another process outdated fails with SQLITE_BUSY_SNAPSHOT and is run again.
+ */
+export async function lockSession(tx: Tx, dialect: Dialect, id: string): Promise<LockedSession | undefined> {
+  const query = tx.selectFrom('sessions').selectAll().where('id', '=', id);
+  const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+  if (!row) return undefined;
+  const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at', 'desc').executeTakeFirst();
+  return { row, binding };
+}
+
+export const recordOf = (row: SessionTable): SessionRecord => ({
+  status: row.status,
+  closedBy: row.closed_by,
+  authorizedAt: row.authorized_at,
+  startedAt: row.started_at,
+  endedAt: row.ended_at,
+  lastSeenAt: row.last_seen_at,
+  sessionTime: row.session_time,
+  inputOctets: row.input_octets,
+  outputOctets: row.output_octets,
+  chargedSeconds: row.charged_seconds,
+  sessionTimeout: row.session_timeout,
+  terminateCause: row.terminate_cause,
+  acctSessionId: row.acct_session_id,
+});
+
+export const bindingOf = (b: BindingTable, end: number | null = b.end_at): Binding => ({
+  id: b.id,
+  sessionId: b.session_id,
+  address: b.address,
+  ...(b.port_first !== null ? { portFirst: b.port_first, portLast: b.port_last! } : {}),
+  start: b.start_at,
+  end,
+});
+
+export function committedOf(row: SessionTable, binding: BindingTable | undefined, change?: SessionChange): CommittedSession {
+  const next = change?.next;
+  return {
+    id: row.id,
+    subscriberId: row.subscriber_id,
+    login: row.login,
+    nasId: row.nas_id,
+    status: next?.status ?? row.status,
+    acctSessionId: next?.acctSessionId ?? row.acct_session_id,
+    poolId: row.pool_id,
+    portKey: row.port_key,
+    binding: binding ? bindingOf(binding, change?.bindingEnd ?? binding.end_at) : null,
+  };
+}
+
+/** Writes what the rules decided: the session, its binding's end, the charge. */
+export async function writeChange(tx: Tx, current: LockedSession, change: SessionChange, extra: Partial<SessionTable> = {}, now = Date.now()): Promise<void> {
+  const { row, binding } = current;
+  const n = change.next;
+  if (n) {
+    await tx
+      .updateTable('sessions')
+      .set({
+        status: n.status, closed_by: n.closedBy, started_at: n.startedAt, ended_at: n.endedAt, last_seen_at: n.lastSeenAt, session_time: n.sessionTime,
+        input_octets: n.inputOctets, output_octets: n.outputOctets, charged_seconds: n.chargedSeconds, terminate_cause: n.terminateCause, acct_session_id: n.acctSessionId, ...extra,
+      })
+      .where('id', '=', row.id)
+      .execute();
+  }
+  if (change.bindingEnd !== null && binding) await tx.updateTable('bindings').set({ end_at: change.bindingEnd, open_key: null }).where('id', '=', binding.id).execute();
+  if (change.charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, change.charge, now);
+}
+
+/** Takes prepaid seconds, never below zero; subscribers without a quota are untouched. */
+export async function chargeSubscriber(tx: Tx, subscriberId: string, seconds: number, now: number): Promise<void> {
+  await tx
+    .updateTable('subscribers')
+    .set((eb) => ({ seconds_remaining: eb.case().when('seconds_remaining', '>', seconds).then(eb('seconds_remaining', '-', seconds)).else(0).end(), updated_at: now }))
+    .where('id', '=', subscriberId)
+    .where('seconds_remaining', 'is not', null)
+    .execute();
+}
+
+export interface AnomalyRow {
+  id?: string;
+  kind: AccountingAnomalyKind;
+  nasId: string;
+  sessionId: string | null;
+  otherSessionId?: string | null;
+  acctSessionId: string | null;
+  eventAt: number | null;
+  receivedAt: number;
+  detail?: Record<string, unknown>;
+}
+
+/** Keeps an anomaly beside its session; an id chosen before a retried transaction is written once. */
+export async function recordAnomaly(tx: Tx, a: AnomalyRow): Promise<void> {
+  await tx
+    .insertInto('accounting_anomalies')
+    .values({
+      id: a.id ?? newId('anom', a.receivedAt), kind: a.kind, nas_id: a.nasId, session_id: a.sessionId, other_session_id: a.otherSessionId ?? null, acct_session_id: a.acctSessionId,
+      event_at: a.eventAt, received_at: a.receivedAt, detail: a.detail ? JSON.stringify(a.detail) : null,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { SessionService } from '../../src/aaa/service/session-service.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { failureKind } from '../../src/store/failure-kind.ts';
+import { GroupCommit } from '../../src/store/group-commit.ts';
+import type { Db } from '../../src/store/open-store.ts';
+import { isUniqueViolation } from '../../src/store/unique-violation.ts';
+import { testContext, type TestContext } from '../support/contexts.ts';
+import { dialects } from '../support/databases.ts';
+
+/** A logger whose lines the test can read. */
+function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), lines };
+}
+
+/** The database, except that the first transactions commit and then report a lost connection: an ambiguous COMMIT. */
+function ambiguousCommits(db: Db, times: number): Db {
+  let left = times;
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop !== 'transaction') return Reflect.get(target, prop, receiver) as unknown;
+      return () => {
+        const builder = target.transaction();
+        return {
+          execute: async <T>(fn: Parameters<typeof builder.execute<T>>[0]): Promise<T> => {
+            const result = await builder.execute(fn);
+            if (left-- > 0) throw Object.assign(new Error('server closed the connection during COMMIT'), { code: '08006' });
+            return result;
+          },
+        };
+      };
+    },
+  });
+}
+
+const counter = async (metrics: Metrics, labels: string): Promise<number> => {
+  const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith('sideband_group_commit_failures_total{') && l.includes(labels));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+};
+
+describe('failure kinds come from codes, never from messages', () => {
+  it('classifies driver codes, and ignores a message that only sounds like one', () => {
+    const e = (code: string | undefined, message = 'x') => Object.assign(new Error(message), code ? { code } : {});
+    assert.equal(failureKind(e('23505')), 'unique-violation');
+    assert.equal(failureKind(e('SQLITE_CONSTRAINT_PRIMARYKEY')), 'unique-violation');
+    assert.equal(failureKind(e(undefined, 'duplicate key value violates unique constraint "x"')), 'other', 'text alone is never trusted');
+    assert.equal(failureKind(e('23503', 'UNIQUE constraint failed')), 'other', 'a foreign-key failure is not a unique violation, whatever it says');
+    assert.equal(failureKind(e('40001')), 'serialization');
+    assert.equal(failureKind(e('40P01')), 'serialization');
+    assert.equal(failureKind(e('SQLITE_BUSY_SNAPSHOT')), 'busy');
+    assert.equal(failureKind(e('08006')), 'connection');
+    assert.equal(failureKind(e('57P01')), 'connection');
+    assert.equal(failureKind(e('ECONNRESET')), 'connection');
+    assert.equal(failureKind(e(undefined, 'Connection terminated unexpectedly')), 'connection', "node-postgres's own code-less error");
+    assert.equal(failureKind(new Error('wrapped', { cause: e('23505') })), 'unique-violation');
+  });
+});
+
+for (const dialect of dialects) {
+  describe(`group commit failures on ${dialect}`, () => {
+    let t: TestContext;
+    before(async () => {
+      t = await testContext(dialect, `group-commit-${dialect}`);
+      await sql`create table gc_probe (id integer primary key, name text unique, positive integer check (positive > 0))`.execute(t.ctx.store.db);
+    });
+    after(async () => t?.dispose());
+
+    it('detects unique and primary-key violations by the database code', async () => {
+      const db = t.ctx.store.db;
+      await sql`insert into gc_probe (id, name, positive) values (1, 'one', 1)`.execute(db);
+      const caught = async (q: Promise<unknown>) => q.then(() => assert.fail('should fail'), (e: unknown) => e);
+      assert.ok(isUniqueViolation(await caught(sql`insert into gc_probe (id, name, positive) values (1, 'other', 1)`.execute(db))), 'primary key');
+      assert.ok(isUniqueViolation(await caught(sql`insert into gc_probe (id, name, positive) values (2, 'one', 1)`.execute(db))), 'unique column');
+      const check = await caught(sql`insert into gc_probe (id, name, positive) values (3, 'three', 0)`.execute(db));
+      assert.equal(isUniqueViolation(check), false, 'a check constraint is something else');
+      assert.equal(failureKind(check), 'other');
+    });
+
+    it('logs and counts a failed batch, rejects only the job that failed, without running it again, and commits its neighbours', async () => {
+      const { logger, lines } = capturedLogger();
+      const metrics = new Metrics({ defaults: false });
+      const commit = new GroupCommit(t.ctx.store.db, { logger, metrics });
+      let badRuns = 0;
+      const insert = (id: number, positive: number) => commit.run((tx) => sql`insert into gc_probe (id, name, positive) values (${id}, ${`n${id}`}, ${positive})`.execute(tx));
+      const results = await Promise.allSettled([
+        insert(10, 1),
+        commit.run(async (tx) => {
+          badRuns++;
+          await sql`insert into gc_probe (id, name, positive) values (11, 'n11', -1)`.execute(tx);
+        }),
+        insert(12, 1),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.equal(badRuns, 1, 'a failure that is not transient is not retried');
+      const rows = await sql<{ id: number }>`select id from gc_probe where id between 10 and 12 order by id`.execute(t.ctx.store.db);
+      assert.deepEqual(rows.rows.map((r) => Number(r.id)), [10, 12]);
+      assert.equal(await counter(metrics, 'kind="other",action="split"'), 1);
+      assert.ok(lines.some((l) => l.msg === 'group commit transaction failed' && l.kind === 'other' && l.action === 'split' && l.jobs === 3), JSON.stringify(lines));
+      await commit.close();
+    });
+
+    it('runs a transaction again after a transient failure, and only then', async () => {
+      const metrics = new Metrics({ defaults: false });
+      const commit = new GroupCommit(t.ctx.store.db, { metrics, logger: capturedLogger().logger });
+      let runs = 0;
+      const value = await commit.run(async (tx) => {
+        runs++;
+        await sql`insert into gc_probe (id, name, positive) values (20, 'n20', 1)`.execute(tx);
+        if (runs === 1) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+        return 'done';
+      });
+      assert.deepEqual([value, runs], ['done', 2]);
+      assert.equal(await counter(metrics, 'kind="serialization",action="retried"'), 1);
+      await commit.close();
+    });
+
+    it('an ambiguous COMMIT (lost connection) never gives a session a second address, and a Stop run twice charges once', async () => {
+      const pool = await t.ctx.network.addPool({ name: 'gc', cidr: '10.66.0.0/29' });
+      const nas = await t.ctx.network.addNas({ name: 'gc-nas', address: '127.0.0.9', secret: 'gc-nas-shared-secret', pool: 'gc' });
+      const sub = await t.ctx.subscribers.add({ login: 'gc-user', password: 'gc-user-password', seconds: 1000 });
+      const metrics = new Metrics({ defaults: false });
+      const flaky = new GroupCommit(ambiguousCommits(t.ctx.store.db, 1), { metrics, logger: capturedLogger().logger });
+      const sessions = new SessionService(t.ctx.store, flaky, capturedLogger().logger, 0);
+      await sessions.rebuild();
+      const a = await sessions.authorize({ subscriberId: sub.id, login: 'gc-user', nasId: nas.id, poolId: pool.id, nasPort: 1, nasPortId: null, nasIdentifier: null, nasIpAddress: null, sessionTimeout: 1000 });
+      const db = t.ctx.store.db;
+      const bindings = await db.selectFrom('bindings').innerJoin('sessions', 'sessions.id', 'bindings.session_id').select(['bindings.address', 'sessions.id']).where('sessions.nas_id', '=', nas.id).execute();
+      assert.deepEqual(bindings, [{ address: a.unit!.address, id: a.sessionId }], 'one session, one address, the one the NAS was told');
+      assert.equal(sessions.poolUsage().find((p) => p.pool === 'gc')!.held, 1);
+      assert.equal(await counter(metrics, 'kind="connection",action="retried"'), 1);
+
+      const facts = { nasId: nas.id, login: 'gc-user', classValue: a.classValue, acctSessionId: 'gc-1', nasIdentifier: null, nasIpAddress: null, nasPort: 1, nasPortId: null, framedAddress: a.unit!.address, sessionTime: null, inputOctets: null, outputOctets: null, terminateCause: null };
+      await sessions.start(facts);
+      const flakyStop = new SessionService(t.ctx.store, new GroupCommit(ambiguousCommits(db, 1), { logger: capturedLogger().logger }), capturedLogger().logger, 0);
+      await flakyStop.rebuild();
+      await flakyStop.stop({ ...facts, sessionTime: 70, terminateCause: 'User-Request' });
+      // The retried transaction found its own Stop committed and charged nothing more.
+      assert.equal((await t.ctx.subscribers.show('gc-user')).secondsRemaining, 1000 - 70);
+      assert.equal((await db.selectFrom('sessions').select('charged_seconds').where('id', '=', a.sessionId).executeTakeFirstOrThrow()).charged_seconds, 70);
+      await flaky.close();
+    });
+  });
+}
