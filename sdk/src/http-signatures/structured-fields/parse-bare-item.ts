@@ -43,12 +43,13 @@ function parseIntegerOrDecimal(input: FieldInput): BareItem {
     // "If type is "decimal" and input_number contains more than 16 characters, fail parsing."
     if (type === 'decimal' && digits.length > 16) input.fail('number-too-long', 'A Decimal has at most 16 characters');
   }
-  if (type === 'integer') return { type, value: sign * Number.parseInt(digits, 10) };
+  // "-0" is zero: JavaScript's -0 would serialize as "0" and compare unequal with Object.is.
+  if (type === 'integer') return { type, value: sign * Number.parseInt(digits, 10) || 0 };
   const fraction = digits.length - digits.indexOf('.') - 1;
   // "If the final character of input_number is ".", fail parsing."
   // "If the number of characters after "." in input_number is greater than three, fail parsing."
   if (fraction < 1 || fraction > 3) input.fail('decimal-invalid', 'A Decimal has 1 to 3 fractional digits');
-  return { type, value: sign * Number.parseFloat(digits) };
+  return { type, value: sign * Number.parseFloat(digits) || 0 };
 }
 
 /** RFC 8941 §4.2.5: Parsing a String. */

@@ -96,19 +96,24 @@ export function parseSipUri(text: string): Parsed<SipUri> {
 const percentDecode = (text: string): string =>
   text.includes('%') ? Buffer.from(text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8') : text;
 
-/** Escapes what `user` may not hold unescaped (RFC 3261 §19.1.2). */
-const escapeUser = (user: string): string =>
-  [...Buffer.from(user, 'utf8')].map((b) => {
+/** Escapes every octet of `text`'s UTF-8 that `allowed` does not match (RFC 3261 §19.1.2). */
+const escape = (text: string, allowed: RegExp): string =>
+  [...Buffer.from(text, 'utf8')].map((b) => {
     const c = String.fromCharCode(b);
-    return b < 0x80 && /[A-Za-z0-9\-_.!~*'()&=+$,;?/]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    return b < 0x80 && allowed.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }).join('');
+
+const escapeUser = (user: string): string => escape(user, /[A-Za-z0-9\-_.!~*'()&=+$,;?/]/);
+// The password is kept unescaped like the user, so it is escaped again for sending: an
+// "@" or ":" in it would otherwise end the userinfo early.
+const escapePassword = (password: string): string => escape(password, /[A-Za-z0-9\-_.!~*'()&=+$,]/);
 
 export function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
 export function formatSipUri(uri: SipUri): string {
-  const userinfo = uri.user === null ? '' : `${escapeUser(uri.user)}${uri.password === null ? '' : `:${uri.password}`}@`;
+  const userinfo = uri.user === null ? '' : `${escapeUser(uri.user)}${uri.password === null ? '' : `:${escapePassword(uri.password)}`}@`;
   const port = uri.port === null ? '' : `:${uri.port}`;
   return `${uri.scheme}:${userinfo}${formatHost(uri.host)}${port}${formatParams(uri.params)}${uri.headers === null ? '' : `?${uri.headers}`}`;
 }
