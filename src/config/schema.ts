@@ -100,6 +100,12 @@ export const configSchema = z
         maxClockAheadSeconds: z.number().int().min(0).max(3600).default(60),
         /** An Accounting Start claiming an address another live session holds: `trust-nas` moves the address, `refuse` keeps it where it is. */
         addressConflict: z.enum(['trust-nas', 'refuse']).default('trust-nas'),
+        /** Per-NAS token bucket: its refill in requests per second; a NAS over it is shed first when the server is busy. */
+        requestsPerSecondPerNas: z.number().int().min(1).max(1_000_000).default(500),
+        /** Per-NAS token bucket depth: requests a NAS may send at once (a BNG's reboot storm) within its rate. */
+        burstPerNas: z.number().int().min(1).max(1_000_000).default(2000),
+        /** Admitted requests in progress beyond which nothing new is admitted; over-rate NASes are shed from half of it. */
+        maxPendingRequests: z.number().int().min(2).max(1_000_000).default(1000),
       })
       .strict()
       .prefault({}),

@@ -39,6 +39,7 @@ export class AuthenticationServer {
       {
         host: config.listen.host, authPort: config.listen.radiusAuth, acctPort: config.listen.radiusAcct, interimIntervalSeconds: config.radius.interimIntervalSeconds,
         maxAccountingDelaySeconds: config.radius.maxAccountingDelaySeconds, maxClockAheadSeconds: config.radius.maxClockAheadSeconds,
+        admission: { requestsPerSecondPerNas: config.radius.requestsPerSecondPerNas, burstPerNas: config.radius.burstPerNas, maxPendingRequests: config.radius.maxPendingRequests },
       },
       this.nas, subscribers, this.sessions, throttle, logger.child({ part: 'radius' }), metrics,
     );

@@ -18,6 +18,7 @@ import type { RadiusPacket } from '../wire/radius-packet.ts';
 import { AccountingService } from './accounting-service.ts';
 import { ResponseCache } from './response-cache.ts';
 import { throttleKey, type LoginThrottle } from './login-throttle.ts';
+import { RequestAdmission, type AdmissionDecision, type AdmissionLimits } from './request-admission.ts';
 import type { NasClient, NasDirectory } from './nas-directory.ts';
 import type { AccountingFacts, SessionService } from './session-service.ts';
 import type { SubscriberDirectory } from './subscriber-directory.ts';
@@ -31,6 +32,8 @@ export interface RadiusServerOptions {
   maxAccountingDelaySeconds: number;
   /** An Event-Timestamp further ahead of our clock than this is dropped (`event-timestamp-ahead`). */
   maxClockAheadSeconds: number;
+  /** Per-NAS token buckets and the bound on requests in progress (request-admission.ts). */
+  admission: AdmissionLimits;
 }
 
 /** Why a request was dropped after decoding; with the codec's causes, the drop counter's labels. */
@@ -45,8 +48,18 @@ type ServiceDropCause =
   | 'credentials-missing'
   | 'status-type-missing'
   | 'duplicate-in-progress'
+  | 'over-rate'
+  | 'overloaded'
+  | 'text-invalid'
+  | 'reply-too-large'
   | 'internal-error'
   | EventTimeRejection;
+
+/** Text attributes the gateway stores: each must be storable as text (no NUL). */
+const STORED_TEXT = ['User-Name', 'Acct-Session-Id', 'NAS-Identifier', 'Calling-Station-Id', 'Called-Station-Id', 'NAS-Port-Id'] as const;
+
+/** Every datagram from a registered NAS, by what became of it: its per-NAS request accounting. */
+type NasOutcome = AdmissionDecision | 'invalid' | 'retransmission';
 
 type Handler = (request: RadiusPacket, nas: NasClient) => Promise<Buffer | null>;
 
@@ -67,6 +80,9 @@ export class RadiusServer {
   private readonly requests: Counter<'kind' | 'result'>;
   private readonly dropped: Counter<'cause'>;
   private readonly retransmits: Counter<'kind'>;
+  private readonly byNas: Counter<'nas' | 'outcome'>;
+  private readonly admission: RequestAdmission;
+  private readonly lastShedWarning = new Map<string, number>();
   private readonly latency: Histogram<'kind'>;
   private readonly handlers: Record<'Access-Request' | 'Accounting-Request', Handler>;
   private readonly accountingService: AccountingService;
@@ -83,6 +99,9 @@ export class RadiusServer {
     this.requests = metrics.counter('sideband_radius_requests_total', 'RADIUS requests answered, by kind and result', ['kind', 'result']);
     this.dropped = metrics.counter('sideband_radius_dropped_total', 'RADIUS datagrams dropped without an answer, by cause', ['cause']);
     this.retransmits = metrics.counter('sideband_radius_retransmissions_total', 'Retransmitted requests answered from the cache', ['kind']);
+    this.byNas = metrics.counter('sideband_radius_nas_requests_total', 'RADIUS requests from registered NAS clients, by NAS and outcome (admitted within or over its rate, shed, invalid, retransmission)', ['nas', 'outcome']);
+    this.admission = new RequestAdmission(options.admission);
+    metrics.gauge('sideband_radius_pending_requests', 'Admitted RADIUS requests not yet answered', [], (g) => g.set(this.admission.pending));
     this.latency = metrics.histogram('sideband_radius_request_seconds', 'Time from datagram to reply', ['kind'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
     metrics.gauge('sideband_radius_open_sessions', 'Sessions not yet closed', [], (g) => g.set(this.sessions.openSessions));
     metrics.gauge('sideband_pool_units', 'Address pool units by state', ['pool', 'state'], (g) => {
@@ -119,6 +138,18 @@ export class RadiusServer {
     this.logger.debug({ cause, source: `${rinfo.address}:${rinfo.port}`, ...detail }, 'RADIUS datagram dropped');
   }
 
+  /**
+   * Counted, but logged at most once per NAS per 10 s: a line per shed datagram would turn
+   * a flood of requests into a flood of log lines.
+   */
+  private shed(cause: 'over-rate' | 'overloaded', nas: NasClient): void {
+    this.dropped.inc({ cause });
+    const now = Date.now();
+    if (now - (this.lastShedWarning.get(nas.id) ?? -Infinity) < 10_000) return;
+    this.lastShedWarning.set(nas.id, now);
+    this.logger.warn({ nas: nas.name, cause, pending: this.admission.pending }, 'RADIUS server saturated; shedding requests from this NAS');
+  }
+
   private async receive(socket: Socket, msg: Buffer, rinfo: RemoteInfo, expected: 'Access-Request' | 'Accounting-Request'): Promise<void> {
     const started = process.hrtime.bigint();
     const nas = this.nas.lookup(rinfo.address);
@@ -131,21 +162,47 @@ export class RadiusServer {
     if (request.code === 'Status-Server') return this.statusServer(socket, request, nas, rinfo, expected);
     if (request.code !== expected) return this.drop('wrong-port' satisfies ServiceDropCause, rinfo, { code: request.code });
 
+    // A retransmission is answered from the cache (RFC 5080 §2.2.2) before admission: it is
+    // no new work and charges nothing to its NAS's rate.
     const key = this.cache.key(nas.id, rinfo, request);
     const cached = this.cache.get(key);
+    if (cached) this.byNas.inc({ nas: nas.name, outcome: 'retransmission' satisfies NasOutcome });
     if (cached === 'pending') return this.drop('duplicate-in-progress' satisfies ServiceDropCause, rinfo);
     if (cached) {
       this.retransmits.inc({ kind: expected });
       this.send(socket, cached, rinfo);
       return;
     }
+    // RFC 5080 §2.2 practice: shed what is unauthenticated first. These checks are a hash
+    // over the datagram, nothing more; a forged packet charges nothing to the NAS it names.
+    const unauthenticated = this.authenticate(request, nas, expected);
+    if (unauthenticated) {
+      this.byNas.inc({ nas: nas.name, outcome: 'invalid' satisfies NasOutcome });
+      return this.drop(unauthenticated, rinfo, { nas: nas.name });
+    }
+    // PostgreSQL cannot store NUL in text; a NAS that sends one in what we keep is answered nothing.
+    if (STORED_TEXT.some((name) => request.text(name)?.includes('\u0000'))) {
+      this.byNas.inc({ nas: nas.name, outcome: 'invalid' satisfies NasOutcome });
+      return this.drop('text-invalid' satisfies ServiceDropCause, rinfo, { nas: nas.name });
+    }
+    const decision = this.admission.admit(nas.id);
+    this.byNas.inc({ nas: nas.name, outcome: decision });
+    if (decision === 'shed-over-rate' || decision === 'shed-overloaded') return this.shed(decision === 'shed-over-rate' ? 'over-rate' : 'overloaded', nas);
     this.cache.begin(key);
     let reply: Buffer | null = null;
     try {
       reply = await this.handlers[expected](request, nas);
     } catch (e) {
-      this.logger.error({ err: e, nas: nas.name, kind: expected }, 'RADIUS request failed; no answer sent');
-      this.dropped.inc({ cause: 'internal-error' satisfies ServiceDropCause });
+      if (e instanceof RangeError && /exceed \d+ octets/.test(e.message)) {
+        // The peer's own Proxy-States leave no room for the reply (RFC 2865 §3: 4096 octets).
+        this.logger.warn({ nas: nas.name, kind: expected }, 'RADIUS reply would exceed 4096 octets with the request\'s Proxy-State attributes; no answer sent');
+        this.dropped.inc({ cause: 'reply-too-large' satisfies ServiceDropCause });
+      } else {
+        this.logger.error({ err: e, nas: nas.name, kind: expected }, 'RADIUS request failed; no answer sent');
+        this.dropped.inc({ cause: 'internal-error' satisfies ServiceDropCause });
+      }
+    } finally {
+      this.admission.done();
     }
     if (!reply) {
       this.cache.abandon(key);
@@ -189,13 +246,24 @@ export class RadiusServer {
     return encodeResponse({ request, code: 'Access-Reject', secret: nas.secret, attributes: [{ name: 'Reply-Message', value: `${errorRegistry[told].cause} (${told})` }] });
   }
 
-  private async access(request: RadiusPacket, nas: NasClient): Promise<Buffer | null> {
-    const rinfo = { address: nas.name, port: 0 } as RemoteInfo;
+  /** Why the request is not authentic, or null; run before admission, so cheap by design. */
+  private authenticate(request: RadiusPacket, nas: NasClient, kind: 'Access-Request' | 'Accounting-Request'): ServiceDropCause | null {
+    if (kind === 'Accounting-Request') {
+      // RFC 2866 §3: the Request Authenticator is an MD5 over the packet and the secret; a
+      // mismatch means a wrong secret or a forged packet, silently discarded.
+      if (!verifyAccountingRequestAuthenticator(request, nas.secret)) return 'request-authenticator-invalid';
+      return verifyMessageAuthenticator(request, nas.secret) === 'invalid' ? 'message-authenticator-invalid' : null;
+    }
     // BlastRADIUS (CVE-2024-3596): a NAS must sign every Access-Request unless its
     // operator relaxed that for it; a wrong signature is always a silent discard.
     const ma = verifyMessageAuthenticator(request, nas.secret);
-    if (ma === 'invalid') return this.dropAndNull('message-authenticator-invalid', rinfo);
-    if (ma === 'absent' && nas.requireMessageAuthenticator) return this.dropAndNull('message-authenticator-missing', rinfo);
+    if (ma === 'invalid') return 'message-authenticator-invalid';
+    if (ma === 'absent' && nas.requireMessageAuthenticator) return 'message-authenticator-missing';
+    return null;
+  }
+
+  private async access(request: RadiusPacket, nas: NasClient): Promise<Buffer | null> {
+    const rinfo = { address: nas.name, port: 0 } as RemoteInfo;
 
     const login = request.text('User-Name');
     if (!login) return this.dropAndNull('user-name-missing', rinfo);
@@ -263,10 +331,6 @@ export class RadiusServer {
 
   private async accounting(request: RadiusPacket, nas: NasClient): Promise<Buffer | null> {
     const rinfo = { address: nas.name, port: 0 } as RemoteInfo;
-    // RFC 2866 §3: the Request Authenticator is an MD5 over the packet and the secret; a
-    // mismatch means a wrong secret or a forged packet, silently discarded.
-    if (!verifyAccountingRequestAuthenticator(request, nas.secret)) return this.dropAndNull('request-authenticator-invalid', rinfo);
-    if (verifyMessageAuthenticator(request, nas.secret) === 'invalid') return this.dropAndNull('message-authenticator-invalid', rinfo);
     const status = request.integer('Acct-Status-Type');
     if (status === undefined) return this.dropAndNull('status-type-missing', rinfo);
     const classOctets = request.octets('Class');
