@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Row types of every table, as Kysely sees them. Times are epoch milliseconds in a
  * BIGINT (SQLite INTEGER), money is integer minor units, booleans are 0/1 integers and
@@ -370,6 +372,16 @@ export interface ChannelPreferenceTable {
   updated_at: number;
 }
 
+/** PostgreSQL only (migration 0009): what gateways sharing the database follow. */
+export interface SessionChangeTable {
+  seq: Generated<number>;
+  session_id: string;
+  /** The gateway process that made the change, so it skips its own. */
+  origin: string;
+  /** The database's clock when the change was written. */
+  at: number;
+}
+
 export interface Database {
   subscribers: SubscriberTable;
   vault_records: VaultRecordTable;
@@ -397,4 +409,5 @@ export interface Database {
   channel_exchanges: ChannelExchangeTable;
   call_records: CallRecordTable;
   channel_preferences: ChannelPreferenceTable;
+  session_changes: SessionChangeTable;
 }

@@ -1,3 +1,6 @@
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { Gateway } from '../../src/gateway/gateway.ts';
@@ -14,9 +17,18 @@ export interface TestGateway {
   dispose(): Promise<void>;
 }
 
-/** A whole gateway in this process, every listener on an ephemeral loopback port. */
-export async function startTestGateway(dialect: TestDialect, name: string, config: Partial<ConfigInput> = {}, options: { acquirer?: Acquirer } = {}): Promise<TestGateway> {
-  const database = await throwawayDatabase(dialect);
+/**
+ * A whole gateway in this process, every listener on an ephemeral loopback port. With
+ * `sharing`, another gateway's PostgreSQL database in a data directory of its own (with a copy
+ * of its keyring); the database is then left for that gateway's dispose to drop.
+ */
+export async function startTestGateway(dialect: TestDialect, name: string, config: Partial<ConfigInput> = {}, options: { acquirer?: Acquirer; sharing?: ThrowawayDatabase } = {}): Promise<TestGateway> {
+  const database: ThrowawayDatabase = options.sharing
+    ? { ...options.sharing, dataDir: mkdtempSync(join(tmpdir(), `sideband-${dialect}-`)), drop: async () => rmSync(database.dataDir, { recursive: true, force: true }) }
+    : await throwawayDatabase(dialect);
+  // The database is sealed under the first gateway's master key: this one holds the same keyring.
+  const keyring = options.sharing ? join(options.sharing.dataDir, 'master-keys.json') : null;
+  if (keyring && existsSync(keyring)) copyFileSync(keyring, join(database.dataDir, 'master-keys.json'));
   const cfg = loadConfig({
     env: {},
     overrides: {

@@ -7,13 +7,15 @@ import type { Vault } from '../../vault/vault.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { NasDirectory } from './nas-directory.ts';
 import { RadiusServer } from './radius-server.ts';
+import { SessionFeed } from './session-feed.ts';
 import { SessionService } from './session-service.ts';
 import { SubscriberDirectory } from './subscriber-directory.ts';
 
 /**
  * The authentication server as one part of the gateway: the RADIUS listeners, the session
  * and binding store behind them, the resolution index, and the sweeper that closes
- * sessions whose NAS went silent.
+ * sessions whose NAS went silent. On PostgreSQL, where several gateways may share the
+ * database, it also follows the sessions and bindings the others change (`session-feed.ts`).
  */
 export class AuthenticationServer {
   readonly sessions: SessionService;
@@ -22,6 +24,7 @@ export class AuthenticationServer {
   private readonly radius: RadiusServer;
   private sweeper: NodeJS.Timeout | null = null;
   private nasReloader: NodeJS.Timeout | null = null;
+  private readonly feed: SessionFeed | null;
 
   constructor(
     private readonly config: Config,
@@ -32,6 +35,7 @@ export class AuthenticationServer {
   ) {
     this.commit = new GroupCommit(store.db, { logger: logger.child({ part: 'group-commit' }), metrics });
     this.sessions = new SessionService(store, this.commit, logger, config.radius.holdDownSeconds * 1000, { addressConflict: config.radius.addressConflict });
+    this.feed = store.dialect === 'postgres' && config.databaseUrl ? new SessionFeed(store, this.sessions, logger.child({ part: 'session-feed' }), metrics, { databaseUrl: config.databaseUrl }) : null;
     this.nas = new NasDirectory(store, vault, logger);
     const subscribers = new SubscriberDirectory(store, vault);
     const throttle = new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000);
@@ -48,8 +52,11 @@ export class AuthenticationServer {
   async start(): Promise<{ radiusAuth: string; radiusAcct: string }> {
     const t0 = Date.now();
     await this.nas.load();
+    // Before the rebuild, so that nothing another gateway commits meanwhile is missed.
+    await this.feed?.start();
     const rebuilt = await this.sessions.rebuild();
     this.logger.info({ ...rebuilt, ms: Date.now() - t0 }, 'rebuilt address pools and resolution index from the store');
+    this.feed?.follow();
     const { auth, acct } = await this.radius.listen();
     const staleMs = this.config.radius.staleSessionSeconds * 1000;
     this.sweeper = setInterval(() => {
@@ -67,6 +74,7 @@ export class AuthenticationServer {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.nasReloader) clearInterval(this.nasReloader);
+    await this.feed?.stop();
     await this.radius.close();
     await this.commit.close();
   }

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { BindingIndex } from '../../core/resolution/binding-index.ts';
 import type { Binding } from '../../core/resolution/binding.ts';
 import { newId } from '../../core/identity/ids.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { GroupCommit } from '../../store/group-commit.ts';
-import type { Store } from '../../store/open-store.ts';
+import type { Store, Tx } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import { AddressPool, ipv4ToInt, type AllocatedUnit } from '../allocation/address-pool.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
@@ -105,6 +107,9 @@ const nasDetails = (f: AccountingFacts): Partial<SessionTable> => ({
 
 const unitOfBinding = (b: Binding): AllocatedUnit => ({ address: b.address, portFirst: b.portFirst ?? null, portLast: b.portLast ?? null, openKey: b.portFirst !== undefined ? `${b.address}:${b.portFirst}` : b.address });
 
+/** The PostgreSQL notification channel a session change is announced on. */
+export const SESSION_CHANNEL = 'sideband_sessions';
+
 /**
  * Sessions and address bindings: the seed's session table 300 and its second data set.
  * Every change is written through the group commit, decided inside its transaction on
@@ -124,6 +129,8 @@ export class SessionService {
   /** One change at a time per NAS port (authorization) or per NAS session (accounting). */
   private readonly queue = new KeyedQueue();
   private readonly policy: AddressConflictPolicy;
+  /** This process in the session change log, so that its feed skips its own changes. */
+  readonly origin = randomUUID();
 
   constructor(
     private readonly store: Store,
@@ -227,6 +234,38 @@ export class SessionService {
     this.remember({ id: s.id, subscriberId: s.subscriberId, login: s.login, nasId: s.nasId, status: s.status, acctSessionId: s.acctSessionId, bindingId: s.binding?.id ?? null, poolId: s.poolId, unit, portKey: s.portKey });
   }
 
+  /**
+   * On PostgreSQL, records in the change log that these sessions (or their bindings)
+   * changed, in the transaction that changed them, and wakes the other gateways' feeds:
+   * NOTIFY is delivered at commit, never for a transaction rolled back. Run twice by a
+   * retried transaction it only writes a second row, which followers apply harmlessly.
+   */
+  private async noteChanged(tx: Tx, sessionIds: string[]): Promise<void> {
+    if (this.store.dialect !== 'postgres' || sessionIds.length === 0) return;
+    const at = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+    await tx.insertInto('session_changes').values(sessionIds.map((id) => ({ session_id: id, origin: this.origin, at }))).execute();
+    await sql`select pg_notify(${SESSION_CHANNEL}, '')`.execute(tx);
+  }
+
+  /**
+   * Makes memory follow a session another gateway changed, as read from the store after
+   * its commit. Besides what reflect does, a session this process never saw open (opened
+   * and closed elsewhere between two reads) still leaves its unit resting until its
+   * binding's end plus the hold-down, unless someone holds the unit again by now.
+   */
+  async applyRemote(s: CommittedSession, now = Date.now()): Promise<void> {
+    const pool = s.poolId ? await this.poolFor(s.poolId) : undefined;
+    const known = this.open.has(s.id);
+    this.reflect(s, now);
+    const b = s.binding;
+    if (known || s.status !== 'closed' || !pool || !b || b.end === null) return;
+    const restUntil = b.end + this.holdDownMs;
+    const unit = pool.unitOf(b.address, b.portFirst ?? null);
+    if (unit === undefined || restUntil <= now || this.index.resolve(b.address, now, b.portFirst) !== undefined) return;
+    pool.markHeld(unit);
+    pool.release(unit, now, restUntil);
+  }
+
   get openSessions(): number {
     return this.open.size;
   }
@@ -291,6 +330,7 @@ export class SessionService {
         .where('status', '=', 'authorized')
         .executeTakeFirst();
       if (Number(done.numUpdatedRows) === 0) return null;
+      await this.noteChanged(tx, [id]);
       const row = await tx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       return committedOf(row, await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).executeTakeFirst());
     });
@@ -323,6 +363,7 @@ export class SessionService {
         await this.commit.run(async (tx) => {
           await tx.insertInto('sessions').values(row).execute();
           if (binding) await tx.insertInto('bindings').values(binding).execute();
+          await this.noteChanged(tx, [sessionId]);
         });
       } catch (e) {
         if (!isUniqueViolation(e)) {
@@ -373,12 +414,14 @@ export class SessionService {
         const change = applyAccounting(recordOf(current.row), report, current.binding?.start_at ?? null, current.binding?.end_at ?? null);
         const extra = change.next && change.next.status !== 'closed' ? nasDetails(f) : {};
         await writeChange(tx, current, change, extra, receivedAt);
+        await this.noteChanged(tx, [current.row.id]);
         if (change.anomaly) {
           await recordAnomaly(tx, { id: ids.anomalyId, kind: change.anomaly, nasId: f.nasId, sessionId: current.row.id, acctSessionId: f.acctSessionId, eventAt: at, receivedAt, detail: { status: current.row.status, closedBy: current.row.closed_by, sessionTime: f.sessionTime } });
         }
         return { outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: null }, committed: [committedOf(current.row, current.binding, change)] };
       }
       const adopted = await adoptSession(tx, { report, facts: f, ...ids, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a) });
+      await this.noteChanged(tx, adopted.committed.map((c) => c.id));
       const self = adopted.committed.at(-1)!;
       return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict }, committed: adopted.committed };
     });
@@ -437,6 +480,7 @@ export class SessionService {
             if (!current || current.row.status === 'closed') return null;
             const change = closeWithoutStop(recordOf(current.row), at, closedBy, cause, current.binding?.start_at ?? null);
             await writeChange(tx, current, change, {}, at);
+            await this.noteChanged(tx, [id]);
             return committedOf(current.row, current.binding, change);
           }),
         ),

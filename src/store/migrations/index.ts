@@ -7,6 +7,7 @@ import * as secureChannelPreferences from './0005-secure-channel-preferences.ts'
 import * as moneyPaths from './0006-money-paths.ts';
 import * as accountingHistory from './0007-accounting-history.ts';
 import * as masterKeysAndRemovedNas from './0008-master-keys-and-removed-nas.ts';
+import * as sessionChanges from './0009-session-changes.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -23,6 +24,7 @@ const migrations: Record<string, DialectMigration> = {
   '0006-money-paths': moneyPaths,
   '0007-accounting-history': accountingHistory,
   '0008-master-keys-and-removed-nas': masterKeysAndRemovedNas,
+  '0009-session-changes': sessionChanges,
 };
 
 export class SidebandMigrations implements MigrationProvider {
