@@ -12,7 +12,8 @@ const listenHost = z.string().min(1);
  */
 const origin = z.string().transform((text, ctx) => {
   const fail = (why: string) => {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} ${why}; give an origin such as https://pay.isp.example` });
+    // Never repeat user information: it may be a password.
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text.replace(/\/\/[^/@]*@/, '//…@'))} ${why}; give an origin such as https://pay.isp.example` });
     return z.NEVER;
   };
   if (!/^https?:\/\/[^/?#]+\/?$/i.test(text)) return fail('is not http(s)://host[:port] without path, query or fragment');

@@ -24,6 +24,11 @@ function redactStrings(value: unknown): { value: unknown; changed: boolean } {
     const redacted = redactCardNumbers(value);
     return { value: redacted, changed: redacted !== value };
   }
+  // A card number logged as a JSON number (16 digits fit a double exactly) is masked, as
+  // a string; a fraction (a latency) is left alone.
+  if (typeof value === 'number' && Number.isSafeInteger(value) && findCardNumbers(String(value), 12).length > 0) {
+    return { value: redactCardNumbers(String(value)), changed: true };
+  }
   if (Array.isArray(value)) {
     let changed = false;
     const out = value.map((v) => {
@@ -51,8 +56,9 @@ function redactStrings(value: unknown): { value: unknown; changed: boolean } {
  * Redacts one serialised log line (pino's streamWrite hook) by its values, never by its
  * text: the line is scanned first (the common case, no card-shaped run anywhere, costs
  * one pass), and only a line with a candidate is parsed, its string values (and keys)
- * redacted, and serialised again. A number (a latency whose decimals happen to pass the
- * Luhn check) is never touched, so every line stays JSON. A line that is not JSON is
+ * redacted, and serialised again. A fraction (a latency whose decimals happen to pass
+ * the Luhn check) is never touched, so every line stays JSON; a whole number shaped like
+ * a card number is masked, as a string. A line that is not JSON is
  * redacted as text.
  */
 export function redactLogLine(line: string): string {

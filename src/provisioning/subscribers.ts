@@ -195,7 +195,9 @@ export class SubscriberProvisioning {
     await this.store.db.transaction().execute(async (tx) => {
       const chapRecord = await this.vault.seal(tx, 'chap-password', { password }, now);
       const previous = await tx.selectFrom('subscribers').select('chap_record_id').where('id', '=', row.id).executeTakeFirstOrThrow();
-      await tx.updateTable('subscribers').set({ password_hash: passwordHash, chap_record_id: chapRecord, updated_at: now }).where('id', '=', row.id).execute();
+      // Conditional: a `close` committed since the check above must not be undone.
+      const r = await tx.updateTable('subscribers').set({ password_hash: passwordHash, chap_record_id: chapRecord, updated_at: now }).where('id', '=', row.id).where('status', '!=', 'closed').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SidebandError('SUBSCRIBER_STATUS_INVALID', `Subscriber ${row.login} is closed.`);
       if (previous.chap_record_id) await this.vault.remove(tx, previous.chap_record_id);
       await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.reset-password', subjectType: 'subscriber', subjectId: row.id });
     });

@@ -131,6 +131,17 @@ for (const dialect of dialects) {
       assert.equal(good.status, 'approved', 'the corrected request runs under the same key');
     });
 
+    it('a key whose stored answer was purged after 24 hours never makes a second authorization, nor a 500', async () => {
+      const { address, subscriberId } = await shopper(m, 'purged-key', { card: card(9) });
+      const key = randomUUID();
+      const params = { customer: { address }, amount: 300, currency: 'EUR' };
+      assert.equal((await m.client.authorizations.create(params, { idempotencyKey: key })).status, 'approved');
+      await db().deleteFrom('idempotency_keys').where('key', '=', key).execute();
+      const again = await outcome(m.client.authorizations.create(params, { idempotencyKey: key }));
+      assert.ok(again instanceof SidebandApiError && again.code === 'IDEMPOTENCY_KEY_REUSED', `got ${JSON.stringify(again)}`);
+      assert.equal((await db().selectFrom('authorizations').select('id').where('subscriber_id', '=', subscriberId).execute()).length, 1);
+    });
+
     it('a capture whose acquirer call fails is recorded once and reaches the acquirer once, by the outbox', async () => {
       const { address } = await shopper(m, 'capture-outbox', { card: card(7) });
       const a = await m.client.authorizations.create({ customer: { address }, amount: 900, currency: 'EUR' });

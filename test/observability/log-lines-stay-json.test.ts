@@ -27,13 +27,16 @@ function luhnDecimal(): number {
 }
 
 describe('log lines stay JSON while card numbers are masked in their values', () => {
-  it('leaves a number whose digits pass the Luhn check alone, and the line parses', () => {
+  it('leaves a fraction whose digits pass the Luhn check alone, masks a card number logged as a number, and the line parses', () => {
     const { logger, lines } = capturingLogger();
     const responseTime = luhnDecimal();
-    logger.info({ responseTime, count: 4111111111111111 }, 'request completed');
-    const parsed = JSON.parse(lines[0]!) as { responseTime: number; count: number };
+    const card = testCardNumber(1);
+    logger.info({ responseTime, count: 12, pan: undefined, amount: Number(card) }, 'request completed');
+    const parsed = JSON.parse(lines[0]!) as { responseTime: number; count: number; amount: unknown };
     assert.equal(parsed.responseTime, responseTime);
-    assert.equal(parsed.count, 4111111111111111);
+    assert.equal(parsed.count, 12);
+    assert.equal(parsed.amount, `[card ${card.slice(0, 6)}…${card.slice(-4)}]`);
+    assert.ok(!lines[0]!.includes(card));
   });
 
   it('masks a card number inside a string value, a message, an error and a key, keeping BIN and last four', () => {

@@ -121,6 +121,8 @@ export class SessionService {
   readonly index = new BindingIndex();
   private pools = new Map<string, AddressPool>();
   private open = new Map<string, OpenSession>();
+  /** Sessions closed lately, oldest first (see applyRemote). */
+  private closed = new Map<string, number>();
   private byAcctId = new Map<string, string>();
   /** Authorizations not yet started, by NAS, port key and subscriber. */
   private pending = new Map<string, string>();
@@ -223,6 +225,9 @@ export class SessionService {
     const known = this.open.get(s.id);
     const pool = s.poolId ? this.pools.get(s.poolId) : undefined;
     if (s.status === 'closed') {
+      this.closed.set(s.id, now);
+      // Bounded: a feed read is at most seconds old, so only recent closures matter.
+      if (this.closed.size > 100_000) this.closed.delete(this.closed.keys().next().value!);
       if (!known) return;
       if (pool && known.unit !== null) pool.release(known.unit, now);
       this.forget(known);
@@ -255,6 +260,9 @@ export class SessionService {
    */
   async applyRemote(s: CommittedSession, now = Date.now()): Promise<void> {
     const pool = s.poolId ? await this.poolFor(s.poolId) : undefined;
+    // A row read before this gateway closed the session must not reopen it in memory:
+    // closed is final (docs/radius.md), so an older view of an open session is stale.
+    if (s.status !== 'closed' && this.closed.has(s.id)) return;
     const known = this.open.has(s.id);
     this.reflect(s, now);
     const b = s.binding;
@@ -477,18 +485,21 @@ export class SessionService {
         ids.slice(i, i + 256).map((id) =>
           this.commit.run(async (tx) => {
             const current = await lockSession(tx, this.store.dialect, id);
-            if (!current || current.row.status === 'closed') return null;
+            if (!current) return null;
+            // Already closed (by another gateway, or by this job's first run whose COMMIT
+            // landed before its connection dropped): memory must still follow the row.
+            if (current.row.status === 'closed') return { session: committedOf(current.row, current.binding), closedNow: false };
             const change = closeWithoutStop(recordOf(current.row), at, closedBy, cause, current.binding?.start_at ?? null);
             await writeChange(tx, current, change, {}, at);
             await this.noteChanged(tx, [id]);
-            return committedOf(current.row, current.binding, change);
+            return { session: committedOf(current.row, current.binding, change), closedNow: true };
           }),
         ),
       );
-      for (const s of results) {
-        if (!s) continue;
-        this.reflect(s, releasedAt);
-        closed++;
+      for (const r of results) {
+        if (!r) continue;
+        this.reflect(r.session, releasedAt);
+        if (r.closedNow) closed++;
       }
     }
     return closed;

@@ -1,3 +1,4 @@
+import { holdsCardNumber } from '../../core/card/card-numbers-in-text.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 
 // A name worth repeating back: anything else (a card number sent as a key, say) is not
@@ -8,7 +9,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export function onlyKnownFields(value: Record<string, unknown>, allowed: readonly string[], prefix: string): void {
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
-    if (IDENTIFIER.test(key)) throw new SidebandError('FIELD_UNKNOWN', `Unknown field ${prefix}${key}; the fields are ${allowed.join(', ')}.`, { param: `${prefix}${key}` });
+    if (IDENTIFIER.test(key) && !holdsCardNumber(key)) throw new SidebandError('FIELD_UNKNOWN', `Unknown field ${prefix}${key}; the fields are ${allowed.join(', ')}.`, { param: `${prefix}${key}` });
     const where = prefix === '' ? 'The body' : prefix.slice(0, -1);
     throw new SidebandError('FIELD_UNKNOWN', `${where} has a field whose name is not an identifier; the fields are ${allowed.join(', ')}.`, prefix === '' ? undefined : { param: prefix.slice(0, -1) });
   }

@@ -2,6 +2,7 @@ import { newId } from '../../core/identity/ids.ts';
 import { parseCidr } from '../../core/network/cidr.ts';
 import type { ErrorCode } from '../../errors/registry.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
@@ -38,6 +39,16 @@ export interface AuthorizationPolicy {
   observedMaxAgeMs: number;
   /** How long after the session (or its hold on the address) ended a purchase is still accepted. */
   presenceGraceMs: number;
+}
+
+/**
+ * An authorization already holds this key: its stored answer was purged after 24 hours
+ * (or a retry that took the key over raced it). Never a second authorization, and never
+ * a 500 that every retry would meet again.
+ */
+function keyAlreadySpent(e: unknown, claim: IdempotencyClaim | null): unknown {
+  if (!claim || !isUniqueViolation(e)) return e;
+  return new SidebandError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${claim.key} already made an authorization; use a new key for a new purchase, or GET the authorization.`, { param: 'Idempotency-Key' });
 }
 
 /** Thrown inside the hold transaction to roll back the spending reservation with it. */
@@ -172,7 +183,7 @@ export class AuthorizationService {
       return { row: final };
     }).catch((e: unknown) => {
       if (e instanceof CreditRefused) return { refused: 'CREDIT_LIMIT_EXCEEDED' as const };
-      throw e;
+      throw keyAlreadySpent(e, claim);
     });
     if ('refused' in held) return decline(held.refused);
     if (held.row.status === 'processing') return this.lifecycle.completeAtAcquirer(held.row, now);
@@ -196,6 +207,8 @@ export class AuthorizationService {
       await tx.insertInto('authorizations').values(row).execute();
       await recordEvent(tx, row, 'declined', row.amount, row.created_at, 'authorization.declined', { reason: row.reason });
       if (claim) await completeClaim(tx, claim, 201, JSON.stringify(merchantView(row)));
+    }).catch((e: unknown) => {
+      throw keyAlreadySpent(e, claim);
     });
     return row;
   }

@@ -31,3 +31,14 @@ export async function startUserAgent(name: string, transport: 'UDP' | 'TCP', met
   await ua.start();
   return ua;
 }
+
+/** A configured line's password, by its username. */
+export const linePassword = (username: string): string => lines.find((l) => l.username === username)!.password;
+
+/** An exchange with the merchant line `shop` (+15550199) registered over `transport`: the legitimate peer of the flood tests. */
+export async function startExchangeWithShop(name: string, transport: 'UDP' | 'TCP', metrics: Metrics) {
+  const started = await startExchange(`exchange-${name}`, metrics);
+  const shop = await startUserAgent(`shop-${name}`, transport);
+  await shop.register(['+15550199'], { registrar: transport === 'UDP' ? started.at.udpUri : started.at.tcpUri, username: 'shop', password: linePassword('shop'), expires: 120 });
+  return { ...started, shop };
+}

@@ -8,9 +8,9 @@ import type { UserAgent } from '../../../sdk/src/sip/user-agent/user-agent.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { crlf } from '../sip/messages.ts';
 import { limitedCount, until } from './connection-flood.ts';
-import { answer, lines, offer, startExchange, startUserAgent } from './exchange-harness.ts';
+import { answer, linePassword, offer, startExchangeWithShop, startUserAgent } from './exchange-harness.ts';
 
-const password = (username: string) => lines.find((l) => l.username === username)!.password;
+const password = linePassword;
 const MAX_DATAGRAMS = 100_000;
 
 /**
@@ -74,9 +74,7 @@ describe('a registered line beside a message flood over UDP (issue 12), default 
   let shop: UserAgent;
 
   before(async () => {
-    ({ exchange, sink, at } = await startExchange('exchange-message-flood', metrics));
-    shop = await startUserAgent('shop-message-flood', 'UDP');
-    await shop.register(['+15550199'], { registrar: at.udpUri, username: 'shop', password: password('shop'), expires: 120 });
+    ({ exchange, sink, at, shop } = await startExchangeWithShop('message-flood', 'UDP', metrics));
   });
   after(async () => {
     await shop?.stop();

@@ -8,10 +8,10 @@ import { Metrics } from '../../../src/observability/metrics.ts';
 import { haveSipp, runSipp } from '../../support/sipp.ts';
 import { crlf } from '../sip/messages.ts';
 import { ConnectionFlood, exchangeConnections, limitedCount, until } from './connection-flood.ts';
-import { answer, lines, offer, startExchange, startUserAgent } from './exchange-harness.ts';
+import { answer, linePassword, offer, startExchange, startExchangeWithShop, startUserAgent } from './exchange-harness.ts';
 import { registerContactElsewhere } from './sipp-scenarios.ts';
 
-const password = (username: string) => lines.find((l) => l.username === username)!.password;
+const password = linePassword;
 const loopback = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `127.0.0.${from + i}`);
 
 // A bound on the flood's work; stop() ends it long before.
@@ -48,9 +48,7 @@ describe('a registered line through a flood of idle TCP connections (issue 12), 
   let shop: UserAgent;
 
   before(async () => {
-    ({ exchange, sink, at } = await startExchange('exchange-connection-flood', metrics));
-    shop = await startUserAgent('shop-connection-flood', 'TCP');
-    await shop.register(['+15550199'], { registrar: at.tcpUri, username: 'shop', password: password('shop'), expires: 120 });
+    ({ exchange, sink, at, shop } = await startExchangeWithShop('connection-flood', 'TCP', metrics));
   });
   after(async () => {
     await shop?.stop();
