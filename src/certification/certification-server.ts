@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { JobLeases } from '../store/job-leases.ts';
 import type { Store } from '../store/open-store.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { SessionService } from '../aaa/service/session-service.ts';
@@ -34,6 +35,8 @@ export class CertificationServer {
   private sweeper: NodeJS.Timeout | null = null;
   private outboxTimer: NodeJS.Timeout | null = null;
   private outbox: AcquirerOutbox | null = null;
+  private webhookTimer: NodeJS.Timeout | null = null;
+  private auth: RequestAuthentication | null = null;
 
   constructor(
     private readonly config: Config,
@@ -43,6 +46,7 @@ export class CertificationServer {
     private readonly tracking: DestinationTracking,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly leases: JobLeases,
     acquirer?: Acquirer,
   ) {
     this.acquirer = acquirer ?? new SimulatedAcquirer();
@@ -60,21 +64,34 @@ export class CertificationServer {
       presenceGraceMs: c.presenceGraceSeconds * 1000,
     }, this.logger);
     this.signer = await WebhookSigner.load(this.store, this.vault);
-    const auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) });
+    const auth = (this.auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) }));
     const idempotency = new IdempotencyKeys(this.store);
     this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
     this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
-    this.dispatcher.start();
+    // Each job below runs on one gateway of those sharing the database (job-leases.ts);
+    // a survivor takes it over from one that dies. Rows are claimed one by one besides,
+    // so even two holders (clocks far apart) never act twice on one.
+    const dispatcher = this.dispatcher;
+    this.webhookTimer = setInterval(() => void this.leases.run('webhook-delivery', 10_000, () => dispatcher.tick()).catch((e) => this.logger.error({ err: e }, 'webhook delivery lease failed')), 500);
+    this.webhookTimer.unref();
     this.sweeper = setInterval(() => {
-      Promise.all([this.authorizations.lifecycle.expireDue(), this.authorizations.lifecycle.recoverProcessing(), auth.purgeNonces(), idempotency.purge()]).catch((e) => this.logger.error({ err: e }, 'certification sweep failed'));
+      this.leases
+        .run('certification-sweep', 20_000, () => Promise.all([this.authorizations.lifecycle.expireDue(), this.authorizations.lifecycle.recoverProcessing(), auth.purgeNonces(), idempotency.purge()]))
+        .catch((e) => this.logger.error({ err: e }, 'certification sweep failed'));
     }, 5000);
     this.sweeper.unref();
-    // What the acquirer is owed after a commit: sent at once, and retried from here.
-    this.outboxTimer = setInterval(() => this.outbox?.kick(), 1000);
+    // What the acquirer is owed after a commit is sent at once by the gateway that
+    // committed it (kick), and retried from here by the lease holder.
+    this.outboxTimer = setInterval(() => void this.leases.run('acquirer-outbox', 10_000, async () => this.outbox?.kick()).catch((e) => this.logger.error({ err: e }, 'acquirer outbox lease failed')), 1000);
     this.outboxTimer.unref();
     this.outbox.kick();
     return { merchantHttp: new URL(address).host };
+  }
+
+  /** A merchant or its keys changed in another process: forget what was learnt about key ids. */
+  merchantsChanged(): void {
+    this.auth?.keysChanged();
   }
 
   /** Runs due webhook deliveries now (tests, and operators who do not want to wait). */
@@ -85,6 +102,7 @@ export class CertificationServer {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.outboxTimer) clearInterval(this.outboxTimer);
+    if (this.webhookTimer) clearInterval(this.webhookTimer);
     await this.http?.close();
     await this.outbox?.close();
     await this.dispatcher?.stop();

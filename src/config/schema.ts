@@ -94,6 +94,8 @@ export const configSchema = z
         staleSessionSeconds: z.number().int().min(60).max(30 * 86_400).default(3 * 3600),
         /** Failed log-ins allowed per login, NAS and Calling-Station-Id within failureWindowSeconds before throttling. */
         maxFailures: z.number().int().min(1).max(1000).default(5),
+        /** Failed log-ins allowed per login and NAS from all calling stations together within failureWindowSeconds; a guesser cannot reset it by changing Calling-Station-Id. */
+        maxFailuresPerLogin: z.number().int().min(1).max(10_000).default(20),
         failureWindowSeconds: z.number().int().min(1).max(86_400).default(60),
         /** Accounting dated further back than this (Event-Timestamp, or Acct-Delay-Time) is dropped: a NAS's buffer holds hours, not days. */
         maxAccountingDelaySeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SidebandError } from '../errors/sideband-error.ts';
 
 /** What the lock file says about the gateway that holds it. */
@@ -66,6 +66,58 @@ function readHolder(path: string): LockHolder | null {
 
 const sameHolder = (a: LockHolder | null, b: LockHolder | null): boolean => a !== null && b !== null && a.pid === b.pid && a.host === b.host && a.startedAt === b.startedAt;
 
+/** Waits synchronously: acquire() runs before the gateway has anything else to do. */
+const pause = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** The claim whose creation gives the right to remove the file at `target` while it names `stale`. */
+const claimPath = (lockPath: string, target: string, stale: LockHolder): string =>
+  `${lockPath}.takeover.${createHash('sha256').update(`${basename(target)}\n${stale.host}\n${stale.pid}\n${stale.startedAt}`).digest('hex').slice(0, 16)}`;
+
+/** How deep a chain of claims left by dead claimants is followed before giving up. */
+const MAX_CLAIM_DEPTH = 4;
+
+/**
+ * Removes `target` if it still names `stale`, a holder known to be dead. Checking what a
+ * file names and then removing it is two steps; between them another contender could
+ * remove the stale file and a third take the lock, and the removal would then delete a
+ * live lock. So only the creator of the claim file for (`target`, `stale`) may remove it:
+ * creation by link(2) fails if the claim exists, so one contender at a time holds it, and
+ * the stale file cannot change under the holder's check (nobody else may remove it, and a
+ * file created after its removal names another holder). A claim left by a contender that
+ * died is stale in turn and removed the same way, one level down.
+ *
+ * Returns `busy` when a live contender holds the claim (wait for it), else `done`.
+ */
+function removeStale(lockPath: string, target: string, stale: LockHolder, draft: string, depth: number): 'done' | 'busy' {
+  const claim = claimPath(lockPath, target, stale);
+  try {
+    linkSync(draft, claim);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    let claimant: LockHolder | null;
+    try {
+      claimant = readHolder(claim);
+    } catch {
+      return 'done'; // released meanwhile: look again
+    }
+    if (claimant === null || holderAlive(claimant)) return 'busy';
+    if (depth >= MAX_CLAIM_DEPTH) return 'busy';
+    return removeStale(lockPath, claim, claimant, draft, depth + 1) === 'busy' ? 'busy' : 'done';
+  }
+  try {
+    let current: LockHolder | null;
+    try {
+      current = readHolder(target);
+    } catch {
+      return 'done'; // already removed by the contender that held the claim before us
+    }
+    if (sameHolder(current, stale)) unlinkSync(target);
+    return 'done';
+  } finally {
+    unlinkSync(claim);
+  }
+}
+
 export const describeHolder = (h: LockHolder): string => `pid ${h.pid} on ${h.host}, started ${h.startedAt} (${h.command})`;
 
 /**
@@ -77,9 +129,9 @@ export const describeHolder = (h: LockHolder): string => `pid ${h.pid} on ${h.ho
  * other writers beside it.
  *
  * The file appears whole or not at all (written aside, then hard-linked into place, which
- * fails if a lock exists). A lock whose process has died is taken over: moved aside by
- * rename, which only one contender can win, and checked to be the stale lock that was read
- * before it is discarded.
+ * fails if a lock exists). A lock whose process has died is taken over: removed by the one
+ * contender that holds the takeover claim for it (see removeStale), then taken like a free
+ * one, by whoever links first. Node has no flock(2) without a native module, hence files.
  */
 export class DataDirectoryLock {
   private constructor(
@@ -99,7 +151,8 @@ export class DataDirectoryLock {
       closeSync(fd);
     }
     try {
-      for (let attempt = 0; attempt < 5; attempt++) {
+      // Enough rounds to outwait other contenders' takeovers, which take a few milliseconds.
+      for (let attempt = 0; attempt < 100; attempt++) {
         try {
           linkSync(draft, path);
           return new DataDirectoryLock(path, me);
@@ -118,25 +171,9 @@ export class DataDirectoryLock {
         if (holderAlive(holder)) {
           throw new SidebandError('DATA_DIR_LOCKED', `Another gateway holds the data directory ${dataDir}: ${describeHolder(holder)}. Stop it, or give this gateway its own --data-dir.${holder.host === hostname() ? '' : ` It runs on another host, so this one cannot tell whether it is alive; if it is not, delete ${path}.`}`, { param: 'dataDir' });
         }
-        const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
-        try {
-          renameSync(path, aside);
-        } catch {
-          continue; // another contender moved it first
-        }
-        const moved = readHolder(aside);
-        if (!sameHolder(moved, holder)) {
-          // We moved a lock taken between our read and our rename: put it back unless yet
-          // another has appeared meanwhile (three gateways racing for a dead one's lock).
-          try {
-            linkSync(aside, path);
-          } catch {
-            /* the newer lock stays */
-          }
-        }
-        unlinkSync(aside);
+        if (removeStale(path, path, holder, draft, 0) === 'busy') pause(10 + Math.random() * 20);
       }
-      throw new SidebandError('DATA_DIR_LOCKED', `Could not take the lock ${path}: other processes keep taking and releasing it.`, { param: 'dataDir' });
+      throw new SidebandError('DATA_DIR_LOCKED', `Could not take the lock ${path}: other processes keep taking and releasing it, or a takeover claim (${path}.takeover.*) is held by a process on another host. If no gateway runs on this directory, delete those files.`, { param: 'dataDir' });
     } finally {
       unlinkSync(draft);
     }

@@ -16,11 +16,14 @@ import { buildOperatorApi } from '../operator/operator-api.ts';
 import { DestinationTracking } from '../tracking/service/destination-tracking.ts';
 import { FlowCollector } from '../tracking/service/flow-collector.ts';
 import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
+import { ChangeNotices } from '../store/change-notices.ts';
+import { JobLeases } from '../store/job-leases.ts';
 import { sqlitePath } from '../store/open-store.ts';
 import { openContext, type Context } from './context.ts';
 import { DataDirectoryLock } from './data-directory-lock.ts';
 import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
 import { seedDemoData, type DemoCredentials } from './demo-data.ts';
+import { followRegistry } from './registry-follower.ts';
 
 export type ListenMap = Record<string, string>;
 
@@ -54,6 +57,8 @@ export class Gateway {
   private channelPart: ChannelPart | null = null;
   private lock: DataDirectoryLock | null = null;
   private stopFollowingKey: (() => void) | null = null;
+  private notices: ChangeNotices | null = null;
+  private jobs: JobLeases | null = null;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -76,12 +81,8 @@ export class Gateway {
       await checkListenAddresses(config);
       return await this.startParts();
     } catch (e) {
+      // Every part stopped, the store closed and the lock released, whatever failed.
       await this.stop().catch(() => {});
-      // Whatever part failed to stop, the store is closed and the lock released.
-      await this.ctx?.close().catch(() => {});
-      this.ctx = null;
-      this.lock?.release();
-      this.lock = null;
       throw explainBindFailure(e, plannedListeners(config));
     }
   }
@@ -101,7 +102,16 @@ export class Gateway {
       logger.info({ subscriber: this.demo.subscriber.login, nas: this.demo.nas.name, merchant: this.demo.merchant.id }, 'seeded demo data');
     }
 
-    this.aaa = new AuthenticationServer(config, ctx.store, ctx.vault, logger, this.metrics);
+    // Several gateways may share a PostgreSQL database: each follows the others' changes
+    // (LISTEN/NOTIFY) and cluster-wide jobs run on one at a time (job_leases).
+    const jobs = (this.jobs = new JobLeases(ctx.store));
+    const notices = (this.notices = ctx.store.dialect === 'postgres' && config.databaseUrl ? new ChangeNotices(config.databaseUrl, logger.child({ part: 'cluster' })) : null);
+    this.aaa = new AuthenticationServer(config, ctx.store, ctx.vault, logger, this.metrics, jobs, notices);
+    if (notices) {
+      const aaa = this.aaa;
+      followRegistry(notices, { nas: aaa.nas, subscribers: aaa.subscribers, sessions: aaa.sessions, exporters: ctx.exporters, vault: ctx.vault, merchantsChanged: () => this.cert?.merchantsChanged() }, logger.child({ part: 'cluster' }));
+      await notices.start();
+    }
     Object.assign(this.listen, await this.aaa.start());
 
     this.tracker = new DestinationTracking(ctx.store, this.aaa.sessions, logger.child({ part: 'tracking' }), this.metrics, {
@@ -114,11 +124,11 @@ export class Gateway {
     this.collector = new FlowCollector(ctx.exporters, this.tracker, logger.child({ part: 'collector' }), this.metrics);
     Object.assign(this.listen, await this.collector.listen(config.listen.host, { netflow: config.listen.netflow, ipfix: config.listen.ipfix }));
 
-    this.cert = new CertificationServer(config, ctx.store, ctx.vault, this.aaa.sessions, this.tracker, logger.child({ part: 'certification' }), this.metrics, this.options.acquirer);
+    this.cert = new CertificationServer(config, ctx.store, ctx.vault, this.aaa.sessions, this.tracker, logger.child({ part: 'certification' }), this.metrics, jobs, this.options.acquirer);
     Object.assign(this.listen, await this.cert.start());
 
     if (config.channel.enabled) {
-      this.channelPart = new ChannelPart(config, ctx.store, ctx.vault, this.cert.signer, logger, this.metrics);
+      this.channelPart = new ChannelPart(config, ctx.store, ctx.vault, this.cert.signer, logger, this.metrics, jobs);
       Object.assign(this.listen, await this.channelPart.start());
       this.cert.channel = this.channelPart.channel;
       const channel = this.channelPart.channel!;
@@ -162,18 +172,36 @@ export class Gateway {
     return this.cert;
   }
 
+  /**
+   * Stops every part, each whatever the others did, then closes the store and releases
+   * the lock last: nothing of this process may still use the directory once another
+   * can take it. The first failure is rethrown after all steps ran.
+   */
   async stop(): Promise<void> {
     this.stopFollowingKey?.();
     this.stopFollowingKey = null;
-    await this.operatorHttp?.close();
-    await this.cert?.stop();
-    await this.channelPart?.stop();
-    await this.collector?.close();
-    await this.tracker?.stop();
-    await this.aaa?.stop();
-    await this.ctx?.close();
-    this.ctx = null;
+    const failures: unknown[] = [];
+    const step = async (work: (() => Promise<unknown>) | undefined) => {
+      try {
+        await work?.();
+      } catch (e) {
+        failures.push(e);
+      }
+    };
+    const { operatorHttp, cert, channelPart, collector, tracker, aaa, notices, jobs, ctx } = this;
+    await step(operatorHttp ? () => operatorHttp.close() : undefined);
+    await step(cert ? () => cert.stop() : undefined);
+    await step(channelPart ? () => channelPart.stop() : undefined);
+    await step(collector ? () => collector.close() : undefined);
+    await step(tracker ? () => tracker.stop() : undefined);
+    await step(aaa ? () => aaa.stop() : undefined);
+    await step(notices ? () => notices.stop() : undefined);
+    // Given back, so that another gateway takes the jobs over at once.
+    await step(jobs ? () => jobs.releaseAll() : undefined);
+    await step(ctx ? () => ctx.close() : undefined);
+    this.operatorHttp = this.cert = this.channelPart = this.collector = this.tracker = this.aaa = this.notices = this.jobs = this.ctx = null;
     this.lock?.release();
     this.lock = null;
+    if (failures.length > 0) throw failures[0];
   }
 }

@@ -16,7 +16,11 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
   const app = Fastify({ loggerInstance: ctx.logger.child({ part: 'operator-http' }) as FastifyBaseLogger, ...httpLimits(ctx.config.http, 64 * 1024) });
 
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof SidebandError) return reply.status(error.status).send(error.toBody());
+    if (error instanceof SidebandError) {
+      // As the merchant API does: when a retry may succeed is part of the answer (RFC 9110 §10.2.3).
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      return reply.status(error.status).send(error.toBody());
+    }
     const e = error as { validation?: unknown; statusCode?: number; message: string };
     if (e.validation || (e.statusCode && e.statusCode < 500)) {
       return reply.status(e.statusCode ?? 400).send(new SidebandError('REQUEST_INVALID', e.message).toBody());

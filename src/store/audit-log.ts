@@ -1,4 +1,5 @@
 import { newId } from '../core/identity/ids.ts';
+import { announce, isFollowedAction } from './change-notices.ts';
 import type { Db, Tx } from './open-store.ts';
 
 export interface AuditEntry {
@@ -12,7 +13,11 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Appends to the audit log, inside the caller's transaction when it has one. */
+/**
+ * Appends to the audit log, inside the caller's transaction when it has one. A change to
+ * something gateways keep in memory (a NAS, a pool, a subscriber…) is also announced to
+ * the other gateways sharing a PostgreSQL database, at the same commit.
+ */
 export async function appendAudit(db: Db | Tx, entry: AuditEntry, at = Date.now()): Promise<void> {
   await db
     .insertInto('audit_log')
@@ -26,4 +31,5 @@ export async function appendAudit(db: Db | Tx, entry: AuditEntry, at = Date.now(
       detail: entry.detail ? JSON.stringify(entry.detail) : null,
     })
     .execute();
+  if (isFollowedAction(entry.action)) await announce(db, entry.action, entry.subjectId ?? null);
 }

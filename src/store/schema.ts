@@ -380,6 +380,18 @@ export interface SessionChangeTable {
   origin: string;
   /** The database's clock when the change was written. */
   at: number;
+  /** The writing transaction's id (xid8, as text): followers read by visibility. */
+  xid: Generated<string>;
+}
+
+export interface JobLeaseTable {
+  /** The job: `session-sweep`, `authorization-expiry`… */
+  name: string;
+  /** The gateway process holding it. */
+  holder: string;
+  acquired_at: number;
+  /** A holder that stops renewing loses it then; a survivor takes it. */
+  expires_at: number;
 }
 
 export interface Database {
@@ -410,4 +422,5 @@ export interface Database {
   call_records: CallRecordTable;
   channel_preferences: ChannelPreferenceTable;
   session_changes: SessionChangeTable;
+  job_leases: JobLeaseTable;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { SidebandError } from '../errors/sideband-error.ts';
+import { announce } from '../store/change-notices.ts';
 import type { Db, Store, Tx } from '../store/open-store.ts';
 import type { VaultMasterKeyTable } from '../store/schema.ts';
 
@@ -65,6 +66,7 @@ export class MasterKeyRegistry {
         .values({ key_id: keyId, status: 'active', created_at: now, activated_at: now, retired_at: null })
         .onConflict((oc) => oc.column('key_id').doUpdateSet({ status: 'active', activated_at: now }))
         .execute();
+      await announce(tx, 'vault.key.activate', keyId);
     };
     if (db.isTransaction) await run(db as Tx);
     else await (db as Db).transaction().execute(run);

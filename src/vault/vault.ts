@@ -44,6 +44,9 @@ export class Vault {
   /** The key seals try first: the database's active key as last seen. */
   private activeKeyId: string;
   private readonly events = new EventEmitter();
+  private syncing: Promise<void> | null = null;
+  private reportedMissing: string | null = null;
+  private onFollowError: (e: unknown) => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -123,31 +126,36 @@ export class Vault {
   }
 
   /**
-   * Follows the database's active key every `intervalMs`, so that after `keys rotate` in
-   * another process this one seals under the new key within seconds, and re-reads the
-   * keyring file to get it. (Seals are correct without it: each confirms its key in its
-   * own transaction; following spares them sealing twice. PostgreSQL LISTEN/NOTIFY can
-   * replace the polling once the gateways follow a change feed.) Returns the stop function.
+   * Follows the database's active key: on PostgreSQL a rotation in any process announces
+   * itself (`vault.key.activate`) and the gateway calls `syncActiveKey` at once; this poll
+   * every `intervalMs` is the safety net, and SQLite's only way. Seals are correct without
+   * either: each confirms its key in its own transaction; following spares them sealing
+   * twice. Returns the stop function.
    */
   followActiveKey(intervalMs: number, onError: (e: unknown) => void): () => void {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      this.keys
-        .activeId()
-        .then((current) => {
-          if (!current || current === this.activeKeyId) return;
-          if (!this.keyring.has(current)) onError(new SidebandError('VAULT_KEYRING_MISMATCH', `The database's active master key is now ${current}, which ${this.keyring.source} does not hold: this gateway refuses to seal until it does.`));
-          this.noteActive(current);
-        })
-        .catch(onError)
-        .finally(() => {
-          running = false;
-        });
-    }, intervalMs);
+    this.onFollowError = onError;
+    const timer = setInterval(() => void this.syncActiveKey(), intervalMs);
     timer.unref();
     return () => clearInterval(timer);
+  }
+
+  /** Reads the database's active key and seals under it from now; a key the keyring lacks is reported once. */
+  syncActiveKey(): Promise<void> {
+    this.syncing ??= this.keys
+      .activeId()
+      .then((current) => {
+        if (!current || current === this.activeKeyId) return;
+        if (!this.keyring.has(current)) {
+          if (this.reportedMissing !== current) this.onFollowError(new SidebandError('VAULT_KEYRING_MISMATCH', `The database's active master key is now ${current}, which ${this.keyring.source} does not hold: this gateway refuses to seal until it does.`));
+          this.reportedMissing = current;
+        }
+        this.noteActive(current);
+      })
+      .catch((e) => this.onFollowError(e))
+      .finally(() => {
+        this.syncing = null;
+      });
+    return this.syncing;
   }
 
   async open<T>(recordId: string, purpose: DecryptPurpose, actor: string, db: Db | Tx = this.store.db): Promise<T> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SidebandApiError, type Authorization } from '../../sdk/src/index.ts';
+import type { SidebandError } from '../../src/errors/sideband-error.ts';
 import { dialects } from '../support/databases.ts';
 import { FaultyAcquirer } from '../support/faulty-acquirer.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
@@ -65,6 +66,25 @@ for (const dialect of dialects) {
       const replay = await m.client.authorizations.create({ customer: { address }, amount: 1_500, currency: 'EUR' }, { idempotencyKey: key });
       assert.equal(replay.id, row.id, 'the key answers with what the sweep finished');
       assert.equal(replay.status, 'approved');
+    });
+
+    it('a purchase confirmed long after it was made has the whole give-up time from its confirmation before it is declined', async () => {
+      const { address } = await shopper(m, 'late-confirmation', { card: card(10), autoApproveLimit: null });
+      const created = await m.client.authorizations.create({ customer: { address }, amount: 900, currency: 'EUR' }, { idempotencyKey: randomUUID() });
+      assert.equal(created.status, 'pending');
+      const status = async () => (await db().selectFrom('authorizations').select(['status', 'reason']).where('id', '=', created.id).executeTakeFirstOrThrow());
+      // Confirmed a quarter of an hour later, when the acquirer does not answer.
+      const confirmedAt = Date.now() + 15 * 60_000;
+      acquirer.down = 'before';
+      try {
+        await assert.rejects(lifecycle().approveBySubscriber(created.id, confirmedAt), (e: SidebandError) => e.code === 'ACQUIRER_UNAVAILABLE');
+        await lifecycle().recoverProcessing(confirmedAt + 31_000);
+        assert.deepEqual(await status(), { status: 'processing', reason: null }, 'half a minute in processing is not ten minutes');
+        await lifecycle().recoverProcessing(confirmedAt + 10 * 60_000 + 31_000);
+        assert.deepEqual(await status(), { status: 'declined', reason: 'ACQUIRER_UNAVAILABLE' });
+      } finally {
+        acquirer.down = null;
+      }
     });
 
     it('two concurrent requests with one key make one authorization', async () => {

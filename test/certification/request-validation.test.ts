@@ -274,6 +274,20 @@ for (const dialect of dialects) {
       for (const amount of [15.5, -1500, 0, '1500', Number.MAX_SAFE_INTEGER + 1]) await refusedWithNothingDone(create({ amount }), 'AMOUNT_INVALID', 'amount');
     });
 
+    it('refuses a list filter time that is not RFC 3339 with a zone, naming the filter, and takes one that is', async () => {
+      // Each of these Date.parse would read: a day the month lacks, a time in the server's zone, a bare date, a bare year.
+      for (const [name, value] of [['createdAfter', '2026-02-30T00:00:00Z'], ['createdBefore', '2026-11-23T12:00:00'], ['createdAfter', '2026-11-23'], ['createdBefore', '2026'], ['createdAfter', 'Mon, 23 Nov 2026 12:00:00 GMT']] as const) {
+        await assert.rejects(m.client.authorizations.list({ [name]: value }), (e: unknown) => {
+          assert.ok(e instanceof SidebandApiError, 'an API error');
+          assert.deepEqual([e.status, e.code, e.param], [400, 'FIELD_INVALID', name], `${name}=${value}`);
+          assert.match(e.message, /RFC 3339/);
+          return true;
+        });
+      }
+      const list = await m.client.authorizations.list({ createdAfter: '2000-01-01T00:00:00+02:00', createdBefore: '2999-12-31T23:59:59.5z' });
+      assert.equal(list.object, 'list');
+    });
+
     it('accepts what is valid: line breaks in a description, the IPv4-mapped address, a time within the skew', async () => {
       const before = await state();
       const auth = await m.client.authorizations.create({

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { DataDirectoryLock, LOCK_FILE } from '../../src/gateway/data-directory-lock.ts';
 import { SidebandError } from '../../src/errors/sideband-error.ts';
@@ -89,5 +91,86 @@ describe('the data directory lock', () => {
     const lock = DataDirectoryLock.acquire(db.dataDir);
     assert.equal(lockOf(db.dataDir).startedAt, lock.holder.startedAt);
     lock.release();
+  });
+});
+
+/** A child process running test/support/lock-contender.ts, and the lines it prints, one at a time. */
+interface Contender {
+  child: ChildProcessWithoutNullStreams;
+  next(): Promise<string>;
+}
+
+function contender(): Contender {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/lock-contender.ts'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const queued: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => (waiting.length > 0 ? waiting.shift()!(line) : queued.push(line)));
+  child.once('exit', (code) => {
+    for (const w of waiting.splice(0)) w(`exited ${code}: ${stderr}`);
+  });
+  return { child, next: () => (queued.length > 0 ? Promise.resolve(queued.shift()!) : new Promise((resolve) => waiting.push(resolve))) };
+}
+
+/** A small seeded generator (mulberry32), so that a failing schedule can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('the data directory lock under contention', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sideband-lock-race-'));
+  const control = mkdtempSync(join(tmpdir(), 'sideband-lock-steps-'));
+  const contenders: Contender[] = [];
+
+  before(async () => {
+    for (let i = 0; i < 3; i++) contenders.push(contender());
+    for (const c of contenders) assert.equal(await c.next(), 'ready');
+  });
+  after(async () => {
+    await Promise.all(contenders.map((c) => new Promise((resolve) => (c.child.exitCode !== null ? resolve(null) : (c.child.once('exit', resolve), c.child.stdin.end())))));
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(control, { recursive: true, force: true });
+  });
+
+  it('gives a dead gateway\'s lock to exactly one of three processes taking it over at once, however their steps interleave', async () => {
+    // The pid is this process's, but the lock predates its start: a dead holder (see the reused-pid test).
+    const stale = () => JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date(Date.now() - process.uptime() * 1000 - 60_000).toISOString(), command: 'sideband start' });
+    for (let round = 0; round < 60; round++) {
+      const random = seeded(round + 1);
+      writeFileSync(join(dir, LOCK_FILE), stale());
+      for (const c of contenders) c.child.stdin.write(`go ${dir} ${control}\n`);
+      // Each contender stops before every operation on the lock's files; one chosen at random takes its next step.
+      const at = new Map<Contender, string>();
+      const answers = new Map<Contender, string>();
+      const note = (c: Contender, line: string) => (line.startsWith('at ') ? at.set(c, line.split(' ')[1]!) : answers.set(c, line));
+      await Promise.all(contenders.map(async (c) => note(c, await c.next())));
+      const trace: string[] = [];
+      while (at.size > 0) {
+        const waiting = [...at.keys()];
+        const c = waiting[Math.floor(random() * waiting.length)]!;
+        const n = at.get(c)!;
+        at.delete(c);
+        writeFileSync(join(control, `${c.child.pid}.${n}`), '');
+        const line = await c.next();
+        trace.push(`${contenders.indexOf(c)}: ${line}`);
+        note(c, line);
+      }
+      const results = contenders.map((c) => answers.get(c)!);
+      const winners = contenders.filter((c) => answers.get(c) === 'won');
+      assert.equal(winners.length, 1, `round ${round}: ${results.join(', ')}\n${trace.join('\n')}`);
+      assert.ok(results.every((a) => a === 'won' || a === 'refused DATA_DIR_LOCKED'), results.join(', '));
+      assert.equal(lockOf(dir).pid, winners[0]!.child.pid, `round ${round}: the lock names the winner`);
+      assert.deepEqual(readdirSync(dir), [LOCK_FILE], `round ${round}: no draft or takeover claim is left behind`);
+      for (const c of contenders) c.child.stdin.write('forget\n');
+      for (const c of contenders) assert.equal(await c.next(), 'forgot');
+    }
   });
 });

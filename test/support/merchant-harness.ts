@@ -63,7 +63,9 @@ export async function merchantSetup(dialect: TestDialect, name: string, options:
     received.responses.push(text);
     return new Response(text, { status: res.status, headers: res.headers });
   };
-  const client = new SidebandClient({ baseUrl: `http://${t.gateway.listen.merchantHttp}`, keyId, privateKey, fetch: recordingFetch, maxRetries: 0 });
+  const client = new SidebandClient({ baseUrl: `http://${t.gateway.listen.merchantHttp}`, keyId, privateKey, fetch: recordingFetch, maxRetries: 0,
+    // Tests wait on answers, not clocks: a loaded CI machine may take long over 200 at once.
+    timeoutMs: 120_000 });
   return {
     t, merchantId: merchant.id, keyId, privateKey, client, received, hooks: hooks.server, nasId: nas.id, poolId: pool.id,
     async dispose() {

@@ -41,9 +41,10 @@ export interface AdoptInput {
  * its Acct-Session-Time (FreeRADIUS inserts the radacct row the same way). A Stop records
  * it already closed.
  *
- * Its Framed-IP-Address becomes a binding — unless another session's binding claims the
- * address over the same time. That conflict is recorded with both sessions and the
- * policy decides: `trust-nas` ends the live holders' bindings where the new one starts
+ * Its Framed-IP-Address becomes a binding — from the session's start, or from the end of
+ * another session's hold of the address that has ended since — unless another session's
+ * binding claims the address over the same time. That conflict is recorded with both
+ * sessions and the policy decides: `trust-nas` ends the live holders' bindings where the new one starts
  * (the NAS has handed the address out again, so their sessions are over) and binds the
  * address; `refuse` leaves the holders alone and records the new session without a
  * binding. A session reported as already over never ends a live one.
@@ -69,6 +70,9 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   const committed: CommittedSession[] = [];
   let conflict: AddressConflict | null = null;
   let bind = address !== null;
+  // When the address became this session's: its start, unless that is back-dated into
+  // another session's finished hold.
+  let boundFrom = start;
   if (address !== null) {
     const overlapping = await tx
       .selectFrom('bindings')
@@ -77,6 +81,11 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
       .where('bindings.start_at', '<', end ?? Number.MAX_SAFE_INTEGER)
       .where((eb) => eb.or([eb('bindings.end_at', 'is', null), eb('bindings.end_at', '>', start)]))
       .execute();
+    // A live claim dated back (an Interim-Update's Acct-Session-Time, a delayed Start)
+    // may reach into a hold that has ended since: what we recorded then stands, and the
+    // address is bound from the end of the last such hold, so that no instant has two
+    // holders (resolution answers for the past). The session keeps its reported start.
+    if (!closed) for (const b of overlapping) if (b.end_at !== null && b.end_at > boundFrom) boundFrom = b.end_at;
     // A live claim conflicts with live holders; a finished one with anybody who held the address meanwhile.
     const holders = closed ? overlapping : overlapping.filter((b) => b.end_at === null);
     if (holders.length > 0) {
@@ -92,7 +101,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
         for (const h of holders) {
           const held = await lockSession(tx, input.dialect, h.session_id);
           if (!held) continue;
-          const change = closeWithoutStop(recordOf(held.row), start, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
+          const change = closeWithoutStop(recordOf(held.row), boundFrom, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
           await writeChange(tx, held, change, {}, r.receivedAt);
           committed.push(committedOf(held.row, held.binding, change));
         }
@@ -108,7 +117,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null,
   };
   await tx.insertInto('sessions').values(row).execute();
-  const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: start, end_at: end, open_key: closed ? null : address } : undefined;
+  const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: boundFrom, end_at: end, open_key: closed ? null : address } : undefined;
   if (binding) await tx.insertInto('bindings').values(binding).execute();
   if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt);
   if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });

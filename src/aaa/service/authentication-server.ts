@@ -1,7 +1,9 @@
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import type { ChangeNotices } from '../../store/change-notices.ts';
 import { GroupCommit } from '../../store/group-commit.ts';
+import type { JobLeases } from '../../store/job-leases.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Vault } from '../../vault/vault.ts';
 import { LoginThrottle } from './login-throttle.ts';
@@ -20,6 +22,7 @@ import { SubscriberDirectory } from './subscriber-directory.ts';
 export class AuthenticationServer {
   readonly sessions: SessionService;
   readonly nas: NasDirectory;
+  readonly subscribers: SubscriberDirectory;
   private readonly commit: GroupCommit;
   private readonly radius: RadiusServer;
   private sweeper: NodeJS.Timeout | null = null;
@@ -32,13 +35,15 @@ export class AuthenticationServer {
     vault: Vault,
     private readonly logger: Logger,
     metrics: Metrics,
+    private readonly leases: JobLeases,
+    notices: ChangeNotices | null,
   ) {
     this.commit = new GroupCommit(store.db, { logger: logger.child({ part: 'group-commit' }), metrics });
     this.sessions = new SessionService(store, this.commit, logger, config.radius.holdDownSeconds * 1000, { addressConflict: config.radius.addressConflict });
-    this.feed = store.dialect === 'postgres' && config.databaseUrl ? new SessionFeed(store, this.sessions, logger.child({ part: 'session-feed' }), metrics, { databaseUrl: config.databaseUrl }) : null;
+    this.feed = notices ? new SessionFeed(store, this.sessions, logger.child({ part: 'session-feed' }), metrics, notices, leases) : null;
     this.nas = new NasDirectory(store, vault, logger);
-    const subscribers = new SubscriberDirectory(store, vault);
-    const throttle = new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000);
+    const subscribers = (this.subscribers = new SubscriberDirectory(store, vault));
+    const throttle = new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000, config.radius.maxFailuresPerLogin);
     this.radius = new RadiusServer(
       {
         host: config.listen.host, authPort: config.listen.radiusAuth, acctPort: config.listen.radiusAcct, interimIntervalSeconds: config.radius.interimIntervalSeconds,
@@ -59,13 +64,16 @@ export class AuthenticationServer {
     this.feed?.follow();
     const { auth, acct } = await this.radius.listen();
     const staleMs = this.config.radius.staleSessionSeconds * 1000;
+    const every = Math.min(60_000, staleMs / 4);
+    // One gateway sweeps for all: the others would only find the same sessions closed.
     this.sweeper = setInterval(() => {
-      this.sessions.sweep(staleMs).then(
-        (n) => n > 0 && this.logger.info({ closed: n }, 'closed sessions whose NAS went silent'),
+      this.leases.run('session-sweep', Math.max(10_000, every * 3), () => this.sessions.sweep(staleMs)).then(
+        (n) => n !== undefined && n > 0 && this.logger.info({ closed: n }, 'closed sessions whose NAS went silent'),
         (e) => this.logger.error({ err: e }, 'session sweep failed'),
       );
-    }, Math.min(60_000, staleMs / 4));
+    }, every);
     this.sweeper.unref();
+    // The safety net behind the announcements other processes make (RegistryFollower).
     this.nasReloader = setInterval(() => this.nas.reloadSoon(), 10_000);
     this.nasReloader.unref();
     return { radiusAuth: auth, radiusAcct: acct };

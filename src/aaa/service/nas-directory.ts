@@ -23,6 +23,7 @@ export class NasDirectory {
   private bySource = new Map<string, NasClient | null>();
   private lastReload = 0;
   private reloading: Promise<void> | null = null;
+  private again = false;
 
   constructor(
     private readonly store: Store,
@@ -62,12 +63,30 @@ export class NasDirectory {
     return this.clients.find((c) => c.id === id);
   }
 
-  reloadSoon(): void {
-    if (this.reloading || Date.now() - this.lastReload < 1000) return;
+  /**
+   * Reads the clients again now (another process added or removed one). A call while a
+   * read is under way asks for one more after it, since that read may have begun before
+   * the change committed.
+   */
+  reload(): Promise<void> {
+    if (this.reloading) {
+      this.again = true;
+      return this.reloading;
+    }
     this.reloading = this.load()
       .catch((e) => this.logger.error({ err: e }, 'reloading NAS clients failed'))
       .finally(() => {
         this.reloading = null;
+        if (this.again) {
+          this.again = false;
+          void this.reload();
+        }
       });
+    return this.reloading;
+  }
+
+  reloadSoon(): void {
+    if (this.reloading || Date.now() - this.lastReload < 1000) return;
+    void this.reload();
   }
 }

@@ -17,7 +17,7 @@ import type { AttributeInput } from '../wire/encode-packet.ts';
 import type { RadiusPacket } from '../wire/radius-packet.ts';
 import { AccountingService } from './accounting-service.ts';
 import { ResponseCache } from './response-cache.ts';
-import { throttleKey, type LoginThrottle } from './login-throttle.ts';
+import type { LoginAttempt, LoginThrottle } from './login-throttle.ts';
 import { RequestAdmission, type AdmissionDecision, type AdmissionLimits } from './request-admission.ts';
 import type { NasClient, NasDirectory } from './nas-directory.ts';
 import type { AccountingFacts, SessionService } from './session-service.ts';
@@ -269,9 +269,8 @@ export class RadiusServer {
     if (!login) return this.dropAndNull('user-name-missing', rinfo);
     const now = Date.now();
     const callingStationId = request.text('Calling-Station-Id') ?? null;
-    // Keyed by where the attempts come from too: failing log-ins on another NAS (or from
-    // another calling station) must not lock the subscriber out here.
-    const throttled = throttleKey(login, nas.id, callingStationId);
+    // Counted per calling station and per login on this NAS (see LoginThrottle).
+    const throttled: LoginAttempt = { login, nasId: nas.id, callingStationId };
     if (this.throttle.blocked(throttled, now)) return this.reject(request, nas, 'AAA_THROTTLED', login);
 
     const hidden = request.octets('User-Password');

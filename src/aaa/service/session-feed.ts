@@ -1,44 +1,50 @@
 import { sql } from 'kysely';
-import pg from 'pg';
 import type { Counter, Histogram } from 'prom-client';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { Store } from '../../store/open-store.ts';
+import type { ChangeNotices } from '../../store/change-notices.ts';
+import type { JobLeases } from '../../store/job-leases.ts';
+import type { Store, Tx } from '../../store/open-store.ts';
 import { committedOf } from './session-rows.ts';
 import { SESSION_CHANNEL, type SessionService } from './session-service.ts';
 
 export interface SessionFeedOptions {
-  /** The store's PostgreSQL URL: the feed holds its own connection, outside the pool, to LISTEN on. */
-  databaseUrl: string;
   /** The safety net: read the log this often even without a notification. */
   pollMs?: number;
-  /** How long a change log row is kept; any gateway deletes older ones. */
+  /** How long a change log row is kept; one gateway (the lease holder) deletes older ones. */
   retainMs?: number;
 }
 
-/**
- * How late a change may become visible after the `at` it was written with: its
- * transaction may commit that much later, and seq (a sequence, taken at insert) is not
- * commit order. Rows this recent are read again on every pass; their seqs, remembered,
- * keep each from being applied twice.
- */
-const REREAD_MS = 5000;
+/** A change log row: `xid` is its transaction's id (xid8), as a bigint. */
+interface ChangeRow {
+  seq: number;
+  session_id: string;
+  at: number;
+  xid: bigint;
+}
+
+const CHUNK = 500;
 
 /**
  * Makes this gateway follow the session and binding changes other gateways sharing the
  * PostgreSQL database commit (the `session_changes` log, written by SessionService in the
- * same transactions). It LISTENs for the notification each such transaction sends at
- * commit and, on it and every `pollMs` besides, reads the log's recent rows, loads each
- * session another gateway changed, and hands it to `SessionService.applyRemote`.
+ * same transactions). It reads the log when a NOTIFY says a change committed, and every
+ * `pollMs` besides.
+ *
+ * Reads go by transaction visibility, not time: each pass reads, in one repeatable-read
+ * snapshot, the log rows whose transaction id is at or above the previous snapshot's
+ * xmin, and the sessions they name. Every transaction below a snapshot's xmin had ended
+ * before it was taken, so its rows were visible to that pass; however late a transaction
+ * commits, its rows are read by the first pass whose snapshot sees it. Rows read again
+ * while an older transaction keeps xmin back are skipped by their seq.
  */
 export class SessionFeed {
-  private client: pg.Client | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private following = false;
-  /** The latest `at` read; the next pass reads from REREAD_MS before it. */
-  private watermark: number;
-  private readonly applied = new Map<number, number>();
+  /** The xmin of the last pass's snapshot: rows of transactions below it have all been read. */
+  private xmin: bigint = 0n;
+  private readonly applied = new Map<number, bigint>();
   private reading: Promise<void> | null = null;
   private again = false;
   private lastPrune = 0;
@@ -52,23 +58,25 @@ export class SessionFeed {
     private readonly sessions: SessionService,
     private readonly logger: Logger,
     metrics: Metrics,
-    private readonly options: SessionFeedOptions,
+    private readonly notices: ChangeNotices,
+    private readonly leases: JobLeases,
+    options: SessionFeedOptions = {},
   ) {
     this.pollMs = options.pollMs ?? 1000;
     this.retainMs = options.retainMs ?? 3_600_000;
-    this.watermark = Date.now();
     this.changes = metrics.counter('sideband_session_feed_changes_total', 'Session changes by other gateways applied to this one');
     this.lag = metrics.histogram('sideband_session_feed_lag_seconds', 'Time from another gateway writing a session change to this gateway applying it', [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+    notices.on(SESSION_CHANNEL, () => this.poke(), () => this.poke());
   }
 
   /**
-   * Call before the rebuild from the store, and `follow` after it: changes committed
-   * while it reads are then read again by the first pass, and applying them twice is
-   * harmless; none is applied while the rebuild runs.
+   * Call before the rebuild from the store, and `follow` after it: a change committed
+   * while the rebuild reads has a transaction id at or above this snapshot's xmin, so the
+   * first pass reads it again; applying it twice is harmless.
    */
   async start(): Promise<void> {
-    this.watermark = (await this.databaseNow()) - REREAD_MS;
-    await this.connect();
+    const { rows } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(this.store.db);
+    this.xmin = BigInt(rows[0]!.xmin);
   }
 
   follow(): void {
@@ -83,25 +91,6 @@ export class SessionFeed {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.reading?.catch(() => {});
-    const client = this.client;
-    this.client = null;
-    await client?.end().catch(() => {});
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, connectionTimeoutMillis: 5000 });
-    // A lost connection: the safety-net timer keeps reading through the pool, and
-    // reconnects the listener.
-    client.on('error', (e) => {
-      this.logger.warn({ err: e }, 'session feed lost its notification connection');
-      if (this.client === client) this.client = null;
-      client.end().catch(() => {});
-    });
-    client.on('notification', () => this.poke());
-    await client.connect();
-    await client.query(`listen ${SESSION_CHANNEL}`);
-    if (this.stopped) await client.end();
-    else this.client = client;
   }
 
   /** Reads now, or once more right after the read under way (a notification may have come in during it). */
@@ -123,46 +112,58 @@ export class SessionFeed {
   }
 
   private async readAll(): Promise<void> {
-    if (!this.client) await this.connect();
-    const from = this.watermark - REREAD_MS;
-    const rows = await this.store.db
-      .selectFrom('session_changes')
-      .select(['seq', 'session_id', 'at'])
-      .where('at', '>=', from)
-      .where('origin', '<>', this.sessions.origin)
-      .orderBy('seq')
-      .execute();
-    const fresh = rows.filter((r) => !this.applied.has(r.seq));
-    const changed = new Map<string, number>();
-    for (const r of fresh) changed.set(r.session_id, Math.min(changed.get(r.session_id) ?? Infinity, r.at));
-    for (const [id, at] of changed) {
-      const row = await this.store.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) continue;
-      const binding = await this.store.db.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at', 'desc').executeTakeFirst();
-      const now = Date.now();
-      await this.sessions.applyRemote(committedOf(row, binding), now);
+    // One snapshot for the log and the sessions it names, so each session is read as of
+    // a point at which every change below xmin is known to be in it.
+    const pass = await this.store.db.transaction().setIsolationLevel('repeatable read').execute(async (tx) => {
+      const { rows: snap } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(tx);
+      const { rows } = await sql<{ seq: number; session_id: string; at: number; xid: string }>`
+        select seq, session_id, at, xid::text as xid from session_changes
+        where xid >= ${this.xmin.toString()}::xid8 and origin <> ${this.sessions.origin} order by seq`.execute(tx);
+      const fresh: ChangeRow[] = rows.filter((r) => !this.applied.has(Number(r.seq))).map((r) => ({ seq: Number(r.seq), session_id: r.session_id, at: Number(r.at), xid: BigInt(r.xid) }));
+      return { xmin: BigInt(snap[0]!.xmin), fresh, committed: await this.load(tx, fresh) };
+    });
+    const now = Date.now();
+    const firstAt = new Map<string, number>();
+    for (const r of pass.fresh) firstAt.set(r.session_id, Math.min(firstAt.get(r.session_id) ?? Infinity, r.at));
+    for (const s of pass.committed) {
+      await this.sessions.applyRemote(s, now);
       this.changes.inc();
       // `at` is the database's clock, `now` this host's: exact on one host, skewed across hosts.
-      this.lag.observe(Math.max(0, now - at) / 1000);
+      this.lag.observe(Math.max(0, now - (firstAt.get(s.id) ?? now)) / 1000);
     }
     // Only once all are applied: a pass that failed halfway is read again whole.
-    for (const r of fresh) {
-      this.applied.set(r.seq, r.at);
-      if (r.at > this.watermark) this.watermark = r.at;
-    }
-    for (const [seq, at] of this.applied) if (at < from) this.applied.delete(seq);
+    for (const r of pass.fresh) this.applied.set(r.seq, r.xid);
+    this.xmin = pass.xmin;
+    for (const [seq, xid] of this.applied) if (xid < this.xmin) this.applied.delete(seq);
     await this.prune();
   }
 
+  /**
+   * The sessions the rows name, each with its latest binding, in two queries per chunk;
+   * in the order of each one's last change, so that a unit closed by one session and
+   * then bound to another is released before it is taken.
+   */
+  private async load(tx: Tx, fresh: ChangeRow[]) {
+    const last = new Map<string, number>();
+    for (const r of fresh) last.set(r.session_id, Math.max(last.get(r.session_id) ?? 0, r.seq));
+    const ids = [...last.keys()];
+    const out = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const sessions = await tx.selectFrom('sessions').selectAll().where('id', 'in', chunk).execute();
+      const bindings = await tx.selectFrom('bindings').selectAll().where('session_id', 'in', chunk).orderBy('start_at', 'desc').execute();
+      const latest = new Map<string, (typeof bindings)[number]>();
+      for (const b of bindings) if (!latest.has(b.session_id)) latest.set(b.session_id, b);
+      for (const row of sessions) out.push(committedOf(row, latest.get(row.id)));
+    }
+    return out.sort((x, y) => last.get(x.id)! - last.get(y.id)!);
+  }
+
+  /** Deletes log rows older than `retainMs`: once a minute, by whichever gateway holds the job. */
   private async prune(): Promise<void> {
     const now = Date.now();
     if (now - this.lastPrune < 60_000) return;
     this.lastPrune = now;
-    await this.store.db.deleteFrom('session_changes').where('at', '<', this.watermark - this.retainMs).execute();
-  }
-
-  private async databaseNow(): Promise<number> {
-    const { rows } = await sql<{ now: number }>`select (extract(epoch from clock_timestamp()) * 1000)::bigint as now`.execute(this.store.db);
-    return Number(rows[0]!.now);
+    await this.leases.run('session-changes-prune', 180_000, () => this.store.db.deleteFrom('session_changes').where('at', '<', now - this.retainMs).execute(), now);
   }
 }

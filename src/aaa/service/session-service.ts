@@ -282,6 +282,12 @@ export class SessionService {
     return [...this.pools.values()].map((p) => ({ pool: p.name, size: p.size, held: p.held }));
   }
 
+  /** A pool removed by an operator (empty by then): it no longer answers for its addresses. */
+  forgetPool(poolId: string): void {
+    const pool = this.pools.get(poolId);
+    if (pool && pool.held === 0) this.pools.delete(poolId);
+  }
+
   private async poolFor(poolId: string): Promise<AddressPool | undefined> {
     let pool = this.pools.get(poolId);
     if (!pool) {
@@ -368,11 +374,20 @@ export class SessionService {
       };
       const binding = unit && bindingId ? { id: bindingId, session_id: sessionId, address: unit.address, port_first: unit.portFirst, port_last: unit.portLast, start_at: now, end_at: null, open_key: unit.openKey } : undefined;
       try {
-        await this.commit.run(async (tx) => {
+        const restingUntil = await this.commit.run(async (tx) => {
+          const rest = binding ? await this.restingElsewhere(tx, binding.address, binding.port_first, input.subscriberId, now) : null;
+          if (rest !== null) return rest;
           await tx.insertInto('sessions').values(row).execute();
           if (binding) await tx.insertInto('bindings').values(binding).execute();
           await this.noteChanged(tx, [sessionId]);
+          return null;
         });
+        if (restingUntil !== null && pool && unitIndex !== undefined) {
+          // Bound, or in hold-down, by another gateway's session this one has not heard of
+          // yet: it stays held (the feed brings its close) or rests until its hold-down ends.
+          if (restingUntil !== Infinity) pool.release(unitIndex, now, restingUntil);
+          continue;
+        }
       } catch (e) {
         if (!isUniqueViolation(e)) {
           if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
@@ -399,6 +414,29 @@ export class SessionService {
       return { sessionId, classValue: classFor(sessionId), unit, reused: false };
     }
     throw new SidebandError('AAA_POOL_EXHAUSTED', 'Every address tried was taken by another gateway.');
+  }
+
+  /**
+   * On PostgreSQL, where other gateways bind from the same pools: whether the unit is
+   * bound, or was released less than the hold-down ago, by a session this gateway's
+   * memory does not know of yet (its feed lags by a notification). Returns until when it
+   * rests (Infinity while bound), or null when it is free. An open binding the other
+   * gateway is closing at this moment is still seen open: its commit is not visible yet.
+   * SQLite has one gateway, whose memory is the truth.
+   */
+  private async restingElsewhere(tx: Tx, address: string, portFirst: number | null, subscriberId: string, now: number): Promise<number | null> {
+    if (this.store.dialect !== 'postgres') return null;
+    let q = tx
+      .selectFrom('bindings')
+      .innerJoin('sessions', 'sessions.id', 'bindings.session_id')
+      .select('bindings.end_at')
+      .where('bindings.address', '=', address)
+      // The hold-down keeps an address from the next subscriber; its last holder may have it back (stickiness).
+      .where((eb) => eb.or([eb('bindings.end_at', 'is', null), eb.and([eb('bindings.end_at', '>', now - this.holdDownMs), eb('sessions.subscriber_id', 'is distinct from', subscriberId)])]));
+    q = portFirst === null ? q.where('bindings.port_first', 'is', null) : q.where('bindings.port_first', '=', portFirst);
+    const rows = await q.execute();
+    if (rows.length === 0) return null;
+    return rows.some((r) => r.end_at === null) ? Infinity : Math.max(...rows.map((r) => r.end_at! + this.holdDownMs));
   }
 
   /**

@@ -23,6 +23,7 @@ export interface SubscriberEntry {
 export class SubscriberDirectory {
   private entries = new Map<string, SubscriberEntry | null>();
   private passwords = new Map<string, Buffer>();
+  private loginOf = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -40,8 +41,14 @@ export class SubscriberDirectory {
       .where('login', '=', login)
       .executeTakeFirst();
     const entry = row ? { id: row.id, login: row.login, status: row.status, secondsRemaining: row.seconds_remaining, passwordHash: row.password_hash, chapRecordId: row.chap_record_id, loadedAt: now } : null;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    if (entry) this.entries.set(login, entry);
+    if (this.entries.size >= this.maxEntries) {
+      this.entries.clear();
+      this.loginOf.clear();
+    }
+    if (entry) {
+      this.entries.set(login, entry);
+      this.loginOf.set(entry.id, login);
+    }
     if (cached && entry && cached.passwordHash !== entry.passwordHash) this.passwords.delete(entry.id);
     return entry;
   }
@@ -65,5 +72,23 @@ export class SubscriberDirectory {
 
   forget(login: string): void {
     this.entries.delete(login);
+  }
+
+  /**
+   * Another process changed this subscriber (suspended, closed, a new password): the next
+   * log-in reads the row again instead of waiting out the TTL.
+   */
+  forgetSubscriber(id: string): void {
+    const login = this.loginOf.get(id);
+    if (login !== undefined) this.entries.delete(login);
+    this.loginOf.delete(id);
+    this.passwords.delete(id);
+  }
+
+  /** Forgets everything: after notifications may have been missed. */
+  clear(): void {
+    this.entries.clear();
+    this.loginOf.clear();
+    this.passwords.clear();
   }
 }

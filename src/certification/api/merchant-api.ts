@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { parseRfc3339 } from '../../core/time/rfc3339.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Config } from '../../config/schema.ts';
 import { httpLimits } from '../../gateway/http-limits.ts';
@@ -143,8 +144,9 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
       const time = (name: string) => {
         const v = q[name];
         if (v === undefined) return undefined;
-        const t = Date.parse(v);
-        if (Number.isNaN(t)) throw new SidebandError('FIELD_INVALID', `${name} must be an ISO 8601 time.`, { param: name });
+        // Date.parse would take `2026-02-30` (as 2 March) or a time without a zone (as local time).
+        const t = parseRfc3339(v);
+        if (t === undefined) throw new SidebandError('FIELD_INVALID', `${name} must be an RFC 3339 time with a zone, such as 2026-11-23T12:00:00Z.`, { param: name });
         return t;
       };
       if (q.status !== undefined && !(authorizationStatuses as readonly string[]).includes(q.status)) throw new SidebandError('FIELD_INVALID', `status must be one of ${authorizationStatuses.join(', ')}.`, { param: 'status' });

@@ -81,6 +81,11 @@ export class RequestAuthentication {
     this.targetUri = options.targetUri ?? new TargetUriResolver();
     this.unknownKeyIds = new UnknownKeyIds(async () => (await this.store.db.selectFrom('merchant_keys').select('id').where('use', '=', 'sig').execute()).map((r) => r.id), options.unknownKeyMs);
   }
+  /** A merchant key was added elsewhere: a remembered miss must not refuse it. */
+  keysChanged(): void {
+    this.unknownKeyIds.forget();
+  }
+
 
   /** The signing key and its merchant, or null when no signing key has that id. */
   private async keyAndMerchant(keyId: string, now: number): Promise<KeyAndMerchant | null> {

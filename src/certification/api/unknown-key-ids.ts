@@ -47,6 +47,12 @@ export class UnknownKeyIds {
     return true;
   }
 
+  /** Forgets every miss and the snapshot: a key was added. */
+  forget(): void {
+    this.misses.clear();
+    this.snapshot = null;
+  }
+
   /** Records that keyId was not found by a store read made at `readAt`. */
   remember(keyId: string, readAt: number): void {
     this.misses.delete(keyId);

@@ -307,13 +307,28 @@ export class AuthorizationLifecycle {
         await this.completeAtAcquirer({ ...row, updated_at: now }, now);
         n++;
       } catch (e) {
-        if (now - row.created_at < GIVE_UP_AFTER_MS) continue;
+        if (now - (await this.processingSince(row)) < GIVE_UP_AFTER_MS) continue;
         this.logger.error({ err: e, authorization: row.id }, 'giving up on an authorization the acquirer never answered');
         await this.finishProcessing({ ...row, updated_at: now }, { approved: false, reason: 'ACQUIRER_UNAVAILABLE' }, now);
         n++;
       }
     }
     return n;
+  }
+
+  /**
+   * When the authorization entered `processing`: its creation, or (a purchase the
+   * subscriber had to confirm) the confirmation, which may come long after. Both are
+   * events: `processing` at creation, `confirmed` from pending.
+   */
+  private async processingSince(row: AuthorizationRow): Promise<number> {
+    const entered = await this.store.db
+      .selectFrom('authorization_events')
+      .select((eb) => eb.fn.max('at').as('at'))
+      .where('authorization_id', '=', row.id)
+      .where('type', 'in', ['processing', 'confirmed'])
+      .executeTakeFirst();
+    return entered?.at === null || entered?.at === undefined ? row.created_at : Number(entered.at);
   }
 
   // ── the subscriber's answer ─────────────────────────────────────────────

@@ -4,6 +4,8 @@ import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
+import type { JobLeases } from '../../store/job-leases.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Vault } from '../../vault/vault.ts';
 import { Exchange } from '../exchange/exchange.ts';
@@ -11,6 +13,9 @@ import { StoreCallDetailRecordSink } from '../exchange/store-call-detail-record-
 import { ProviderChannel } from './provider-channel.ts';
 import { loadProviderIdentity } from './provider-identity.ts';
 import { providerLinePassword } from './provider-line-password.ts';
+
+/** How long a gateway's claim on its channel numbers outlives it. */
+const CLAIM_MS = 60_000;
 
 /** The provider's lines at the exchange, as the built-in exchange must know them. */
 export const providerLine = (config: Config, password: string) => ({ username: config.channel.exchange.username, password, numbers: [config.channel.lineNumber, ...config.channel.numbers] });
@@ -33,6 +38,7 @@ export class ChannelPart {
   channel: ProviderChannel | null = null;
   private exchange: Exchange | null = null;
   private endpoint: ChannelEndpoint | null = null;
+  private claimTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: Config,
@@ -41,7 +47,34 @@ export class ChannelPart {
     private readonly signer: WebhookSigner,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    private readonly leases: JobLeases,
   ) {}
+
+  /**
+   * Gateways sharing a database and an exchange must not reserve the same number: the
+   * exchange sends a number's calls to its newest registration, so a reservation made at
+   * one gateway would ring at another. Each gateway claims its numbers at that registrar
+   * (a lease per number, renewed while it runs, lapsing if it dies) and refuses to start
+   * on a number another live gateway holds: give each its own `channel.numbers`.
+   */
+  private async claimNumbers(registrar: string): Promise<void> {
+    const claim = async (): Promise<string | null> => {
+      for (const n of this.config.channel.numbers) if (!(await this.leases.hold(`channel-number ${registrar} ${n}`, CLAIM_MS))) return n;
+      return null;
+    };
+    const taken = await claim();
+    if (taken !== null) {
+      const holder = (await this.leases.list()).find((l) => l.name === `channel-number ${registrar} ${taken}`)?.holder ?? 'another gateway';
+      throw new SidebandError('CHANNEL_NUMBER_CLAIMED', `Channel number ${taken} at ${registrar} is in use by ${holder}, a gateway on the same database: give each gateway its own channel.numbers.`, { param: 'channel.numbers' });
+    }
+    this.claimTimer = setInterval(() => {
+      claim().then(
+        (lost) => lost !== null && this.logger.error({ number: lost, registrar }, 'another gateway took a channel number this one reserves from; its calls may ring there'),
+        (e) => this.logger.warn({ err: e }, 'could not renew the claim on the channel numbers'),
+      );
+    }, CLAIM_MS / 3);
+    this.claimTimer.unref();
+  }
 
   async start(): Promise<Record<string, string>> {
     const c = this.config.channel;
@@ -58,6 +91,7 @@ export class ChannelPart {
       port = Number(where.slice(where.lastIndexOf(':') + 1));
     }
     const registrar = `sip:${host.includes(':') ? `[${host}]` : host}:${port}${c.exchange.transport === 'tcp' ? ';transport=tcp' : ''}`;
+    await this.claimNumbers(registrar);
     const telephony = await SipTelephony.start({ host: c.mediaAddress, registrar, username: c.exchange.username, password, lineNumber: c.lineNumber, numbers: c.numbers, transport: c.exchange.transport, logger: this.logger.child({ part: 'channel-sip' }) });
     const identity = await loadProviderIdentity(this.store, this.vault);
     this.endpoint = new ChannelEndpoint({ party: 'provider', identity, telephony, numbers: c.numbers, mediaAddress: c.mediaAddress, reservationTtlMs: c.reservationSeconds * 1000 });
@@ -66,6 +100,7 @@ export class ChannelPart {
   }
 
   async stop(): Promise<void> {
+    if (this.claimTimer) clearInterval(this.claimTimer);
     await this.endpoint?.close();
     await this.exchange?.stop();
   }

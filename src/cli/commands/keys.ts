@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import type { RotationResult } from '../../vault/vault.ts';
 import type { Cli } from '../main.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
+import { JobLeases } from '../../store/job-leases.ts';
+
+const ROTATION_LEASE = 'key-rotation';
+/** How long a rotation's claim outlives a process that died in it; renewed at each batch. */
+const ROTATION_LEASE_MS = 60_000;
 
 interface KeyRow {
   keyId: string;
@@ -30,7 +36,19 @@ export function registerKeyCommands(program: Command, cli: Cli): void {
     .option('--resume', 'finish an interrupted rotation: re-wrap onto the active key without creating another')
     .action(async (o: { resume?: boolean }) =>
       cli.withContext(async (ctx, out) => {
-        const result = await ctx.vault.rotate({ resume: o.resume === true }, (p) => out.note(`re-wrapped ${p.done}/${p.total}`));
+        // One rotation at a time across every process on the database: two would each
+        // write a new key and re-wrap under whichever happened to commit last.
+        const leases = new JobLeases(ctx.store);
+        if (!(await leases.hold(ROTATION_LEASE, ROTATION_LEASE_MS))) {
+          const holder = (await leases.list()).find((l) => l.name === ROTATION_LEASE)?.holder ?? 'another process';
+          throw new SidebandError('VAULT_ROTATION_RUNNING', `A key rotation is already running (${holder}); wait for it, or if it died, run \`sideband keys rotate --resume\` once its claim lapses (${ROTATION_LEASE_MS / 1000} s after it stopped).`);
+        }
+        const result = await ctx.vault
+          .rotate({ resume: o.resume === true }, (p) => {
+            out.note(`re-wrapped ${p.done}/${p.total}`);
+            void leases.hold(ROTATION_LEASE, ROTATION_LEASE_MS).catch(() => {});
+          })
+          .finally(() => leases.releaseAll().catch(() => {}));
         if (!o.resume) out.note(`new active key ${result.activeKey}${result.previousKey ? ` (was ${result.previousKey})` : ''}`);
         out.result(result, (r: RotationResult) =>
           [

@@ -8,6 +8,7 @@ import * as moneyPaths from './0006-money-paths.ts';
 import * as accountingHistory from './0007-accounting-history.ts';
 import * as masterKeysAndRemovedNas from './0008-master-keys-and-removed-nas.ts';
 import * as sessionChanges from './0009-session-changes.ts';
+import * as cluster from './0010-cluster.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -25,6 +26,7 @@ const migrations: Record<string, DialectMigration> = {
   '0007-accounting-history': accountingHistory,
   '0008-master-keys-and-removed-nas': masterKeysAndRemovedNas,
   '0009-session-changes': sessionChanges,
+  '0010-cluster': cluster,
 };
 
 export class SidebandMigrations implements MigrationProvider {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { committedOf } from '../../../src/aaa/service/session-rows.ts';
 import { SessionService } from '../../../src/aaa/service/session-service.ts';
@@ -41,7 +42,8 @@ describe('two gateways on one PostgreSQL database', () => {
 
   before(async () => {
     a = await startTestGateway('postgres', 'two-gateways-a', { radius: { holdDownSeconds: 60 } });
-    b = await startTestGateway('postgres', 'two-gateways-b', { radius: { holdDownSeconds: 60 } }, { sharing: a.database });
+    // One keyring file for both, as gateways on one host share it (a rotation writes it once).
+    b = await startTestGateway('postgres', 'two-gateways-b', { radius: { holdDownSeconds: 60 }, vault: { keyFile: join(a.database.dataDir, 'master-keys.json') } }, { sharing: a.database });
     sessionsA = a.gateway.authentication.sessions;
     sessionsB = b.gateway.authentication.sessions;
     const network = a.gateway.context.network;
@@ -104,6 +106,65 @@ describe('two gateways on one PostgreSQL database', () => {
     } finally {
       await commit.close();
     }
+  });
+
+  it('a gateway that has not heard of another\'s session never binds its unit, bound or in hold-down', async () => {
+    const store = a.gateway.context.store;
+    const network = a.gateway.context.network;
+    const quietPool = (await network.addPool({ name: 'quiet', cidr: '203.0.113.0/30' })).id;
+    const quietNas = (await network.addNas({ name: 'bng-3', address: '127.0.0.3', secret: 'two-gateways-secret-3', pool: 'quiet' })).id;
+    // A gateway whose feed never runs: its memory knows nothing A does after its rebuild.
+    const commit = new GroupCommit(store.db);
+    const deaf = new SessionService(store, commit, createTestLogger('two-gateways-deaf'), 60_000);
+    try {
+      await deaf.rebuild();
+      // Bound and released by A: in A's hold-down, and free as far as the deaf gateway knows.
+      const rested = await authorizeOn(sessionsA, await newSubscriber(), quietNas, quietPool);
+      await sessionsA.stop(stopFacts(quietNas, rested.classValue));
+      const held = await authorizeOn(sessionsA, await newSubscriber(), quietNas, quietPool);
+      assert.notEqual(held.unit!.address, rested.unit!.address);
+      // Both units are A's: one bound, one resting. The deaf gateway must take neither.
+      await assert.rejects(authorizeOn(deaf, await newSubscriber(), quietNas, quietPool), (e) => e instanceof SidebandError && e.code === 'AAA_POOL_EXHAUSTED', 'a unit bound or in hold-down at another gateway was handed out');
+      await sessionsA.stop(stopFacts(quietNas, held.classValue));
+    } finally {
+      await commit.close();
+    }
+  });
+
+  it('B follows what operators change through A: NAS clients, suspensions, merchant keys, the active master key', async () => {
+    // Within a notification, not the 10 s reload nor the 1 s subscriber cache.
+    const network = a.gateway.context.network;
+    const nas = await network.addNas({ name: 'bng-4', address: '127.0.0.4', secret: 'two-gateways-secret-4' });
+    await until('B knows the new NAS client', () => b.gateway.authentication.nas.byId(nas.id) !== undefined, 5000);
+    await network.removeNas('bng-4');
+    await until('B forgets the removed NAS client', () => b.gateway.authentication.nas.byId(nas.id) === undefined, 5000);
+
+    const nextKey = b.gateway.context.vault.nextActiveKey(AbortSignal.timeout(5000));
+    const rotated = await a.gateway.context.vault.rotate();
+    assert.equal(await nextKey, rotated.activeKey, 'B seals under the key A\'s rotation made active');
+
+    // A suspension: B's cached entry is dropped, not left to its TTL (its clock is held still here).
+    const subscribers = a.gateway.context.subscribers;
+    const directory = b.gateway.authentication.subscribers;
+    await subscribers.add({ login: 'two-gw-suspended', password: 'two-gateways-password' });
+    const still = Date.now();
+    assert.equal((await directory.get('two-gw-suspended', still))?.status, 'active');
+    await subscribers.suspend('two-gw-suspended');
+    const t0 = performance.now();
+    while ((await directory.get('two-gw-suspended', still))?.status !== 'suspended') {
+      if (performance.now() - t0 > 5000) assert.fail('B still has the subscriber active 5 s after A suspended it');
+      await new Promise((r) => setImmediate(r));
+    }
+  });
+
+  it('a third gateway on the same exchange refuses to reserve channel numbers another gateway holds', async () => {
+    const exchange = a.gateway.listen.exchangeUdp;
+    assert.ok(exchange, 'A runs the built-in exchange');
+    const port = Number(exchange.slice(exchange.lastIndexOf(':') + 1));
+    await assert.rejects(
+      startTestGateway('postgres', 'two-gateways-c', { channel: { exchange: { builtIn: false, host: '127.0.0.1', port } }, vault: { keyFile: join(a.database.dataDir, 'master-keys.json') } }, { sharing: a.database }),
+      (e) => e instanceof SidebandError && e.code === 'CHANNEL_NUMBER_CLAIMED' && /give each gateway its own channel\.numbers/.test(e.message),
+    );
   });
 
   it('measures how soon B follows A (never asserted)', async (t) => {

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { encodeAccessRequest } from '../../../src/aaa/protocol/encode-request.ts';
+import { decodePacket } from '../../../src/aaa/wire/decode-packet.ts';
+import { dialects } from '../../support/databases.ts';
+import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
+
+const SECRET = 'throttle-nas-shared-secret';
+
+/** A NAS on its own UDP socket and loopback address; each log-in waits for its answer. */
+class Nas {
+  private socket: Socket = createSocket('udp4');
+  private identifier = 0;
+  constructor(private readonly address: string) {}
+  async open(): Promise<void> {
+    this.socket.bind(0, this.address);
+    await once(this.socket, 'listening');
+  }
+  /** The answer's code and Reply-Message. */
+  async login(server: string, login: string, password: string, callingStationId: string): Promise<{ code: string; reply: string | undefined }> {
+    const [host, port] = server.split(':');
+    const identifier = this.identifier++ & 0xff;
+    const request = encodeAccessRequest({ identifier, secret: SECRET, password, attributes: [{ name: 'User-Name', value: login }, { name: 'NAS-Port', value: 1 }, { name: 'Calling-Station-Id', value: callingStationId }] });
+    const answered = once(this.socket, 'message') as Promise<[Buffer]>;
+    this.socket.send(request, Number(port), host);
+    const [datagram] = await answered;
+    const decoded = decodePacket(datagram);
+    assert.ok(decoded.ok);
+    assert.equal(decoded.packet.identifier, identifier);
+    return { code: decoded.packet.code, reply: decoded.packet.text('Reply-Message') };
+  }
+  close(): void {
+    this.socket.close();
+  }
+}
+
+for (const dialect of dialects) {
+  describe(`failed log-in throttling on ${dialect}`, () => {
+    let t: TestGateway;
+    let server: string;
+    const bng = new Nas('127.0.0.1');
+    const other = new Nas('127.0.0.2');
+
+    before(async () => {
+      t = await startTestGateway(dialect, `login-throttling-${dialect}`, { radius: { maxFailures: 3, maxFailuresPerLogin: 5, failureWindowSeconds: 600 } });
+      const ctx = t.gateway.context;
+      await ctx.network.addPool({ name: 'access', cidr: '198.51.100.0/24' });
+      await ctx.network.addNas({ name: 'bng-one', address: '127.0.0.1/32', secret: SECRET, pool: 'access' });
+      await ctx.network.addNas({ name: 'bng-two', address: '127.0.0.2/32', secret: SECRET, pool: 'access' });
+      for (const login of ['hugo', 'ines', 'jules']) await ctx.subscribers.add({ login, password: `${login}-password` });
+      await t.gateway.authentication.nas.load();
+      server = t.gateway.listen.radiusAuth!;
+      await bng.open();
+      await other.open();
+    });
+    after(async () => {
+      bng.close();
+      other.close();
+      await t?.dispose();
+    });
+
+    it('throttles guesses at one login from a new calling station each time, on that NAS only, and leaves other logins alone', async () => {
+      // Below the per-station count at each station, up to the per-login count in all.
+      for (let i = 0; i < 5; i++) {
+        const guess = await bng.login(server, 'hugo', `guess-number-${i}`, `02:00:00:00:00:${String(i).padStart(2, '0')}`);
+        assert.match(guess.reply ?? '', /AAA_CREDENTIALS_REJECTED/, `guess ${i}`);
+      }
+      const right = await bng.login(server, 'hugo', 'hugo-password', '02:00:00:00:00:99');
+      assert.equal(right.code, 'Access-Reject');
+      assert.match(right.reply ?? '', /AAA_THROTTLED/, 'a station never seen before is refused too: the login is being guessed');
+      assert.equal((await other.login(server, 'hugo', 'hugo-password', '02:00:00:00:00:99')).code, 'Access-Accept', 'on another NAS the login is not throttled');
+      assert.equal((await bng.login(server, 'ines', 'ines-password', '02:00:00:00:00:00')).code, 'Access-Accept', 'another login is not throttled');
+    });
+
+    it('still throttles one calling station at the lower per-station count', async () => {
+      for (let i = 0; i < 3; i++) assert.match((await bng.login(server, 'jules', `guess-number-${i}`, '02:00:00:00:01:00')).reply ?? '', /AAA_CREDENTIALS_REJECTED/);
+      assert.match((await bng.login(server, 'jules', 'jules-password', '02:00:00:00:01:00')).reply ?? '', /AAA_THROTTLED/);
+      assert.equal((await bng.login(server, 'jules', 'jules-password', '02:00:00:00:01:01')).code, 'Access-Accept', 'from another station, below the per-login count');
+    });
+  });
+}
