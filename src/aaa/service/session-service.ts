@@ -426,18 +426,18 @@ export class SessionService {
    */
   private async restingElsewhere(tx: Tx, address: string, portFirst: number | null, subscriberId: string, now: number): Promise<number | null> {
     if (this.store.dialect !== 'postgres') return null;
-    let q = tx
-      .selectFrom('bindings')
-      .innerJoin('sessions', 'sessions.id', 'bindings.session_id')
-      .select('bindings.end_at')
-      .where('bindings.address', '=', address)
-      // The hold-down keeps an address from the next subscriber; its last holder may have it back (stickiness).
-      .where((eb) => eb.or([eb('bindings.end_at', 'is', null), eb.and([eb('bindings.end_at', '>', now - this.holdDownMs), eb('sessions.subscriber_id', 'is distinct from', subscriberId)])]));
+    // Bindings of one unit never overlap, so the latest begun is its holder or last holder:
+    // one row from the (address, start_at) index, however long the unit's history.
+    let q = tx.selectFrom('bindings').innerJoin('sessions', 'sessions.id', 'bindings.session_id').select(['bindings.end_at', 'sessions.subscriber_id']).where('bindings.address', '=', address);
     q = portFirst === null ? q.where('bindings.port_first', 'is', null) : q.where('bindings.port_first', '=', portFirst);
-    const rows = await q.execute();
-    if (rows.length === 0) return null;
-    return rows.some((r) => r.end_at === null) ? Infinity : Math.max(...rows.map((r) => r.end_at! + this.holdDownMs));
+    const last = await q.orderBy('bindings.start_at', 'desc').limit(1).executeTakeFirst();
+    if (!last) return null;
+    if (last.end_at === null) return Infinity;
+    // The hold-down keeps an address from the next subscriber; its last holder may have it back (stickiness).
+    if (last.end_at + this.holdDownMs <= now || last.subscriber_id === subscriberId) return null;
+    return last.end_at + this.holdDownMs;
   }
+
 
   /**
    * Applies an Accounting Start, Interim-Update or Stop dated `at` (the NAS's time) and
