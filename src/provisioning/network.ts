@@ -137,17 +137,6 @@ export class NetworkProvisioning {
     return pool;
   }
 
-  /** Stops accepting flow records from an exporter registered with `sideband exporter add`; gateways reload exporters every 10 s. */
-  async removeExporter(name: string): Promise<{ id: string; name: string; address: string }> {
-    return this.store.db.transaction().execute(async (tx) => {
-      const row = await tx.selectFrom('exporters').selectAll().where('name', '=', name).executeTakeFirst();
-      if (!row) throw new SidebandError('EXPORTER_NOT_FOUND', `No exporter named ${name} is registered (exporters in the configuration's tracking.exporters are removed there).`, { param: 'name' });
-      await tx.deleteFrom('exporters').where('id', '=', row.id).execute();
-      await appendAudit(tx, { actor: this.actor, action: 'exporter.remove', subjectType: 'exporter', subjectId: row.id, detail: { name, address: row.address } });
-      return { id: row.id, name: row.name, address: row.address };
-    });
-  }
-
   async listNas(): Promise<NasView[]> {
     const rows = await this.store.db
       .selectFrom('nas_clients')

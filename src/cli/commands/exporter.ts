@@ -11,9 +11,9 @@ export function registerExporterCommands(program: Command, cli: Cli): void {
     .action(async (name: string, o: { address: string }) =>
       cli.withContext(async (ctx, out) => out.result(await ctx.exporters.add({ name, address: o.address }), (e: ExporterView) => `registered exporter ${e.name} (${e.address}); a running gateway picks it up within 10 s`)));
   cmd.command('remove <name>')
-    .description('stop accepting flow records from this exporter; a running gateway drops it within 10 s')
+    .description('stop accepting flow records from this exporter; running gateways drop it')
     .action(async (name: string) =>
-      cli.withContext(async (ctx, out) => out.result(await ctx.network.removeExporter(name), (e: { name: string; address: string }) => `removed exporter ${e.name} (${e.address}); a running gateway drops it within 10 s`)));
+      cli.withContext(async (ctx, out) => out.result(await ctx.exporters.remove(name), (e: { name: string; address: string }) => `removed exporter ${e.name} (${e.address}); running gateways drop it`)));
   cmd.command('list')
     .description('list exporters')
     .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.exporters.list(), (r: ExporterView[]) => table(r as unknown as Array<Record<string, unknown>>, ['name', 'address', 'createdAt']))));

@@ -42,6 +42,17 @@ export class ExporterRegistry {
     return { id, name, address: address.text, createdAt: toIso(now) };
   }
 
+  /** Stops accepting flow records from an exporter registered with `sideband exporter add`; running gateways drop it at the announcement (PostgreSQL) or within 10 s. */
+  async remove(name: string): Promise<{ id: string; name: string; address: string }> {
+    return this.store.db.transaction().execute(async (tx) => {
+      const row = await tx.selectFrom('exporters').selectAll().where('name', '=', name).executeTakeFirst();
+      if (!row) throw new SidebandError('EXPORTER_NOT_FOUND', `No exporter named ${name} is registered (exporters in the configuration's tracking.exporters are removed there).`, { param: 'name' });
+      await tx.deleteFrom('exporters').where('id', '=', row.id).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'exporter.remove', subjectType: 'exporter', subjectId: row.id, detail: { name, address: row.address } });
+      return { id: row.id, name: row.name, address: row.address };
+    });
+  }
+
   async list(): Promise<ExporterView[]> {
     const rows = await this.store.db.selectFrom('exporters').selectAll().orderBy('name').execute();
     return rows.map((r) => ({ id: r.id, name: r.name, address: r.address, createdAt: toIso(r.created_at) }));
