@@ -68,7 +68,7 @@ const totals = { pass: 0, fail: 0, skipped: 0 };
 function runPhase(files, transcript) {
   return new Promise((resolve) => {
     if (files.length === 0) return resolve(0);
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = transcript ? createWriteStream(join(logDir, transcript)) : null;
     let tail = '';
     const relay = (stream, sink) => stream.on('data', (chunk) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authorizationFields, authorizationStatuses, createAuthorizationFields, customerFields, movementFields, webhookEventFields, webhookEventTypes } from '../../sdk/src/index.ts';
+import { authorizationFields, authorizationStatuses, createAuthorizationFields, customerFields, movementFields, webhookEventFields, webhookEventTypes } from '@sideband/merchant-sdk';
 import { openApiDocument } from '../../src/certification/api/openapi.ts';
 import { errorRegistry } from '../../src/errors/registry.ts';
 

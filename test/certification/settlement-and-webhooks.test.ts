@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { compactDecrypt } from 'jose';
-import { verifyWebhook, WebhookVerificationError } from '../../sdk/src/index.ts';
+import { verifyWebhook, WebhookVerificationError } from '@sideband/merchant-sdk';
 import { backoffMs } from '../../src/certification/webhooks/webhook-dispatcher.ts';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, webhookReceiver, type MerchantSetup, type Received } from '../support/merchant-harness.ts';

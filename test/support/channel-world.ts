@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { createChannelIdentity, type ChannelIdentity } from '../../sdk/src/channel/channel-certificate.ts';
-import { ChannelEndpoint } from '../../sdk/src/channel/channel-endpoint.ts';
-import { MerchantChannel, type ChannelCard } from '../../sdk/src/channel/merchant-channel.ts';
-import { SipTelephony } from '../../sdk/src/channel/sip-telephony.ts';
+import { createChannelIdentity, type ChannelIdentity, ChannelEndpoint, SipTelephony } from '@sideband/channel';
+import { MerchantChannel, type ChannelCard } from '@sideband/merchant-sdk/channel';
 import { createTestLogger } from '../../src/observability/logger.ts';
 import type { RunningKamailio } from './kamailio.ts';
 import { merchantSetup, shopper, type MerchantSetup } from './merchant-harness.ts';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SidebandClient } from '../../sdk/src/index.ts';
+import { SidebandClient } from '@sideband/merchant-sdk';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { SettlementPreference } from '../../src/store/schema.ts';
 import type { Acquirer } from '../../src/certification/settlement/acquirer.ts';

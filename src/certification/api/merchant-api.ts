@@ -6,7 +6,7 @@ import { httpLimits } from '../../gateway/http-limits.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { AuthorizationService } from '../authorization/authorization-service.ts';
 import { merchantView } from '../authorization/authorization-record.ts';
-import { authorizationStatuses } from '../../../sdk/src/types.ts';
+import { authorizationStatuses } from '@sideband/merchant-sdk';
 import type { WebhookSigner } from '../webhooks/webhook-signer.ts';
 import { parseCreateAuthorization, parseMovement } from './authorization-request.ts';
 import { IdempotencyKeys, type IdempotencyClaim } from './idempotency.ts';

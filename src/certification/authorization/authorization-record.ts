@@ -1,6 +1,6 @@
 import { newId } from '../../core/identity/ids.ts';
 import type { Tx } from '../../store/open-store.ts';
-import type { Authorization, AuthorizationStatus, WebhookEventType } from '../../../sdk/src/types.ts';
+import type { Authorization, AuthorizationStatus, WebhookEventType } from '@sideband/merchant-sdk';
 import type { AuthorizationTable } from '../../store/schema.ts';
 
 export type AuthorizationRow = AuthorizationTable;

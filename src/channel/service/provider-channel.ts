@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ChannelEndpoint, ChannelOutcome, Peer } from '../../../sdk/src/channel/channel-endpoint.ts';
-import { checkDirection, type Party } from '../../../sdk/src/channel/direction-rule.ts';
-import type { ChannelItem } from '../../../sdk/src/channel/exchange-session.ts';
-import type { ChannelExchange } from '../../../sdk/src/types.ts';
+import { type ChannelEndpoint, type ChannelOutcome, type Peer, checkDirection, type Party, type ChannelItem } from '@sideband/channel';
+import type { ChannelExchange } from '@sideband/merchant-sdk';
 import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';

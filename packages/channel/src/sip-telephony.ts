@@ -1,7 +1,5 @@
-import type { SipLogger as Logger } from '../sip/sip-observability.ts';
-import type { Call } from '../sip/user-agent/call.ts';
-import { SipFailure } from '../sip/user-agent/sip-failure.ts';
-import { UserAgent } from '../sip/user-agent/user-agent.ts';
+import type { SipLogger as Logger } from '@sideband/sip';
+import { type Call, SipFailure, UserAgent } from '@sideband/sip/user-agent';
 import { CallFailure, type EstablishedCall, type IncomingCall, type Telephony } from './telephony.ts';
 
 export interface SipTelephonyOptions {

@@ -5,7 +5,7 @@ import type { Party } from './direction-rule.ts';
 import { runExchangeSession, type ChannelItem, type SessionOutcome } from './exchange-session.ts';
 import { FrameStream } from './frame-stream.ts';
 import { connectMedia, listenMedia } from './media-connection.ts';
-import { describeTlsStream, readTlsStream } from '../sip/sdp/tls-stream-media.ts';
+import { describeTlsStream, readTlsStream } from '@sideband/sip/sdp';
 import { NumberPool } from './number-pool.ts';
 import type { TLSSocket } from 'node:tls';
 import { CallFailure, type EstablishedCall, type IncomingCall, type Telephony } from './telephony.ts';

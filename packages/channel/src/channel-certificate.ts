@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createHash, webcrypto, X509Certificate } from 'node:crypto';
-import { certificateFingerprint as derFingerprint } from '../sip/sdp/tls-stream-media.ts';
+import { certificateFingerprint as derFingerprint } from '@sideband/sip/sdp';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 

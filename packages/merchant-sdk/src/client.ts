@@ -1,5 +1,5 @@
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
-import { signRequest } from './http-signatures/index.ts';
+import { signRequest } from '@sideband/http-signatures';
 import type { ApiErrorBody, Authorization, AuthorizationList, ChannelExchange, CreateAuthorization, Movement } from './types.ts';
 import type { WebhookKeySet } from './webhook-verification.ts';
 

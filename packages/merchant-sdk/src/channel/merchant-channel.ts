@@ -3,9 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPublicKey } from 'node:crypto';
 import type { SidebandClient } from '../client.ts';
-import { verifyRequestSignature } from '../http-signatures/index.ts';
-import type { ChannelEndpoint, ChannelOutcome, Peer } from './channel-endpoint.ts';
-import type { ChannelItem } from './exchange-session.ts';
+import { verifyRequestSignature } from '@sideband/http-signatures';
+import type { ChannelEndpoint, ChannelOutcome, Peer, ChannelItem } from '@sideband/channel';
 
 /** A card as the merchant receives it over the call, for its own acquirer. */
 export interface ChannelCard {
