@@ -19,6 +19,7 @@ export interface World {
   m: MerchantSetup;
   registrar: string;
   identity: ChannelIdentity;
+  telephony: SipTelephony;
   endpoint: ChannelEndpoint;
   channel: MerchantChannel;
   cards: ChannelCard[];
@@ -54,7 +55,7 @@ export async function world(name: string, kamailio?: RunningKamailio): Promise<W
   const pan = testCardNumber(50);
   let n = 0;
   return {
-    m, registrar, identity, endpoint, channel, cards, cardTimes, pan,
+    m, registrar, identity, telephony, endpoint, channel, cards, cardTimes, pan,
     async authorizationId() {
       const { address } = await shopper(m, `${name}-buyer-${n++}`, { card: { number: pan, expiry: futureExpiry() } });
       const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });

@@ -225,7 +225,10 @@ export class ChannelEndpoint {
     return live.ended && !outcome.ok ? { ok: false, cause: 'ended-on-command', received: outcome.received, sent: outcome.sent } : outcome;
   }
 
-  async close(): Promise<void> {
-    await this.o.telephony.close();
+  private closing: Promise<void> | null = null;
+
+  /** Idempotent: a second close waits for the first, whatever the telephony does on its own. */
+  close(): Promise<void> {
+    return (this.closing ??= this.o.telephony.close());
   }
 }

@@ -76,6 +76,7 @@ export class SipTelephony implements Telephony {
     this.handler = handler;
   }
 
+  /** Unregisters and closes; idempotent (UserAgent.stop is). */
   close(): Promise<void> {
     return this.ua.stop({ unregister: true });
   }

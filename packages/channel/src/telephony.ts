@@ -26,6 +26,7 @@ export interface Telephony {
   readonly lineNumber: string;
   call(dialed: string, offer: string, ringTimeoutMs: number): Promise<EstablishedCall>;
   onIncoming(handler: (call: IncomingCall) => void): void;
+  /** Idempotent: closing twice, or while a close is under way, is no error. */
   close(): Promise<void>;
 }
 

@@ -144,8 +144,13 @@ export class MerchantChannel {
     return { status: 404, body: { error: { code: 'NOT_FOUND', message: `${req.method} ${path}` } } };
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    await this.o.endpoint.close();
+  private stopping: Promise<void> | null = null;
+
+  /** Stops negotiating and closes the endpoint (its calls and telephony). Idempotent. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+      await this.o.endpoint.close();
+    })());
   }
 }

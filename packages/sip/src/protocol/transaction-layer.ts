@@ -223,7 +223,14 @@ export class TransactionLayer implements TransportSink {
     await transport.send(bytes, hop);
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | null = null;
+
+  /** Idempotent: a second close waits for the first. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
     for (const t of [...this.clients.values(), ...this.servers.values()]) t.terminate();
     await Promise.all([...this.transports.values()].map((t) => t.close()));

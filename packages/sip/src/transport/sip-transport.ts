@@ -34,6 +34,7 @@ export interface SipTransport {
   send(bytes: Buffer, to: Target): Promise<void>;
   /** A line proved its password in a request from `peer`: its connection leaves the unauthenticated share. */
   authenticated?(peer: Peer): void;
+  /** Idempotent: closing twice, or while a close is under way, is no error. */
   close(): Promise<void>;
 }
 

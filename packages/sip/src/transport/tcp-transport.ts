@@ -95,7 +95,14 @@ export class TcpTransport implements SipTransport {
     await new Promise<void>((resolve, reject) => connection.socket.write(bytes, (e) => (e ? reject(e) : resolve())));
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | null = null;
+
+  /** Idempotent: a second close waits for the first. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
     for (const c of this.connections.values()) {
       this.disarm(c);

@@ -48,7 +48,10 @@ export class UdpTransport implements SipTransport {
     this.guard?.lineAuthenticatedFrom(peer.address);
   }
 
+  private closing: Promise<void> | null = null;
+
+  /** Idempotent: a second close waits for the first (dgram throws on closing a closed socket). */
   close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    return (this.closing ??= new Promise((resolve) => this.socket.close(() => resolve())));
   }
 }

@@ -161,9 +161,16 @@ export class UserAgent implements TransactionUser {
 
   /**
    * Hangs up every call, removes every registration (each bounded to a few round trips;
-   * `unregister: false` leaves them to expire), and closes the transports.
+   * `unregister: false` leaves them to expire), and closes the transports. Idempotent: a
+   * second stop waits for the first.
    */
-  async stop(options: { unregister?: boolean } = {}): Promise<void> {
+  stop(options: { unregister?: boolean } = {}): Promise<void> {
+    return (this.stopping ??= this.shutDown(options));
+  }
+
+  private stopping: Promise<void> | null = null;
+
+  private async shutDown(options: { unregister?: boolean }): Promise<void> {
     const calls = [...this.core.dialogs.values()].filter((d): d is Call => 'bye' in d);
     const bounded = (work: Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
