@@ -1,4 +1,3 @@
-import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { UserAgent } from '@sideband/sip';
 import { createTestLogger } from '../../src/observability/logger.ts';
