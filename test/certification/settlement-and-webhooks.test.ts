@@ -56,7 +56,7 @@ for (const dialect of dialects) {
     });
 
     it('signs each delivery, retries with backoff, and shows the history to the operator', async () => {
-      const received: Received = { responses: [], webhooks: [] };
+      const received: Received = { responses: [], calls: [], webhooks: [] };
       let answer = 500;
       const flaky = await webhookReceiver(received, () => answer);
       await m.t.gateway.context.store.db.updateTable('merchants').set({ webhook_url: flaky.url }).where('id', '=', m.merchantId).execute();

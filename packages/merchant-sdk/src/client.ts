@@ -1,6 +1,6 @@
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { signRequest } from '@sideband/http-signatures';
-import type { ApiErrorBody, Authorization, AuthorizationList, ChannelExchange, CreateAuthorization, Movement } from './types.ts';
+import type { ApiErrorBody, Authorization, AuthorizationList, ChannelCapabilities, ChannelExchange, CreateAuthorization, CreateCapture, CreateChannelExchange, CreateRefund, Movement } from './types.ts';
 import type { WebhookKeySet } from './webhook-verification.ts';
 
 /** An answer of the API that is not a success: its `code` is stable (see the OpenAPI document). */
@@ -67,9 +67,9 @@ export class SidebandClient {
       const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
       return this.request<AuthorizationList>('GET', `/v1/authorizations${q.size ? `?${q}` : ''}`);
     },
-    capture: (id: string, params: { amount?: number } = {}, opts: RequestOptions = {}) => this.request<Movement>('POST', `/v1/authorizations/${encodeURIComponent(id)}/captures`, params, opts.idempotencyKey ?? randomUUID()),
+    capture: (id: string, params: CreateCapture = {}, opts: RequestOptions = {}) => this.request<Movement>('POST', `/v1/authorizations/${encodeURIComponent(id)}/captures`, params, opts.idempotencyKey ?? randomUUID()),
     void: (id: string, opts: RequestOptions = {}) => this.request<Authorization>('POST', `/v1/authorizations/${encodeURIComponent(id)}/void`, {}, opts.idempotencyKey ?? randomUUID()),
-    refund: (id: string, params: { amount?: number; reason?: string } = {}, opts: RequestOptions = {}) => this.request<Movement>('POST', `/v1/authorizations/${encodeURIComponent(id)}/refunds`, params, opts.idempotencyKey ?? randomUUID()),
+    refund: (id: string, params: CreateRefund = {}, opts: RequestOptions = {}) => this.request<Movement>('POST', `/v1/authorizations/${encodeURIComponent(id)}/refunds`, params, opts.idempotencyKey ?? randomUUID()),
   };
 
   readonly captures = { retrieve: (id: string) => this.request<Movement>('GET', `/v1/captures/${encodeURIComponent(id)}`) };
@@ -77,8 +77,8 @@ export class SidebandClient {
 
   /** The provider's side of the secure channel (docs/secure-channel.md). */
   readonly channel = {
-    capabilities: () => this.request<{ supported: boolean; lineNumber: string; fingerprint: string }>('GET', '/v1/channel'),
-    createExchange: (params: { exchangeId?: string; authorizationId: string; firstSender: 'provider' | 'merchant'; items: { provider: number; merchant: number }; number?: string; token?: string }, opts: RequestOptions = {}) =>
+    capabilities: () => this.request<ChannelCapabilities>('GET', '/v1/channel'),
+    createExchange: (params: CreateChannelExchange, opts: RequestOptions = {}) =>
       this.request<ChannelExchange>('POST', '/v1/channel/exchanges', params, opts.idempotencyKey ?? randomUUID()),
     retrieveExchange: (id: string) => this.request<ChannelExchange>('GET', `/v1/channel/exchanges/${encodeURIComponent(id)}`),
   };
