@@ -11,6 +11,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, statSync } from
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { build, isStale } from './build.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -88,6 +89,10 @@ function runPhase(files, transcript) {
     });
   });
 }
+
+// Tests start `sideband` as an operator would: the compiled gateway (dist/), built when a
+// source is newer than the last build.
+if (isStale()) build();
 
 const code1 = await runPhase(phase1, 'test-output.log');
 const code2 = await runPhase(phase2, null);
