@@ -1,8 +1,22 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Workspace packages (packages/*) are reached only through their `exports` map, by name
+ * (`@sideband/sip/wire`), never by a relative path into another package's files; inside a
+ * package, relative imports stay inside its own src/.
+ */
+const packageBoundary = {
+  regex: String.raw`^\.{1,2}/(.*/)?(packages|sdk)/`,
+  message: 'Import a workspace package by its name (@sideband/…) through its exports map, not by a relative path into its files.',
+};
+const ownSrcOnly = {
+  regex: String.raw`^(\.\./)+([\w.-]+/)?(src|test|bench|scripts|packages)/`,
+  message: 'A package imports only its own src/ by relative path; other packages by name (@sideband/…), never the gateway.',
+};
+
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', '**/dist/', 'sdk/node_modules/'] },
+  { ignores: ['node_modules/', 'data/', '**/dist/', '**/node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -10,7 +24,9 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
+      'no-restricted-imports': ['error', { patterns: [packageBoundary] }],
     },
   },
+  { files: ['packages/**'], rules: { 'no-restricted-imports': ['error', { patterns: [packageBoundary, ownSrcOnly] }] } },
   { files: ['src/cli/**', 'bench/**', 'scripts/**', 'bin/**', 'test/**'], rules: { 'no-console': 'off' } },
 );

@@ -11,6 +11,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, statSync } from
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { build, isStale } from './build.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -68,7 +69,7 @@ const totals = { pass: 0, fail: 0, skipped: 0 };
 function runPhase(files, transcript) {
   return new Promise((resolve) => {
     if (files.length === 0) return resolve(0);
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = transcript ? createWriteStream(join(logDir, transcript)) : null;
     let tail = '';
     const relay = (stream, sink) => stream.on('data', (chunk) => {
@@ -88,6 +89,10 @@ function runPhase(files, transcript) {
     });
   });
 }
+
+// Tests start `sideband` as an operator would: the compiled gateway (dist/), built when a
+// source is newer than the last build.
+if (isStale()) build();
 
 const code1 = await runPhase(phase1, 'test-output.log');
 const code2 = await runPhase(phase2, null);

@@ -1,6 +1,6 @@
 // Signed merchant authorizations per second, with p50/p99 latency, at fixed concurrencies,
 // against a gateway in its own process on loopback (SQLite, then PostgreSQL).
-//   node --import tsx bench/authorizations/index.ts [seconds-per-level]
+//   node -C sideband-source --import tsx bench/authorizations/index.ts [seconds-per-level]
 //
 // Only successes count in the throughput and the latencies: a 201 whose authorization is
 // `approved`, as a manual-capture purchase asks. Declines (a 201 with another status) are
@@ -8,7 +8,7 @@
 // a gateway that fails fast can never look faster than one that works.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { SidebandApiError, SidebandClient } from '../../sdk/src/index.ts';
+import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 
 const seconds = Number(process.argv[2] ?? 5);
 const levels = [1, 8, 32, 64];
@@ -16,7 +16,7 @@ const levels = [1, 8, 32, 64];
 interface Setup { baseUrl: string; keyId: string; privateKey: string; addresses: string[] }
 
 async function startGateway(dialect: string): Promise<{ setup: Setup; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/authorizations/gateway-process.ts', dialect], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SIDEBAND_TEST_LOG_DIR: '' } });
+  const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', 'bench/authorizations/gateway-process.ts', dialect], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SIDEBAND_TEST_LOG_DIR: '' } });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`gateway process exited ${code}`)));

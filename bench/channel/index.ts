@@ -1,7 +1,7 @@
 // Secure-channel exchanges per second, and the time from negotiation (the merchant's
 // POST /v1/channel/exchanges) to the first item delivered (the card at the merchant's
 // acquirer hook), through the built-in exchange and through Kamailio, in one run.
-//   node --import tsx bench/channel/index.ts [exchanges-per-run]
+//   node -C sideband-source --import tsx bench/channel/index.ts [exchanges-per-run]
 import { PROVIDER, SHOP, EAVESDROPPER, world, type World } from '../../test/support/channel-world.ts';
 import { haveKamailio, startKamailio, type RunningKamailio } from '../../test/support/kamailio.ts';
 

@@ -1,7 +1,7 @@
 // Throughput of one, two and three gateway processes sharing one PostgreSQL database:
 // RADIUS log-ins (radclient, Access-Request with durable address allocation) and signed
 // authorizations (SDK, concurrency 32), the load spread evenly over the gateways running.
-//   node --import tsx bench/cluster/index.ts [seconds-per-level]
+//   node -C sideband-source --import tsx bench/cluster/index.ts [seconds-per-level]
 //
 // Only successes count (Access-Accepts; authorizations answered `captured`); everything
 // else is reported by its reason. Each level adds one gateway to those already running.
@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SidebandApiError, SidebandClient } from '../../sdk/src/index.ts';
+import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { openContext } from '../../src/gateway/context.ts';
 import { createLogger } from '../../src/observability/logger.ts';

@@ -3,7 +3,7 @@
 // a process of its own), nfdump's nfcapd and pmacct's nfacctd, one after the other, each
 // paced by its own socket queue. Everything listens on 127.0.0.1; temp files live under
 // one directory removed at exit, and every child is stopped, also on failure.
-//   node --import tsx bench/flows/index.ts [--cpu-prof DIR]
+//   node -C sideband-source --import tsx bench/flows/index.ts [--cpu-prof DIR]
 // --cpu-prof keeps a V8 CPU profile of Sideband's collector in DIR (open it in Chrome's
 // DevTools or speedscope).
 import { mkdtempSync, rmSync } from 'node:fs';

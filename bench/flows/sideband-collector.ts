@@ -4,7 +4,7 @@
 // 127.0.0.1 as an exporter, opens one session per subscriber, prints one JSON line
 // ({ ipfix, operatorHttp, addresses, provisionSeconds }) and serves until SIGTERM or its
 // stdin closes (so that it never outlives a driver that died).
-//   node --import tsx bench/flows/sideband-collector.ts SUBSCRIBERS
+//   node -C sideband-source --import tsx bench/flows/sideband-collector.ts SUBSCRIBERS
 import { startTestGateway } from '../../test/support/test-gateway.ts';
 
 const subscribers = Number(process.argv[2]);

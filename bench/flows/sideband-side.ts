@@ -37,7 +37,7 @@ function flowCounters(text: string): Map<string, number> {
 export async function startSideband(subscribers: number, tmp: string, cpuProfileDir?: string): Promise<SidebandSide> {
   const script = new URL('./sideband-collector.ts', import.meta.url).pathname;
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', import.meta.resolve('tsx'), script, String(subscribers)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: tmp } });
+  const child = spawn(process.execPath, [...profile, '--conditions=sideband-source', '--import', import.meta.resolve('tsx'), script, String(subscribers)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: tmp } });
   // The collector also stops when its stdin closes, which covers a driver killed outright.
   const collectorProcess = supervise(child, 'SIGTERM');
   const lines = createInterface({ input: child.stdout! });

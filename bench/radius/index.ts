@@ -1,7 +1,7 @@
 // Sideband's RADIUS server against FreeRADIUS under the same radclient load, on loopback:
 // Access-Requests and Accounting-Request Starts per second, and the resolution index with a
 // million bindings. See README.md beside this file.
-//   node --import tsx bench/radius/index.ts [--dialects sqlite,postgres] [--subscribers 2000]
+//   node -C sideband-source --import tsx bench/radius/index.ts [--dialects sqlite,postgres] [--subscribers 2000]
 //        [--requests 40000] [--per-file 2000] [--processes 1] [--parallel 128]
 //        [--bindings 1000000] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
@@ -120,7 +120,7 @@ async function phase(server: ServerUnderTest): Promise<void> {
 
 async function resolution(): Promise<ResolutionFigures> {
   const script = fileURLToPath(new URL('./resolution-phase.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, args.bindings, '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--conditions=sideband-source', '--import', 'tsx', script, args.bindings, '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = new ChildLines(child, 'the resolution phase');
   try {
     return JSON.parse(await lines.next(120_000, 'loading and resolving')) as ResolutionFigures;

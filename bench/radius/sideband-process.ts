@@ -16,7 +16,7 @@ export interface SidebandOptions {
 /** Starts sideband-server.ts in a child process and waits until it is provisioned and listening. */
 export async function startSideband(o: SidebandOptions): Promise<ServerUnderTest & { ready: SidebandReady }> {
   // --no-warnings: Fastify's deprecation notices would interleave with the bench's table.
-  const node = ['--no-warnings', ...(o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir] : []), '--import', 'tsx'];
+  const node = ['--no-warnings', ...(o.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir] : []), '--conditions=sideband-source', '--import', 'tsx'];
   const child = spawn(process.execPath, [...node, SCRIPT, o.dialect, String(o.subscribers), SECRET], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = new ChildLines(child, `Sideband (${o.dialect})`);
   const stop = async (): Promise<void> => {

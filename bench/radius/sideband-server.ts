@@ -4,7 +4,7 @@
 // prints one JSON line: { auth, acct, provisionSeconds }. Then, for each line "records" on
 // stdin, prints what it recorded as JSON; when stdin closes (also when the driver dies) it
 // stops the gateway, drops the database and exits.
-//   node --import tsx bench/radius/sideband-server.ts sqlite|postgres SUBSCRIBERS SECRET
+//   node -C sideband-source --import tsx bench/radius/sideband-server.ts sqlite|postgres SUBSCRIBERS SECRET
 import { createInterface } from 'node:readline';
 import { startTestGateway, type TestGateway } from '../../test/support/test-gateway.ts';
 import { POOL_CIDR, login, password } from './bench-data.ts';

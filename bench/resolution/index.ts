@@ -1,6 +1,6 @@
 // Loads 1,000,000 bindings into a BindingIndex and times lookups. Addresses come from
 // 100.64.0.0/10 (subscribers with a whole address) and 198.18.0.0/15 (CGNAT addresses
-// shared by port blocks); they exist only in memory. Run: node --import tsx bench/resolution/index.ts
+// shared by port blocks); they exist only in memory. Run: node -C sideband-source --import tsx bench/resolution/index.ts
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BindingIndex } from '../../src/core/resolution/binding-index.ts';

@@ -1,6 +1,6 @@
 // The soak: mixed load against one gateway process for a long while, watching whether its
 // memory, file descriptors and event-loop delay stay flat. See README.md beside this file.
-//   node --import tsx bench/soak/index.ts [--minutes 10] [--sample-seconds 10] [--report-seconds 30]
+//   node -C sideband-source --import tsx bench/soak/index.ts [--minutes 10] [--sample-seconds 10] [--report-seconds 30]
 //        [--warmup-seconds N] [--radius-rate 40] [--flow-rate 100] [--authorization-rate 10]
 //        [--subscribers 100] [--shoppers 20] [--interims 3] [--no-channel]
 import { spawn } from 'node:child_process';
@@ -136,7 +136,7 @@ function verdictLines(trends: readonly Trend[]): string[] {
 
 async function main(): Promise<number> {
   const script = new URL('./soak-gateway.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, args.subscribers!, args.shoppers!], {
+  const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', import.meta.resolve('tsx'), script, args.subscribers!, args.shoppers!], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, TMPDIR: work, SIDEBAND_SOAK_LOG: gatewayLog, SIDEBAND_TEST_LOG_DIR: '' },
   });

@@ -3,11 +3,9 @@
 // them captured and some of those refunded; and secure-channel exchanges one after
 // another (the merchant's MerchantChannel answering the provider's calls through the
 // built-in SIP exchange, the card arriving over TLS media), as bench/channel drives them.
-import { SidebandApiError, SidebandClient } from '../../sdk/src/index.ts';
-import { createChannelIdentity } from '../../sdk/src/channel/channel-certificate.ts';
-import { ChannelEndpoint } from '../../sdk/src/channel/channel-endpoint.ts';
-import { MerchantChannel } from '../../sdk/src/channel/merchant-channel.ts';
-import { SipTelephony } from '../../sdk/src/channel/sip-telephony.ts';
+import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
+import { createChannelIdentity, ChannelEndpoint, SipTelephony } from '@sideband/channel';
+import { MerchantChannel } from '@sideband/merchant-sdk/channel';
 import { createLogger } from '../../src/observability/logger.ts';
 import { SHOP } from '../../test/support/channel-world.ts';
 import type { Tally } from './tally.ts';

@@ -9,7 +9,7 @@
 // It prints one JSON line (Ready), then reads one line from stdin: the merchant channel's
 // URL and fingerprint, which it registers before answering "registered". It serves until
 // SIGTERM or until its stdin closes, so that it never outlives a driver that died.
-//   node --import tsx bench/soak/soak-gateway.ts SUBSCRIBERS SHOPPERS
+//   node -C sideband-source --import tsx bench/soak/soak-gateway.ts SUBSCRIBERS SHOPPERS
 import { generateKeyPairSync } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';

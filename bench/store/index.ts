@@ -1,6 +1,6 @@
 // Store write throughput on both databases: single-row commits (what an operator
 // command or a RADIUS accounting record costs) and batched commits.
-//   node --import tsx bench/store/index.ts
+//   node -C sideband-source --import tsx bench/store/index.ts
 import { appendAudit } from '../../src/store/audit-log.ts';
 import { testContext } from '../../test/support/contexts.ts';
 

@@ -1,6 +1,6 @@
 // Vault throughput: envelope seal/open of a card record, in process (no store), and the
 // same through the Vault with its audited open on SQLite and PostgreSQL.
-//   node --import tsx bench/vault/index.ts
+//   node -C sideband-source --import tsx bench/vault/index.ts
 import { randomBytes } from 'node:crypto';
 import { openRecord, sealRecord } from '../../src/vault/envelope.ts';
 import { testContext } from '../../test/support/contexts.ts';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { SidebandApiError, type Authorization } from '../../sdk/src/index.ts';
+import { SidebandApiError, type Authorization } from '@sideband/merchant-sdk';
 import { dialects, type TestDialect } from '../support/databases.ts';
 import { FaultyAcquirer } from '../support/faulty-acquirer.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';

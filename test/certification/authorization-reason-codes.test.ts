@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { signRequest, SidebandApiError, SidebandClient } from '../../sdk/src/index.ts';
+import { signRequest, SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 import { futureExpiry, testCardNumber } from '../support/test-cards.ts';

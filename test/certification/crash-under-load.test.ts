@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SidebandClient, type Authorization, type Movement } from '../../sdk/src/index.ts';
+import { SidebandClient, type Authorization, type Movement } from '@sideband/merchant-sdk';
 import { IDEMPOTENCY_LEASE_MS } from '../../src/certification/api/idempotency.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import type { Database } from '../../src/store/schema.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate } from 'node:timers/promises';
-import { verifyWebhook } from '../../sdk/src/index.ts';
+import { verifyWebhook } from '@sideband/merchant-sdk';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, type MerchantSetup } from '../support/merchant-harness.ts';
 import { haveRadclient, radclient } from '../support/radclient.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { SidebandApiError, type Authorization } from '../../sdk/src/index.ts';
+import { SidebandApiError, type Authorization } from '@sideband/merchant-sdk';
 import type { SidebandError } from '../../src/errors/sideband-error.ts';
 import { dialects } from '../support/databases.ts';
 import { FaultyAcquirer } from '../support/faulty-acquirer.ts';

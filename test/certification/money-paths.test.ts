@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { compactDecrypt } from 'jose';
-import type { Authorization, CreateAuthorization, SidebandApiError } from '../../sdk/src/index.ts';
+import type { Authorization, CreateAuthorization, SidebandApiError } from '@sideband/merchant-sdk';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 import { assertBooksBalance, assertNoProcessingShown, assertWebhooksDelivered, simulatedAcquirer } from '../support/money-books.ts';

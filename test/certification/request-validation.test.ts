@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { sql } from 'kysely';
-import { SidebandApiError } from '../../sdk/src/index.ts';
+import { SidebandApiError } from '@sideband/merchant-sdk';
 import { parseCreateAuthorization, parseMovement } from '../../src/certification/api/authorization-request.ts';
 import { parseExchangeRequest } from '../../src/certification/api/channel-request.ts';
 import type { SimulatedAcquirer } from '../../src/certification/settlement/simulated-acquirer.ts';

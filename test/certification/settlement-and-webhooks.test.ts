@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { compactDecrypt } from 'jose';
-import { verifyWebhook, WebhookVerificationError } from '../../sdk/src/index.ts';
+import { verifyWebhook, WebhookVerificationError } from '@sideband/merchant-sdk';
 import { backoffMs } from '../../src/certification/webhooks/webhook-dispatcher.ts';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, webhookReceiver, type MerchantSetup, type Received } from '../support/merchant-harness.ts';
@@ -56,7 +56,7 @@ for (const dialect of dialects) {
     });
 
     it('signs each delivery, retries with backoff, and shows the history to the operator', async () => {
-      const received: Received = { responses: [], webhooks: [] };
+      const received: Received = { responses: [], calls: [], webhooks: [] };
       let answer = 500;
       const flaky = await webhookReceiver(received, () => answer);
       await m.t.gateway.context.store.db.updateTable('merchants').set({ webhook_url: flaky.url }).where('id', '=', m.merchantId).execute();

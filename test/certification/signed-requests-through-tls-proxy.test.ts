@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SidebandApiError, SidebandClient } from '../../sdk/src/index.ts';
+import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { dialects } from '../support/databases.ts';
 import { httpsFetch } from '../support/https-fetch.ts';

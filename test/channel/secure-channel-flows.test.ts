@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createChannelIdentity } from '../../sdk/src/channel/channel-certificate.ts';
-import { ChannelEndpoint, type ChannelOutcome } from '../../sdk/src/channel/channel-endpoint.ts';
-import { SipTelephony } from '../../sdk/src/channel/sip-telephony.ts';
-import { SidebandApiError } from '../../sdk/src/index.ts';
+import { createChannelIdentity, ChannelEndpoint, type ChannelOutcome, SipTelephony } from '@sideband/channel';
+import { SidebandApiError } from '@sideband/merchant-sdk';
 import { createTestLogger } from '../../src/observability/logger.ts';
 import { EAVESDROPPER, PROVIDER, SHOP, world, type World } from '../support/channel-world.ts';
 import { shopper } from '../support/merchant-harness.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SidebandClient, type Authorization } from '../../sdk/src/index.ts';
+import { SidebandClient, type Authorization } from '@sideband/merchant-sdk';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { openContext, type Context } from '../../src/gateway/context.ts';
 import { createTestLogger } from '../../src/observability/logger.ts';

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FieldInput } from '../../sdk/src/http-signatures/structured-fields/field-input.ts';
-import { parseBareItem } from '../../sdk/src/http-signatures/structured-fields/parse-bare-item.ts';
-import { parseDictionary } from '../../sdk/src/http-signatures/structured-fields/parse-dictionary.ts';
-import { serializeDictionary } from '../../sdk/src/http-signatures/structured-fields/serialize-structured-field.ts';
-import { formatSipUri, parseSipUri } from '../../sdk/src/sip/wire/sip-uri.ts';
+import { FieldInput, parseBareItem, parseDictionary, serializeDictionary } from '@sideband/http-signatures/structured-fields';
+import { formatSipUri, parseSipUri } from '@sideband/sip/wire';
 
 // Inputs the fuzz targets in this folder found wrong, kept as plain cases so that they are
 // checked on every run whatever the fuzzers draw.

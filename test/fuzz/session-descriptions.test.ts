@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { sdpFailureCauses } from '../../sdk/src/sip/sdp/sdp-failure.ts';
-import { formatSessionDescription, parseSessionDescription, type SessionDescription } from '../../sdk/src/sip/sdp/session-description.ts';
-import { describeTlsStream, readTlsStream, type TlsStreamMedia } from '../../sdk/src/sip/sdp/tls-stream-media.ts';
+import { sdpFailureCauses, formatSessionDescription, parseSessionDescription, type SessionDescription, describeTlsStream, readTlsStream, type TlsStreamMedia } from '@sideband/sip/sdp';
 import { fuzzTestTimeout, fuzzWithinBudget, Reached } from './fuzz-within-budget.ts';
 import { mutatedText } from './text-mutations.ts';
 

@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatDigestChallenge, parseDigestChallenge } from '../../sdk/src/sip/protocol/digest-challenge.ts';
-import { formatDigestCredentials, parseDigestCredentials } from '../../sdk/src/sip/protocol/digest-credentials.ts';
-import { formatCSeq, parseCSeq } from '../../sdk/src/sip/wire/cseq.ts';
-import { formatParams, parseParams } from '../../sdk/src/sip/wire/generic-params.ts';
-import { callIdOf, cseqOf, fromOf, toOf, topViaOf, viasOf } from '../../sdk/src/sip/wire/message-fields.ts';
-import { formatNameAddress, parseNameAddress } from '../../sdk/src/sip/wire/name-addr.ts';
-import { sipParseFailureCauses } from '../../sdk/src/sip/wire/parse-failure.ts';
-import { parseMessage } from '../../sdk/src/sip/wire/parse-message.ts';
-import { serializeMessage } from '../../sdk/src/sip/wire/serialize-message.ts';
-import type { SipMessage } from '../../sdk/src/sip/wire/sip-message.ts';
-import { formatSipUri, parseSipUri, type SipUri } from '../../sdk/src/sip/wire/sip-uri.ts';
-import { splitList } from '../../sdk/src/sip/wire/split-list.ts';
-import { SipStreamFramer, type FramedItem } from '../../sdk/src/sip/wire/stream-framer.ts';
-import { formatUri, parseUri } from '../../sdk/src/sip/wire/uri.ts';
-import { formatVia, parseVia } from '../../sdk/src/sip/wire/via.ts';
+import { formatDigestChallenge, parseDigestChallenge, formatDigestCredentials, parseDigestCredentials } from '@sideband/sip/protocol';
+import { formatCSeq, parseCSeq, formatParams, parseParams, callIdOf, cseqOf, fromOf, toOf, topViaOf, viasOf, formatNameAddress, parseNameAddress, sipParseFailureCauses, parseMessage, serializeMessage, type SipMessage, formatSipUri, parseSipUri, type SipUri, splitList, SipStreamFramer, type FramedItem, formatUri, parseUri, formatVia, parseVia } from '@sideband/sip/wire';
 import { fuzzTestTimeout, fuzzWithinBudget, Reached } from './fuzz-within-budget.ts';
 import { mutatedText } from './text-mutations.ts';
 

@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { signingFailures, SigningError, signRequest, verificationFailures, verifyRequestSignature, type SignRequestOptions } from '../../sdk/src/http-signatures/index.ts';
-import { parseTargetUri } from '../../sdk/src/http-signatures/target-uri.ts';
-import { parseDictionary } from '../../sdk/src/http-signatures/structured-fields/parse-dictionary.ts';
-import { serializeDictionary } from '../../sdk/src/http-signatures/structured-fields/serialize-structured-field.ts';
-import { structuredFieldFailures } from '../../sdk/src/http-signatures/structured-fields/structured-field-error.ts';
-import { innerList, item, type BareItem, type Dictionary, type InnerList, type Item, type Parameters } from '../../sdk/src/http-signatures/structured-fields/structured-field-value.ts';
+import { signingFailures, SigningError, signRequest, verificationFailures, verifyRequestSignature, type SignRequestOptions, parseTargetUri } from '@sideband/http-signatures';
+import { parseDictionary, serializeDictionary, structuredFieldFailures, innerList, item, type BareItem, type Dictionary, type InnerList, type Item, type Parameters } from '@sideband/http-signatures/structured-fields';
 import { fuzzAsyncWithinBudget, fuzzTestTimeout, fuzzWithinBudget, Reached } from './fuzz-within-budget.ts';
 import { mutatedText } from './text-mutations.ts';
 

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { createChannelIdentity, type ChannelIdentity } from '../../sdk/src/channel/channel-certificate.ts';
-import { ChannelEndpoint } from '../../sdk/src/channel/channel-endpoint.ts';
-import { MerchantChannel, type ChannelCard } from '../../sdk/src/channel/merchant-channel.ts';
-import { SipTelephony } from '../../sdk/src/channel/sip-telephony.ts';
+import { createChannelIdentity, type ChannelIdentity, ChannelEndpoint, SipTelephony } from '@sideband/channel';
+import { MerchantChannel, type ChannelCard } from '@sideband/merchant-sdk/channel';
 import { createTestLogger } from '../../src/observability/logger.ts';
 import type { RunningKamailio } from './kamailio.ts';
 import { merchantSetup, shopper, type MerchantSetup } from './merchant-harness.ts';
@@ -21,6 +19,7 @@ export interface World {
   m: MerchantSetup;
   registrar: string;
   identity: ChannelIdentity;
+  telephony: SipTelephony;
   endpoint: ChannelEndpoint;
   channel: MerchantChannel;
   cards: ChannelCard[];
@@ -56,7 +55,7 @@ export async function world(name: string, kamailio?: RunningKamailio): Promise<W
   const pan = testCardNumber(50);
   let n = 0;
   return {
-    m, registrar, identity, endpoint, channel, cards, cardTimes, pan,
+    m, registrar, identity, telephony, endpoint, channel, cards, cardTimes, pan,
     async authorizationId() {
       const { address } = await shopper(m, `${name}-buyer-${n++}`, { card: { number: pan, expiry: futureExpiry() } });
       const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });

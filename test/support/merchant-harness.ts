@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SidebandClient } from '../../sdk/src/index.ts';
+import { SidebandClient } from '@sideband/merchant-sdk';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { SettlementPreference } from '../../src/store/schema.ts';
 import type { Acquirer } from '../../src/certification/settlement/acquirer.ts';
@@ -11,6 +11,8 @@ import type { TestDialect } from './databases.ts';
 /** Everything the merchant's side received: each response body and each webhook delivery. */
 export interface Received {
   responses: string[];
+  /** Each API call the client made and its answer, for checking against the OpenAPI document. */
+  calls: Array<{ method: string; path: string; status: number; body: string }>;
   webhooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }>;
 }
 
@@ -46,7 +48,7 @@ export interface MerchantSetup {
 export async function merchantSetup(dialect: TestDialect, name: string, options: { settlement?: SettlementPreference; config?: Partial<ConfigInput>; acquirer?: Acquirer } = {}): Promise<MerchantSetup> {
   const t = await startTestGateway(dialect, name, options.config ?? {}, options.acquirer ? { acquirer: options.acquirer } : {});
   const ctx = t.gateway.context;
-  const received: Received = { responses: [], webhooks: [] };
+  const received: Received = { responses: [], calls: [], webhooks: [] };
   const hooks = await webhookReceiver(received);
   const pool = await ctx.network.addPool({ name: 'access', cidr: '192.0.2.0/24' });
   const nas = await ctx.network.addNas({ name: 'bng', address: '127.0.0.1', secret: 'merchant-test-secret', pool: 'access' });
@@ -61,6 +63,7 @@ export async function merchantSetup(dialect: TestDialect, name: string, options:
     const res = await fetch(input, init);
     const text = await res.text();
     received.responses.push(text);
+    received.calls.push({ method: init?.method ?? 'GET', path: new URL(input instanceof Request ? input.url : input).pathname, status: res.status, body: text });
     return new Response(text, { status: res.status, headers: res.headers });
   };
   const client = new SidebandClient({ baseUrl: `http://${t.gateway.listen.merchantHttp}`, keyId, privateKey, fetch: recordingFetch, maxRetries: 0,

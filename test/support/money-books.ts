@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { verifyWebhook, type WebhookKeySet } from '../../sdk/src/index.ts';
+import { verifyWebhook, type WebhookKeySet } from '@sideband/merchant-sdk';
 import { SimulatedAcquirer, type SimulatedEffect } from '../../src/certification/settlement/simulated-acquirer.ts';
 import type { MerchantSetup } from './merchant-harness.ts';
 

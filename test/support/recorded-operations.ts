@@ -1,4 +1,4 @@
-import { SidebandApiError, type Authorization, type Movement, type SidebandClient } from '../../sdk/src/index.ts';
+import { SidebandApiError, type Authorization, type Movement, type SidebandClient } from '@sideband/merchant-sdk';
 
 export type OperationKind = 'create' | 'capture' | 'refund';
 

@@ -5,6 +5,13 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 import type { CreateAuthorization } from '../authorization/authorization-service.ts';
 import { onlyKnownFields } from './known-fields.ts';
 import { optionalTextField } from './text-field.ts';
+import { CaptureMode, CreateAuthorization as CreateAuthorizationSchema, CreateCapture, CreateRefund, Customer, Settlement } from './contract/merchant-api-schemas.ts';
+
+// Field names, enumerations and lengths come from the contract; the checks a JSON Schema
+// cannot state (strict address notation, card numbers in stored text, RFC 3339 with a zone) are here.
+const bodyFields = Object.keys(CreateAuthorizationSchema.shape);
+const customerFields = Object.keys(Customer.shape);
+const maxLength = (field: 'description' | 'merchantReference') => CreateAuthorizationSchema.shape[field].unwrap().maxLength!;
 
 type Json = Record<string, unknown>;
 
@@ -28,10 +35,10 @@ function oneOf<T extends string>(value: unknown, param: string, allowed: readonl
  */
 export function parseCreateAuthorization(body: unknown, now = Date.now()): CreateAuthorization {
   if (!isObject(body)) throw new SidebandError('BODY_MALFORMED', 'The body must be a JSON object.');
-  onlyKnownFields(body, ['customer', 'amount', 'currency', 'description', 'merchantReference', 'capture', 'settlement'], '');
+  onlyKnownFields(body, bodyFields, '');
   const customer = body.customer;
   if (!isObject(customer)) throw new SidebandError('FIELD_INVALID', 'customer is required: { address, port?, observedAt? }.', { param: 'customer' });
-  onlyKnownFields(customer, ['address', 'port', 'observedAt'], 'customer.');
+  onlyKnownFields(customer, customerFields, 'customer.');
   if (typeof customer.address !== 'string') throw new SidebandError('FIELD_INVALID', 'customer.address is required: the IPv4 or IPv6 address the purchase came from.', { param: 'customer.address' });
   const address = canonicalAddress(customer.address, 'customer.address');
   let port: number | undefined;
@@ -54,10 +61,10 @@ export function parseCreateAuthorization(body: unknown, now = Date.now()): Creat
     customer: { address, port, observedAt },
     amount,
     currency,
-    description: optionalTextField(body.description, 'description', { max: 500, lineBreaks: true, noCardNumbers: true }),
-    merchantReference: optionalTextField(body.merchantReference, 'merchantReference', { max: 200, noCardNumbers: true }),
-    capture: oneOf(body.capture, 'capture', ['automatic', 'manual'] as const) ?? 'manual',
-    settlement: oneOf(body.settlement, 'settlement', ['card', 'provider_bill', 'merchant_bill'] as const),
+    description: optionalTextField(body.description, 'description', { max: maxLength('description'), lineBreaks: true, noCardNumbers: true }),
+    merchantReference: optionalTextField(body.merchantReference, 'merchantReference', { max: maxLength('merchantReference'), noCardNumbers: true }),
+    capture: oneOf(body.capture, 'capture', CaptureMode.options) ?? 'manual',
+    settlement: oneOf(body.settlement, 'settlement', Settlement.options),
   };
 }
 
@@ -65,9 +72,9 @@ export function parseCreateAuthorization(body: unknown, now = Date.now()): Creat
 export function parseMovement(body: unknown, allowReason: boolean): { amount?: number | undefined; reason: string | null } {
   if (body === undefined || body === null) return { reason: null };
   if (!isObject(body)) throw new SidebandError('BODY_MALFORMED', 'The body must be a JSON object.');
-  onlyKnownFields(body, allowReason ? ['amount', 'reason'] : ['amount'], '');
+  onlyKnownFields(body, Object.keys((allowReason ? CreateRefund : CreateCapture).shape), '');
   return {
     amount: body.amount === undefined ? undefined : assertAmount(body.amount, 'amount', { allowZero: false }),
-    reason: allowReason ? optionalTextField(body.reason, 'reason', { max: 200, lineBreaks: true, noCardNumbers: true }) : null,
+    reason: allowReason ? optionalTextField(body.reason, 'reason', { max: CreateRefund.shape.reason.unwrap().maxLength!, lineBreaks: true, noCardNumbers: true }) : null,
   };
 }

@@ -3,6 +3,10 @@ import { ADDRESS_OF_RECORD_NUMBER } from '../../channel/exchange/exchange-option
 import type { ExchangeRequest } from '../../channel/service/provider-channel.ts';
 import { onlyKnownFields } from './known-fields.ts';
 import { textField } from './text-field.ts';
+import { CreateChannelExchange } from './contract/merchant-api-schemas.ts';
+
+const bodyFields = Object.keys(CreateChannelExchange.shape);
+const itemFields = Object.keys(CreateChannelExchange.shape.items.shape);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -18,13 +22,13 @@ const count = (v: unknown, param: string): number => {
  */
 export function parseExchangeRequest(body: unknown): ExchangeRequest {
   if (!isObject(body)) throw new SidebandError('BODY_MALFORMED', 'The body must be a JSON object.');
-  onlyKnownFields(body, ['exchangeId', 'authorizationId', 'firstSender', 'items', 'number', 'token'], '');
+  onlyKnownFields(body, bodyFields, '');
   if (body.authorizationId === undefined) throw new SidebandError('FIELD_INVALID', 'authorizationId is required.', { param: 'authorizationId' });
   const authorizationId = textField(body.authorizationId, 'authorizationId', { max: 128 });
   if (body.firstSender !== 'provider' && body.firstSender !== 'merchant') throw new SidebandError('FIELD_INVALID', 'firstSender is provider or merchant.', { param: 'firstSender' });
   const items = body.items;
   if (!isObject(items)) throw new SidebandError('FIELD_INVALID', 'items is { provider, merchant }: how many items each party sends.', { param: 'items' });
-  onlyKnownFields(items, ['provider', 'merchant'], 'items.');
+  onlyKnownFields(items, itemFields, 'items.');
   const number = body.number === undefined ? undefined : textField(body.number, 'number', { max: 128 });
   if (number !== undefined && !ADDRESS_OF_RECORD_NUMBER.test(number)) throw new SidebandError('FIELD_INVALID', 'number must be digits with an optional leading "+" (at most 32).', { param: 'number' });
   return {

@@ -7,7 +7,7 @@ import { httpLimits } from '../../gateway/http-limits.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { AuthorizationService } from '../authorization/authorization-service.ts';
 import { merchantView } from '../authorization/authorization-record.ts';
-import { authorizationStatuses } from '../../../sdk/src/types.ts';
+import { authorizationStatuses } from './contract/merchant-api-schemas.ts';
 import type { WebhookSigner } from '../webhooks/webhook-signer.ts';
 import { parseCreateAuthorization, parseMovement } from './authorization-request.ts';
 import { IdempotencyKeys, type IdempotencyClaim } from './idempotency.ts';
@@ -18,6 +18,8 @@ import type { AuthenticatedMerchant, RequestAuthentication } from './request-aut
 
 const BODY_LIMIT = 16 * 1024;
 const OBJECT_ID = /^[A-Za-z0-9_]{1,64}$/;
+/** Exchange ids may be the merchant's own: `exc_` and 16 to 64 letters, digits, _ or - (base64url). */
+const EXCHANGE_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 type Authed = FastifyRequest & { merchant?: AuthenticatedMerchant; rawBody?: Buffer };
 
@@ -120,7 +122,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
     /** Ids are ours ([A-Za-z0-9_]); anything else names nothing (and a NUL must not reach PostgreSQL). */
     const idOf = (request: Authed, notFound: 'AUTHORIZATION_NOT_FOUND' | 'CHANNEL_EXCHANGE_NOT_FOUND' = 'AUTHORIZATION_NOT_FOUND') => {
       const id = (request.params as { id: string }).id;
-      if (!OBJECT_ID.test(id)) throw new SidebandError(notFound, 'No object has that id: ids are letters, digits and underscores.', { param: 'id' });
+      if (!(notFound === 'CHANNEL_EXCHANGE_NOT_FOUND' ? EXCHANGE_ID : OBJECT_ID).test(id)) throw new SidebandError(notFound, 'No object has that id: ids are letters, digits and underscores.', { param: 'id' });
       return id;
     };
 

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { verifyRequestSignature, type VerificationFailure } from '../../../sdk/src/http-signatures/index.ts';
+import { verifyRequestSignature, type VerificationFailure } from '@sideband/http-signatures';
 import type { ErrorCode } from '../../errors/registry.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';

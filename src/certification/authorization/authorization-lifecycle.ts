@@ -1,7 +1,7 @@
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
-import type { Movement } from '../../../sdk/src/types.ts';
+import type { MovementView as Movement } from '../api/contract/merchant-api-schemas.ts';
 import { completeClaim, completeResource, type IdempotencyClaim } from '../api/idempotency.ts';
 import type { Acquirer, AcquirerResult, CardForAcquirer } from '../settlement/acquirer.ts';
 import { AcquirerOutbox } from '../settlement/acquirer-outbox.ts';

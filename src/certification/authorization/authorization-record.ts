@@ -1,6 +1,6 @@
 import { newId } from '../../core/identity/ids.ts';
 import type { Tx } from '../../store/open-store.ts';
-import type { Authorization, AuthorizationStatus, WebhookEventType } from '../../../sdk/src/types.ts';
+import type { AuthorizationView as Authorization, AuthorizationStatusName as AuthorizationStatus, WebhookEventTypeName as WebhookEventType } from '../api/contract/merchant-api-schemas.ts';
 import type { AuthorizationTable } from '../../store/schema.ts';
 
 export type AuthorizationRow = AuthorizationTable;
@@ -17,7 +17,7 @@ export type MerchantAuthorization = Authorization;
 
 export function merchantView(row: AuthorizationRow): MerchantAuthorization {
   return {
-    id: row.id, object: 'authorization', status: row.status as AuthorizationStatus, reason: row.reason, amount: row.amount, currency: row.currency,
+    id: row.id, object: 'authorization', status: row.status as AuthorizationStatus, reason: row.reason as Authorization['reason'], amount: row.amount, currency: row.currency,
     capturedAmount: row.captured_amount, refundedAmount: row.refunded_amount, capture: row.capture_mode, settlement: row.settlement,
     description: row.description, merchantReference: row.merchant_reference, customer: { id: row.customer_pseudonym },
     createdAt: new Date(row.created_at).toISOString(), expiresAt: new Date(row.expires_at).toISOString(), billingDetails: row.billing_details,

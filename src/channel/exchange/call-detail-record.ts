@@ -1,4 +1,4 @@
-import type { CallOutcome } from '../../../sdk/src/sip/protocol/call-outcome.ts';
+import type { CallOutcome } from '@sideband/sip/protocol';
 
 /**
  * One call attempt through the exchange, written when it ends. An attempt is counted once

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../observability/logger.ts';
-import { outcomeOfStatus, type CallOutcome } from '../../../sdk/src/sip/protocol/call-outcome.ts';
-import type { SipMetrics } from '../../../sdk/src/sip/sip-metrics.ts';
+import { outcomeOfStatus, type CallOutcome } from '@sideband/sip/protocol';
+import type { SipMetrics } from '@sideband/sip';
 import type { CallDetailRecord } from './call-detail-record.ts';
 import type { CallDetailRecordSink } from './call-detail-record-sink.ts';
 

@@ -1,12 +1,6 @@
 import type { Logger } from '../../observability/logger.ts';
-import { createResponse } from '../../../sdk/src/sip/protocol/create-response.ts';
-import { hopOf } from '../../../sdk/src/sip/protocol/hop.ts';
-import type { ServerTransaction } from '../../../sdk/src/sip/protocol/server-transaction.ts';
-import type { TransactionLayer } from '../../../sdk/src/sip/protocol/transaction-layer.ts';
-import { callIdOf, fromOf, tagOf, toOf, topViaOf } from '../../../sdk/src/sip/wire/message-fields.ts';
-import { parseNameAddress } from '../../../sdk/src/sip/wire/name-addr.ts';
-import type { SipRequest } from '../../../sdk/src/sip/wire/sip-message.ts';
-import { viaBranch } from '../../../sdk/src/sip/wire/via.ts';
+import { createResponse, hopOf, type ServerTransaction, type TransactionLayer } from '@sideband/sip/protocol';
+import { callIdOf, fromOf, tagOf, toOf, topViaOf, parseNameAddress, type SipRequest, viaBranch } from '@sideband/sip/wire';
 import type { CallLedger } from './call-ledger.ts';
 import { forwardedCopy, statelessBranch, upstreamCopy } from './proxy-messages.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultSourceLimits as d, type SourceLimits } from '../../../sdk/src/sip/transport/source-limits.ts';
+import { defaultSourceLimits as d, type SourceLimits } from '@sideband/sip/transport';
 
 const count = (min: number) => z.number().int().min(min).max(1_000_000);
 const seconds = z.number().positive().max(86_400);

@@ -1,5 +1,5 @@
-import type { Hop } from '../../../sdk/src/sip/protocol/hop.ts';
-import type { SipUri } from '../../../sdk/src/sip/wire/sip-uri.ts';
+import type { Hop } from '@sideband/sip/protocol';
+import type { SipUri } from '@sideband/sip/wire';
 
 /** One binding of a number to a contact (RFC 3261 §10.3). */
 export interface Binding {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SipRequest, SipResponse } from '../../../sdk/src/sip/wire/sip-message.ts';
-import { MAGIC_COOKIE } from '../../../sdk/src/sip/wire/via.ts';
+import { type SipRequest, type SipResponse, MAGIC_COOKIE } from '@sideband/sip/wire';
 
 /**
  * RFC 3261 §16.6 step 3: "If the copy contains a Max-Forwards header field, the proxy MUST

@@ -1,15 +1,7 @@
 import type { Logger } from '../../observability/logger.ts';
-import { createResponse } from '../../../sdk/src/sip/protocol/create-response.ts';
-import { formatDigestChallenge } from '../../../sdk/src/sip/protocol/digest-challenge.ts';
-import { parseDigestCredentials } from '../../../sdk/src/sip/protocol/digest-credentials.ts';
-import type { DigestAuthenticator } from '../../../sdk/src/sip/protocol/digest-authenticator.ts';
-import { hopOf } from '../../../sdk/src/sip/protocol/hop.ts';
-import type { ServerTransaction } from '../../../sdk/src/sip/protocol/server-transaction.ts';
-import type { Peer } from '../../../sdk/src/sip/transport/sip-transport.ts';
-import { callIdOf, cseqOf, toOf } from '../../../sdk/src/sip/wire/message-fields.ts';
-import { parseNameAddress } from '../../../sdk/src/sip/wire/name-addr.ts';
-import type { SipRequest } from '../../../sdk/src/sip/wire/sip-message.ts';
-import { formatSipUri, type SipUri } from '../../../sdk/src/sip/wire/sip-uri.ts';
+import { createResponse, formatDigestChallenge, parseDigestCredentials, type DigestAuthenticator, hopOf, type ServerTransaction } from '@sideband/sip/protocol';
+import type { Peer } from '@sideband/sip/transport';
+import { callIdOf, cseqOf, toOf, parseNameAddress, type SipRequest, formatSipUri, type SipUri } from '@sideband/sip/wire';
 import type { LineDirectory } from './line-directory.ts';
 import { bindingKey, type LocationService } from './location-service.ts';
 

@@ -1,5 +1,4 @@
-import { ChannelEndpoint } from '../../../sdk/src/channel/channel-endpoint.ts';
-import { SipTelephony } from '../../../sdk/src/channel/sip-telephony.ts';
+import { ChannelEndpoint, SipTelephony } from '@sideband/channel';
 import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';

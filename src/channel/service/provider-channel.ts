@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ChannelEndpoint, ChannelOutcome, Peer } from '../../../sdk/src/channel/channel-endpoint.ts';
-import { checkDirection, type Party } from '../../../sdk/src/channel/direction-rule.ts';
-import type { ChannelItem } from '../../../sdk/src/channel/exchange-session.ts';
-import type { ChannelExchange } from '../../../sdk/src/types.ts';
+import { type ChannelEndpoint, type ChannelOutcome, type Peer, checkDirection, type Party, type ChannelItem } from '@sideband/channel';
+import type { ChannelExchangeView as ChannelExchange } from '../../certification/api/contract/merchant-api-schemas.ts';
 import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -22,7 +20,7 @@ export interface ExchangeRequest {
   token?: string;
 }
 
-/** An exchange as the merchant API and the portal show it: the SDK's type, so both agree. */
+/** An exchange as the merchant API and the portal show it: the contract's type, so both agree. */
 export type ExchangeView = ChannelExchange;
 
 const EXCHANGE_ID = /^exc_[A-Za-z0-9_-]{16,64}$/;

@@ -1,4 +1,4 @@
-import { createChannelIdentity, type ChannelIdentity } from '../../../sdk/src/channel/channel-certificate.ts';
+import { createChannelIdentity, type ChannelIdentity } from '@sideband/channel';
 import type { Store } from '../../store/open-store.ts';
 import type { Vault } from '../../vault/vault.ts';
 

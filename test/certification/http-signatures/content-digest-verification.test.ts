@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { contentDigest, verifyContentDigest } from '../../../sdk/src/http-signatures/index.ts';
+import { contentDigest, verifyContentDigest } from '@sideband/http-signatures';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const hello = utf8('{"hello": "world"}');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createSigner, createVerifier, httpbis } from 'http-message-signatures';
-import { contentDigest, signRequest, verifyRequestSignature, type VerifyOptions } from '../../../sdk/src/http-signatures/index.ts';
+import { contentDigest, signRequest, verifyRequestSignature, type VerifyOptions } from '@sideband/http-signatures';
 import { b26, exampleRequest, testKeyEd25519Private, testKeyEd25519Public } from './rfc-9421-examples.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');

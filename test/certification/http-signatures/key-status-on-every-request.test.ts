@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { signRequest, SidebandApiError, SidebandClient } from '../../../sdk/src/index.ts';
+import { signRequest, SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 import { RequestAuthentication } from '../../../src/certification/api/request-authentication.ts';
 import { SidebandError } from '../../../src/errors/sideband-error.ts';
 import type { Store } from '../../../src/store/open-store.ts';

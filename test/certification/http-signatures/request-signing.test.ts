@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { SigningError, signRequest, verifyRequestSignature, type SignRequestOptions } from '../../../sdk/src/http-signatures/index.ts';
-import type { HttpRequest } from '../../../sdk/src/http-signatures/http-request.ts';
+import { SigningError, signRequest, verifyRequestSignature, type SignRequestOptions, type HttpRequest } from '@sideband/http-signatures';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const created = 1_750_000_000;

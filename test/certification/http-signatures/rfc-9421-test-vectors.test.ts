@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { signRequest, verifyRequestSignature } from '../../../sdk/src/http-signatures/index.ts';
-import { checkCoveredComponents } from '../../../sdk/src/http-signatures/covered-components.ts';
-import { requestContext } from '../../../sdk/src/http-signatures/request-context.ts';
-import { createSignatureBase } from '../../../sdk/src/http-signatures/signature-base.ts';
-import { signatureParameters } from '../../../sdk/src/http-signatures/signature-params.ts';
-import { innerList, item } from '../../../sdk/src/http-signatures/structured-fields/structured-field-value.ts';
+import { signRequest, verifyRequestSignature, checkCoveredComponents, requestContext, createSignatureBase, signatureParameters } from '@sideband/http-signatures';
+import { innerList, item } from '@sideband/http-signatures/structured-fields';
 import { b26, exampleRequest, section25, testKeyEd25519Private, testKeyEd25519Public } from './rfc-9421-examples.ts';
 
 const atB26 = new Date(b26.created * 1000);

@@ -9,10 +9,8 @@ import {
   verifyContentDigest,
   verifyRequestSignature,
   type VerificationResult,
-} from '../../../sdk/src/http-signatures/index.ts';
-import { parseDictionary } from '../../../sdk/src/http-signatures/structured-fields/parse-dictionary.ts';
-import { serializeDictionary } from '../../../sdk/src/http-signatures/structured-fields/serialize-structured-field.ts';
-import { structuredFieldFailures } from '../../../sdk/src/http-signatures/structured-fields/structured-field-error.ts';
+} from '@sideband/http-signatures';
+import { parseDictionary, serializeDictionary, structuredFieldFailures } from '@sideband/http-signatures/structured-fields';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const T = 1_750_000_000;

@@ -8,11 +8,9 @@ import {
   verifyRequestSignature,
   type VerificationFailure,
   type VerifyOptions,
-} from '../../../sdk/src/http-signatures/index.ts';
-import type { HttpRequest } from '../../../sdk/src/http-signatures/http-request.ts';
-import { requestContext } from '../../../sdk/src/http-signatures/request-context.ts';
-import { createSignatureBase } from '../../../sdk/src/http-signatures/signature-base.ts';
-import { parseDictionary } from '../../../sdk/src/http-signatures/structured-fields/parse-dictionary.ts';
+} from '@sideband/http-signatures';
+import { type HttpRequest, requestContext, createSignatureBase } from '@sideband/http-signatures';
+import { parseDictionary } from '@sideband/http-signatures/structured-fields';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const T = 1_750_000_000;

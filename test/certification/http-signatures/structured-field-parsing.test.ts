@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDictionary } from '../../../sdk/src/http-signatures/structured-fields/parse-dictionary.ts';
-import { serializeBareItem, serializeDictionary, serializeKey } from '../../../sdk/src/http-signatures/structured-fields/serialize-structured-field.ts';
-import { StructuredFieldError } from '../../../sdk/src/http-signatures/structured-fields/structured-field-error.ts';
-import { innerList, item, type BareItem, type Dictionary, type InnerList, type Item } from '../../../sdk/src/http-signatures/structured-fields/structured-field-value.ts';
+import { parseDictionary, serializeBareItem, serializeDictionary, serializeKey, StructuredFieldError, innerList, item, type BareItem, type Dictionary, type InnerList, type Item } from '@sideband/http-signatures/structured-fields';
 
 const limits = { maxLength: 8192 };
 

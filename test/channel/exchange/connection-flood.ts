@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import type { SourceLimitCause } from '../../../sdk/src/sip/transport/source-limits.ts';
+import type { SourceLimitCause } from '@sideband/sip/transport';
 import type { Metrics } from '../../../src/observability/metrics.ts';
 
 export interface ConnectionFloodOptions {

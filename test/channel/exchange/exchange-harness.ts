@@ -1,8 +1,8 @@
 import { Exchange } from '../../../src/channel/exchange/exchange.ts';
 import type { ExchangeStartInput } from '../../../src/channel/exchange/exchange-options.ts';
 import { InMemoryCallDetailRecordSink } from '../../../src/channel/exchange/in-memory-call-detail-record-sink.ts';
-import { describeTlsStream } from '../../../sdk/src/sip/sdp/tls-stream-media.ts';
-import { UserAgent } from '../../../sdk/src/sip/user-agent/user-agent.ts';
+import { describeTlsStream } from '@sideband/sip/sdp';
+import { UserAgent } from '@sideband/sip/user-agent';
 import type { Metrics } from '../../../src/observability/metrics.ts';
 import { createTestLogger } from '../../../src/observability/logger.ts';
 

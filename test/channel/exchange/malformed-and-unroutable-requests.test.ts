@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Exchange, ExchangeAddress } from '../../../src/channel/exchange/exchange.ts';
-import type { SipMessage } from '../../../sdk/src/sip/wire/sip-message.ts';
+import type { SipMessage } from '@sideband/sip/wire';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { crlf } from '../sip/messages.ts';
 import { UdpPeer } from '../sip/udp-peer.ts';

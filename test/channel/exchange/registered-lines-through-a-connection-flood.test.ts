@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Exchange, ExchangeAddress } from '../../../src/channel/exchange/exchange.ts';
 import type { InMemoryCallDetailRecordSink } from '../../../src/channel/exchange/in-memory-call-detail-record-sink.ts';
-import type { UserAgent } from '../../../sdk/src/sip/user-agent/user-agent.ts';
+import type { UserAgent } from '@sideband/sip/user-agent';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { haveSipp, runSipp } from '../../support/sipp.ts';
 import { crlf } from '../sip/messages.ts';

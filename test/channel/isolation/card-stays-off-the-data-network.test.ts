@@ -136,7 +136,7 @@ describe('the secure channel keeps the card off the data network (network namesp
 
     // Connections tried from inside the namespaces (from the root namespace an unrouted
     // address can seem reachable). The first of each pair shows the probe does connect.
-    const probe = async (ns: string, targets: string[]) => JSON.parse(await net.run(ns, [process.execPath, '--import', 'tsx', join(import.meta.dirname, 'reachability-probe.ts'), ...targets], 15_000)) as Record<string, string>;
+    const probe = async (ns: string, targets: string[]) => JSON.parse(await net.run(ns, [process.execPath, '--conditions=sideband-source', '--import', 'tsx', join(import.meta.dirname, 'reachability-probe.ts'), ...targets], 15_000)) as Record<string, string>;
     const apiPort = gateway.listen.merchantHttp!.split(':')[1]!;
     const channelPort = new URL(shop.channelUrl).port;
     const [fromExchange, fromMerchant, fromProvider] = await Promise.all([

@@ -3,11 +3,9 @@
 // Env: ISOLATION_MERCHANT_API, ISOLATION_KEY_ID, ISOLATION_PRIVATE_KEY, ISOLATION_DATA_ADDRESS,
 // ISOLATION_TELEPHONE_ADDRESS, ISOLATION_REGISTRAR, ISOLATION_SHOP_LINE (JSON).
 import { createHash } from 'node:crypto';
-import { createChannelIdentity } from '../../../sdk/src/channel/channel-certificate.ts';
-import { ChannelEndpoint } from '../../../sdk/src/channel/channel-endpoint.ts';
-import { MerchantChannel } from '../../../sdk/src/channel/merchant-channel.ts';
-import { SipTelephony } from '../../../sdk/src/channel/sip-telephony.ts';
-import { SidebandClient } from '../../../sdk/src/index.ts';
+import { createChannelIdentity, ChannelEndpoint, SipTelephony } from '@sideband/channel';
+import { MerchantChannel } from '@sideband/merchant-sdk/channel';
+import { SidebandClient } from '@sideband/merchant-sdk';
 import { createTestLogger } from '../../../src/observability/logger.ts';
 import { runMain, serveCommands } from './runner-commands.ts';
 

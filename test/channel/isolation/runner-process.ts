@@ -53,7 +53,7 @@ export class RunnerProcess {
 
   /** Starts `script` (a file of this folder) in `ns` and resolves with what it announced. */
   static async start<T>(net: NetworkNamespaces, ns: string, script: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<{ runner: RunnerProcess; ready: T }> {
-    const child = net.spawn(ns, [process.execPath, '--import', 'tsx', join(root, 'test/channel/isolation', script)], { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = net.spawn(ns, [process.execPath, '--conditions=sideband-source', '--import', 'tsx', join(root, 'test/channel/isolation', script)], { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const runner = new RunnerProcess(script.replace(/\.ts$/, ''), child);
     return { runner, ready: (await runner.await(0, timeoutMs)) as T };
   }

@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createChannelIdentity, type ChannelIdentity } from '../../../sdk/src/channel/channel-certificate.ts';
-import { runExchangeSession, type ChannelItem, type SessionPlan } from '../../../sdk/src/channel/exchange-session.ts';
-import { FrameStream } from '../../../sdk/src/channel/frame-stream.ts';
-import { connectMedia, listenMedia } from '../../../sdk/src/channel/media-connection.ts';
-import { NumberPool } from '../../../sdk/src/channel/number-pool.ts';
-import { checkDirection } from '../../../sdk/src/channel/direction-rule.ts';
+import { createChannelIdentity, type ChannelIdentity, runExchangeSession, type ChannelItem, type SessionPlan, FrameStream, connectMedia, listenMedia, NumberPool, checkDirection } from '@sideband/channel';
 
 const item = (kind: string, data: string): ChannelItem => ({ kind, data });
 

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hopOf } from '../../../sdk/src/sip/protocol/hop.ts';
-import { responseTarget, stampVia } from '../../../sdk/src/sip/protocol/response-target.ts';
-import { formatNameAddress, parseNameAddress } from '../../../sdk/src/sip/wire/name-addr.ts';
-import { parseSipUri } from '../../../sdk/src/sip/wire/sip-uri.ts';
-import { uriUser } from '../../../sdk/src/sip/wire/uri.ts';
-import { parseVia } from '../../../sdk/src/sip/wire/via.ts';
+import { hopOf, responseTarget, stampVia } from '@sideband/sip/protocol';
+import { formatNameAddress, parseNameAddress, parseSipUri, uriUser, parseVia } from '@sideband/sip/wire';
 
 const uri = (text: string) => {
   const r = parseSipUri(text);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeTlsStream } from '../../../sdk/src/sip/sdp/tls-stream-media.ts';
-import type { IncomingCall } from '../../../sdk/src/sip/user-agent/incoming-call.ts';
-import { SipFailure } from '../../../sdk/src/sip/user-agent/sip-failure.ts';
-import { UserAgent } from '../../../sdk/src/sip/user-agent/user-agent.ts';
+import { describeTlsStream } from '@sideband/sip/sdp';
+import { type IncomingCall, SipFailure, UserAgent } from '@sideband/sip/user-agent';
 import { createTestLogger } from '../../../src/observability/logger.ts';
 import { haveKamailio, kamailioMissing, startKamailio, type RunningKamailio } from '../../support/kamailio.ts';
 

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseDigestChallenge } from '../../../sdk/src/sip/protocol/digest-challenge.ts';
-import { parseDigestCredentials } from '../../../sdk/src/sip/protocol/digest-credentials.ts';
-import { parseSessionDescription } from '../../../sdk/src/sip/sdp/session-description.ts';
-import { readTlsStream } from '../../../sdk/src/sip/sdp/tls-stream-media.ts';
-import { cseqOf, fromOf, toOf, viasOf } from '../../../sdk/src/sip/wire/message-fields.ts';
-import { parseNameAddress } from '../../../sdk/src/sip/wire/name-addr.ts';
-import { sipParseFailureCauses } from '../../../sdk/src/sip/wire/parse-failure.ts';
-import { parseMessage } from '../../../sdk/src/sip/wire/parse-message.ts';
-import { serializeMessage } from '../../../sdk/src/sip/wire/serialize-message.ts';
-import { formatSipUri, parseSipUri } from '../../../sdk/src/sip/wire/sip-uri.ts';
-import { SipStreamFramer } from '../../../sdk/src/sip/wire/stream-framer.ts';
-import { parseVia } from '../../../sdk/src/sip/wire/via.ts';
+import { parseDigestChallenge, parseDigestCredentials } from '@sideband/sip/protocol';
+import { parseSessionDescription, readTlsStream } from '@sideband/sip/sdp';
+import { cseqOf, fromOf, toOf, viasOf, parseNameAddress, sipParseFailureCauses, parseMessage, serializeMessage, formatSipUri, parseSipUri, SipStreamFramer, parseVia } from '@sideband/sip/wire';
 import { minimalRequest, rfc3261F1, rfc3261F6 } from './messages.ts';
 
 /** Everything a parsed message offers: none of it may throw on what parseMessage accepted. */

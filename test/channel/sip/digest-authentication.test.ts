@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DigestAuthenticator } from '../../../sdk/src/sip/protocol/digest-authenticator.ts';
-import { formatDigestChallenge, parseDigestChallenge } from '../../../sdk/src/sip/protocol/digest-challenge.ts';
-import { answerDigestChallenge } from '../../../sdk/src/sip/protocol/digest-client.ts';
-import { formatDigestCredentials, parseDigestCredentials } from '../../../sdk/src/sip/protocol/digest-credentials.ts';
-import { digestResponse } from '../../../sdk/src/sip/protocol/digest-response.ts';
+import { DigestAuthenticator, formatDigestChallenge, parseDigestChallenge, answerDigestChallenge, formatDigestCredentials, parseDigestCredentials, digestResponse } from '@sideband/sip/protocol';
 
 describe('Digest known answers', () => {
   it('RFC 2617 §3.5: Mufasa, "Circle Of Life", qop=auth', () => {

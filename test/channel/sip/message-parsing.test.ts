@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cseqOf, fromOf, tagOf, toOf, topViaOf, viasOf } from '../../../sdk/src/sip/wire/message-fields.ts';
-import { parseMessage } from '../../../sdk/src/sip/wire/parse-message.ts';
-import { serializeMessage } from '../../../sdk/src/sip/wire/serialize-message.ts';
-import { SipHeaders } from '../../../sdk/src/sip/wire/sip-headers.ts';
+import { cseqOf, fromOf, tagOf, toOf, topViaOf, viasOf, parseMessage, serializeMessage, SipHeaders } from '@sideband/sip/wire';
 import { crlf, minimalRequest, rfc3261F1, rfc3261F6 } from './messages.ts';
 
 const parse = (bytes: Buffer) => {

@@ -2,10 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exchangeLimitsSchema, toSourceLimits } from '../../../src/channel/exchange/exchange-limits.ts';
 import { configSchema } from '../../../src/config/schema.ts';
-import { ConnectionAdmission } from '../../../sdk/src/sip/transport/connection-admission.ts';
-import { SourceGuard } from '../../../sdk/src/sip/transport/source-guard.ts';
-import { defaultSourceLimits, type SourceLimits } from '../../../sdk/src/sip/transport/source-limits.ts';
-import { SourceRateLimiter } from '../../../sdk/src/sip/transport/source-rate-limiter.ts';
+import { ConnectionAdmission, SourceGuard, defaultSourceLimits, type SourceLimits, SourceRateLimiter } from '@sideband/sip/transport';
 
 const limits = (overrides: Partial<SourceLimits>): SourceLimits => ({ ...defaultSourceLimits, ...overrides });
 

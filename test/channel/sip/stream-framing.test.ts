@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cseqOf } from '../../../sdk/src/sip/wire/message-fields.ts';
-import { serializeMessage } from '../../../sdk/src/sip/wire/serialize-message.ts';
-import { SipStreamFramer, type FramedItem } from '../../../sdk/src/sip/wire/stream-framer.ts';
-import { parseMessage } from '../../../sdk/src/sip/wire/parse-message.ts';
+import { cseqOf, serializeMessage, SipStreamFramer, type FramedItem, parseMessage } from '@sideband/sip/wire';
 import { crlf, minimalRequest, rfc3261F1 } from './messages.ts';
 
 const messages = (items: FramedItem[]) => items.filter((i) => i.kind === 'message').map((i) => (i.kind === 'message' ? i.message : null)!);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSessionDescription } from '../../../sdk/src/sip/sdp/session-description.ts';
-import { answerSetupRole, certificateFingerprint, describeTlsStream, readTlsStream } from '../../../sdk/src/sip/sdp/tls-stream-media.ts';
+import { parseSessionDescription, answerSetupRole, certificateFingerprint, describeTlsStream, readTlsStream } from '@sideband/sip/sdp';
 
 const fingerprint = { hashFunction: 'sha-256', value: '4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3C:83:48:D4:AF:F8:6E:8B:DA:9A:96:9E' };
 

@@ -1,6 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { parseMessage } from '../../../sdk/src/sip/wire/parse-message.ts';
-import type { SipMessage } from '../../../sdk/src/sip/wire/sip-message.ts';
+import { parseMessage, type SipMessage } from '@sideband/sip/wire';
 
 /** A raw UDP socket standing in for a SIP peer: it records what arrives and sends hand-written bytes. */
 export class UdpPeer {
