@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { SidebandError } from '../errors/sideband-error.ts';
 import type { Store } from '../store/open-store.ts';
 import type { CertificationServer } from './certification-server.ts';
+import { subscriberStatement } from './subscriber-statement.ts';
 import { toIso } from '../core/time/to-iso.ts';
 
 function period(q: { from?: string; to?: string }): { from: number; to: number } {
@@ -42,11 +43,8 @@ export function certificationRoutes(cert: CertificationServer, store: Store) {
       const { from, to } = period(req.query as { from?: string; to?: string });
       const sub = await store.db.selectFrom('subscribers').select(['id', 'currency']).where('login', '=', login).executeTakeFirst();
       if (!sub) throw new SidebandError('SUBSCRIBER_NOT_FOUND', `No subscriber ${login}.`, { param: 'login' });
-      const lines = await store.db.selectFrom('ledger_entries').innerJoin('authorizations', 'authorizations.id', 'ledger_entries.authorization_id').innerJoin('merchants', 'merchants.id', 'authorizations.merchant_id')
-        .select(['ledger_entries.amount', 'ledger_entries.currency', 'ledger_entries.at', 'authorizations.id as authorization', 'authorizations.description', 'merchants.name as merchant'])
-        .where('ledger_entries.account', '=', `subscriber:${sub.id}:bill`).where('ledger_entries.at', '>=', from).where('ledger_entries.at', '<', to).orderBy('ledger_entries.at').execute();
-      const total = lines.reduce((s, l) => s + l.amount, 0);
-      return { login, from: toIso(from), to: toIso(to), currency: sub.currency, total, lines: lines.map((l) => ({ at: toIso(l.at), merchant: l.merchant, authorization: l.authorization, description: l.description, amount: l.amount })) };
+      const { total, lines } = await subscriberStatement(store, sub.id, from, to);
+      return { login, from: toIso(from), to: toIso(to), currency: sub.currency, total, lines };
     });
 
     /** What the provider owes a merchant for a period, by settlement. */

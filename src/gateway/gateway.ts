@@ -17,6 +17,7 @@ import { DestinationTracking } from '../tracking/service/destination-tracking.ts
 import { FlowCollector } from '../tracking/service/flow-collector.ts';
 import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
 import { sqlitePath } from '../store/open-store.ts';
+import { SubscriberPortal } from '../web/portal/portal-server.ts';
 import { openContext, type Context } from './context.ts';
 import { DataDirectoryLock } from './data-directory-lock.ts';
 import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
@@ -52,6 +53,7 @@ export class Gateway {
   private collector: FlowCollector | null = null;
   private cert: CertificationServer | null = null;
   private channelPart: ChannelPart | null = null;
+  private portal: SubscriberPortal | null = null;
   private lock: DataDirectoryLock | null = null;
   private stopFollowingKey: (() => void) | null = null;
 
@@ -131,6 +133,12 @@ export class Gateway {
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
+    this.portal = new SubscriberPortal({
+      config, logger, store: ctx.store, vault: ctx.vault, tracking: this.tracker, lifecycle: this.cert.authorizations.lifecycle, channel: () => this.channelPart?.channel ?? null,
+      ...(this.options.scryptCost ? { scryptCost: this.options.scryptCost } : {}),
+    });
+    this.listen.portalHttp = await this.portal.listen();
+
     this.writeDemoFile(demoFile);
     logger.info({ listen: this.listen, store: ctx.store.dialect, location: ctx.store.location }, 'gateway started');
     return this.listen;
@@ -165,6 +173,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.stopFollowingKey?.();
     this.stopFollowingKey = null;
+    await this.portal?.close();
     await this.operatorHttp?.close();
     await this.cert?.stop();
     await this.channelPart?.stop();
