@@ -28,6 +28,20 @@ export function certificationRoutes(cert: CertificationServer, store: Store) {
       const rows = await query.execute();
       return { data: rows.map((r) => ({ id: r.id, login: r.login, merchant: r.merchant, status: r.status, reason: r.reason, amount: r.amount, currency: r.currency, capturedAmount: r.captured_amount, refundedAmount: r.refunded_amount, settlement: r.settlement, description: r.description, createdAt: toIso(r.created_at), expiresAt: toIso(r.expires_at) })) };
     });
+    /** One authorization with every event of its life (decision, confirmation, captures, refunds, release). */
+    app.get('/authorizations/:id', async (req) => {
+      const { id } = req.params as { id: string };
+      const r = await store.db.selectFrom('authorizations').innerJoin('subscribers', 'subscribers.id', 'authorizations.subscriber_id').innerJoin('merchants', 'merchants.id', 'authorizations.merchant_id')
+        .select(['authorizations.id', 'authorizations.status', 'authorizations.reason', 'authorizations.amount', 'authorizations.currency', 'authorizations.captured_amount', 'authorizations.refunded_amount', 'authorizations.settlement', 'authorizations.description', 'authorizations.created_at', 'authorizations.expires_at', 'authorizations.session_id', 'subscribers.login', 'merchants.name as merchant', 'merchants.id as merchant_id'])
+        .where('authorizations.id', '=', id).executeTakeFirst();
+      if (!r) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${id}.`, { param: 'id' });
+      const events = await store.db.selectFrom('authorization_events').selectAll().where('authorization_id', '=', id).orderBy('at').orderBy('id').execute();
+      return {
+        id: r.id, login: r.login, merchant: r.merchant, merchantId: r.merchant_id, sessionId: r.session_id, status: r.status, reason: r.reason, amount: r.amount, currency: r.currency, capturedAmount: r.captured_amount, refundedAmount: r.refunded_amount,
+        settlement: r.settlement, description: r.description, createdAt: toIso(r.created_at), expiresAt: toIso(r.expires_at),
+        events: events.map((e) => ({ id: e.id, type: e.type, amount: e.amount, at: toIso(e.at), detail: e.detail ? (JSON.parse(e.detail) as unknown) : null })),
+      };
+    });
     app.post('/authorizations/:id/approve', async (req) => {
       const row = await cert.authorizations.lifecycle.approveBySubscriber((req.params as { id: string }).id);
       return { id: row.id, status: row.status, reason: row.reason };

@@ -18,6 +18,7 @@ import { FlowCollector } from '../tracking/service/flow-collector.ts';
 import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
 import { sqlitePath } from '../store/open-store.ts';
 import { SubscriberPortal } from '../web/portal/portal-server.ts';
+import { operatorConsole } from '../web/console/operator-console.ts';
 import { openContext, type Context } from './context.ts';
 import { DataDirectoryLock } from './data-directory-lock.ts';
 import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
@@ -130,6 +131,7 @@ export class Gateway {
     }
 
     this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
+    this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens), { prefix: '/console' });
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
