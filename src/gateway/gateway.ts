@@ -19,6 +19,7 @@ import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
 import { sqlitePath } from '../store/open-store.ts';
 import { SubscriberPortal } from '../web/portal/portal-server.ts';
 import { operatorConsole } from '../web/console/operator-console.ts';
+import { DemoStore } from '../web/demo-store/demo-store.ts';
 import { openContext, type Context } from './context.ts';
 import { DataDirectoryLock } from './data-directory-lock.ts';
 import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
@@ -55,6 +56,7 @@ export class Gateway {
   private cert: CertificationServer | null = null;
   private channelPart: ChannelPart | null = null;
   private portal: SubscriberPortal | null = null;
+  private demoStore: DemoStore | null = null;
   private lock: DataDirectoryLock | null = null;
   private stopFollowingKey: (() => void) | null = null;
 
@@ -141,9 +143,25 @@ export class Gateway {
     });
     this.listen.portalHttp = await this.portal.listen();
 
+    await this.startDemoStore(demoFile);
     this.writeDemoFile(demoFile);
     logger.info({ listen: this.listen, store: ctx.store.dialect, location: ctx.store.location }, 'gateway started');
     return this.listen;
+  }
+
+  /**
+   * The development start's demo merchant store, signing as the demo merchant; only when
+   * demo data exists (this start seeded it, or demo.json and its key are still there).
+   */
+  private async startDemoStore(demoFile: string): Promise<void> {
+    const { config, logger } = this.options;
+    const demo = this.demo ?? (existsSync(demoFile) ? (JSON.parse(readFileSync(demoFile, 'utf8')) as DemoCredentials) : null);
+    if (!config.demo || !demo || !existsSync(demo.merchant.privateKeyPath)) return;
+    this.demoStore = new DemoStore({
+      merchantApi: `http://${this.listen.merchantHttp}`, keyId: demo.merchant.keyId, privateKey: readFileSync(demo.merchant.privateKeyPath, 'utf8'),
+      host: config.listen.host, port: config.listen.demoStoreHttp, http: config.http, logger,
+    });
+    this.listen.demoStoreHttp = await this.demoStore.listen();
   }
 
   /** demo.json always tells where this run listens, also when an existing directory is reused. */
@@ -175,6 +193,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.stopFollowingKey?.();
     this.stopFollowingKey = null;
+    await this.demoStore?.close();
     await this.portal?.close();
     await this.operatorHttp?.close();
     await this.cert?.stop();
