@@ -14,7 +14,7 @@ export interface WebSession<T> {
  * HttpOnly cookie names one; nothing about the subscriber or operator is in the cookie.
  * A session unused for `idleMs` is gone; past `maxEntries` the least recently used is
  * dropped, so a flood of log-in page views cannot exhaust memory. Several gateways behind
- * one name need sticky routing for these pages (docs/operations.md would say so).
+ * one name need sticky routing for these pages (README, "Web pages").
  */
 export class WebSessions<T> {
   private readonly sessions = new Map<string, WebSession<T>>();
