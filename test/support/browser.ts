@@ -8,9 +8,14 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 export const chromiumMissing: string | false = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (as root, npm test installs it: apt-get install chromium)`;
 
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Chromium driven over its DevTools pipe. `executablePath` may be a wrapper that starts
+ * Chromium elsewhere (e.g. `ip netns exec NS /usr/bin/chromium "$@"`): the pipe is
+ * inherited, so the browser can live in another network namespace than the test.
+ */
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
   // As root Chromium refuses its sandbox; the pages it opens are the suite's own.
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+  return chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
 }
 
 /** Where a test's screenshots go: the suite's log directory (SIDEBAND_TEST_LOG_DIR), kept as artifacts. */
