@@ -9,12 +9,12 @@ import { SidebandError } from '../errors/sideband-error.ts';
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
- * Headers every page and asset of the web sites carries, and the form body parser.
- * Pages are never cached: they show a subscriber's or an operator's data.
+ * Headers every page and asset of a site carries (registered inside the site's plugin,
+ * so the operator API's JSON routes beside the console keep theirs). Pages are never
+ * cached: they show a subscriber's or an operator's data.
  */
-export function securePages(app: FastifyInstance, scope = ''): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (scope && !request.url.startsWith(scope)) return payload;
+export function securePages(app: FastifyInstance): void {
+  app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
