@@ -28,5 +28,7 @@ export default tseslint.config(
     },
   },
   { files: ['packages/**'], rules: { 'no-restricted-imports': ['error', { patterns: [packageBoundary, ownSrcOnly] }] } },
+  // The pages' own scripts run in the browser.
+  { files: ['src/web/assets/**'], languageOptions: { sourceType: 'script', globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly' } } },
   { files: ['src/cli/**', 'bench/**', 'scripts/**', 'bin/**', 'test/**'], rules: { 'no-console': 'off' } },
 );

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 /** In dependency order: a package builds after those it imports. The merchant SDK is not
  * among them: the gateway does not use it. */
-const packages = ['http-signatures', 'sip', 'channel'];
+const packages = ['http-signatures', 'sip', 'channel', 'merchant-sdk'];
 const stamp = join(root, 'dist', '.build-stamp');
 
 function newest(path) {

@@ -23,6 +23,7 @@ const peers = {
   kamailio: 'kamailio',
   sipp: 'sip-tester',
   nginx: 'nginx',
+  chromium: 'chromium',
 };
 
 // /usr/sbin is not on every PATH (kamailio lives there).

@@ -49,7 +49,7 @@ const config = loadConfig({
   overrides: {
     dataDir: database.dataDir,
     demo: false,
-    listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, operatorHttp: 0, merchantHttp: 0, netflow: 0, ipfix: 0 },
+    listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, operatorHttp: 0, merchantHttp: 0, netflow: 0, ipfix: 0, portalHttp: 0, demoStoreHttp: 0 },
     channel: {
       lineNumber: PROVIDER.lineNumber,
       numbers: PROVIDER.numbers,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { SidebandError } from '../errors/sideband-error.ts';
 import type { Store } from '../store/open-store.ts';
 import type { CertificationServer } from './certification-server.ts';
+import { subscriberStatement } from './subscriber-statement.ts';
 import { toIso } from '../core/time/to-iso.ts';
 
 function period(q: { from?: string; to?: string }): { from: number; to: number } {
@@ -27,6 +28,20 @@ export function certificationRoutes(cert: CertificationServer, store: Store) {
       const rows = await query.execute();
       return { data: rows.map((r) => ({ id: r.id, login: r.login, merchant: r.merchant, status: r.status, reason: r.reason, amount: r.amount, currency: r.currency, capturedAmount: r.captured_amount, refundedAmount: r.refunded_amount, settlement: r.settlement, description: r.description, createdAt: toIso(r.created_at), expiresAt: toIso(r.expires_at) })) };
     });
+    /** One authorization with every event of its life (decision, confirmation, captures, refunds, release). */
+    app.get('/authorizations/:id', async (req) => {
+      const { id } = req.params as { id: string };
+      const r = await store.db.selectFrom('authorizations').innerJoin('subscribers', 'subscribers.id', 'authorizations.subscriber_id').innerJoin('merchants', 'merchants.id', 'authorizations.merchant_id')
+        .select(['authorizations.id', 'authorizations.status', 'authorizations.reason', 'authorizations.amount', 'authorizations.currency', 'authorizations.captured_amount', 'authorizations.refunded_amount', 'authorizations.settlement', 'authorizations.description', 'authorizations.created_at', 'authorizations.expires_at', 'authorizations.session_id', 'subscribers.login', 'merchants.name as merchant', 'merchants.id as merchant_id'])
+        .where('authorizations.id', '=', id).executeTakeFirst();
+      if (!r) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${id}.`, { param: 'id' });
+      const events = await store.db.selectFrom('authorization_events').selectAll().where('authorization_id', '=', id).orderBy('at').orderBy('id').execute();
+      return {
+        id: r.id, login: r.login, merchant: r.merchant, merchantId: r.merchant_id, sessionId: r.session_id, status: r.status, reason: r.reason, amount: r.amount, currency: r.currency, capturedAmount: r.captured_amount, refundedAmount: r.refunded_amount,
+        settlement: r.settlement, description: r.description, createdAt: toIso(r.created_at), expiresAt: toIso(r.expires_at),
+        events: events.map((e) => ({ id: e.id, type: e.type, amount: e.amount, at: toIso(e.at), detail: e.detail ? (JSON.parse(e.detail) as unknown) : null })),
+      };
+    });
     app.post('/authorizations/:id/approve', async (req) => {
       const row = await cert.authorizations.lifecycle.approveBySubscriber((req.params as { id: string }).id);
       return { id: row.id, status: row.status, reason: row.reason };
@@ -42,11 +57,8 @@ export function certificationRoutes(cert: CertificationServer, store: Store) {
       const { from, to } = period(req.query as { from?: string; to?: string });
       const sub = await store.db.selectFrom('subscribers').select(['id', 'currency']).where('login', '=', login).executeTakeFirst();
       if (!sub) throw new SidebandError('SUBSCRIBER_NOT_FOUND', `No subscriber ${login}.`, { param: 'login' });
-      const lines = await store.db.selectFrom('ledger_entries').innerJoin('authorizations', 'authorizations.id', 'ledger_entries.authorization_id').innerJoin('merchants', 'merchants.id', 'authorizations.merchant_id')
-        .select(['ledger_entries.amount', 'ledger_entries.currency', 'ledger_entries.at', 'authorizations.id as authorization', 'authorizations.description', 'merchants.name as merchant'])
-        .where('ledger_entries.account', '=', `subscriber:${sub.id}:bill`).where('ledger_entries.at', '>=', from).where('ledger_entries.at', '<', to).orderBy('ledger_entries.at').execute();
-      const total = lines.reduce((s, l) => s + l.amount, 0);
-      return { login, from: toIso(from), to: toIso(to), currency: sub.currency, total, lines: lines.map((l) => ({ at: toIso(l.at), merchant: l.merchant, authorization: l.authorization, description: l.description, amount: l.amount })) };
+      const { total, lines } = await subscriberStatement(store, sub.id, from, to);
+      return { login, from: toIso(from), to: toIso(to), currency: sub.currency, total, lines };
     });
 
     /** What the provider owes a merchant for a period, by settlement. */

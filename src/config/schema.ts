@@ -60,6 +60,10 @@ export const configSchema = z
         merchantHttp: port.default(7443),
         netflow: port.default(2055),
         ipfix: port.default(4739),
+        /** The subscriber portal: reachable by subscribers, so apart from the operator port. */
+        portalHttp: port.default(7081),
+        /** The demo merchant store the development start runs beside the gateway (only with demo data). */
+        demoStoreHttp: port.default(7090),
       })
       .strict()
       .prefault({}),
@@ -204,6 +208,8 @@ export const environmentSettings: ReadonlyArray<{ env: string; path: readonly st
   { env: 'SIDEBAND_RADIUS_ACCT_PORT', path: ['listen', 'radiusAcct'], type: 'number' },
   { env: 'SIDEBAND_OPERATOR_PORT', path: ['listen', 'operatorHttp'], type: 'number' },
   { env: 'SIDEBAND_MERCHANT_PORT', path: ['listen', 'merchantHttp'], type: 'number' },
+  { env: 'SIDEBAND_PORTAL_PORT', path: ['listen', 'portalHttp'], type: 'number' },
+  { env: 'SIDEBAND_DEMO_STORE_PORT', path: ['listen', 'demoStoreHttp'], type: 'number' },
   { env: 'SIDEBAND_MERCHANT_PUBLIC_ORIGIN', path: ['merchantApi', 'publicOrigin'], type: 'string' },
   { env: 'SIDEBAND_NETFLOW_PORT', path: ['listen', 'netflow'], type: 'number' },
   { env: 'SIDEBAND_IPFIX_PORT', path: ['listen', 'ipfix'], type: 'number' },

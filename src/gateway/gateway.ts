@@ -19,6 +19,9 @@ import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
 import { ChangeNotices } from '../store/change-notices.ts';
 import { JobLeases } from '../store/job-leases.ts';
 import { sqlitePath } from '../store/open-store.ts';
+import { SubscriberPortal } from '../web/portal/portal-server.ts';
+import { operatorConsole } from '../web/console/operator-console.ts';
+import { DemoStore } from '../web/demo-store/demo-store.ts';
 import { openContext, type Context } from './context.ts';
 import { DataDirectoryLock } from './data-directory-lock.ts';
 import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
@@ -55,6 +58,8 @@ export class Gateway {
   private collector: FlowCollector | null = null;
   private cert: CertificationServer | null = null;
   private channelPart: ChannelPart | null = null;
+  private portal: SubscriberPortal | null = null;
+  private demoStore: DemoStore | null = null;
   private lock: DataDirectoryLock | null = null;
   private stopFollowingKey: (() => void) | null = null;
   private notices: ChangeNotices | null = null;
@@ -138,12 +143,35 @@ export class Gateway {
     }
 
     this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
+    this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens), { prefix: '/console' });
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
+    this.portal = new SubscriberPortal({
+      config, logger, store: ctx.store, vault: ctx.vault, tracking: this.tracker, lifecycle: this.cert.authorizations.lifecycle, channel: () => this.channelPart?.channel ?? null,
+      ...(this.options.scryptCost ? { scryptCost: this.options.scryptCost } : {}),
+    });
+    this.listen.portalHttp = await this.portal.listen();
+
+    await this.startDemoStore(demoFile);
     this.writeDemoFile(demoFile);
     logger.info({ listen: this.listen, store: ctx.store.dialect, location: ctx.store.location }, 'gateway started');
     return this.listen;
+  }
+
+  /**
+   * The development start's demo merchant store, signing as the demo merchant; only when
+   * demo data exists (this start seeded it, or demo.json and its key are still there).
+   */
+  private async startDemoStore(demoFile: string): Promise<void> {
+    const { config, logger } = this.options;
+    const demo = this.demo ?? (existsSync(demoFile) ? (JSON.parse(readFileSync(demoFile, 'utf8')) as DemoCredentials) : null);
+    if (!config.demo || !demo || !existsSync(demo.merchant.privateKeyPath)) return;
+    this.demoStore = new DemoStore({
+      merchantApi: `http://${this.listen.merchantHttp}`, keyId: demo.merchant.keyId, privateKey: readFileSync(demo.merchant.privateKeyPath, 'utf8'),
+      host: config.listen.host, port: config.listen.demoStoreHttp, http: config.http, logger,
+    });
+    this.listen.demoStoreHttp = await this.demoStore.listen();
   }
 
   /** demo.json always tells where this run listens, also when an existing directory is reused. */
@@ -188,7 +216,9 @@ export class Gateway {
         failures.push(e);
       }
     };
-    const { operatorHttp, cert, channelPart, collector, tracker, aaa, notices, jobs, ctx } = this;
+    const { demoStore, portal, operatorHttp, cert, channelPart, collector, tracker, aaa, notices, jobs, ctx } = this;
+    await step(demoStore ? () => demoStore.close() : undefined);
+    await step(portal ? () => portal.close() : undefined);
     await step(operatorHttp ? () => operatorHttp.close() : undefined);
     await step(cert ? () => cert.stop() : undefined);
     await step(channelPart ? () => channelPart.stop() : undefined);
@@ -199,7 +229,7 @@ export class Gateway {
     // Given back, so that another gateway takes the jobs over at once.
     await step(jobs ? () => jobs.releaseAll() : undefined);
     await step(ctx ? () => ctx.close() : undefined);
-    this.operatorHttp = this.cert = this.channelPart = this.collector = this.tracker = this.aaa = this.notices = this.jobs = this.ctx = null;
+    this.demoStore = this.portal = this.operatorHttp = this.cert = this.channelPart = this.collector = this.tracker = this.aaa = this.notices = this.jobs = this.ctx = null;
     this.lock?.release();
     this.lock = null;
     if (failures.length > 0) throw failures[0];

@@ -28,7 +28,9 @@ export function plannedListeners(config: Config): PlannedListener[] {
     at('listen.ipfix', 'udp', l.ipfix),
     at('listen.merchantHttp', 'tcp', l.merchantHttp),
     at('listen.operatorHttp', 'tcp', l.operatorHttp),
+    at('listen.portalHttp', 'tcp', l.portalHttp),
   ];
+  if (config.demo) planned.push(at('listen.demoStoreHttp', 'tcp', l.demoStoreHttp));
   if (config.channel.enabled && config.channel.exchange.builtIn) {
     const x = config.channel.exchange;
     planned.push(at('channel.exchange.port', 'udp', x.port, x.host, 'channel.exchange.host'), at('channel.exchange.port', 'tcp', x.port, x.host, 'channel.exchange.host'));

@@ -4,6 +4,8 @@ import { SidebandError } from '../errors/sideband-error.ts';
 import type { Context } from '../gateway/context.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { httpLimits } from '../gateway/http-limits.ts';
+import { MerchantRegistry } from '../certification/merchant-registry.ts';
+import { toIso } from '../core/time/to-iso.ts';
 
 /** A part of the gateway that adds routes under /v1 of the operator API. */
 export type OperatorRoutes = (app: FastifyInstance) => void;
@@ -64,6 +66,22 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
     v1.get('/merchants/:id', async (req) => ctx.merchants.show((req.params as { id: string }).id));
     v1.get('/nas', async () => ({ data: await ctx.network.listNas() }));
     v1.get('/pools', async () => ({ data: await ctx.network.listPools() }));
+    v1.get('/exporters', async () => ({ data: await ctx.exporters.list() }));
+    // Certifying and revoking are audited under the operator's token name.
+    const registryFor = (req: FastifyRequest) => new MerchantRegistry(ctx.store, `operator:${(req as FastifyRequest & { operator?: string }).operator ?? 'unknown'}`);
+    v1.post('/merchants/:id/certify', async (req) => registryFor(req).certify((req.params as { id: string }).id));
+    v1.post('/merchants/:id/revoke', async (req) => registryFor(req).revoke((req.params as { id: string }).id));
+    v1.get('/audit', async (req) => {
+      const q = req.query as { action?: string; actor?: string; subject?: string; before?: string; limit?: string };
+      let query = ctx.store.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(Math.min(Math.max(Number(q.limit ?? 100) || 100, 1), 500));
+      // An action filter ending in "." is a prefix: `vault.` is every vault action.
+      if (q.action) query = q.action.endsWith('.') ? query.where('action', 'like', `${q.action.replace(/[%_]/g, '')}%`) : query.where('action', '=', q.action);
+      if (q.actor) query = query.where('actor', '=', q.actor);
+      if (q.subject) query = query.where('subject_id', '=', q.subject);
+      if (q.before) query = query.where('id', '<', q.before);
+      const rows = await query.execute();
+      return { data: rows.map((r) => ({ id: r.id, at: toIso(r.at), actor: r.actor, action: r.action, subjectType: r.subject_type, subjectId: r.subject_id, detail: r.detail ? (JSON.parse(r.detail) as unknown) : null })) };
+    });
     for (const part of parts) part(v1);
   }, { prefix: '/v1' });
 

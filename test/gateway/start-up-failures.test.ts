@@ -45,7 +45,7 @@ describe('a port already in use', () => {
 
   it('names a TCP listener\'s setting too, and two settings that ask for one port', async () => {
     const port = (tcp.address() as AddressInfo).port;
-    const config = loadConfig({ env: {}, overrides: { dataDir: db.dataDir, listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, netflow: 0, ipfix: 0, merchantHttp: 0, operatorHttp: port }, channel: { exchange: { port: 0 } } } });
+    const config = loadConfig({ env: {}, overrides: { dataDir: db.dataDir, listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, netflow: 0, ipfix: 0, merchantHttp: 0, portalHttp: 0, demoStoreHttp: 0, operatorHttp: port }, channel: { exchange: { port: 0 } } } });
     await assert.rejects(new Gateway({ config, logger: createTestLogger('port-in-use') }).start(), (e: SidebandError) => e.code === 'LISTEN_ADDRESS_IN_USE' && e.param === 'listen.operatorHttp' && e.message.includes('SIDEBAND_OPERATOR_PORT'));
     assert.equal(existsSync(join(db.dataDir, 'demo.json')), false);
     const twice = loadConfig({ env: {}, overrides: { dataDir: db.dataDir, listen: { netflow: 40_555, ipfix: 40_555 } } });

@@ -54,4 +54,6 @@ export const ephemeralPorts: NodeJS.ProcessEnv = {
   SIDEBAND_NETFLOW_PORT: '0',
   SIDEBAND_IPFIX_PORT: '0',
   SIDEBAND_EXCHANGE_PORT: '0',
+  SIDEBAND_PORTAL_PORT: '0',
+  SIDEBAND_DEMO_STORE_PORT: '0',
 };

@@ -36,7 +36,7 @@ export async function startTestGateway(dialect: TestDialect, name: string, confi
       dataDir: database.dataDir,
       databaseUrl: database.databaseUrl,
       demo: false,
-      listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, operatorHttp: 0, merchantHttp: 0, netflow: 0, ipfix: 0, ...(config.listen ?? {}) },
+      listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, operatorHttp: 0, merchantHttp: 0, netflow: 0, ipfix: 0, portalHttp: 0, demoStoreHttp: 0, ...(config.listen ?? {}) },
       channel: { ...(config.channel ?? {}), exchange: { port: 0, ...(config.channel?.exchange ?? {}) } },
     },
   });

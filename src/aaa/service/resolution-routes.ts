@@ -60,6 +60,19 @@ export function resolutionRoutes(sessions: SessionService, store: Store) {
       if (q.port !== undefined && !/^\d{1,5}$/.test(q.port)) throw new SidebandError('REQUEST_INVALID', 'port must be 0 to 65535.', { param: 'port' });
       return resolveHolder(sessions, store, { address: q.address, port: q.port === undefined ? undefined : Number(q.port), at: parseTime(q.at) });
     });
+    /** Sessions not closed, most recently heard from first, each with the address (and port block) it holds. */
+    app.get('/sessions', async (req) => {
+      const q = req.query as { login?: string; limit?: string };
+      let query = store.db.selectFrom('sessions').innerJoin('nas_clients', 'nas_clients.id', 'sessions.nas_id')
+        .leftJoin('bindings', (join) => join.onRef('bindings.session_id', '=', 'sessions.id').on('bindings.end_at', 'is', null))
+        .select(['sessions.id', 'sessions.login', 'sessions.status', 'sessions.started_at', 'sessions.authorized_at', 'sessions.last_seen_at', 'sessions.input_octets', 'sessions.output_octets', 'nas_clients.name as nas', 'bindings.address', 'bindings.port_first', 'bindings.port_last'])
+        .where('sessions.status', '!=', 'closed').orderBy('sessions.last_seen_at', 'desc').limit(Math.min(Math.max(Number(q.limit ?? 200) || 200, 1), 1000));
+      if (q.login) query = query.where('sessions.login', '=', q.login);
+      const rows = await query.execute();
+      return { data: rows.map((r) => ({ id: r.id, login: r.login, status: r.status, nas: r.nas, address: r.address, portFirst: r.port_first, portLast: r.port_last, since: toIso(r.started_at ?? r.authorized_at), lastSeenAt: toIso(r.last_seen_at), inputOctets: r.input_octets, outputOctets: r.output_octets })) };
+    });
+    /** Addresses (or address and port blocks) held per pool, from this gateway's allocation state. */
+    app.get('/pools/usage', async () => ({ data: sessions.poolUsage() }));
     app.get('/sessions/:id', async (req) => {
       const id = (req.params as { id: string }).id;
       const s = await store.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();

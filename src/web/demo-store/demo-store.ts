@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.ts';
+import { httpLimits } from '../../gateway/http-limits.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { assertSameOriginForm, formField, parseForms, readCookie, securePages, setSessionCookie } from '../page-security.ts';
+import { serveAssets } from '../static-assets.ts';
+import { WebSessions, type WebSession } from '../web-sessions.ts';
+import { catalogue } from './catalogue.ts';
+import { SidebandApiError, SidebandClient } from './merchant-sdk.ts';
+import { cataloguePage, orderPage, storeErrorPage, type Order } from './store-pages.ts';
+
+export interface DemoStoreOptions {
+  /** The gateway's merchant API, e.g. http://127.0.0.1:7443. */
+  merchantApi: string;
+  keyId: string;
+  /** PEM of the demo merchant's Ed25519 key (data/demo-merchant-ed25519.pem). */
+  privateKey: string;
+  host: string;
+  port: number;
+  http: Config['http'];
+  logger: Logger;
+}
+
+const COOKIE = 'sb_demo_store';
+const MAX_ORDERS = 10_000;
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (how a dual-stack socket reports an IPv4 peer). */
+function loopback(address: string): boolean {
+  const a = address.replace(/^::ffff:/i, '');
+  return a === '::1' || /^127\./.test(a);
+}
+
+/**
+ * A small shop as a merchant would write it with the SDK: a catalogue, "Buy", and the
+ * purchase's state. Like any merchant it names the customer to the provider by the
+ * address and source port its connection came from (RFC 6302). A browser on the same
+ * machine comes from loopback, which no subscriber holds; then, and only then, the store
+ * asks the customer for the address their provider gave them (README, "Demo store").
+ */
+export class DemoStore {
+  readonly app: FastifyInstance;
+  private readonly client: SidebandClient;
+  private readonly sessions = new WebSessions<{ orders: string[] }>(60 * 60_000, 10_000);
+  private readonly orders = new Map<string, Order & { session: string }>();
+
+  constructor(private readonly options: DemoStoreOptions) {
+    this.client = new SidebandClient({ baseUrl: options.merchantApi, keyId: options.keyId, privateKey: options.privateKey, maxRetries: 1 });
+    this.app = Fastify({ loggerInstance: options.logger.child({ part: 'demo-store' }) as FastifyBaseLogger, ...httpLimits(options.http, 16 * 1024) });
+    this.routes();
+  }
+
+  private session(request: FastifyRequest, reply: FastifyReply): WebSession<{ orders: string[] }> {
+    const existing = this.sessions.get(readCookie(request, COOKIE));
+    if (existing) return existing;
+    const s = this.sessions.create({ orders: [] });
+    setSessionCookie(reply, { name: COOKIE, path: '/', secure: request.protocol === 'https' }, s.id);
+    return s;
+  }
+
+  private customer(request: FastifyRequest, given: string | undefined): { address: string | null; port: number | undefined; fromConnection: boolean } {
+    const peer = (request.socket.remoteAddress ?? '').replace(/^::ffff:/i, '');
+    if (!loopback(peer)) return { address: peer, port: request.socket.remotePort, fromConnection: true };
+    const address = given?.trim();
+    return { address: address && isIP(address) ? address : null, port: undefined, fromConnection: false };
+  }
+
+  private async refresh(order: Order): Promise<void> {
+    if (!order.authorizationId || (order.status !== 'pending' && order.status !== 'processing')) return;
+    const a = await this.client.authorizations.retrieve(order.authorizationId);
+    order.status = a.status;
+    order.reason = a.reason;
+  }
+
+  private routes(): void {
+    const { app } = this;
+    securePages(app);
+    parseForms(app);
+    serveAssets(app, '/assets', ['site.css', 'store.js']);
+    const htmlReply = (reply: FastifyReply, body: string, status = 200) => reply.status(status).type('text/html; charset=utf-8').send(body);
+    app.setErrorHandler((error, request, reply) => {
+      const e = error as { statusCode?: number; status?: number; message: string; code?: string };
+      const status = e.status ?? e.statusCode ?? 500;
+      if (status >= 500) request.log.error({ err: error }, 'demo store request failed');
+      return htmlReply(reply, storeErrorPage(status, status >= 500 && !(error instanceof SidebandApiError) ? 'The shop failed; try again.' : `${e.message}${e.code ? ` (${e.code})` : ''}`), status);
+    });
+    app.setNotFoundHandler((_request, reply) => htmlReply(reply, storeErrorPage(404, 'No such page.'), 404));
+
+    app.get('/', async (request, reply) => {
+      const s = this.session(request, reply);
+      const c = this.customer(request, (request.query as { address?: string }).address);
+      return htmlReply(reply, cataloguePage(catalogue, s.csrf, c));
+    });
+
+    app.post('/buy', async (request, reply) => {
+      const s = this.session(request, reply);
+      assertSameOriginForm(request, s.csrf);
+      const product = catalogue.find((p) => p.sku === formField(request, 'sku'));
+      if (!product) return htmlReply(reply, storeErrorPage(400, 'No such product.'), 400);
+      const c = this.customer(request, formField(request, 'address'));
+      if (!c.address) return reply.redirect('/', 303);
+      const id = `ord_${randomBytes(9).toString('base64url')}`;
+      const order: Order & { session: string } = { id, product, authorizationId: null, status: 'new', reason: null, customer: c.address + (c.port ? ` port ${c.port}` : ''), session: s.id };
+      const a = await this.client.authorizations.create({
+        customer: { address: c.address, ...(c.port ? { port: c.port } : {}), observedAt: new Date().toISOString() },
+        amount: product.price, currency: product.currency, description: product.name, merchantReference: id,
+      });
+      Object.assign(order, { authorizationId: a.id, status: a.status, reason: a.reason });
+      this.orders.set(id, order);
+      if (this.orders.size > MAX_ORDERS) this.orders.delete(this.orders.keys().next().value!);
+      return reply.redirect(`/orders/${id}`, 303);
+    });
+
+    const ownOrder = (request: FastifyRequest, reply: FastifyReply): (Order & { session: string }) | null => {
+      const s = this.session(request, reply);
+      const order = this.orders.get((request.params as { id: string }).id);
+      return order && order.session === s.id ? order : null;
+    };
+    app.get('/orders/:id', async (request, reply) => {
+      const order = ownOrder(request, reply);
+      if (!order) return htmlReply(reply, storeErrorPage(404, 'No such order.'), 404);
+      await this.refresh(order);
+      return htmlReply(reply, orderPage(order));
+    });
+    app.get('/orders/:id/state', async (request, reply) => {
+      const order = ownOrder(request, reply);
+      if (!order) return reply.status(404).send({ status: 'unknown' });
+      await this.refresh(order);
+      return { status: order.status };
+    });
+  }
+
+  async listen(): Promise<string> {
+    const address = await this.app.listen({ host: this.options.host, port: this.options.port });
+    return new URL(address).host;
+  }
+
+  close(): Promise<void> {
+    return this.app.close();
+  }
+}

@@ -1,0 +1,248 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LoginThrottle, type LoginAttempt } from '../../aaa/service/login-throttle.ts';
+import { SubscriberDirectory } from '../../aaa/service/subscriber-directory.ts';
+import type { AuthorizationLifecycle } from '../../certification/authorization/authorization-lifecycle.ts';
+import type { ProviderChannel } from '../../channel/service/provider-channel.ts';
+import type { Config } from '../../config/schema.ts';
+import { hashPassword, verifyPassword } from '../../core/identity/password-hash.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
+import { httpLimits } from '../../gateway/http-limits.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { SubscriberProvisioning } from '../../provisioning/subscribers.ts';
+import type { Store } from '../../store/open-store.ts';
+import type { DestinationTracking } from '../../tracking/service/destination-tracking.ts';
+import type { Vault } from '../../vault/vault.ts';
+import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, setSessionCookie, type CookieOptions } from '../page-security.ts';
+import { serveAssets } from '../static-assets.ts';
+import { WebSessions, type WebSession } from '../web-sessions.ts';
+import { PendingFeed } from './pending-feed.ts';
+import { channelPage, errorPage, loginPage, nowPage, pendingList, purchasesPage, settingsPage, type Signed } from './portal-pages.ts';
+import { SubscriberPortalView } from './subscriber-view.ts';
+
+export interface PortalDependencies {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  vault: Vault;
+  tracking: DestinationTracking;
+  lifecycle: AuthorizationLifecycle;
+  channel: () => ProviderChannel | null;
+  scryptCost?: { N: number; r: number; p: number };
+}
+
+interface PortalSessionData {
+  /** Null until the log-in succeeded: the log-in form's session, holding only its CSRF token. */
+  subscriberId: string | null;
+  login: string | null;
+}
+
+type PortalSession = WebSession<PortalSessionData>;
+
+const COOKIE = 'sb_portal';
+
+/**
+ * The subscriber portal (docs: README, "Web pages"): its own listener, since subscribers
+ * reach it from the access network while the operator port stays on a management network.
+ * Pages are rendered on the server; the one script only keeps the pending list live.
+ */
+export class SubscriberPortal {
+  readonly app: FastifyInstance;
+  private readonly sessions = new WebSessions<PortalSessionData>();
+  private readonly view: SubscriberPortalView;
+  private readonly feed: PendingFeed;
+
+  constructor(private readonly deps: PortalDependencies) {
+    const { config, store, vault } = deps;
+    this.app = Fastify({ loggerInstance: deps.logger.child({ part: 'portal-http' }) as FastifyBaseLogger, ...httpLimits(config.http, 16 * 1024) });
+    // The portal's changes (the auto-approve threshold) are audited as the portal's.
+    const subscribers = new SubscriberProvisioning(store, vault, { actor: 'portal', ...(deps.scryptCost ? { scryptCost: deps.scryptCost } : {}) });
+    this.view = new SubscriberPortalView(store, subscribers, deps.tracking, deps.channel);
+    this.feed = new PendingFeed(
+      (id) => this.view.pendingKey(id),
+      async (id, csrf) => {
+        const { pending } = await this.view.purchases(id);
+        return { html: pendingList(csrf, pending).text, announce: pending.length === 0 ? 'Nothing is waiting for you.' : `${pending.length} purchase${pending.length > 1 ? 's' : ''} waiting for you.` };
+      },
+      (e) => deps.logger.warn({ err: e }, 'portal live feed failed'),
+    );
+    this.routes(new SubscriberDirectory(store, vault), new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000, config.radius.maxFailuresPerLogin));
+  }
+
+  private cookie(request: FastifyRequest): CookieOptions {
+    return { name: COOKIE, path: '/', secure: request.protocol === 'https' };
+  }
+
+  private session(request: FastifyRequest): PortalSession | null {
+    return this.sessions.get(readCookie(request, COOKIE));
+  }
+
+  /** The signed-in subscriber's session, or a 401 (a form post) / redirect to the log-in page (a page). */
+  private signedIn(request: FastifyRequest): PortalSession & { data: { subscriberId: string; login: string } } {
+    const s = this.session(request);
+    if (!s || !s.data.subscriberId || !s.data.login) throw new SidebandError('WEB_SESSION_EXPIRED');
+    return s as PortalSession & { data: { subscriberId: string; login: string } };
+  }
+
+  private routes(directory: SubscriberDirectory, throttle: LoginThrottle): void {
+    const { app } = this;
+    const { lifecycle } = this.deps;
+    securePages(app);
+    parseForms(app);
+    serveAssets(app, '/assets', ['site.css', 'portal.js']);
+    const signed = (s: PortalSession): Signed => ({ login: s.data.login!, csrf: s.csrf });
+    const htmlReply = (reply: FastifyReply, body: string, status = 200) => reply.status(status).type('text/html; charset=utf-8').send(body);
+
+    app.setErrorHandler((error, request, reply) => {
+      const s = this.session(request);
+      const who = s?.data.subscriberId ? signed(s) : null;
+      if (error instanceof SidebandError) {
+        if (error.code === 'WEB_SESSION_EXPIRED' && request.method === 'GET') return reply.redirect('/login', 303);
+        return htmlReply(reply, errorPage(error.status, error.code, error.message, who), error.status);
+      }
+      const e = error as { statusCode?: number; message: string };
+      if (e.statusCode && e.statusCode < 500) return htmlReply(reply, errorPage(e.statusCode, 'REQUEST_INVALID', e.message, who), e.statusCode);
+      request.log.error({ err: error }, 'portal request failed');
+      return htmlReply(reply, errorPage(500, 'INTERNAL', `Internal error; correlation id ${request.id}.`, who), 500);
+    });
+    app.setNotFoundHandler((request, reply) => htmlReply(reply, errorPage(404, 'NOT_FOUND', `No page ${request.url}.`, null), 404));
+
+    app.get('/', async (request, reply) => reply.redirect(this.session(request)?.data.subscriberId ? '/now' : '/login', 303));
+
+    app.get('/login', async (request, reply) => {
+      let s = this.session(request);
+      if (s?.data.subscriberId) return reply.redirect('/now', 303);
+      if (!s) {
+        s = this.sessions.create({ subscriberId: null, login: null });
+        setSessionCookie(reply, this.cookie(request), s.id);
+      }
+      return htmlReply(reply, loginPage(s.csrf));
+    });
+
+    // A hash of a random password: an unknown login costs the same scrypt as a known one.
+    const decoy = hashPassword(`decoy-${Math.random()}`, this.deps.scryptCost);
+    app.post('/login', async (request, reply) => {
+      const pre = this.session(request);
+      assertSameOriginForm(request, pre?.csrf);
+      const login = (formField(request, 'login') ?? '').trim();
+      const password = formField(request, 'password') ?? '';
+      // Counted as RADIUS counts: per login from this address, and per login from all addresses.
+      const key: LoginAttempt = { login, nasId: 'portal', callingStationId: request.ip };
+      if (throttle.blocked(key)) {
+        throw new SidebandError('PORTAL_LOGIN_THROTTLED', `Too many failed sign-ins for ${login} from this address; wait ${this.deps.config.radius.failureWindowSeconds} seconds and try again.`, { retryAfterSeconds: this.deps.config.radius.failureWindowSeconds });
+      }
+      const entry = login ? await directory.get(login) : null;
+      const ok = entry ? await directory.verifyHash(entry, password) : await verifyPassword(password, await decoy).then(() => false);
+      if (!entry || !ok || entry.status !== 'active') {
+        throttle.fail(key);
+        request.log.info({ login: login.slice(0, 64) }, 'portal sign-in refused');
+        return htmlReply(reply, loginPage(pre!.csrf, { text: 'The login or password is not right.', error: true }), 401);
+      }
+      throttle.succeed(key);
+      // A new session id at sign-in: an id planted before it (session fixation) is worth nothing.
+      this.sessions.destroy(pre!.id);
+      const s = this.sessions.create({ subscriberId: entry.id, login: entry.login });
+      setSessionCookie(reply, this.cookie(request), s.id);
+      return reply.redirect('/now', 303);
+    });
+
+    app.post('/logout', async (request, reply) => {
+      const s = this.signedIn(request);
+      assertSameOriginForm(request, s.csrf);
+      this.sessions.destroy(s.id);
+      clearSessionCookie(reply, this.cookie(request));
+      return reply.redirect('/login', 303);
+    });
+
+    app.get('/now', async (request, reply) => {
+      const s = this.signedIn(request);
+      return htmlReply(reply, nowPage(signed(s), await this.view.currentSession(s.data.subscriberId)));
+    });
+
+    app.get('/purchases', async (request, reply) => {
+      const s = this.signedIn(request);
+      const account = await this.view.account(s.data.subscriberId);
+      const now = new Date();
+      const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+      const statement = await this.view.statement(s.data.subscriberId, from, Date.now() + 1);
+      const done = (request.query as { done?: string }).done;
+      const message = done === 'approved' ? 'Approved: the merchant has been told.' : done === 'declined' ? 'Declined: the merchant has been told.' : undefined;
+      return htmlReply(reply, purchasesPage(signed(s), await this.view.purchases(s.data.subscriberId), { currency: account.currency, ...statement }, message));
+    });
+
+    app.get('/purchases/events', async (request, reply) => {
+      const s = this.signedIn(request);
+      reply.hijack();
+      await this.feed.open(s.data.subscriberId, s.csrf, reply.raw);
+    });
+
+    for (const answer of ['approve', 'decline'] as const) {
+      app.post(`/purchases/:id/${answer}`, async (request, reply) => {
+        const s = this.signedIn(request);
+        assertSameOriginForm(request, s.csrf);
+        const { id } = request.params as { id: string };
+        await this.view.ownPurchase(s.data.subscriberId, id);
+        if (answer === 'approve') await lifecycle.approveBySubscriber(id);
+        else await lifecycle.declineBySubscriber(id);
+        return reply.redirect(`/purchases?done=${answer}d`, 303);
+      });
+    }
+
+    app.get('/settings', async (request, reply) => {
+      const s = this.signedIn(request);
+      const saved = (request.query as { saved?: string }).saved;
+      return htmlReply(reply, settingsPage(signed(s), await this.view.account(s.data.subscriberId), await this.view.securePreferences(s.data.subscriberId), saved ? 'Saved.' : undefined));
+    });
+
+    app.post('/settings/auto-approve', async (request, reply) => {
+      const s = this.signedIn(request);
+      assertSameOriginForm(request, s.csrf);
+      const text = (formField(request, 'autoApproveLimit') ?? '').trim();
+      if (text !== '' && !/^\d{1,12}$/.test(text)) throw new SidebandError('REQUEST_INVALID', 'The amount is a whole number of minor units (e.g. 2000 for 20.00), or empty to always be asked.', { param: 'autoApproveLimit' });
+      await this.view.setAutoApprove(s.data.subscriberId, text === '' ? null : Number(text));
+      return reply.redirect('/settings?saved=1', 303);
+    });
+
+    app.post('/settings/secure/:merchantId', async (request, reply) => {
+      const s = this.signedIn(request);
+      assertSameOriginForm(request, s.csrf);
+      const mode = formField(request, 'mode');
+      if (mode !== 'once' && mode !== 'on' && mode !== 'off') throw new SidebandError('REQUEST_INVALID', 'The secure switch is off, once (the next purchase) or on.', { param: 'mode' });
+      await this.view.setSecure(s.data.subscriberId, (request.params as { merchantId: string }).merchantId, mode);
+      return reply.redirect('/settings?saved=1', 303);
+    });
+
+    app.get('/channel', async (request, reply) => {
+      const s = this.signedIn(request);
+      const done = (request.query as { done?: string }).done;
+      return htmlReply(reply, channelPage(signed(s), await this.view.exchanges(s.data.subscriberId), done === 'ended' ? 'Ended.' : done === 'chosen' ? 'Your choice was recorded.' : undefined));
+    });
+
+    app.post('/channel/:id/end', async (request, reply) => {
+      const s = this.signedIn(request);
+      assertSameOriginForm(request, s.csrf);
+      const { id } = request.params as { id: string };
+      await (await this.view.ownExchange(s.data.subscriberId, id)).end(id);
+      return reply.redirect('/channel?done=ended', 303);
+    });
+
+    app.post('/channel/:id/fallback', async (request, reply) => {
+      const s = this.signedIn(request);
+      assertSameOriginForm(request, s.csrf);
+      const { id } = request.params as { id: string };
+      const choice = formField(request, 'choice');
+      if (choice !== 'internet' && choice !== 'abort') throw new SidebandError('REQUEST_INVALID', 'The choice is internet (conventional encrypted Internet) or abort.', { param: 'choice' });
+      await (await this.view.ownExchange(s.data.subscriberId, id)).fallback(id, choice);
+      return reply.redirect('/channel?done=chosen', 303);
+    });
+  }
+
+  async listen(): Promise<string> {
+    const address = await this.app.listen({ host: this.deps.config.listen.host, port: this.deps.config.listen.portalHttp });
+    return new URL(address).host;
+  }
+
+  async close(): Promise<void> {
+    this.feed.closeAll();
+    await this.app.close();
+  }
+}

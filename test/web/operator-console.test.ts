@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
+import { PortalClient } from '../support/portal-client.ts';
+import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
+
+describe('the operator console at /console/', () => {
+  let m: MerchantSetup;
+  let c: PortalClient;
+  let shop: { address: string; sessionId: string };
+  let authorizationId: string;
+  const card = testCardNumber(42);
+
+  before(async () => {
+    m = await merchantSetup('sqlite', 'operator-console');
+    shop = await shopper(m, 'cleo', { card: { number: card, expiry: futureExpiry() } });
+    const a = await m.client.authorizations.create({ customer: { address: shop.address }, amount: 1_500, currency: 'EUR', description: 'a <b>bold</b> lamp' });
+    authorizationId = a.id;
+    c = new PortalClient(`http://${m.t.gateway.listen.operatorHttp}`);
+  });
+  after(async () => m?.dispose());
+
+  it('asks for an operator token and refuses a wrong one', async () => {
+    const first = await c.get('/console/');
+    assert.equal(first.status, 303);
+    assert.equal(first.location, '/console/login');
+    const login = await c.get('/console/login');
+    assert.match(login.body, /<label for="token">Operator token<\/label>/);
+    assert.match(login.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.equal((await c.post('/console/login', { token: 'sbop_not-a-token' })).status, 401);
+    const ok = await c.post('/console/login', { token: m.t.token });
+    assert.equal(ok.status, 303);
+    assert.equal(ok.location, '/console/resolve');
+  });
+
+  it('answers who held an address, and says so when nobody did', async () => {
+    const held = await c.get(`/console/resolve?address=${shop.address}`);
+    assert.equal(held.status, 200);
+    assert.match(held.body, /cleo/);
+    assert.ok(held.body.includes(shop.sessionId));
+    const nobody = await c.get('/console/resolve?address=198.51.100.99');
+    assert.match(nobody.body, /RESOLVE_NOT_FOUND/);
+  });
+
+  it('shows every page, escaped, and never a card number', async () => {
+    const pages = ['/console/sessions', '/console/network', '/console/merchants', `/console/merchants/${m.merchantId}`, '/console/authorizations', `/console/authorizations/${authorizationId}`, '/console/calls', '/console/audit', '/console/audit?action=merchant.'];
+    for (const path of pages) {
+      const p = await c.get(path);
+      assert.equal(p.status, 200, `${path}: ${p.body.slice(0, 300)}`);
+      assert.ok(!p.body.includes(card), `${path} carries no card number`);
+    }
+    assert.match((await c.get('/console/sessions')).body, /<svg class="bar"[^>]*aria-label="[\d.]+% held"/);
+    const list = await c.get('/console/authorizations?subscriber=cleo');
+    assert.ok(list.body.includes('a &lt;b&gt;bold&lt;/b&gt; lamp') && !list.body.includes('<b>bold'));
+    const detail = await c.get(`/console/authorizations/${authorizationId}`);
+    assert.match(detail.body, /<td>approved<\/td>|<td>processing<\/td>|<td>captured<\/td>/);
+    const audit = await c.get('/console/audit?action=merchant.');
+    assert.match(audit.body, /merchant\.certify/);
+    assert.doesNotMatch(audit.body, /subscriber\.add/);
+  });
+
+  it('certifies and revokes a merchant by its forms, and refuses a forged one', async () => {
+    const evil = await m.t.gateway.context.merchants.add({ name: '<script>alert(1)</script>', settlement: 'card' });
+    const page = await c.get(`/console/merchants/${evil.id}`);
+    assert.ok(page.body.includes('&lt;script&gt;alert(1)&lt;/script&gt;') && !page.body.includes('<script>alert'));
+    const forged = await c.post(`/console/merchants/${evil.id}/certify`, {}, { headers: { 'sec-fetch-site': 'same-site' } });
+    assert.equal(forged.status, 403);
+    assert.equal((await m.t.gateway.context.merchants.show(evil.id)).status, 'pending');
+    assert.equal((await c.post(`/console/merchants/${evil.id}/certify`, {})).status, 303);
+    assert.equal((await m.t.gateway.context.merchants.show(evil.id)).status, 'certified');
+    await c.get(`/console/merchants/${evil.id}`);
+    assert.equal((await c.post(`/console/merchants/${evil.id}/revoke`, {})).status, 303);
+    assert.equal((await m.t.gateway.context.merchants.show(evil.id)).status, 'revoked');
+    const audit = await m.t.operator(`/v1/audit?subject=${evil.id}`);
+    assert.deepEqual((audit.body as { data: Array<{ action: string; actor: string }> }).data.map((e) => [e.action, e.actor]).slice(0, 2), [['merchant.revoke', 'operator:test'], ['merchant.certify', 'operator:test']]);
+  });
+
+  it('signs out', async () => {
+    await c.get('/console/resolve');
+    assert.equal((await c.post('/console/logout', {})).status, 303);
+    assert.equal((await c.get('/console/resolve')).status, 303);
+  });
+});
