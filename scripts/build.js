@@ -8,7 +8,7 @@
 //   node scripts/build.js --if-stale  build only when a source is newer than the last build
 //                                     (`npm start` and the test runner use this)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -51,6 +51,8 @@ export function build({ log = (line) => console.log(line) } = {}) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   mkdirSync(join(root, 'dist'), { recursive: true });
+  // What the pages serve as files (stylesheets, their scripts) sits beside the code that reads it.
+  cpSync(join(root, 'src'), join(root, 'dist'), { recursive: true, filter: (from) => statSync(from).isDirectory() || !from.endsWith('.ts') });
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }
 
