@@ -28,5 +28,5 @@ export default tseslint.config(
     },
   },
   { files: ['packages/**'], rules: { 'no-restricted-imports': ['error', { patterns: [packageBoundary, ownSrcOnly] }] } },
-  { files: ['src/cli/**', 'bench/**', 'scripts/**', 'bin/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['src/cli/**', 'bench/**', 'scripts/**', 'packages/*/scripts/**', 'bin/**', 'test/**'], rules: { 'no-console': 'off' } },
 );
