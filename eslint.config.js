@@ -16,7 +16,8 @@ const ownSrcOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', '**/dist/', '**/node_modules/'] },
+  // test/sdk/consumers/ is a merchant's code (CommonJS require included), built and run against the packed SDK.
+  { ignores: ['node_modules/', 'data/', '**/dist/', '**/node_modules/', 'packages/merchant-sdk/build/', 'test/sdk/consumers/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
