@@ -13,9 +13,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-/** In dependency order: a package builds after those it imports. The merchant SDK is not
- * among them: the gateway does not use it. */
+/** In dependency order: a package builds after those it imports. The gateway's core does
+ * not use the merchant SDK, but its demo store and a checkout's own scripts
+ * (docs/merchant-quickstart.md) import it, so it is built too, by its own script (bundles; see packages/merchant-sdk/scripts/build.js). */
 const packages = ['http-signatures', 'sip', 'channel', 'merchant-sdk'];
+const ownBuild = { 'merchant-sdk': ['scripts/build.js'] };
 const stamp = join(root, 'dist', '.build-stamp');
 
 function newest(path) {
@@ -45,7 +47,7 @@ export function build({ log = (line) => console.log(line) } = {}) {
   for (const p of packages) {
     log(`# building @sideband/${p}`);
     const dir = join(root, 'packages', p);
-    execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir, stdio: 'inherit' });
+    execFileSync(process.execPath, ownBuild[p] ?? [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir, stdio: 'inherit' });
   }
   log('# building the gateway (dist/)');
   rmSync(join(root, 'dist'), { recursive: true, force: true });

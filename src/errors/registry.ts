@@ -41,6 +41,7 @@ export const errorRegistry = define({
   DATA_DIR_LOCKED: { status: 409, type: 'conflict', cause: 'Another gateway process holds the lock of the data directory (gateway.lock); two gateways on one directory would overwrite each other.', fix: 'Stop the process the message names, or give this gateway its own --data-dir. A lock left by a process that has died is taken over without help.' },
   INPUT_FILE_NOT_FOUND: { status: 404, type: 'not_found', cause: 'A file given as @FILE does not exist.', fix: 'Check the path after the @; a relative path is read from the current directory.' },
   INPUT_FILE_UNREADABLE: { status: 400, type: 'invalid_request', cause: 'A file given as @FILE cannot be read: it is a directory, or this user may not read it.', fix: 'Give a readable regular file after the @.' },
+  KEY_FILE_EXISTS: { status: 409, type: 'conflict', cause: '`sideband merchant keygen` would write a key file that already exists; it overwrites nothing, so a key in use cannot be lost.', fix: 'Give another --out prefix, or move the existing files away if they are no longer needed.' },
 
   // ── store ─────────────────────────────────────────────────────
   STORE_UNREACHABLE: { status: 503, type: 'unavailable', cause: 'The database cannot be reached or opened.', fix: 'Check --database-url / SIDEBAND_DATABASE_URL, that PostgreSQL is running, or that the data directory is writable.' },

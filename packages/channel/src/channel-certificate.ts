@@ -1,9 +1,6 @@
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { certificateFingerprint as derFingerprint } from '@sideband/sip/sdp';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { selfSignedCertificate } from './self-signed-certificate.ts';
 
 /** An endpoint's TLS identity on the call: a self-signed P-256 certificate and its key. */
 export interface ChannelIdentity {
@@ -13,7 +10,7 @@ export interface ChannelIdentity {
   fingerprint: string;
 }
 
-const pemOf = (label: string, der: ArrayBuffer): string => `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
+const pemOf = (label: string, der: Uint8Array): string => `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 
 /** RFC 8122 §5 `sha-256 AB:CD:…` of a PEM certificate (the SDP layer computes it from DER). */
 export function certificateFingerprint(certificatePem: string): string {
@@ -23,18 +20,20 @@ export function certificateFingerprint(certificatePem: string): string {
 
 /** Generates a fresh identity; the certificate's subject names the endpoint for logs only — trust comes from the registered fingerprint. */
 export async function createChannelIdentity(commonName: string, days = 825): Promise<ChannelIdentity> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: createHash('sha256').update(commonName + Date.now()).digest('hex').slice(0, 16),
-    name: `CN=${commonName.replace(/[,=+<>#;"\\]/g, '_')}`,
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  // A positive 64-bit serial: the first bit cleared so DER needs no sign octet.
+  const serialNumber = createHash('sha256').update(commonName + Date.now()).digest().subarray(0, 8);
+  serialNumber[0]! &= 0x7f;
+  const der = selfSignedCertificate({
+    privateKey,
+    publicKey,
+    commonName,
+    serialNumber,
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + days * 86_400_000),
-    signingAlgorithm: alg,
-    keys,
   });
-  const certificatePem = cert.toString('pem');
-  const privateKeyPem = pemOf('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const certificatePem = pemOf('CERTIFICATE', der);
+  const privateKeyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   return { certificatePem, privateKeyPem, fingerprint: certificateFingerprint(certificatePem) };
 }
 

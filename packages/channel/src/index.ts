@@ -7,5 +7,6 @@ export * from './exchange-session.ts';
 export * from './frame-stream.ts';
 export * from './media-connection.ts';
 export * from './number-pool.ts';
+export * from './self-signed-certificate.ts';
 export * from './sip-telephony.ts';
 export * from './telephony.ts';

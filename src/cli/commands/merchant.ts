@@ -3,6 +3,7 @@ import type { MerchantView } from '../../certification/merchant-registry.ts';
 import type { SettlementPreference } from '../../store/schema.ts';
 import { inlineOrFile, type Cli } from '../main.ts';
 import { table } from '../output.ts';
+import { writeMerchantKeyPair, type MerchantKeyPair } from './merchant-keygen.ts';
 
 function describe(m: MerchantView): string {
   return [
@@ -37,6 +38,20 @@ export function registerMerchantCommands(program: Command, cli: Cli): void {
   cmd.command('show <merchantId>').description('show a merchant').action(async (id: string) => cli.withContext(async (ctx, out) => out.result(await ctx.merchants.show(id), describe)));
   cmd.command('certify <merchantId>').description('certify a merchant: its signed requests are accepted').action(async (id: string) => cli.withContext(async (ctx, out) => out.result(await ctx.merchants.certify(id), describe)));
   cmd.command('revoke <merchantId>').description('revoke a merchant: every request is refused from now on').action(async (id: string) => cli.withContext(async (ctx, out) => out.result(await ctx.merchants.revoke(id), describe)));
+
+  cmd.command('keygen')
+    .description('write an Ed25519 signing key pair for a merchant (private key mode 0600) and print the add-key line that registers it; needs no gateway')
+    .option('--out <prefix>', 'files PREFIX-ed25519.pem and PREFIX-ed25519.pub.pem', 'merchant')
+    .option('--key-id <id>', 'key id for the merchant\'s signatures (default PREFIX-YYYYMMDD)')
+    .option('--merchant <merchantId>', 'the merchant, to fill into the add-key line')
+    .action((o: { out: string; keyId?: string; merchant?: string }) => {
+      const pair = writeMerchantKeyPair({ prefix: o.out, ...(o.keyId ? { keyId: o.keyId } : {}), ...(o.merchant ? { merchantId: o.merchant } : {}) });
+      cli.output().result(pair, (p: MerchantKeyPair) => [
+        `wrote ${p.privateKeyPath} (private key, mode 0600: it stays with the merchant's server, for SidebandClient's privateKey)`,
+        `wrote ${p.publicKeyPath} (public key: the provider registers it with the line below)`,
+        p.addKey,
+      ].join('\n'));
+    });
 
   cmd.command('add-key <merchantId> <publicKey>')
     .description('register a public key, PEM or JWK, inline or as @file (Ed25519 for signing; P-256, X25519 or RSA for encryption)')
