@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Counter } from 'prom-client';
 import { cidrContains } from '../../core/network/cidr.ts';
 import type { ErrorCode } from '../../errors/registry.ts';
@@ -29,6 +30,8 @@ const LEASE = 'dynamic-authorization';
  * nothing could be sent — is recorded in the request's row, logged and counted.
  */
 export class DynamicAuthorizationService {
+  /** `recorded` (request id, status) after each outcome is written: for tests and the operator's tooling to wait on. */
+  readonly events = new EventEmitter<{ recorded: [id: string, status: Outcome['status']] }>();
   private readonly client: DynamicAuthorizationClient;
   private readonly outcomes: Counter<'code' | 'outcome'>;
   private readonly inProgress = new Map<string, Promise<void>>();
@@ -148,6 +151,7 @@ export class DynamicAuthorizationService {
   private async record(row: DynamicAuthorizationTable, code: string, outcome: Outcome): Promise<void> {
     const recorded = await recordOutcome(this.store.db, row.id, this.holder, outcome);
     this.outcomes.inc({ code, outcome: outcome.status });
+    if (recorded) this.events.emit('recorded', row.id, outcome.status);
     const detail = { request: row.id, session: row.session_id, reason: row.reason, destination: outcome.destination, attempts: outcome.attempts, errorCause: outcome.errorCause, ...(outcome.detail ?? {}), recorded };
     if (outcome.status === 'ack') this.logger.info(detail, `${code} acknowledged by the NAS`);
     else this.logger.warn(detail, outcome.status === 'nak' ? `${code} refused by the NAS` : outcome.status === 'timeout' ? `${code} unanswered by the NAS` : `${code} not sent`);
