@@ -214,6 +214,27 @@ for (const dialect of dialects) {
       assert.deepEqual((await history(id)).map((d) => [d.request, d.reason, d.status]), [['CoA-Request', 'prepaid-seconds', 'ack'], ['Disconnect-Request', 'prepaid-seconds', 'ack']]);
     });
 
+    it('a Stop that uses up shared prepaid seconds sends the subscriber\'s other session a CoA-Request with what is left', async () => {
+      const first = await session('iris', 1000);
+      // A second session of hers on another port, granted the same 1000 s.
+      port++;
+      const auth = await radclient(t.gateway.listen.radiusAuth!, 'auth', SECRET, [`User-Name = iris, User-Password = "iris-password", Message-Authenticator = 0x00, NAS-Port = ${port}, NAS-IP-Address = 127.0.0.1`]);
+      assert.equal(auth.replies[0]?.attributes['Session-Timeout'], '1000');
+      const second = (await t.gateway.context.store.db.selectFrom('sessions').select('id').where('login', '=', 'iris').where('id', '!=', first).executeTakeFirstOrThrow()).id;
+      nas.behaviour = { answer: 'ack' };
+      const seen = nas.received.length;
+      const stop = await radclient(t.gateway.listen.radiusAcct!, 'acct', SECRET, ['User-Name = iris, Acct-Status-Type = Stop, Acct-Session-Id = iris-1, Acct-Session-Time = 700, NAS-IP-Address = 127.0.0.1']);
+      assert.equal(stop.replies[0]?.code, 'Accounting-Response', stop.output);
+      const received = await nas.nextRequest(seen);
+      assert.equal(received.packet.code, 'CoA-Request');
+      assert.equal(received.packet.text('User-Name'), 'iris');
+      const timeout = received.packet.integer('Session-Timeout')!;
+      assert.ok(timeout <= 300 && timeout > 290, `Session-Timeout ${timeout}: 1000 s less the 700 charged`);
+      const [entry] = await history(second);
+      assert.equal(await recorded(entry!.id), 'ack');
+      assert.equal(entry!.requestedBy, 'radius');
+    });
+
     it('refuses to disconnect a closed or unknown session, writing nothing', async () => {
       const id = await session('hank');
       const stop = await radclient(t.gateway.listen.radiusAcct!, 'acct', SECRET, ['User-Name = hank, Acct-Status-Type = Stop, Acct-Session-Id = hank-1, NAS-Port = 99, Acct-Session-Time = 5, NAS-IP-Address = 127.0.0.1']);
