@@ -171,8 +171,8 @@ export class SubscriberProvisioning {
     return this.setStatus(loginOrId, 'suspended', 'subscriber.suspend', origin);
   }
 
-  resume(loginOrId: string): Promise<SubscriberView> {
-    return this.setStatus(loginOrId, 'active', 'subscriber.resume');
+  resume(loginOrId: string, origin: ChangeOrigin = {}): Promise<SubscriberView> {
+    return this.setStatus(loginOrId, 'active', 'subscriber.resume', origin);
   }
 
   private async requests(ids: readonly string[]): Promise<DynamicAuthorizationView[]> {

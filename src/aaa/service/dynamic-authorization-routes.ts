@@ -24,6 +24,6 @@ export function dynamicAuthorizationRoutes(service: DynamicAuthorizationService,
       send(view.dynamicAuthorizations.map((d) => d.id));
       return view;
     });
-    app.post('/subscribers/:login/resume', async (req) => ctx.subscribers.resume((req.params as { login: string }).login));
+    app.post('/subscribers/:login/resume', async (req) => ctx.subscribers.resume((req.params as { login: string }).login, { actor: operatorOf(req) }));
   };
 }
