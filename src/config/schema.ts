@@ -113,6 +113,18 @@ export const configSchema = z
         burstPerNas: z.number().int().min(1).max(1_000_000).default(2000),
         /** Admitted requests in progress beyond which nothing new is admitted; over-rate NASes are shed from half of it. */
         maxPendingRequests: z.number().int().min(2).max(1_000_000).default(1000),
+        /** Disconnect- and CoA-Requests to NASes (RFC 5176; docs/radius.md). */
+        dynamicAuthorization: z
+          .object({
+            /** Wait for the first answer; each retry waits twice as long as the one before. */
+            timeoutMs: z.number().int().min(10).max(60_000).default(2000),
+            /** Sends in all, the first included, before the outcome is "no answer". */
+            attempts: z.number().int().min(1).max(10).default(3),
+            /** How often the gateway holding the job looks for requests queued from the command line (PostgreSQL also wakes it at once). */
+            pollMs: z.number().int().min(10).max(60_000).default(1000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -7,6 +7,7 @@ import { SidebandError } from '../errors/sideband-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NetworkProvisioning } from '../provisioning/network.ts';
 import { OperatorTokens } from '../provisioning/operator-tokens.ts';
+import { SessionProvisioning } from '../provisioning/sessions.ts';
 import { SubscriberProvisioning } from '../provisioning/subscribers.ts';
 import { migrateStore, openStore, type Store } from '../store/open-store.ts';
 import { ExporterRegistry } from '../tracking/service/exporter-registry.ts';
@@ -23,6 +24,7 @@ export interface Context {
   readonly vault: Vault;
   readonly subscribers: SubscriberProvisioning;
   readonly network: NetworkProvisioning;
+  readonly sessions: SessionProvisioning;
   readonly merchants: MerchantRegistry;
   readonly tokens: OperatorTokens;
   readonly exporters: ExporterRegistry;
@@ -72,6 +74,7 @@ export async function openContext(config: Config, logger: Logger, options: { act
       config, logger, store, keyring, vault, createdKey: created,
       subscribers: new SubscriberProvisioning(store, vault, { actor, ...(options.scryptCost ? { scryptCost: options.scryptCost } : {}) }),
       network: new NetworkProvisioning(store, vault, actor),
+      sessions: new SessionProvisioning(store, actor),
       merchants: new MerchantRegistry(store, actor),
       tokens: new OperatorTokens(store, actor),
       exporters: new ExporterRegistry(store, actor),

@@ -6,6 +6,7 @@ import { refuseWeakSecrets } from '../config/weak-secrets.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { AuthenticationServer } from '../aaa/service/authentication-server.ts';
+import { dynamicAuthorizationRoutes } from '../aaa/service/dynamic-authorization-routes.ts';
 import { resolutionRoutes } from '../aaa/service/resolution-routes.ts';
 import { certificationRoutes } from '../certification/certification-routes.ts';
 import { CertificationServer } from '../certification/certification-server.ts';
@@ -142,7 +143,7 @@ export class Gateway {
       });
     }
 
-    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
+    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), dynamicAuthorizationRoutes(this.aaa.dynamicAuthorization, ctx), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
     this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens), { prefix: '/console' });
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;

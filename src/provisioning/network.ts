@@ -12,6 +12,8 @@ export interface NasView {
   address: string;
   pool: string | null;
   requireMessageAuthenticator: boolean;
+  /** Its dynamic-authorization port (RFC 5176 §3.4), where Disconnect- and CoA-Requests go. */
+  coaPort: number;
   createdAt: string;
 }
 
@@ -30,6 +32,8 @@ export interface AddNas {
   pool?: string | null;
   /** BlastRADIUS (CVE-2024-3596): on by default; relax only for a NAS that cannot send it. */
   requireMessageAuthenticator?: boolean;
+  /** RFC 5176 §3.4: "UDP port 3799" unless the NAS is configured otherwise. */
+  coaPort?: number;
 }
 
 /** Operator-side management of NAS clients, address pools and flow exporters. */
@@ -76,6 +80,8 @@ export class NetworkProvisioning {
     // RFC 2865 §3: "The secret … SHOULD be at least as large and unguessable as a
     // well-chosen password. It is preferred that the secret be at least 16 octets."
     if (Buffer.byteLength(input.secret) < 16) throw new SidebandError('NAS_SECRET_WEAK', 'The shared secret must be at least 16 characters.', { param: 'secret' });
+    const coaPort = input.coaPort ?? 3799;
+    if (!Number.isInteger(coaPort) || coaPort < 1 || coaPort > 65535) throw new SidebandError('REQUEST_INVALID', 'The dynamic-authorization (CoA) port must be 1 to 65535.', { param: 'coaPort' });
     const now = Date.now();
     const id = newId('nas', now);
     await this.store.db.transaction().execute(async (tx) => {
@@ -93,9 +99,9 @@ export class NetworkProvisioning {
       const secretRecord = await this.vault.seal(tx, 'nas-secret', { secret: input.secret }, now);
       await tx
         .insertInto('nas_clients')
-        .values({ id, name, address: address.text, secret_record_id: secretRecord, require_message_authenticator: input.requireMessageAuthenticator === false ? 0 : 1, pool_id: poolId, created_at: now })
+        .values({ id, name, address: address.text, secret_record_id: secretRecord, require_message_authenticator: input.requireMessageAuthenticator === false ? 0 : 1, pool_id: poolId, created_at: now, coa_port: coaPort })
         .execute();
-      await appendAudit(tx, { actor: this.actor, action: 'nas.add', subjectType: 'nas', subjectId: id, detail: { name, address: address.text, pool: input.pool ?? null } });
+      await appendAudit(tx, { actor: this.actor, action: 'nas.add', subjectType: 'nas', subjectId: id, detail: { name, address: address.text, pool: input.pool ?? null, coaPort } });
     });
     return (await this.listNas()).find((n) => n.id === id)!;
   }
@@ -141,10 +147,10 @@ export class NetworkProvisioning {
     const rows = await this.store.db
       .selectFrom('nas_clients')
       .leftJoin('pools', 'pools.id', 'nas_clients.pool_id')
-      .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.created_at', 'pools.name as pool'])
+      .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.coa_port', 'nas_clients.created_at', 'pools.name as pool'])
       .where('nas_clients.removed_at', 'is', null)
       .orderBy('nas_clients.name')
       .execute();
-    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, requireMessageAuthenticator: n.require_message_authenticator === 1, createdAt: toIso(n.created_at) }));
+    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, requireMessageAuthenticator: n.require_message_authenticator === 1, coaPort: n.coa_port, createdAt: toIso(n.created_at) }));
   }
 }

@@ -10,6 +10,7 @@ import type { Store } from '../store/open-store.ts';
 import type { SubscriberStatus } from '../store/schema.ts';
 import type { Vault } from '../vault/vault.ts';
 import { toIso } from '../core/time/to-iso.ts';
+import { queuePrepaidLimits, queueSubscriberDisconnects, viewOf, type DynamicAuthorizationView } from '../aaa/service/dynamic-authorization-queue.ts';
 
 /** The confidential record of the seed's user table 400, as sealed in the vault. */
 export interface ConfidentialRecord {
@@ -66,6 +67,19 @@ export interface AddCard {
 }
 
 type SubscriberRow = Awaited<ReturnType<SubscriberProvisioning['row']>>;
+
+/**
+ * Who makes a change that the subscriber's NAS must be told of (RFC 5176), and who sends
+ * the requests: a gateway passes its own name as `claimedBy` and sends them at once; the
+ * command line passes none, leaving them to the running gateway that holds the job.
+ */
+export interface ChangeOrigin {
+  actor?: string;
+  claimedBy?: string | null;
+}
+
+/** A change and the Disconnect- or CoA-Requests it queued for the subscriber's open sessions. */
+export type WithDynamicAuthorizations<T> = T & { dynamicAuthorizations: DynamicAuthorizationView[] };
 
 /** Operator-side management of subscribers and their confidential records. */
 export class SubscriberProvisioning {
@@ -137,48 +151,62 @@ export class SubscriberProvisioning {
     }));
   }
 
-  private async setStatus(loginOrId: string, to: SubscriberStatus, action: string): Promise<SubscriberView> {
+  private async setStatus(loginOrId: string, to: SubscriberStatus, action: string, origin: ChangeOrigin = {}): Promise<WithDynamicAuthorizations<SubscriberView>> {
     const row = await this.row(loginOrId);
     if (row.status === 'closed') throw new SidebandError('SUBSCRIBER_STATUS_INVALID', `Subscriber ${row.login} is closed.`);
     const now = Date.now();
-    await this.store.db.transaction().execute(async (tx) => {
+    const actor = origin.actor ?? this.options.actor;
+    const queued = await this.store.db.transaction().execute(async (tx) => {
       await tx.updateTable('subscribers').set({ status: to, updated_at: now }).where('id', '=', row.id).execute();
-      await appendAudit(tx, { actor: this.options.actor, action, subjectType: 'subscriber', subjectId: row.id, detail: { from: row.status, to } });
+      // A suspension ends the sessions it finds open, in the same commit: the NAS is told now, not at the next log-in.
+      const ids = to === 'suspended' ? await queueSubscriberDisconnects(tx, row.id, { requestedBy: actor, reason: 'subscriber-suspended', now, claimedBy: origin.claimedBy ?? null }) : [];
+      await appendAudit(tx, { actor, action, subjectType: 'subscriber', subjectId: row.id, detail: { from: row.status, to, ...(ids.length > 0 ? { disconnects: ids } : {}) } });
+      return ids;
     });
-    return this.view(await this.row(row.id));
+    return { ...this.view(await this.row(row.id)), dynamicAuthorizations: await this.requests(queued) };
   }
 
-  suspend(loginOrId: string): Promise<SubscriberView> {
-    return this.setStatus(loginOrId, 'suspended', 'subscriber.suspend');
+  /** Refuses log-ins and purchases, and queues a Disconnect-Request for each open session (RFC 5176). */
+  suspend(loginOrId: string, origin: ChangeOrigin = {}): Promise<WithDynamicAuthorizations<SubscriberView>> {
+    return this.setStatus(loginOrId, 'suspended', 'subscriber.suspend', origin);
   }
 
-  resume(loginOrId: string): Promise<SubscriberView> {
-    return this.setStatus(loginOrId, 'active', 'subscriber.resume');
+  resume(loginOrId: string, origin: ChangeOrigin = {}): Promise<SubscriberView> {
+    return this.setStatus(loginOrId, 'active', 'subscriber.resume', origin);
+  }
+
+  private async requests(ids: readonly string[]): Promise<DynamicAuthorizationView[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.store.db.selectFrom('dynamic_authorizations').selectAll().where('id', 'in', [...ids]).orderBy('id').execute();
+    return rows.map(viewOf);
   }
 
   /**
    * Closes the account for good: log-ins and purchases are refused from now on, and the
    * confidential data the provider no longer needs is destroyed in the same transaction
    * (every card's sealed record, the sealed password). The masked card rows, sessions and
-   * purchases stay for history. A session still open is not cut (RADIUS gives the
-   * gateway no way to); the NAS ends it, or the stale-session sweeper closes it.
+   * purchases stay for history. Each session still open gets a Disconnect-Request
+   * (RFC 5176), queued in the same transaction.
    */
-  async close(loginOrId: string): Promise<SubscriberView & { cardsRemoved: number }> {
+  async close(loginOrId: string, origin: ChangeOrigin = {}): Promise<WithDynamicAuthorizations<SubscriberView & { cardsRemoved: number }>> {
     const row = await this.row(loginOrId);
     if (row.status === 'closed') throw new SidebandError('SUBSCRIBER_STATUS_INVALID', `Subscriber ${row.login} is already closed.`);
     const now = Date.now();
     let cardsRemoved = 0;
-    await this.store.db.transaction().execute(async (tx) => {
+    const actor = origin.actor ?? this.options.actor;
+    const queued = await this.store.db.transaction().execute(async (tx) => {
       // The status first: it is the write that takes SQLite's lock, before anything is read.
       await tx.updateTable('subscribers').set({ status: 'closed', chap_record_id: null, updated_at: now }).where('id', '=', row.id).execute();
+      const ids = await queueSubscriberDisconnects(tx, row.id, { requestedBy: actor, reason: 'subscriber-closed', now, claimedBy: origin.claimedBy ?? null });
       const cards = await tx.selectFrom('cards').select(['id', 'record_id']).where('subscriber_id', '=', row.id).where('status', '=', 'active').execute();
       await tx.updateTable('cards').set({ status: 'removed', removed_at: now, record_id: null }).where('subscriber_id', '=', row.id).where('status', '=', 'active').execute();
       for (const c of cards) if (c.record_id) await this.vault.remove(tx, c.record_id);
       if (row.chap_record_id) await this.vault.remove(tx, row.chap_record_id);
       cardsRemoved = cards.length;
-      await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.close', subjectType: 'subscriber', subjectId: row.id, detail: { from: row.status, cardsRemoved } });
+      await appendAudit(tx, { actor, action: 'subscriber.close', subjectType: 'subscriber', subjectId: row.id, detail: { from: row.status, cardsRemoved, ...(ids.length > 0 ? { disconnects: ids } : {}) } });
+      return ids;
     });
-    return { ...this.view(await this.row(row.id)), cardsRemoved };
+    return { ...this.view(await this.row(row.id)), cardsRemoved, dynamicAuthorizations: await this.requests(queued) };
   }
 
   /**
@@ -204,7 +232,12 @@ export class SubscriberProvisioning {
     return this.view(await this.row(row.id));
   }
 
-  async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null; releaseToMerchant?: boolean }): Promise<SubscriberView> {
+  /**
+   * Changes limits. Fewer prepaid seconds than an open session was granted queue a
+   * CoA-Request with what it has left, or a Disconnect-Request when nothing is
+   * (`aaa/protocol/prepaid-limit.ts`), in the same transaction.
+   */
+  async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null; releaseToMerchant?: boolean }, origin: ChangeOrigin = {}): Promise<WithDynamicAuthorizations<SubscriberView>> {
     const row = await this.row(loginOrId);
     const patch: Record<string, number | null> = {};
     if (change.releaseToMerchant !== undefined) patch.release_to_merchant = change.releaseToMerchant ? 1 : 0;
@@ -216,11 +249,14 @@ export class SubscriberProvisioning {
       patch.seconds_remaining = s;
     }
     const now = Date.now();
-    await this.store.db.transaction().execute(async (tx) => {
+    const actor = origin.actor ?? this.options.actor;
+    const queued = await this.store.db.transaction().execute(async (tx) => {
       await tx.updateTable('subscribers').set({ ...patch, updated_at: now }).where('id', '=', row.id).execute();
-      await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.set-limit', subjectType: 'subscriber', subjectId: row.id, detail: patch });
+      const ids = change.seconds !== undefined ? await queuePrepaidLimits(tx, row.id, patch.seconds_remaining ?? null, { requestedBy: actor, now, claimedBy: origin.claimedBy ?? null }) : [];
+      await appendAudit(tx, { actor, action: 'subscriber.set-limit', subjectType: 'subscriber', subjectId: row.id, detail: { ...patch, ...(ids.length > 0 ? { dynamicAuthorizations: ids } : {}) } });
+      return ids;
     });
-    return this.view(await this.row(row.id));
+    return { ...this.view(await this.row(row.id)), dynamicAuthorizations: await this.requests(queued) };
   }
 
   /** Validates, seals and files a card. Nothing is written if any step fails. */

@@ -82,6 +82,8 @@ export interface NasClientTable {
   created_at: number;
   /** Set by `sideband nas remove`; the row stays because sessions refer to it. */
   removed_at: number | null;
+  /** Where the NAS listens for Disconnect- and CoA-Requests (RFC 5176 §3.4; default 3799). */
+  coa_port: Generated<number>;
 }
 
 export interface PoolTable {
@@ -384,6 +386,36 @@ export interface SessionChangeTable {
   xid: Generated<string>;
 }
 
+export type DynamicAuthorizationKind = 'disconnect' | 'coa';
+export type DynamicAuthorizationStatus = 'pending' | 'sending' | 'ack' | 'nak' | 'timeout' | 'failed';
+
+/** A Disconnect-Request or CoA-Request (RFC 5176) to send, or sent, and what came of it. */
+export interface DynamicAuthorizationTable {
+  id: string;
+  session_id: string;
+  nas_id: string;
+  kind: DynamicAuthorizationKind;
+  /** `operator-disconnect`, `subscriber-suspended`, `prepaid-seconds`. */
+  reason: string;
+  /** The CoA-Request's new Session-Timeout; null for a Disconnect-Request. */
+  session_timeout: number | null;
+  /** The audit actor: `operator:NAME`, `cli`, `radius`. */
+  requested_by: string;
+  requested_at: number;
+  status: DynamicAuthorizationStatus;
+  /** The gateway process (job-lease holder name) sending it. */
+  claimed_by: string | null;
+  claimed_at: number | null;
+  /** `address:port` it was sent to. */
+  destination: string | null;
+  attempts: number;
+  /** The Error-Cause of a NAK, or of an ACK that carried one (RFC 5176 §3.5). */
+  error_cause: number | null;
+  /** Why it failed or was ignored, for people; JSON. */
+  detail: string | null;
+  completed_at: number | null;
+}
+
 export interface JobLeaseTable {
   /** The job: `session-sweep`, `authorization-expiry`… */
   name: string;
@@ -423,4 +455,5 @@ export interface Database {
   channel_preferences: ChannelPreferenceTable;
   session_changes: SessionChangeTable;
   job_leases: JobLeaseTable;
+  dynamic_authorizations: DynamicAuthorizationTable;
 }

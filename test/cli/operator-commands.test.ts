@@ -21,7 +21,7 @@ describe('the operator command line', () => {
 
   it('every command answers --help', async () => {
     const commands = [[], ['db'], ['db', 'migrate'], ['start'], ['subscriber'], ['subscriber', 'add'], ['subscriber', 'list'], ['subscriber', 'show'], ['subscriber', 'suspend'], ['subscriber', 'resume'], ['subscriber', 'set-limit'], ['subscriber', 'add-card'], ['subscriber', 'remove-card'],
-      ['merchant'], ['merchant', 'add'], ['merchant', 'list'], ['merchant', 'show'], ['merchant', 'certify'], ['merchant', 'revoke'], ['merchant', 'add-key'], ['merchant', 'keygen'], ['merchant', 'add-network'], ['nas', 'add'], ['nas', 'list'], ['pool', 'add'], ['pool', 'list'], ['keys', 'rotate'], ['keys', 'retire'], ['keys', 'list'], ['token', 'issue']];
+      ['merchant'], ['merchant', 'add'], ['merchant', 'list'], ['merchant', 'show'], ['merchant', 'certify'], ['merchant', 'revoke'], ['merchant', 'add-key'], ['merchant', 'keygen'], ['merchant', 'add-network'], ['nas', 'add'], ['nas', 'list'], ['session'], ['session', 'show'], ['session', 'disconnect'], ['pool', 'add'], ['pool', 'list'], ['keys', 'rotate'], ['keys', 'retire'], ['keys', 'list'], ['token', 'issue']];
     for (const c of commands) {
       const r = await runCli([...c, '--help']);
       assert.equal(r.code, 0, `${c.join(' ')} --help`);

@@ -227,7 +227,8 @@ function checkRadius({ bytes, intact }: Input): void {
  * encodePacket documents, when the copies would not fit in 4096 octets.
  */
 function checkResponse(request: RadiusPacket): void {
-  const code = request.code === 'Accounting-Request' ? 'Accounting-Response' : request.code === 'Status-Server' ? 'Access-Accept' : 'Access-Reject';
+  const answers = { 'Access-Request': 'Access-Reject', 'Accounting-Request': 'Accounting-Response', 'Status-Server': 'Access-Accept', 'Disconnect-Request': 'Disconnect-ACK', 'CoA-Request': 'CoA-ACK' } as const;
+  const code = answers[request.code as keyof typeof answers];
   const attributes: AttributeInput[] = code === 'Access-Reject' ? [{ name: 'Reply-Message', value: 'The login or password is wrong. (AAA_CREDENTIALS_REJECTED)' }] : [];
   const proxyStates = request.allOctets(PROXY_STATE);
   const expected = 20 + 18 + (code === 'Access-Reject' ? 2 + Buffer.byteLength((attributes[0] as { value: string }).value) : 0) + proxyStates.reduce((n, v) => n + 2 + v.length, 0);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { encodePacket, type AttributeInput } from '../wire/encode-packet.ts';
+import type { DynamicAuthorizationRequestCode } from '../wire/packet-code.ts';
 import { AUTHENTICATOR_LENGTH, AUTHENTICATOR_OFFSET } from '../wire/packet-format.ts';
 import { accountingRequestAuthenticator } from './accounting-request-authenticator.ts';
 import { encodeChapPassword } from './chap-password.ts';
@@ -7,8 +8,8 @@ import { MESSAGE_AUTHENTICATOR, signMessageAuthenticator } from './message-authe
 import type { SharedSecret } from './shared-secret.ts';
 import { hideUserPassword } from './user-password.ts';
 
-// Requests as a NAS builds them, for tests, benchmarks and the CLI's probes. The server
-// never sends requests.
+// Requests as a NAS builds them, for tests, benchmarks and the CLI's probes, and the two
+// requests Sideband itself sends to a NAS as a Dynamic Authorization Client (RFC 5176).
 
 interface RequestInput {
   readonly identifier: number;
@@ -52,7 +53,26 @@ export function encodeAccessRequest(input: AccessRequestInput): Buffer {
  * Authenticator over the packet holding it (RFC 2866 §3; see message-authenticator.ts).
  */
 export function encodeAccountingRequest(input: RequestInput): Buffer {
-  const packet = encodePacket({ code: 'Accounting-Request', identifier: input.identifier, attributes: [...signature(input), ...(input.attributes ?? [])] });
+  return signedAsAccounting('Accounting-Request', input);
+}
+
+/**
+ * A Disconnect-Request or CoA-Request (RFC 5176 §3). "The Request Authenticator field …
+ * is calculated the same way as the Request Authenticator for an Accounting-Request"
+ * (§2.3), and the Message-Authenticator, first among the attributes, before it (§3.1).
+ * Sideband always signs: after BlastRADIUS a NAS may refuse unsigned requests.
+ *
+ * @example
+ * encodeDynamicAuthorizationRequest('Disconnect-Request', { identifier: 9, secret, attributes: [
+ *   { name: 'Acct-Session-Id', value: '0A0B0C0D' }, { name: 'User-Name', value: 'alice' },
+ * ] });
+ */
+export function encodeDynamicAuthorizationRequest(code: DynamicAuthorizationRequestCode, input: Omit<RequestInput, 'messageAuthenticator'>): Buffer {
+  return signedAsAccounting(code, { ...input, messageAuthenticator: true });
+}
+
+function signedAsAccounting(code: 'Accounting-Request' | DynamicAuthorizationRequestCode, input: RequestInput): Buffer {
+  const packet = encodePacket({ code, identifier: input.identifier, attributes: [...signature(input), ...(input.attributes ?? [])] });
   if (input.messageAuthenticator !== false) signMessageAuthenticator(packet, input.secret);
   accountingRequestAuthenticator(packet, input.secret).copy(packet, AUTHENTICATOR_OFFSET);
   return packet;

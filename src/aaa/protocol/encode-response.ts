@@ -9,12 +9,15 @@ import type { SharedSecret } from './shared-secret.ts';
 
 const PROXY_STATE = attributeDictionary['Proxy-State'].type;
 
-/** Which responses answer which request: RFC 2865 §4, RFC 2866 §4, RFC 5997 §3. */
+/** Which responses answer which request: RFC 2865 §4, RFC 2866 §4, RFC 5997 §3, RFC 5176 §2. */
 const responsesTo: Record<RequestCodeName, readonly ResponseCodeName[]> = {
   'Access-Request': ['Access-Accept', 'Access-Reject', 'Access-Challenge'],
   'Accounting-Request': ['Accounting-Response'],
   // RFC 5997 §3: Access-Accept from an authentication port, Accounting-Response from an accounting port.
   'Status-Server': ['Access-Accept', 'Accounting-Response'],
+  // Sent by the NAS, answering Sideband; built here for the test NAS.
+  'Disconnect-Request': ['Disconnect-ACK', 'Disconnect-NAK'],
+  'CoA-Request': ['CoA-ACK', 'CoA-NAK'],
 };
 
 export interface ResponseInput {

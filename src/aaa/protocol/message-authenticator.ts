@@ -29,6 +29,10 @@ export interface OriginalRequest {
  * RFC 5176's rule for CoA (computed before the Request Authenticator, so over zeros), and
  * FreeRADIUS, radclient included, zeroes the field for Accounting-Request and for
  * Accounting-Response alike. The radclient tests hold Sideband to that.
+ *
+ * RFC 5176 §3.1 for dynamic authorization: in a CoA-Request or Disconnect-Request the HMAC
+ * is computed before the Request Authenticator (RFC 5176 §2.3), with sixteen zero octets
+ * in its place; in an ACK or NAK, with the Request Authenticator of the request it answers.
  */
 const authenticatorInPlace: Record<PacketCodeName, (packet: Buffer, original: OriginalRequest | undefined) => Buffer> = {
   'Access-Request': asSent,
@@ -38,6 +42,12 @@ const authenticatorInPlace: Record<PacketCodeName, (packet: Buffer, original: Or
   'Access-Reject': fromRequest,
   'Access-Challenge': fromRequest,
   'Accounting-Response': (packet, original) => (original?.code === 'Status-Server' ? original.authenticator : ZERO),
+  'Disconnect-Request': () => ZERO,
+  'CoA-Request': () => ZERO,
+  'Disconnect-ACK': fromRequest,
+  'Disconnect-NAK': fromRequest,
+  'CoA-ACK': fromRequest,
+  'CoA-NAK': fromRequest,
 };
 
 function asSent(packet: Buffer): Buffer {

@@ -119,7 +119,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   await tx.insertInto('sessions').values(row).execute();
   const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: boundFrom, end_at: end, open_key: closed ? null : address } : undefined;
   if (binding) await tx.insertInto('bindings').values(binding).execute();
-  if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt);
+  if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt, row.id);
   if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });
   committed.push(committedOf(row, binding));
   return { anomaly, conflict, committed };

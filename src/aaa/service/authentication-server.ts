@@ -6,6 +6,7 @@ import { GroupCommit } from '../../store/group-commit.ts';
 import type { JobLeases } from '../../store/job-leases.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Vault } from '../../vault/vault.ts';
+import { DynamicAuthorizationService } from './dynamic-authorization-service.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { NasDirectory } from './nas-directory.ts';
 import { RadiusServer } from './radius-server.ts';
@@ -23,6 +24,8 @@ export class AuthenticationServer {
   readonly sessions: SessionService;
   readonly nas: NasDirectory;
   readonly subscribers: SubscriberDirectory;
+  /** Disconnect- and CoA-Requests to NASes (RFC 5176). */
+  readonly dynamicAuthorization: DynamicAuthorizationService;
   private readonly commit: GroupCommit;
   private readonly radius: RadiusServer;
   private sweeper: NodeJS.Timeout | null = null;
@@ -43,6 +46,7 @@ export class AuthenticationServer {
     this.feed = notices ? new SessionFeed(store, this.sessions, logger.child({ part: 'session-feed' }), metrics, notices, leases) : null;
     this.nas = new NasDirectory(store, vault, logger);
     const subscribers = (this.subscribers = new SubscriberDirectory(store, vault));
+    this.dynamicAuthorization = new DynamicAuthorizationService(store, this.nas, leases, logger.child({ part: 'dynamic-authorization' }), metrics, config.radius.dynamicAuthorization, notices);
     const throttle = new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000, config.radius.maxFailuresPerLogin);
     this.radius = new RadiusServer(
       {
@@ -63,6 +67,7 @@ export class AuthenticationServer {
     this.logger.info({ ...rebuilt, ms: Date.now() - t0 }, 'rebuilt address pools and resolution index from the store');
     this.feed?.follow();
     const { auth, acct } = await this.radius.listen();
+    this.dynamicAuthorization.start();
     const staleMs = this.config.radius.staleSessionSeconds * 1000;
     const every = Math.min(60_000, staleMs / 4);
     // One gateway sweeps for all: the others would only find the same sessions closed.
@@ -82,6 +87,7 @@ export class AuthenticationServer {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.nasReloader) clearInterval(this.nasReloader);
+    await this.dynamicAuthorization.stop();
     await this.feed?.stop();
     await this.radius.close();
     await this.commit.close();

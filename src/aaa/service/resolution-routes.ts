@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { canonicalAddress } from '../../core/network/cidr.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Store } from '../../store/open-store.ts';
+import { SessionProvisioning } from '../../provisioning/sessions.ts';
 import type { SessionService } from './session-service.ts';
 import { toIso } from '../../core/time/to-iso.ts';
 
@@ -53,6 +54,7 @@ export async function resolveHolder(sessions: SessionService, store: Store, inpu
 
 /** Operator API routes of the authentication server. */
 export function resolutionRoutes(sessions: SessionService, store: Store) {
+  const sessionViews = new SessionProvisioning(store);
   return (app: FastifyInstance): void => {
     app.get('/resolve', async (req) => {
       const q = req.query as { address?: string; port?: string; at?: string };
@@ -73,21 +75,7 @@ export function resolutionRoutes(sessions: SessionService, store: Store) {
     });
     /** Addresses (or address and port blocks) held per pool, from this gateway's allocation state. */
     app.get('/pools/usage', async () => ({ data: sessions.poolUsage() }));
-    app.get('/sessions/:id', async (req) => {
-      const id = (req.params as { id: string }).id;
-      const s = await store.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!s) throw new SidebandError('SESSION_NOT_FOUND', `No session ${id}.`, { param: 'id' });
-      const bindings = await store.db.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at').execute();
-      const anomalies = await store.db.selectFrom('accounting_anomalies').selectAll().where((eb) => eb.or([eb('session_id', '=', id), eb('other_session_id', '=', id)])).orderBy('received_at').limit(100).execute();
-      return {
-        id: s.id, subscriberId: s.subscriber_id, login: s.login, status: s.status, nasId: s.nas_id, nasIdentifier: s.nas_identifier, nasPort: s.nas_port, acctSessionId: s.acct_session_id,
-        framedAddress: s.framed_address, authorizedAt: toIso(s.authorized_at), startedAt: toIso(s.started_at), endedAt: toIso(s.ended_at), lastSeenAt: toIso(s.last_seen_at),
-        sessionTime: s.session_time, inputOctets: s.input_octets, outputOctets: s.output_octets, terminateCause: s.terminate_cause, closedBy: s.closed_by,
-        sessionTimeout: s.session_timeout, chargedSeconds: s.charged_seconds,
-        bindings: bindings.map((b) => ({ id: b.id, address: b.address, portFirst: b.port_first, portLast: b.port_last, start: toIso(b.start_at), end: toIso(b.end_at) })),
-        // Late, duplicate, reordered or conflicting accounting about it (docs/radius.md).
-        anomalies: anomalies.map((a) => ({ kind: a.kind, otherSessionId: a.session_id === id ? a.other_session_id : a.session_id, eventAt: toIso(a.event_at), receivedAt: toIso(a.received_at), detail: a.detail ? (JSON.parse(a.detail) as unknown) : null })),
-      };
-    });
+    // The session's accounting, bindings, anomalies and dynamic authorizations (provisioning/sessions.ts).
+    app.get('/sessions/:id', async (req) => sessionViews.show((req.params as { id: string }).id));
   };
 }

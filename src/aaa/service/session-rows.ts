@@ -4,6 +4,7 @@ import type { Dialect, Tx } from '../../store/open-store.ts';
 import type { BindingTable, SessionTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import type { SessionChange, SessionRecord } from '../protocol/session-accounting.ts';
+import { queuePrepaidLimits } from './dynamic-authorization-queue.ts';
 
 /**
  * The session and binding rows as the accounting rules read and write them, inside the
@@ -98,17 +99,26 @@ export async function writeChange(tx: Tx, current: LockedSession, change: Sessio
       .execute();
   }
   if (change.bindingEnd !== null && binding) await tx.updateTable('bindings').set({ end_at: change.bindingEnd, open_key: null }).where('id', '=', binding.id).execute();
-  if (change.charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, change.charge, now);
+  if (change.charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, change.charge, now, row.id);
 }
 
-/** Takes prepaid seconds, never below zero; subscribers without a quota are untouched. */
-export async function chargeSubscriber(tx: Tx, subscriberId: string, seconds: number, now: number): Promise<void> {
-  await tx
+/**
+ * Takes prepaid seconds, never below zero; subscribers without a quota are untouched.
+ * The subscriber's other open sessions were granted Session-Timeouts from the seconds
+ * before this charge: each that now has less left is told so (a CoA-Request, or a
+ * Disconnect-Request when nothing is left; `dynamic-authorization-queue.ts`), in this
+ * transaction. Run twice, it queues nothing more: the first run lowered their grants.
+ */
+export async function chargeSubscriber(tx: Tx, subscriberId: string, seconds: number, now: number, sessionId?: string): Promise<void> {
+  const r = await tx
     .updateTable('subscribers')
     .set((eb) => ({ seconds_remaining: eb.case().when('seconds_remaining', '>', seconds).then(eb('seconds_remaining', '-', seconds)).else(0).end(), updated_at: now }))
     .where('id', '=', subscriberId)
     .where('seconds_remaining', 'is not', null)
-    .execute();
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return;
+  const { seconds_remaining: left } = await tx.selectFrom('subscribers').select('seconds_remaining').where('id', '=', subscriberId).executeTakeFirstOrThrow();
+  await queuePrepaidLimits(tx, subscriberId, left, { requestedBy: 'radius', now }, sessionId);
 }
 
 export interface AnomalyRow {

@@ -101,6 +101,9 @@ export const attributeDictionary = {
   'Framed-IPv6-Route': { type: 99, dataType: 'text' },
   'Framed-IPv6-Pool': { type: 100, dataType: 'text' },
 
+  // RFC 5176 §3.5
+  'Error-Cause': { type: 101, dataType: 'integer' },
+
   // RFC 6911 §3
   'Framed-IPv6-Address': { type: 168, dataType: 'ipv6addr' },
   'DNS-Server-IPv6-Address': { type: 169, dataType: 'ipv6addr' },

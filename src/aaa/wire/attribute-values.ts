@@ -17,6 +17,8 @@ export const ServiceType = {
   'Callback-NAS-Prompt': 9,
   'Call-Check': 10,
   'Callback-Administrative': 11,
+  // RFC 5176 §3.2: a CoA-Request asking the NAS to re-authorize rather than change in place.
+  'Authorize-Only': 17,
 } as const;
 
 // RFC 2865 §5.7
@@ -97,6 +99,28 @@ export const AcctTerminateCause = {
   'Host-Request': 18,
 } as const;
 
+// RFC 5176 §3.5, with FreeRADIUS's names (dictionary.rfc3576 and dictionary.rfc5176). The
+// hundreds say who is at fault: 2xx success, 4xx the request, 5xx the NAS.
+export const ErrorCause = {
+  'Residual-Context-Removed': 201,
+  'Invalid-EAP-Packet': 202,
+  'Unsupported-Attribute': 401,
+  'Missing-Attribute': 402,
+  'NAS-Identification-Mismatch': 403,
+  'Invalid-Request': 404,
+  'Unsupported-Service': 405,
+  'Unsupported-Extension': 406,
+  'Invalid-Attribute-Value': 407,
+  'Administratively-Prohibited': 501,
+  'Proxy-Request-Not-Routable': 502,
+  'Session-Context-Not-Found': 503,
+  'Session-Context-Not-Removable': 504,
+  'Proxy-Processing-Error': 505,
+  'Resources-Unavailable': 506,
+  'Request-Initiated': 507,
+  'Multiple-Session-Selection-Unsupported': 508,
+} as const;
+
 /** Which attribute each table names values for. */
 export const attributeValues = {
   'Service-Type': ServiceType,
@@ -106,6 +130,7 @@ export const attributeValues = {
   'Acct-Status-Type': AcctStatusType,
   'Acct-Authentic': AcctAuthentic,
   'Acct-Terminate-Cause': AcctTerminateCause,
+  'Error-Cause': ErrorCause,
 } as const;
 
 export type EnumeratedAttributeName = keyof typeof attributeValues;

@@ -11,9 +11,10 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
     .requiredOption('--secret <s>', 'RADIUS shared secret (at least 16 characters)')
     .option('--pool <name>', 'address pool its subscribers draw from')
     .option('--no-require-message-authenticator', 'accept Access-Requests without Message-Authenticator (weakens BlastRADIUS protection)')
-    .action(async (name: string, o: { address: string; secret: string; pool?: string; requireMessageAuthenticator: boolean }) =>
+    .option('--coa-port <n>', 'UDP port where the NAS takes Disconnect- and CoA-Requests (RFC 5176)', integer('--coa-port'), 3799)
+    .action(async (name: string, o: { address: string; secret: string; pool?: string; requireMessageAuthenticator: boolean; coaPort: number }) =>
       cli.withContext(async (ctx, out) => {
-        const n = await ctx.network.addNas({ name, address: o.address, secret: o.secret, pool: o.pool ?? null, requireMessageAuthenticator: o.requireMessageAuthenticator });
+        const n = await ctx.network.addNas({ name, address: o.address, secret: o.secret, pool: o.pool ?? null, requireMessageAuthenticator: o.requireMessageAuthenticator, coaPort: o.coaPort });
         out.result(n, (v: NasView) => `registered NAS ${v.name} (${v.address})${v.pool ? ` drawing from ${v.pool}` : ''}`);
       }));
   nas.command('remove <name>')
@@ -22,7 +23,7 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
       cli.withContext(async (ctx, out) => out.result(await ctx.network.removeNas(name), (v: NasView) => `removed NAS ${v.name} (${v.address})`)));
   nas.command('list')
     .description('list NAS clients')
-    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listNas(), (r: NasView[]) => table(r.map((n) => ({ ...n, messageAuthenticator: n.requireMessageAuthenticator ? 'required' : 'optional' })), ['name', 'address', 'pool', 'messageAuthenticator']))));
+    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listNas(), (r: NasView[]) => table(r.map((n) => ({ ...n, messageAuthenticator: n.requireMessageAuthenticator ? 'required' : 'optional' })), ['name', 'address', 'pool', 'messageAuthenticator', 'coaPort']))));
 
   const pool = program.command('pool').description('address pools for Framed-IP-Address');
   pool.command('add <name>')

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import type { DynamicAuthorizationView } from '../../aaa/service/dynamic-authorization-queue.ts';
+import { describeRequest } from './session.ts';
 import type { CardView, SubscriberView } from '../../provisioning/subscribers.ts';
 import { formatAmount } from '../../core/money/currency.ts';
 import { integer, type Cli } from '../main.ts';
 import { table } from '../output.ts';
 
-function describe(s: SubscriberView & { cards?: CardView[] }): string {
+function describe(s: SubscriberView & { cards?: CardView[]; dynamicAuthorizations?: DynamicAuthorizationView[] }): string {
   const lines = [
     `${s.login} (${s.id})`,
     `  status          ${s.status}`,
@@ -17,6 +19,8 @@ function describe(s: SubscriberView & { cards?: CardView[] }): string {
     lines.push(`  cards           ${s.cards.length === 0 ? '(none)' : ''}`);
     for (const c of s.cards) lines.push(`    ${c.id}  ${c.brand.padEnd(10)} ${c.masked}  exp ${c.expiry}`);
   }
+  // Requests to the NAS this change queued (RFC 5176); a running gateway sends them.
+  for (const d of s.dynamicAuthorizations ?? []) lines.push(`  queued          ${describeRequest(d)}`);
   return lines.join('\n');
 }
 

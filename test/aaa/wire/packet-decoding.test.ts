@@ -146,7 +146,7 @@ describe('dropping malformed datagrams', () => {
     ['19 octets', Buffer.alloc(19, 1), 'datagram-too-short'],
     ['Code 0', datagram(0, 20), 'unknown-code'],
     ['Code 13 (Status-Client, outside the closed set)', datagram(13, 20), 'unknown-code'],
-    ['Code 40 (Disconnect-Request)', datagram(40, 20), 'unknown-code'],
+    ['Code 46 (unassigned: RFC 5176 ends at 45)', datagram(46, 20), 'unknown-code'],
     ['Code 255', datagram(255, 20), 'unknown-code'],
     ['Length 0', datagram(1, 0), 'length-below-minimum'],
     ['Length 19', datagram(1, 19), 'length-below-minimum'],
