@@ -6,8 +6,24 @@ import type { Context } from './context.ts';
 export interface DemoCredentials {
   subscriber: { login: string; password: string };
   nas: { name: string; secret: string };
-  merchant: { id: string; keyId: string; privateKeyPath: string };
+  merchant: {
+    id: string;
+    keyId: string;
+    privateKeyPath: string;
+    /**
+     * The demo store's line at the built-in exchange, for its end of the secure channel
+     * (absent in demo.json files written before it existed: then the store runs without it).
+     */
+    channel?: DemoChannelLine;
+  };
   operator: { token: string };
+}
+
+export interface DemoChannelLine {
+  username: string;
+  password: string;
+  lineNumber: string;
+  numbers: string[];
 }
 
 /**
@@ -34,10 +50,12 @@ export async function seedDemoData(ctx: Context): Promise<DemoCredentials> {
   await ctx.merchants.addNetwork(merchant.id, '203.0.113.0/24');
   await ctx.merchants.certify(merchant.id);
   const { token } = await ctx.tokens.issue('demo-operator');
+  // Numbers from the 555-01xx fiction range, beside the provider's default +1555010000x.
+  const channel: DemoChannelLine = { username: 'demo-shop', password: randomBytes(18).toString('base64url'), lineNumber: '+15550177000', numbers: ['+15550177001', '+15550177002'] };
   return {
     subscriber: { login: 'demo', password },
     nas: { name: 'demo-nas', secret },
-    merchant: { id: merchant.id, keyId: key.keyId, privateKeyPath },
+    merchant: { id: merchant.id, keyId: key.keyId, privateKeyPath, channel },
     operator: { token },
   };
 }

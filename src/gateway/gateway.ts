@@ -26,7 +26,7 @@ import { DemoStore } from '../web/demo-store/demo-store.ts';
 import { openContext, type Context } from './context.ts';
 import { DataDirectoryLock } from './data-directory-lock.ts';
 import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
-import { seedDemoData, type DemoCredentials } from './demo-data.ts';
+import { seedDemoData, type DemoChannelLine, type DemoCredentials } from './demo-data.ts';
 import { followRegistry } from './registry-follower.ts';
 
 export type ListenMap = Record<string, string>;
@@ -107,6 +107,9 @@ export class Gateway {
       this.demo = await seedDemoData(ctx);
       logger.info({ subscriber: this.demo.subscriber.login, nas: this.demo.nas.name, merchant: this.demo.merchant.id }, 'seeded demo data');
     }
+    const demo = config.demo ? (this.demo ?? (existsSync(demoFile) ? (JSON.parse(readFileSync(demoFile, 'utf8')) as DemoCredentials) : null)) : null;
+    // The demo store's line at the built-in exchange, for its end of the secure channel.
+    const demoLine = demo?.merchant.channel && config.channel.exchange.builtIn ? demo.merchant.channel : null;
 
     // Several gateways may share a PostgreSQL database: each follows the others' changes
     // (LISTEN/NOTIFY) and cluster-wide jobs run on one at a time (job_leases).
@@ -134,7 +137,8 @@ export class Gateway {
     Object.assign(this.listen, await this.cert.start());
 
     if (config.channel.enabled) {
-      this.channelPart = new ChannelPart(config, ctx.store, ctx.vault, this.cert.signer, logger, this.metrics, jobs);
+      const extraLines = demoLine ? [{ username: demoLine.username, password: demoLine.password, numbers: [demoLine.lineNumber, ...demoLine.numbers] }] : [];
+      this.channelPart = new ChannelPart(config, ctx.store, ctx.vault, this.cert.signer, logger, this.metrics, jobs, extraLines);
       Object.assign(this.listen, await this.channelPart.start());
       this.cert.channel = this.channelPart.channel;
       const channel = this.channelPart.channel!;
@@ -154,7 +158,7 @@ export class Gateway {
     });
     this.listen.portalHttp = await this.portal.listen();
 
-    await this.startDemoStore(demoFile);
+    await this.startDemoStore(demo, demoLine);
     this.writeDemoFile(demoFile);
     logger.info({ listen: this.listen, store: ctx.store.dialect, location: ctx.store.location }, 'gateway started');
     return this.listen;
@@ -163,16 +167,22 @@ export class Gateway {
   /**
    * The development start's demo merchant store, signing as the demo merchant; only when
    * demo data exists (this start seeded it, or demo.json and its key are still there).
+   * With the built-in exchange it also runs the store's end of the secure channel and, as
+   * an operator would with `sideband merchant set-channel`, registers it for the demo
+   * merchant: its negotiation port and certificate are new on each start.
    */
-  private async startDemoStore(demoFile: string): Promise<void> {
+  private async startDemoStore(demo: DemoCredentials | null, line: DemoChannelLine | null): Promise<void> {
     const { config, logger } = this.options;
-    const demo = this.demo ?? (existsSync(demoFile) ? (JSON.parse(readFileSync(demoFile, 'utf8')) as DemoCredentials) : null);
-    if (!config.demo || !demo || !existsSync(demo.merchant.privateKeyPath)) return;
+    if (!demo || !existsSync(demo.merchant.privateKeyPath)) return;
+    const registrar = this.channelPart?.registrar;
     this.demoStore = new DemoStore({
       merchantApi: `http://${this.listen.merchantHttp}`, keyId: demo.merchant.keyId, privateKey: readFileSync(demo.merchant.privateKeyPath, 'utf8'),
       host: config.listen.host, port: config.listen.demoStoreHttp, http: config.http, logger,
+      ...(line && registrar ? { channel: { registrar, ...line, mediaAddress: config.channel.mediaAddress } } : {}),
     });
     this.listen.demoStoreHttp = await this.demoStore.listen();
+    const registration = this.demoStore.channelRegistration;
+    if (registration) await this.context.merchants.setChannel(demo.merchant.id, registration);
   }
 
   /** demo.json always tells where this run listens, also when an existing directory is reused. */

@@ -7,6 +7,15 @@ import { httpLimits } from '../gateway/http-limits.ts';
 import { MerchantRegistry } from '../certification/merchant-registry.ts';
 import { toIso } from '../core/time/to-iso.ts';
 
+const body = (req: FastifyRequest): Record<string, unknown> => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+
+/** A required string field of a JSON body or query. */
+function text(fields: Record<string, unknown>, name: string): string {
+  const v = fields[name];
+  if (typeof v !== 'string' || v.trim() === '') throw new SidebandError('REQUEST_INVALID', `${name} is required (a string).`, { param: name });
+  return v;
+}
+
 /** A part of the gateway that adds routes under /v1 of the operator API. */
 export type OperatorRoutes = (app: FastifyInstance) => void;
 
@@ -67,10 +76,33 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
     v1.get('/nas', async () => ({ data: await ctx.network.listNas() }));
     v1.get('/pools', async () => ({ data: await ctx.network.listPools() }));
     v1.get('/exporters', async () => ({ data: await ctx.exporters.list() }));
-    // Certifying and revoking are audited under the operator's token name.
+    // Changes to a merchant are audited under the operator's token name.
     const registryFor = (req: FastifyRequest) => new MerchantRegistry(ctx.store, `operator:${(req as FastifyRequest & { operator?: string }).operator ?? 'unknown'}`);
-    v1.post('/merchants/:id/certify', async (req) => registryFor(req).certify((req.params as { id: string }).id));
-    v1.post('/merchants/:id/revoke', async (req) => registryFor(req).revoke((req.params as { id: string }).id));
+    const merchantId = (req: FastifyRequest) => (req.params as { id: string }).id;
+    v1.post('/merchants/:id/certify', async (req) => registryFor(req).certify(merchantId(req)));
+    v1.post('/merchants/:id/revoke', async (req) => registryFor(req).revoke(merchantId(req)));
+    v1.post('/merchants/:id/keys', async (req, reply) => {
+      const b = body(req);
+      const use = b.use ?? 'sig';
+      if (use !== 'sig' && use !== 'enc') throw new SidebandError('REQUEST_INVALID', 'use is sig (signing requests) or enc (receiving data encrypted to the merchant).', { param: 'use' });
+      const key = await registryFor(req).addKey(merchantId(req), { publicKey: text(b, 'publicKey'), use, ...(b.keyId ? { keyId: text(b, 'keyId') } : {}) });
+      return reply.status(201).send(key);
+    });
+    v1.post('/merchants/:id/keys/:keyId/revoke', async (req) => {
+      await registryFor(req).revokeKey(merchantId(req), (req.params as { keyId: string }).keyId);
+      return ctx.merchants.show(merchantId(req));
+    });
+    v1.post('/merchants/:id/networks', async (req) => registryFor(req).addNetwork(merchantId(req), text(body(req), 'cidr')));
+    v1.delete('/merchants/:id/networks', async (req) => registryFor(req).removeNetwork(merchantId(req), text(req.query as Record<string, unknown>, 'cidr')));
+    v1.put('/merchants/:id/channel', async (req) => {
+      const b = body(req);
+      return registryFor(req).setChannel(merchantId(req), { url: text(b, 'url'), lineNumber: text(b, 'lineNumber'), fingerprint: text(b, 'fingerprint') });
+    });
+    v1.put('/merchants/:id/webhook', async (req) => {
+      const url = body(req).url;
+      if (url !== null && typeof url !== 'string') throw new SidebandError('REQUEST_INVALID', 'url is the webhook URL, or null to remove it.', { param: 'url' });
+      return registryFor(req).setWebhook(merchantId(req), url === '' ? null : url);
+    });
     v1.get('/audit', async (req) => {
       const q = req.query as { action?: string; actor?: string; subject?: string; before?: string; limit?: string };
       let query = ctx.store.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(Math.min(Math.max(Number(q.limit ?? 100) || 100, 1), 500));

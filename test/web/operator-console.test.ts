@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 import { PortalClient } from '../support/portal-client.ts';
@@ -73,6 +74,45 @@ describe('the operator console at /console/', () => {
     assert.equal((await m.t.gateway.context.merchants.show(evil.id)).status, 'revoked');
     const audit = await m.t.operator(`/v1/audit?subject=${evil.id}`);
     assert.deepEqual((audit.body as { data: Array<{ action: string; actor: string }> }).data.map((e) => [e.action, e.actor]).slice(0, 2), [['merchant.revoke', 'operator:test'], ['merchant.certify', 'operator:test']]);
+  });
+
+  it('manages a merchant from its page: keys, networks, channel endpoint and webhook, audited as the operator', async () => {
+    const id = m.merchantId;
+    const show = () => m.t.gateway.context.merchants.show(id);
+    const page = await c.get(`/console/merchants/${id}`);
+    for (const label of ['Add key', 'Revoke key', 'Add network', 'Remove', 'Set channel', 'Change webhook']) assert.ok(page.body.includes(`>${label}</button>`), label);
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const added = await c.post(`/console/merchants/${id}/keys`, { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), use: 'sig', keyId: 'console-key-1' });
+    assert.equal(added.status, 303, added.body);
+    assert.match((await c.get(added.location!)).body, /Key added\./);
+    assert.ok((await show()).keys.some((k) => k.keyId === 'console-key-1'));
+    assert.equal((await c.post(`/console/merchants/${id}/keys/revoke`, { keyId: 'console-key-1' })).status, 303);
+    assert.equal((await show()).keys.find((k) => k.keyId === 'console-key-1')!.status, 'revoked');
+    const bad = await c.post(`/console/merchants/${id}/keys`, { publicKey: 'not a key', use: 'sig' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /MERCHANT_KEY_INVALID/);
+
+    await c.get(`/console/merchants/${id}`);
+    assert.equal((await c.post(`/console/merchants/${id}/networks`, { cidr: '198.51.100.0/24' })).status, 303);
+    assert.ok((await show()).networks.includes('198.51.100.0/24'));
+    assert.equal((await c.post(`/console/merchants/${id}/networks/remove`, { cidr: '198.51.100.0/24' })).status, 303);
+    assert.ok(!(await show()).networks.includes('198.51.100.0/24'));
+
+    const fingerprint = `sha-256 ${Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
+    assert.equal((await c.post(`/console/merchants/${id}/channel`, { url: 'https://shop.example/sideband/', lineNumber: '+15550199000', fingerprint })).status, 303);
+    assert.deepEqual((await show()).channel, { url: 'https://shop.example/sideband/', lineNumber: '+15550199000', fingerprint });
+    assert.equal((await c.post(`/console/merchants/${id}/webhook`, { url: 'https://shop.example/hooks' })).status, 303);
+    assert.equal((await show()).webhookUrl, 'https://shop.example/hooks');
+    assert.match((await c.get(`/console/merchants/${id}`)).body, /value="https:\/\/shop\.example\/hooks"/);
+
+    const forged = await c.post(`/console/merchants/${id}/webhook`, { url: 'https://evil.example/' }, { headers: { 'sec-fetch-site': 'cross-site' } });
+    assert.equal(forged.status, 403);
+    assert.equal((await show()).webhookUrl, 'https://shop.example/hooks');
+    const audit = (await m.t.operator(`/v1/audit?subject=${id}`)).body as { data: Array<{ action: string; actor: string }> };
+    assert.deepEqual(audit.data.slice(0, 6).map((e) => [e.action, e.actor]), [
+      ['merchant.set-webhook', 'operator:test'], ['merchant.set-channel', 'operator:test'], ['merchant.remove-network', 'operator:test'],
+      ['merchant.add-network', 'operator:test'], ['merchant.revoke-key', 'operator:test'], ['merchant.add-key', 'operator:test'],
+    ]);
   });
 
   it('signs out', async () => {

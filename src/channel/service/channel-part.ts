@@ -13,6 +13,9 @@ import { ProviderChannel } from './provider-channel.ts';
 import { loadProviderIdentity } from './provider-identity.ts';
 import { providerLinePassword } from './provider-line-password.ts';
 
+/** A line of the built-in exchange, as `channel.exchange.lines` gives them. */
+export type ExchangeLine = Config['channel']['exchange']['lines'][number];
+
 /** How long a gateway's claim on its channel numbers outlives it. */
 const CLAIM_MS = 60_000;
 
@@ -20,11 +23,11 @@ const CLAIM_MS = 60_000;
 export const providerLine = (config: Config, password: string) => ({ username: config.channel.exchange.username, password, numbers: [config.channel.lineNumber, ...config.channel.numbers] });
 
 /** Starts the exchange alone (`sideband exchange`) or inside the gateway, with the configured lines and the provider's (its password from providerLinePassword). */
-export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics, providerPassword: string): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
+export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics, providerPassword: string, extraLines: readonly ExchangeLine[] = []): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
   const cdrSink = store ? new StoreCallDetailRecordSink(store, logger) : { write: (cdr: object) => logger.info({ cdr }, 'call detail record') };
   const exchange = new Exchange({ logger: logger.child({ part: 'exchange' }), metrics, cdrSink });
   const port = config.channel.exchange.port;
-  const at = await exchange.start({ host: config.channel.exchange.host, udpPort: port, tcpPort: port, lines: [providerLine(config, providerPassword), ...config.channel.exchange.lines], limits: config.channel.exchange.limits });
+  const at = await exchange.start({ host: config.channel.exchange.host, udpPort: port, tcpPort: port, lines: [providerLine(config, providerPassword), ...config.channel.exchange.lines, ...extraLines], limits: config.channel.exchange.limits });
   const h = at.host.includes(':') ? `[${at.host}]` : at.host;
   return { exchange, listen: { exchangeUdp: `${h}:${at.udpPort}`, exchangeTcp: `${h}:${at.tcpPort}` } };
 }
@@ -35,6 +38,8 @@ export async function startExchange(config: Config, store: Store | null, logger:
  */
 export class ChannelPart {
   channel: ProviderChannel | null = null;
+  /** The exchange this gateway registers at, as a SIP URI, once started. */
+  registrar: string | null = null;
   private exchange: Exchange | null = null;
   private endpoint: ChannelEndpoint | null = null;
   private claimTimer: NodeJS.Timeout | null = null;
@@ -47,6 +52,8 @@ export class ChannelPart {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly leases: JobLeases,
+    /** Lines the built-in exchange serves besides the configured ones (the development start's demo store). */
+    private readonly extraLines: readonly ExchangeLine[] = [],
   ) {}
 
   /**
@@ -82,14 +89,14 @@ export class ChannelPart {
     let port = c.exchange.port;
     const password = await providerLinePassword(this.config, this.store, this.vault);
     if (c.exchange.builtIn) {
-      const started = await startExchange(this.config, this.store, this.logger, this.metrics, password);
+      const started = await startExchange(this.config, this.store, this.logger, this.metrics, password, this.extraLines);
       this.exchange = started.exchange;
       Object.assign(listen, started.listen);
       const where = (c.exchange.transport === 'tcp' ? started.listen.exchangeTcp : started.listen.exchangeUdp)!;
       host = where.slice(0, where.lastIndexOf(':')).replace(/^\[|\]$/g, '');
       port = Number(where.slice(where.lastIndexOf(':') + 1));
     }
-    const registrar = `sip:${host.includes(':') ? `[${host}]` : host}:${port}${c.exchange.transport === 'tcp' ? ';transport=tcp' : ''}`;
+    const registrar = (this.registrar = `sip:${host.includes(':') ? `[${host}]` : host}:${port}${c.exchange.transport === 'tcp' ? ';transport=tcp' : ''}`);
     await this.claimNumbers(registrar);
     const telephony = await SipTelephony.start({ host: c.mediaAddress, registrar, username: c.exchange.username, password, lineNumber: c.lineNumber, numbers: c.numbers, transport: c.exchange.transport, logger: this.logger.child({ part: 'channel-sip' }) });
     const identity = await loadProviderIdentity(this.store, this.vault);

@@ -25,6 +25,9 @@ export type ExchangeView = ChannelExchange;
 
 const EXCHANGE_ID = /^exc_[A-Za-z0-9_-]{16,64}$/;
 
+/** Goods a merchant may send back over an exchange the provider started on approval, not knowing what was bought. */
+export const GOODS_UP_TO_ON_APPROVAL = 16;
+
 /**
  * The provider's (originating) end of the secure channel. It negotiates over the data
  * network — merchants call the signed merchant API, the provider calls the merchant's
@@ -125,7 +128,7 @@ export class ProviderChannel {
    * merchant's endpoint whether it supports the channel, sends the plan, and — the
    * provider sending the card first — calls the number the merchant reserved.
    */
-  async providerInitiated(authorizationId: string, items: { merchant: number } = { merchant: 0 }): Promise<ExchangeView> {
+  async providerInitiated(authorizationId: string, items: { merchant: number; upTo?: number } = { merchant: 0 }): Promise<ExchangeView> {
     const a = await this.store.db.selectFrom('authorizations').select(['merchant_id']).where('id', '=', authorizationId).executeTakeFirst();
     if (!a) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${authorizationId}.`);
     const auth = await this.authorization(a.merchant_id, authorizationId);
@@ -139,21 +142,28 @@ export class ProviderChannel {
     };
     let offer;
     try {
-      offer = await post('channel/exchanges', { exchangeId, authorizationId, firstSender: 'provider', items: { provider: 1, merchant: items.merchant } });
+      offer = await post('channel/exchanges', { exchangeId, authorizationId, firstSender: 'provider', items: { provider: 1, merchant: items.merchant }, ...(items.upTo !== undefined ? { merchantItemsUpTo: items.upTo } : {}) });
     } catch (e) {
       throw new SidebandError('CHANNEL_UNAVAILABLE', `The merchant's channel endpoint did not answer: ${(e as Error).message}`);
     }
     if (offer.status !== 201 || typeof offer.body.number !== 'string' || typeof offer.body.token !== 'string') {
       throw new SidebandError('CHANNEL_UNAVAILABLE', `The merchant's channel endpoint refused: ${JSON.stringify(offer.body).slice(0, 200)}`);
     }
+    // With an upper bound offered, the merchant's answer names how many goods it sends (an
+    // endpoint that does not know the bound echoes the offer); the call expects exactly that.
+    const answered = (offer.body.items as { merchant?: unknown } | undefined)?.merchant;
+    const merchantItems = items.upTo === undefined || answered === undefined ? items.merchant : Number.isInteger(answered) ? (answered as number) : NaN;
+    if (!(merchantItems >= items.merchant && merchantItems <= (items.upTo ?? items.merchant))) {
+      throw new SidebandError('CHANNEL_UNAVAILABLE', `The merchant's channel endpoint answered ${JSON.stringify(answered)} goods; ${items.merchant} to ${items.upTo ?? items.merchant} were offered.`);
+    }
     const now = Date.now();
     await this.record({
       id: exchangeId, merchant_id: a.merchant_id, authorization_id: authorizationId, subscriber_id: auth.subscriber_id, initiator: 'provider', first_sender: 'provider', provider_role: 'caller',
-      number: offer.body.number, items_out: 1, items_in: items.merchant, status: 'calling', cause: null, fallback: null, created_at: now, active_at: null, ended_at: null,
+      number: offer.body.number, items_out: 1, items_in: merchantItems, status: 'calling', cause: null, fallback: null, created_at: now, active_at: null, ended_at: null,
     });
     await post(`channel/exchanges/${exchangeId}/ack`, {}).catch(() => undefined);
     void this.endpoint
-      .placeCall({ exchangeId, peer, number: offer.body.number, token: offer.body.token, outgoing: this.cardItem(auth.subscriber_id, exchangeId), expectIncoming: items.merchant, onActive: this.markActive(exchangeId) })
+      .placeCall({ exchangeId, peer, number: offer.body.number, token: offer.body.token, outgoing: this.cardItem(auth.subscriber_id, exchangeId), expectIncoming: merchantItems, onActive: this.markActive(exchangeId) })
       .then((o) => this.finish(exchangeId, o));
     return this.view(exchangeId);
   }
@@ -181,7 +191,7 @@ export class ProviderChannel {
     const pref = await this.store.db.selectFrom('channel_preferences').select('mode').where('subscriber_id', '=', a.subscriber_id).where('merchant_id', '=', a.merchant_id).executeTakeFirst();
     if (!pref) return null;
     if (pref.mode === 'once') await this.setPreference(a.subscriber_id, a.merchant_id, 'off');
-    return this.providerInitiated(a.id);
+    return this.providerInitiated(a.id, { merchant: 0, upTo: GOODS_UP_TO_ON_APPROVAL });
   }
 
   /** The subscriber's command to end the exchange now. */

@@ -101,6 +101,7 @@ export function merchantsPage(who: Operator, merchants: Json[]): string {
 
 export function merchantPage(who: Operator, m: Json, deliveries: Json[], message?: string): string {
   const channel = m.channel as Json | null;
+  const base = `/console/merchants/${s(m.id)}`;
   const body = html`${message ? html`<p class="message" role="status">${message}</p>` : ''}
 <dl class="facts">
 <dt>Id</dt><dd>${s(m.id)}</dd><dt>Status</dt><dd><span class="status status-${s(m.status)}">${s(m.status)}</span></dd>
@@ -111,9 +112,30 @@ export function merchantPage(who: Operator, m: Json, deliveries: Json[], message
 ${m.status === 'pending' ? html`<form method="post" action="/console/merchants/${s(m.id)}/certify">${csrfField(who.csrf)}<button type="submit">Certify</button></form>` : ''}
 ${m.status === 'certified' ? html`<form method="post" action="/console/merchants/${s(m.id)}/revoke">${csrfField(who.csrf)}<button class="danger" type="submit">Revoke</button></form>` : ''}
 <h2>Keys</h2>
-${table('Keys', ['Key id', 'Use', 'Status', 'Added'], ((m.keys as Json[]) ?? []).map((k) => html`<tr><td>${s(k.keyId)}</td><td>${s(k.use)}</td><td>${s(k.status ?? (k.revokedAt ? 'revoked' : 'active'))}</td><td>${iso(k.createdAt)}</td></tr>`))}
+${table('Keys', ['Key id', 'Use', 'Status', 'Added', 'Change'], ((m.keys as Json[]) ?? []).map((k) => {
+    const status = s(k.status ?? (k.revokedAt ? 'revoked' : 'active'));
+    return html`<tr><td id="key-${s(k.keyId)}">${s(k.keyId)}</td><td>${s(k.use)}</td><td>${status}</td><td>${iso(k.createdAt)}</td>
+<td>${status === 'revoked' ? '' : html`<form class="inline" method="post" action="${base}/keys/revoke">${csrfField(who.csrf)}<input type="hidden" name="keyId" value="${s(k.keyId)}"><button class="danger" type="submit" aria-describedby="key-${s(k.keyId)}">Revoke key</button></form>`}</td></tr>`;
+  }))}
+<form method="post" action="${base}/keys">${csrfField(who.csrf)}
+<label for="publicKey">New public key (PEM: Ed25519 to sign; P-256, X25519 or RSA to encrypt)</label>
+<textarea id="publicKey" name="publicKey" rows="4" required></textarea>
+<div class="fields"><div><label for="use">Use</label><select id="use" name="use"><option value="sig">sig (signs requests)</option><option value="enc">enc (data encrypted to it)</option></select></div>
+<div><label for="keyId">Key id (optional)</label><input id="keyId" name="keyId"></div><div><button type="submit">Add key</button></div></div></form>
 <h2>Networks</h2>
-${((m.networks as string[]) ?? []).length === 0 ? html`<p class="muted">None.</p>` : html`<ul>${((m.networks as string[]) ?? []).map((n) => html`<li>${n}</li>`)}</ul>`}
+${((m.networks as string[]) ?? []).length === 0 ? html`<p class="muted">None.</p>` : html`<ul>${((m.networks as string[]) ?? []).map((n, i) => html`<li><span id="net-${i}">${n}</span> <form class="inline" method="post" action="${base}/networks/remove">${csrfField(who.csrf)}<input type="hidden" name="cidr" value="${n}"><button class="danger" type="submit" aria-describedby="net-${i}">Remove</button></form></li>`)}</ul>`}
+<form method="post" action="${base}/networks">${csrfField(who.csrf)}<div class="fields">
+<div><label for="cidr">Network it serves from (address range)</label><input id="cidr" name="cidr" placeholder="198.51.100.0/24" required></div><div><button type="submit">Add network</button></div></div></form>
+<h2>Secure channel endpoint</h2>
+<form method="post" action="${base}/channel">${csrfField(who.csrf)}<div class="fields">
+<div><label for="channel-url">Negotiation URL</label><input id="channel-url" name="url" value="${channel ? s(channel.url) : ''}" required></div>
+<div><label for="channel-line">Line number</label><input id="channel-line" name="lineNumber" value="${channel ? s(channel.lineNumber) : ''}" required></div>
+<div><label for="channel-fingerprint">Certificate fingerprint (sha-256 AB:CD:…)</label><input id="channel-fingerprint" name="fingerprint" value="${channel ? s(channel.fingerprint) : ''}" required></div>
+<div><button type="submit">Set channel</button></div></div></form>
+<h2>Webhook</h2>
+<form method="post" action="${base}/webhook">${csrfField(who.csrf)}<div class="fields">
+<div><label for="webhook-url">Webhook URL (empty: none)</label><input id="webhook-url" name="url" value="${typeof m.webhookUrl === 'string' ? m.webhookUrl : ''}"></div>
+<div><button type="submit">Change webhook</button></div></div></form>
 <h2>Webhook deliveries</h2>
 ${table('Webhook deliveries', ['Event', 'Type', 'Status', 'Attempts', 'Last status', 'Last error', 'Created', 'Delivered'], deliveries.map((d) => html`<tr><td>${s(d.eventId)}</td><td>${s(d.type)}</td><td>${s(d.status)}</td><td class="num">${s(d.attempts)}</td><td>${s(d.lastStatus)}</td><td>${s(d.lastError)}</td><td>${iso(d.createdAt)}</td><td>${iso(d.deliveredAt)}</td></tr>`), [3])}
 <p><a href="/console/authorizations?merchant=${s(m.id)}">This merchant's authorizations</a></p>`;

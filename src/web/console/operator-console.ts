@@ -18,6 +18,12 @@ interface ConsoleSessionData {
 
 const COOKIE = 'sb_console';
 
+/** What the merchant page says after each of its forms (only these: the query never becomes text). */
+const DONE: Readonly<Record<string, string>> = {
+  certified: 'Merchant certified.', revoked: 'Merchant revoked.', 'key-added': 'Key added.', 'key-revoked': 'Key revoked.',
+  'network-added': 'Network added.', 'network-removed': 'Network removed.', 'channel-set': 'Channel endpoint set.', 'webhook-set': 'Webhook URL changed.',
+};
+
 /** An answer of the operator API that was an error: its code and message, for the page. */
 class ApiRefusal extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -43,8 +49,8 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
   const who = (s: WebSession<ConsoleSessionData>): Operator => ({ name: s.data.name!, csrf: s.csrf });
   const htmlReply = (reply: FastifyReply, body: string, status = 200) => reply.status(status).type('text/html; charset=utf-8').send(body);
 
-  async function api(s: { data: { token: string } }, method: 'GET' | 'POST', url: string): Promise<Json> {
-    const res = await root.inject({ method, url, headers: { authorization: `Bearer ${s.data.token}` } });
+  async function api(s: { data: { token: string } }, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<Json> {
+    const res = await root.inject({ method, url, headers: { authorization: `Bearer ${s.data.token}`, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
     const body = res.json() as Json & { error?: { code: string; message: string } };
     if (res.statusCode >= 400) {
       if (body.error?.code === 'OPERATOR_TOKEN_INVALID') throw new SidebandError('WEB_SESSION_EXPIRED', 'The operator token was revoked; sign in with another.');
@@ -139,7 +145,7 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
       const s = signedIn(request);
       const id = encodeURIComponent((request.params as { id: string }).id);
       const done = (request.query as { done?: string }).done;
-      return htmlReply(reply, merchantPage(who(s), await api(s, 'GET', `/v1/merchants/${id}`), await list(s, `/v1/merchants/${id}/webhook-deliveries`), done ? `Merchant ${done}.` : undefined));
+      return htmlReply(reply, merchantPage(who(s), await api(s, 'GET', `/v1/merchants/${id}`), await list(s, `/v1/merchants/${id}/webhook-deliveries`), done ? DONE[done] : undefined));
     });
     for (const action of ['certify', 'revoke'] as const) {
       app.post(`/merchants/:id/${action}`, async (request, reply) => {
@@ -150,6 +156,23 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
         return reply.redirect(`/console/merchants/${id}?done=${action === 'certify' ? 'certified' : 'revoked'}`, 303);
       });
     }
+    // Managing a merchant: each form posts here and the console calls the operator API's
+    // JSON route with the signed-in token, so the change is audited as operator:NAME.
+    const manage = (path: string, done: string, call: (s: { data: { token: string } }, id: string, field: (name: string) => string) => Promise<unknown>) => {
+      app.post(`/merchants/:id/${path}`, async (request, reply) => {
+        const s = signedIn(request);
+        assertSameOriginForm(request, s.csrf);
+        const id = encodeURIComponent((request.params as { id: string }).id);
+        await call(s, id, (name) => formField(request, name) ?? '');
+        return reply.redirect(`/console/merchants/${id}?done=${done}`, 303);
+      });
+    };
+    manage('keys', 'key-added', (s, id, f) => api(s, 'POST', `/v1/merchants/${id}/keys`, { publicKey: f('publicKey'), use: f('use') || 'sig', ...(f('keyId').trim() ? { keyId: f('keyId').trim() } : {}) }));
+    manage('keys/revoke', 'key-revoked', (s, id, f) => api(s, 'POST', `/v1/merchants/${id}/keys/${encodeURIComponent(f('keyId'))}/revoke`));
+    manage('networks', 'network-added', (s, id, f) => api(s, 'POST', `/v1/merchants/${id}/networks`, { cidr: f('cidr').trim() }));
+    manage('networks/remove', 'network-removed', (s, id, f) => api(s, 'DELETE', `/v1/merchants/${id}/networks${qs({ cidr: f('cidr') })}`));
+    manage('channel', 'channel-set', (s, id, f) => api(s, 'PUT', `/v1/merchants/${id}/channel`, { url: f('url').trim(), lineNumber: f('lineNumber').trim(), fingerprint: f('fingerprint').trim() }));
+    manage('webhook', 'webhook-set', (s, id, f) => api(s, 'PUT', `/v1/merchants/${id}/webhook`, { url: f('url').trim() || null }));
     app.get('/authorizations', async (request, reply) => {
       const s = signedIn(request);
       const q = request.query as { subscriber?: string; status?: string };

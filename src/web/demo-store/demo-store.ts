@@ -9,7 +9,8 @@ import { serveAssets } from '../static-assets.ts';
 import { WebSessions, type WebSession } from '../web-sessions.ts';
 import { catalogue } from './catalogue.ts';
 import { SidebandApiError, SidebandClient } from './merchant-sdk.ts';
-import { cataloguePage, orderPage, storeErrorPage, type Order } from './store-pages.ts';
+import { StoreChannel, type StoreChannelOptions } from './store-channel.ts';
+import { cataloguePage, orderPage, orderState, storeErrorPage, type Order } from './store-pages.ts';
 
 export interface DemoStoreOptions {
   /** The gateway's merchant API, e.g. http://127.0.0.1:7443. */
@@ -21,10 +22,17 @@ export interface DemoStoreOptions {
   port: number;
   http: Config['http'];
   logger: Logger;
+  /** The store's line at the exchange, for goods over the secure channel; without it the store runs without the channel. */
+  channel?: Omit<StoreChannelOptions, 'host' | 'logger'>;
 }
 
 const COOKIE = 'sb_demo_store';
 const MAX_ORDERS = 10_000;
+/**
+ * The provider starts the secure channel just after approval when the subscriber switched
+ * it on; the store cannot know whether it did, so a paid order's page keeps asking this long.
+ */
+const CHANNEL_GRACE_MS = 10_000;
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (how a dual-stack socket reports an IPv4 peer). */
 function loopback(address: string): boolean {
@@ -44,6 +52,8 @@ export class DemoStore {
   private readonly client: SidebandClient;
   private readonly sessions = new WebSessions<{ orders: string[] }>(60 * 60_000, 10_000);
   private readonly orders = new Map<string, Order & { session: string }>();
+  private readonly byAuthorization = new Map<string, string>();
+  private storeChannel: StoreChannel | null = null;
 
   constructor(private readonly options: DemoStoreOptions) {
     this.client = new SidebandClient({ baseUrl: options.merchantApi, keyId: options.keyId, privateKey: options.privateKey, maxRetries: 1 });
@@ -67,10 +77,20 @@ export class DemoStore {
   }
 
   private async refresh(order: Order): Promise<void> {
-    if (!order.authorizationId || (order.status !== 'pending' && order.status !== 'processing')) return;
-    const a = await this.client.authorizations.retrieve(order.authorizationId);
-    order.status = a.status;
-    order.reason = a.reason;
+    if (order.authorizationId && (order.status === 'pending' || order.status === 'processing')) {
+      const a = await this.client.authorizations.retrieve(order.authorizationId);
+      order.status = a.status;
+      order.reason = a.reason;
+      if (a.status === 'approved' || a.status === 'captured') order.paidAt = Date.now();
+    }
+    order.delivery = order.authorizationId ? (this.storeChannel?.delivery(order.authorizationId) ?? null) : null;
+  }
+
+  /** Whether the order's page should keep asking: the subscriber has not answered, or goods may still come over the channel. */
+  private waiting(order: Order): boolean {
+    if (order.status === 'pending' || order.status === 'processing') return true;
+    if (order.delivery) return order.delivery.status === 'delivering';
+    return this.storeChannel !== null && order.paidAt !== null && Date.now() - order.paidAt < CHANNEL_GRACE_MS;
   }
 
   private routes(): void {
@@ -101,14 +121,19 @@ export class DemoStore {
       const c = this.customer(request, formField(request, 'address'));
       if (!c.address) return reply.redirect('/', 303);
       const id = `ord_${randomBytes(9).toString('base64url')}`;
-      const order: Order & { session: string } = { id, product, authorizationId: null, status: 'new', reason: null, customer: c.address + (c.port ? ` port ${c.port}` : ''), session: s.id };
+      const order: Order & { session: string } = { id, product, authorizationId: null, status: 'new', reason: null, customer: c.address + (c.port ? ` port ${c.port}` : ''), paidAt: null, delivery: null, session: s.id };
       const a = await this.client.authorizations.create({
         customer: { address: c.address, ...(c.port ? { port: c.port } : {}), observedAt: new Date().toISOString() },
         amount: product.price, currency: product.currency, description: product.name, merchantReference: id,
       });
-      Object.assign(order, { authorizationId: a.id, status: a.status, reason: a.reason });
+      Object.assign(order, { authorizationId: a.id, status: a.status, reason: a.reason, paidAt: a.status === 'approved' ? Date.now() : null });
       this.orders.set(id, order);
-      if (this.orders.size > MAX_ORDERS) this.orders.delete(this.orders.keys().next().value!);
+      this.byAuthorization.set(a.id, id);
+      if (this.orders.size > MAX_ORDERS) {
+        const oldest = this.orders.keys().next().value!;
+        this.byAuthorization.delete(this.orders.get(oldest)!.authorizationId!);
+        this.orders.delete(oldest);
+      }
       return reply.redirect(`/orders/${id}`, 303);
     });
 
@@ -121,22 +146,41 @@ export class DemoStore {
       const order = ownOrder(request, reply);
       if (!order) return htmlReply(reply, storeErrorPage(404, 'No such order.'), 404);
       await this.refresh(order);
-      return htmlReply(reply, orderPage(order));
+      return htmlReply(reply, orderPage(order, this.waiting(order)));
     });
     app.get('/orders/:id/state', async (request, reply) => {
       const order = ownOrder(request, reply);
-      if (!order) return reply.status(404).send({ status: 'unknown' });
+      if (!order) return reply.status(404).send({ state: 'unknown', poll: false });
       await this.refresh(order);
-      return { status: order.status };
+      return { state: orderState(order), poll: this.waiting(order) };
     });
   }
 
+  /** Starts the store and, when given a line, its end of the secure channel (whose registration `channelRegistration` then tells). */
   async listen(): Promise<string> {
+    const { channel } = this.options;
+    if (channel) {
+      // The channel asks the merchant API at start (the provider's line and certificate). A
+      // store that cannot, e.g. behind merchantApi.publicOrigin, still sells, without it.
+      try {
+        this.storeChannel = await StoreChannel.start(this.client, { ...channel, host: this.options.host, logger: this.options.logger }, (authorizationId) => {
+          const order = this.orders.get(this.byAuthorization.get(authorizationId) ?? '');
+          return order ? { name: order.product.name } : null;
+        });
+      } catch (e) {
+        this.options.logger.warn({ err: e, part: 'demo-store' }, 'the demo store runs without the secure channel: it could not start its end');
+      }
+    }
     const address = await this.app.listen({ host: this.options.host, port: this.options.port });
     return new URL(address).host;
   }
 
-  close(): Promise<void> {
-    return this.app.close();
+  get channelRegistration(): StoreChannel['registration'] | null {
+    return this.storeChannel?.registration ?? null;
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.storeChannel?.stop();
   }
 }

@@ -2,6 +2,7 @@ import { formatAmount } from '../../core/money/currency.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { csrfField, page } from '../layout.ts';
 import type { Product } from './catalogue.ts';
+import type { Delivery } from './store-channel.ts';
 
 const SITE = 'Demo Shop';
 
@@ -12,6 +13,14 @@ export interface Order {
   status: string;
   reason: string | null;
   customer: string;
+  /** When the store first saw it approved. */
+  paidAt: number | null;
+  delivery: Delivery | null;
+}
+
+/** What the order page shows, as one string: its script reloads the page when it changes. */
+export function orderState(order: Order): string {
+  return `${order.status}:${order.delivery?.status ?? 'none'}`;
 }
 
 /** The customer's address as the store will name it to the provider; asked for only in development (see README). */
@@ -45,10 +54,23 @@ function describe(order: Order): SafeHtml {
   }
 }
 
-export function orderPage(order: Order): string {
-  const waiting = order.status === 'pending' || order.status === 'processing';
+/** The goods' way to the customer: over the secure channel to their provider, never on this page. */
+function delivery(d: Delivery | null): SafeHtml | string {
+  if (!d) return '';
+  switch (d.status) {
+    case 'delivering':
+      return html`<p class="status" role="status">Sending your ticket code over the secure channel…</p>`;
+    case 'delivered':
+      return html`<p class="status status-approved" role="status">Delivered over the secure channel: ${d.items === 1 ? 'your ticket code' : `${d.items} items`} went to your provider over a separate call, not over the Internet. Find ${d.items === 1 ? 'it' : 'them'} in your provider's portal, under Secure channel.</p>
+${d.cardArrived ? html`<p class="muted">Your card details reached the shop the same way.</p>` : ''}`;
+    case 'failed':
+      return html`<p class="status status-declined" role="status">The secure channel failed${d.cause ? ` (${d.cause})` : ''}: nothing was delivered over it. Your provider's portal asks you what happens instead.</p>`;
+  }
+}
+
+export function orderPage(order: Order, waiting: boolean): string {
   const body = html`<dl class="facts"><dt>Order</dt><dd>${order.id}</dd><dt>Item</dt><dd>${order.product.name}</dd><dt>Price</dt><dd>${formatAmount(order.product.price, order.product.currency)}</dd><dt>Customer address</dt><dd>${order.customer}</dd></dl>
-<div id="order-status" data-order="${order.id}" data-status="${order.status}"${waiting ? html` data-poll="/orders/${order.id}/state"` : ''}>${describe(order)}</div>
+<div id="order-status" data-order="${order.id}" data-state="${orderState(order)}"${waiting ? html` data-poll="/orders/${order.id}/state"` : ''}>${describe(order)}${delivery(order.delivery)}</div>
 <p><a href="/">Back to the catalogue</a></p>`;
   return page({ site: SITE, title: `Order ${order.product.name}`, assets: '/assets', nav: [{ href: '/', label: 'Catalogue' }], body, ...(waiting ? { script: 'store.js' } : {}) });
 }

@@ -144,7 +144,8 @@ ${message ? html`<p class="message" role="status">${message}</p>` : ''}
 ${exchanges.length === 0 ? html`<p class="muted">No secure exchange yet. Switch it on for a merchant under Settings.</p>` : exchanges.map((e) => html`<article class="card" aria-labelledby="x-${e.id}">
 <h2 id="x-${e.id}">${e.merchant}</h2>
 <p>${describe(e)}</p>
-<p class="muted">Started ${time(e.createdAt)}${e.endedAt ? html`, ended ${time(e.endedAt)}` : ''}; items received: ${e.itemsReceived}.</p>
+<p class="muted">Started ${time(e.createdAt)}${e.activeAt ? html`; active ${time(e.activeAt)}, before anything was sent` : ''}${e.endedAt ? html`; ended ${time(e.endedAt)}` : ''}; items received: ${e.itemsReceived}.</p>
+${e.goods.length ? html`<h3>Delivered to you over the call</h3><ul class="goods">${e.goods.map((g) => html`<li>${g.text !== null ? html`<code>${g.text}</code>` : `${g.contentType ?? 'an item'}, ${g.bytes} bytes`}</li>`)}</ul>` : ''}
 ${LIVE.has(e.status) ? html`<form method="post" action="/channel/${e.id}/end">${csrfField(who.csrf)}<button class="danger" type="submit">End it now</button></form>` : ''}
 ${e.status === 'failed' && !e.fallback ? html`<p>What should happen instead?</p>
 <form class="inline" method="post" action="/channel/${e.id}/fallback">${csrfField(who.csrf)}<input type="hidden" name="choice" value="internet"><button type="submit">Send over encrypted Internet</button></form>

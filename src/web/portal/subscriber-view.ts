@@ -53,6 +53,21 @@ export interface ExchangeSummary {
   activeAt: string | null;
   endedAt: string | null;
   itemsReceived: number;
+  /** The goods the merchant sent over the call: text shown as it is, anything else by its type and size. */
+  goods: ReceivedGoods[];
+}
+
+export interface ReceivedGoods {
+  contentType: string | null;
+  text: string | null;
+  bytes: number;
+}
+
+/** Text goods (a ticket or download code) as text; other goods are only described. */
+function receivedGoods(item: { contentType?: string; data: string }): ReceivedGoods {
+  const body = Buffer.from(item.data, 'base64');
+  const text = /^text\/plain\b/i.test(item.contentType ?? '') && body.length <= 4096 ? body.toString('utf8') : null;
+  return { contentType: item.contentType ?? null, text, bytes: body.length };
 }
 
 /**
@@ -145,6 +160,7 @@ export class SubscriberPortalView {
     return rows.map((r) => ({
       id: r.id, merchant: r.merchant, authorizationId: r.authorization_id, status: r.status, cause: r.cause, fallback: r.fallback,
       createdAt: toIso(r.created_at)!, activeAt: toIso(r.active_at), endedAt: toIso(r.ended_at), itemsReceived: goods?.get(r.id)?.length ?? 0,
+      goods: (goods?.get(r.id) ?? []).map(receivedGoods),
     }));
   }
 

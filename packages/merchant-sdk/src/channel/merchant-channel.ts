@@ -24,6 +24,15 @@ export interface MerchantChannelOptions {
   verifyCard?: (card: ChannelCard) => Promise<boolean> | boolean;
   /** The electronic goods to deliver for an authorization, sent after the card. */
   goods?: (authorizationId: string) => Promise<ChannelItem[]> | ChannelItem[];
+  /**
+   * How many goods `goods` will deliver for an authorization. When the provider starts an
+   * exchange on its own (the subscriber switched "secure" on) it does not know what was
+   * bought: it offers to take up to `merchantItemsUpTo` items, and this end answers with
+   * its count. Without this hook the exchange carries the card only.
+   */
+  goodsCount?: (authorizationId: string) => Promise<number> | number;
+  /** Each exchange's outcome, once the call has ended (e.g. to tell the customer the goods went over the channel). */
+  onOutcome?: (outcome: ChannelOutcome, ctx: { exchangeId: string; authorizationId: string }) => void;
 }
 
 /**
@@ -92,6 +101,7 @@ export class MerchantChannel {
     const exchangeId = `exc_${randomBytes(12).toString('base64url')}`;
     const reserved = this.o.endpoint.reserve(this.plan(exchangeId, authorizationId, goodsCount));
     if (!reserved) throw new Error('channel number pool exhausted');
+    this.report(reserved.outcome, exchangeId, authorizationId);
     try {
       await this.o.client.channel.createExchange({ exchangeId, authorizationId, firstSender: 'provider', items: { provider: 1, merchant: goodsCount }, number: reserved.number, token: reserved.token });
     } catch (e) {
@@ -100,6 +110,11 @@ export class MerchantChannel {
     }
     this.outcomes.set(exchangeId, reserved.outcome);
     return { exchangeId, outcome: reserved.outcome };
+  }
+
+  private report(outcome: Promise<ChannelOutcome>, exchangeId: string, authorizationId: string): void {
+    const hook = this.o.onOutcome;
+    if (hook) void outcome.then((o) => hook(o, { exchangeId, authorizationId }), () => undefined);
   }
 
   private async body(req: IncomingMessage): Promise<Buffer> {
@@ -131,14 +146,21 @@ export class MerchantChannel {
     this.nonces.set(verified.nonce, (verified.expires ?? Math.floor(now / 1000) + 300) * 1000 + 60_000);
     const path = new URL(url).pathname;
     if (req.method === 'POST' && path === '/channel/exchanges') {
-      const b = JSON.parse(raw.toString('utf8') || '{}') as { exchangeId?: string; authorizationId?: string; firstSender?: string; items?: { provider: number; merchant: number }; number?: string };
+      const b = JSON.parse(raw.toString('utf8') || '{}') as { exchangeId?: string; authorizationId?: string; firstSender?: string; items?: { provider: number; merchant: number }; merchantItemsUpTo?: number; number?: string };
       if (typeof b.exchangeId !== 'string' || typeof b.authorizationId !== 'string' || !b.items) return { status: 400, body: { error: { code: 'FIELD_INVALID', message: 'exchangeId, authorizationId and items are required' } } };
       // The direction rule: the provider sends the card first, so it calls and this end supplies the number.
       if (b.firstSender !== 'provider' || b.number !== undefined) return { status: 400, body: { error: { code: 'CHANNEL_DIRECTION_RULE', message: 'the party that sends first calls; the number comes from the callee' } } };
-      const reserved = this.o.endpoint.reserve(this.plan(b.exchangeId, b.authorizationId, b.items.merchant));
+      // The provider may leave the count of goods to this end, up to a bound; the answer names it.
+      let merchantItems = b.items.merchant;
+      if (Number.isInteger(b.merchantItemsUpTo) && this.o.goodsCount) {
+        const count = await this.o.goodsCount(b.authorizationId);
+        if (Number.isInteger(count) && count >= 0) merchantItems = Math.min(b.merchantItemsUpTo!, Math.max(merchantItems, count));
+      }
+      const reserved = this.o.endpoint.reserve(this.plan(b.exchangeId, b.authorizationId, merchantItems));
       if (!reserved) return { status: 503, body: { error: { code: 'CHANNEL_POOL_EXHAUSTED', message: 'no free number' } } };
       this.outcomes.set(b.exchangeId, reserved.outcome);
-      return { status: 201, body: { supported: true, number: reserved.number, token: reserved.token, ttlSeconds: Math.floor(reserved.ttlMs / 1000), items: b.items } };
+      this.report(reserved.outcome, b.exchangeId, b.authorizationId);
+      return { status: 201, body: { supported: true, number: reserved.number, token: reserved.token, ttlSeconds: Math.floor(reserved.ttlMs / 1000), items: { provider: b.items.provider, merchant: merchantItems } } };
     }
     if (req.method === 'POST' && /^\/channel\/exchanges\/[^/]+\/ack$/.test(path)) return { status: 200, body: { acknowledged: true } };
     return { status: 404, body: { error: { code: 'NOT_FOUND', message: `${req.method} ${path}` } } };
