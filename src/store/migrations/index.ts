@@ -9,6 +9,7 @@ import * as accountingHistory from './0007-accounting-history.ts';
 import * as masterKeysAndRemovedNas from './0008-master-keys-and-removed-nas.ts';
 import * as sessionChanges from './0009-session-changes.ts';
 import * as cluster from './0010-cluster.ts';
+import * as camara from './0012-camara.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -27,6 +28,8 @@ const migrations: Record<string, DialectMigration> = {
   '0008-master-keys-and-removed-nas': masterKeysAndRemovedNas,
   '0009-session-changes': sessionChanges,
   '0010-cluster': cluster,
+  // 0011 is taken by a branch not merged yet.
+  '0012-camara': camara,
 };
 
 export class SidebandMigrations implements MigrationProvider {
