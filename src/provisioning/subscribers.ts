@@ -47,7 +47,7 @@ export interface CardView {
   createdAt: string;
 }
 
-/** RFC-less but universal: ITU-T E.164 with its `+`, as CAMARA writes phoneNumber. */
+/** ITU-T E.164 with its leading `+`, as CAMARA writes phoneNumber. */
 export const E164 = /^\+[1-9][0-9]{4,14}$/;
 
 export interface AddSubscriber {
