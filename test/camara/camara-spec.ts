@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 
@@ -9,8 +10,8 @@ const load = (createRequire(import.meta.url)('js-yaml') as { load(text: string):
 type Response = { $ref?: string; content?: Record<string, { schema: object }> };
 type Doc = { paths: Record<string, Record<string, { responses: Record<string, Response> }>>; components: { responses: Record<string, Response> } };
 
-/** Where the published CAMARA documents are kept (read-only reference data). */
-export const SPEC_DIR = process.env.SIDEBAND_CAMARA_SPECS ?? '/work/shared/specs/camara';
+/** The published CAMARA documents, copied unchanged from the CAMARA project (Apache 2.0; README there). */
+export const SPEC_DIR = fileURLToPath(new URL('../fixtures/camara', import.meta.url));
 
 /**
  * Validates real answers against a published CAMARA OpenAPI 3.0.3 document, using its own
