@@ -9,6 +9,7 @@ import type { SessionService } from '../aaa/service/session-service.ts';
 import type { DestinationTracking } from '../tracking/service/destination-tracking.ts';
 import type { ProviderChannel } from '../channel/service/provider-channel.ts';
 import { IdempotencyKeys } from './api/idempotency.ts';
+import { OAuthTokens } from './camara/oauth-tokens.ts';
 import { buildMerchantApi } from './api/merchant-api.ts';
 import { RequestAuthentication } from './api/request-authentication.ts';
 import { TargetUriResolver } from './api/target-uri-resolver.ts';
@@ -66,7 +67,8 @@ export class CertificationServer {
     this.signer = await WebhookSigner.load(this.store, this.vault);
     const auth = (this.auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) }));
     const idempotency = new IdempotencyKeys(this.store);
-    this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel });
+    const tokens = new OAuthTokens(this.store);
+    this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel, camara: { store: this.store, sessions: this.sessions, tokens } });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
     this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
     // Each job below runs on one gateway of those sharing the database (job-leases.ts);
@@ -77,7 +79,7 @@ export class CertificationServer {
     this.webhookTimer.unref();
     this.sweeper = setInterval(() => {
       this.leases
-        .run('certification-sweep', 20_000, () => Promise.all([this.authorizations.lifecycle.expireDue(), this.authorizations.lifecycle.recoverProcessing(), auth.purgeNonces(), idempotency.purge()]))
+        .run('certification-sweep', 20_000, () => Promise.all([this.authorizations.lifecycle.expireDue(), this.authorizations.lifecycle.recoverProcessing(), auth.purgeNonces(), idempotency.purge(), tokens.purge()]))
         .catch((e) => this.logger.error({ err: e }, 'certification sweep failed'));
     }, 5000);
     this.sweeper.unref();

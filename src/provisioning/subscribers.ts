@@ -48,6 +48,9 @@ export interface CardView {
   createdAt: string;
 }
 
+/** ITU-T E.164 with its leading `+`, as CAMARA writes phoneNumber. */
+export const E164 = /^\+[1-9][0-9]{4,14}$/;
+
 export interface AddSubscriber {
   login: string;
   password: string;
@@ -257,6 +260,25 @@ export class SubscriberProvisioning {
       return ids;
     });
     return { ...this.view(await this.row(row.id)), dynamicAuthorizations: await this.requests(queued) };
+  }
+
+  /**
+   * Registers the subscriber's phone number (E.164, `+` and 5 to 15 digits), CAMARA's
+   * `phoneNumber` identifier (docs/camara.md); null removes it. A number names one subscriber.
+   */
+  async setPhoneNumber(loginOrId: string, phoneNumber: string | null): Promise<SubscriberView> {
+    const row = await this.row(loginOrId);
+    if (phoneNumber !== null && !E164.test(phoneNumber)) throw new SidebandError('SUBSCRIBER_PHONE_NUMBER_INVALID', 'A phone number is E.164: + and 5 to 15 digits, the first not 0, such as +34671999000.', { param: 'phoneNumber' });
+    const now = Date.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      if (phoneNumber !== null) {
+        const holder = await tx.selectFrom('subscribers').select('login').where('phone_number', '=', phoneNumber).where('id', '!=', row.id).executeTakeFirst();
+        if (holder) throw new SidebandError('SUBSCRIBER_PHONE_NUMBER_TAKEN', `Another subscriber (${holder.login}) has that phone number.`, { param: 'phoneNumber' });
+      }
+      await tx.updateTable('subscribers').set({ phone_number: phoneNumber, updated_at: now }).where('id', '=', row.id).execute();
+      await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.set-phone-number', subjectType: 'subscriber', subjectId: row.id });
+    });
+    return this.view(await this.row(row.id));
   }
 
   /** Validates, seals and files a card. Nothing is written if any step fails. */

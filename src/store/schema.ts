@@ -25,6 +25,8 @@ export interface SubscriberTable {
   release_to_merchant: number;
   seconds_allotted: number | null;
   seconds_remaining: number | null;
+  /** E.164 (`+34671999000`), CAMARA's phoneNumber identifier; null when none is registered. */
+  phone_number: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -456,4 +458,28 @@ export interface Database {
   session_changes: SessionChangeTable;
   job_leases: JobLeaseTable;
   dynamic_authorizations: DynamicAuthorizationTable;
+  camara_payments: CamaraPaymentTable;
+  oauth_access_tokens: OAuthAccessTokenTable;
+}
+
+/** What a CAMARA Carrier Billing payment adds to the authorization it is (docs/camara.md). */
+export interface CamaraPaymentTable {
+  authorization_id: string;
+  merchant_id: string;
+  flow: 'one-step' | 'two-step';
+  client_correlator: string | null;
+  reference_code: string;
+  phone_number: string;
+  sink: string | null;
+  created_at: number;
+}
+
+/** An OAuth 2.0 access token for the CAMARA routes, by the SHA-256 of its value. */
+export interface OAuthAccessTokenTable {
+  token_hash: string;
+  merchant_id: string;
+  key_id: string;
+  scope: string;
+  expires_at: number;
+  created_at: number;
 }

@@ -15,6 +15,10 @@ import type { ProviderChannel } from '../../channel/service/provider-channel.ts'
 import { parseExchangeRequest } from './channel-request.ts';
 import { openApiDocument } from './openapi.ts';
 import type { AuthenticatedMerchant, RequestAuthentication } from './request-authentication.ts';
+import type { SessionService } from '../../aaa/service/session-service.ts';
+import type { Store } from '../../store/open-store.ts';
+import { CARRIER_BILLING_BASE, carrierBillingRoutes, oauthTokenRoute } from '../camara/carrier-billing-routes.ts';
+import type { OAuthTokens } from '../camara/oauth-tokens.ts';
 
 const BODY_LIMIT = 16 * 1024;
 const OBJECT_ID = /^[A-Za-z0-9_]{1,64}$/;
@@ -36,7 +40,7 @@ function parseJson(raw: Buffer | undefined): unknown {
  * The certification server's HTTP API for merchants (docs/merchant-api.md). Bodies are
  * kept as bytes until the signature and its content-digest are verified, then parsed.
  */
-export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics; channel?: () => ProviderChannel | null }): FastifyInstance {
+export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics; channel?: () => ProviderChannel | null; camara?: { store: Store; sessions: SessionService; tokens: OAuthTokens } }): FastifyInstance {
   // Per-request logs at warn: at thousands of authorizations a second, info lines would be most of the work.
   const app = Fastify({ loggerInstance: deps.logger.child({}, { level: 'warn' }) as FastifyBaseLogger, ...httpLimits(deps.http, BODY_LIMIT) });
   const requests = deps.metrics.counter('sideband_merchant_requests_total', 'Merchant API requests, by route and status', ['route', 'status']);
@@ -66,6 +70,13 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
   app.setNotFoundHandler((request, reply) => reply.status(404).send(new SidebandError('NOT_FOUND', `No route ${request.method} ${request.url}.`).toBody()));
 
   app.get('/v1/openapi.json', async () => openApiDocument);
+
+  // CAMARA Carrier Billing (docs/camara.md): OAuth 2.0 bearer tokens instead of RFC 9421
+  // signatures, CAMARA's error shape; the same merchants, keys and core.
+  if (deps.camara) {
+    oauthTokenRoute(app, { tokens: deps.camara.tokens, targetUri: deps.auth.targetUri });
+    app.register(carrierBillingRoutes({ ...deps.camara, authorizations: deps.authorizations, idempotency: deps.idempotency, targetUri: deps.auth.targetUri }), { prefix: CARRIER_BILLING_BASE });
+  }
   app.get('/v1/webhook-keys', async () => deps.signer.jwks());
 
   app.register(async (signed) => {

@@ -28,6 +28,11 @@ export interface CreateAuthorization {
   merchantReference?: string | null;
   capture: 'automatic' | 'manual';
   settlement?: SettlementPreference | undefined;
+  /**
+   * Rows another surface keeps beside the authorization (the CAMARA payment), written in
+   * the transaction that records it, whatever the decision: both commit or neither.
+   */
+  recordWith?: ((tx: Tx, row: AuthorizationRow) => Promise<void>) | undefined;
 }
 
 export interface AuthorizationPolicy {
@@ -115,7 +120,7 @@ export class AuthorizationService {
       customer_pseudonym: customerPseudonym(merchant.pseudonym_salt, subscriberId), acquirer_reference: null as string | null, billing_details: null as string | null,
       idempotency_key: claim?.key ?? null, created_at: now, updated_at: now,
     };
-    const decline = (reason: ErrorCode) => this.recordDeclined({ ...base, status: 'declined', reason, expires_at: now }, claim);
+    const decline = (reason: ErrorCode) => this.recordDeclined({ ...base, status: 'declined', reason, expires_at: now }, claim, input.recordWith);
 
     // 1b. A customer who is there: seen recently, by a session still open (or just closed).
     const bindingEnd = holder.binding.end === null ? null : Date.parse(holder.binding.end);
@@ -172,6 +177,7 @@ export class AuthorizationService {
         if (Number(r.numUpdatedRows) !== 1) throw new CreditRefused();
       }
       await tx.insertInto('authorizations').values(row).execute();
+      await input.recordWith?.(tx, row);
       await post(tx, move(input.amount, account.available(subscriberId), account.held(subscriberId)), input.currency, row.id, now);
       await recordEvent(tx, row, status, input.amount, now, status === 'processing' ? null : status === 'pending' ? 'authorization.pending' : 'authorization.approved', { destinationCheck: check.mode });
       let final = row;
@@ -202,9 +208,10 @@ export class AuthorizationService {
     return row;
   }
 
-  private async recordDeclined(row: AuthorizationRow, claim: IdempotencyClaim | null): Promise<AuthorizationRow> {
+  private async recordDeclined(row: AuthorizationRow, claim: IdempotencyClaim | null, recordWith: CreateAuthorization['recordWith']): Promise<AuthorizationRow> {
     await this.store.db.transaction().execute(async (tx: Tx) => {
       await tx.insertInto('authorizations').values(row).execute();
+      await recordWith?.(tx, row);
       await recordEvent(tx, row, 'declined', row.amount, row.created_at, 'authorization.declined', { reason: row.reason });
       if (claim) await completeClaim(tx, claim, 201, JSON.stringify(merchantView(row)));
     }).catch((e: unknown) => {

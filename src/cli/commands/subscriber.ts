@@ -3,6 +3,7 @@ import type { DynamicAuthorizationView } from '../../aaa/service/dynamic-authori
 import { describeRequest } from './session.ts';
 import type { CardView, SubscriberView } from '../../provisioning/subscribers.ts';
 import { formatAmount } from '../../core/money/currency.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
 import { integer, type Cli } from '../main.ts';
 import { table } from '../output.ts';
 
@@ -96,6 +97,16 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
       cli.withContext(async (ctx, out) => {
         const s = await ctx.subscribers.setLimit(login, { ...(o.limit !== undefined ? { spendingLimit: o.limit } : {}), ...(o.autoApprove !== undefined ? { autoApproveLimit: o.autoApprove } : {}), ...(o.seconds !== undefined ? { seconds: o.seconds } : {}), ...(o.allowMerchantBilling !== undefined ? { releaseToMerchant: /^(yes|true|1)$/i.test(o.allowMerchantBilling) } : {}) });
         out.result(s, describe);
+      }));
+
+  cmd.command('set-phone <login>')
+    .description('register the subscriber\'s phone number (E.164), which CAMARA payments identify and carry (docs/camara.md)')
+    .option('--number <e164>', 'the number, such as +34671999000')
+    .option('--none', 'remove the number')
+    .action(async (login: string, o: { number?: string; none?: boolean }) =>
+      cli.withContext(async (ctx, out) => {
+        if ((o.number === undefined) === (o.none !== true)) throw new SidebandError('USAGE', 'Give --number E164 or --none.');
+        out.result(await ctx.subscribers.setPhoneNumber(login, o.none ? null : o.number!), describe);
       }));
 
   cmd.command('add-card <login>')

@@ -10,6 +10,7 @@ import * as masterKeysAndRemovedNas from './0008-master-keys-and-removed-nas.ts'
 import * as sessionChanges from './0009-session-changes.ts';
 import * as cluster from './0010-cluster.ts';
 import * as dynamicAuthorization from './0011-dynamic-authorization.ts';
+import * as camara from './0012-camara.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -29,6 +30,7 @@ const migrations: Record<string, DialectMigration> = {
   '0009-session-changes': sessionChanges,
   '0010-cluster': cluster,
   '0011-dynamic-authorization': dynamicAuthorization,
+  '0012-camara': camara,
 };
 
 export class SidebandMigrations implements MigrationProvider {

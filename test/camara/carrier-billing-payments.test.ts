@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { dialects } from '../support/databases.ts';
+import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
+import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
+import { CamaraSpec } from './camara-spec.ts';
+
+const BASE = '/carrier-billing/v0.5';
+
+for (const dialect of dialects) {
+  describe(`CAMARA Carrier Billing payments (${dialect})`, () => {
+    let m: MerchantSetup;
+    let origin: string;
+    let spec: CamaraSpec;
+    let phone = 0;
+    before(async () => {
+      m = await merchantSetup(dialect, `camara-${dialect}`, { settlement: 'provider_bill' });
+      origin = `http://${m.t.gateway.listen.merchantHttp}`;
+      spec = new CamaraSpec('carrier-billing-v0.5.yaml', BASE);
+    });
+    after(async () => { await m?.dispose(); });
+
+    const assertion = (over: { key?: KeyObject; kid?: string; jti?: string; exp?: number; aud?: string } = {}) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'EdDSA', kid: over.kid ?? m.keyId })
+        .setIssuer(m.merchantId).setSubject(m.merchantId).setAudience(over.aud ?? `${origin}/oauth2/token`)
+        .setJti(over.jti ?? randomUUID()).setIssuedAt().setExpirationTime(over.exp ?? Math.floor(Date.now() / 1000) + 60)
+        .sign(over.key ?? m.privateKey);
+    const tokenRequest = async (jwt: string) => fetch(`${origin}/oauth2/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt }),
+    });
+    const token = async () => {
+      const res = await tokenRequest(await assertion());
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    /** Every CAMARA answer is checked against the published document. */
+    const call = async (method: string, path: string, bearer: string | null, body?: unknown, correlator?: string) => {
+      const res = await fetch(`${origin}${BASE}${path}`, {
+        method, headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(correlator ? { 'x-correlator': correlator } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      spec.check(method, `${BASE}${path.split('?')[0]}`, res.status, text);
+      return { status: res.status, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown> & { code?: string; paymentStatus?: string; paymentId?: string }) };
+    };
+    const customer = async (login: string, sub: Parameters<typeof shopper>[2] = {}) => {
+      const s = await shopper(m, login, sub);
+      const phoneNumber = `+3467199${String(++phone).padStart(4, '0')}`;
+      await m.t.gateway.context.subscribers.setPhoneNumber(login, phoneNumber);
+      return { ...s, phoneNumber };
+    };
+    const payment = (c: { address: string }, amount: number, extra: Record<string, unknown> = {}) => ({
+      device: { ipv4Address: { publicAddress: c.address, publicPort: 51000 } },
+      amountTransaction: { referenceCode: `ref-${randomUUID()}`, paymentAmount: { chargingInformation: { amount, currency: 'EUR', description: 'A rail pass' } }, ...extra },
+    });
+
+    it('authenticates by private_key_jwt and refuses no token, an expired token, a replayed assertion and a wrong key', async () => {
+      assert.equal((await call('GET', '/payments', null)).body?.code, 'UNAUTHENTICATED');
+      const jwt = await assertion();
+      assert.equal((await tokenRequest(jwt)).status, 200);
+      const replay = await tokenRequest(jwt);
+      assert.equal(replay.status, 401);
+      assert.match(((await replay.json()) as { error_description: string }).error_description, /OAUTH_CLIENT_ASSERTION_REPLAYED/);
+      const wrong = await tokenRequest(await assertion({ key: generateKeyPairSync('ed25519').privateKey }));
+      assert.equal(wrong.status, 401);
+      assert.equal(((await wrong.json()) as { error: string }).error, 'invalid_client');
+      assert.equal((await tokenRequest(await assertion({ aud: 'https://elsewhere.example/oauth2/token' }))).status, 401);
+      const expired = await token();
+      await m.t.gateway.context.store.db.updateTable('oauth_access_tokens').set({ expires_at: Date.now() - 1 }).execute();
+      const r = await call('GET', '/payments', expired, undefined, 'corr-1');
+      assert.equal(r.status, 401);
+      assert.equal(r.body?.code, 'UNAUTHENTICATED');
+      assert.equal(r.headers.get('x-correlator'), 'corr-1');
+    });
+
+    it('a one-step purchase by device address succeeds on the core: ledger, limits, retrieve and list', async () => {
+      const bearer = await token();
+      const c = await customer(`cb-buyer-${dialect}`);
+      const created = await call('POST', '/payments', bearer, payment(c, 19.99, { clientCorrelator: 'order-1' }), 'corr-2');
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body?.paymentStatus, 'succeeded');
+      assert.equal(created.headers.get('x-correlator'), 'corr-2');
+      const id = created.body!.paymentId!;
+      const row = await m.t.gateway.context.store.db.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      assert.equal(row.amount, 1999);
+      assert.equal(row.captured_amount, 1999);
+      const sub = await m.t.gateway.context.store.db.selectFrom('subscribers').select('amount_used').where('id', '=', c.subscriberId).executeTakeFirstOrThrow();
+      assert.equal(sub.amount_used, 1999);
+      // clientCorrelator is the idempotency key: the retry is the same payment, another body is refused.
+      const again = await call('POST', '/payments', bearer, payment(c, 19.99, { clientCorrelator: 'order-1' }));
+      assert.equal(again.status, 400);
+      const body = payment(c, 5, { clientCorrelator: 'order-2' });
+      const first = await call('POST', '/payments', bearer, body);
+      const retry = await call('POST', '/payments', bearer, body);
+      assert.equal(retry.status, 201);
+      assert.equal(retry.body?.paymentId, first.body?.paymentId);
+      assert.equal((await m.t.gateway.context.store.db.selectFrom('authorizations').select('id').where('subscriber_id', '=', c.subscriberId).execute()).length, 2);
+      const got = await call('GET', `/payments/${id}`, bearer);
+      assert.equal(got.body?.paymentStatus, 'succeeded');
+      assert.equal((await call('GET', '/payments/auth_nothing', bearer)).body?.code, 'NOT_FOUND');
+      const list = await call('GET', '/payments?perPage=1&order=asc', bearer);
+      assert.equal(list.status, 200);
+      assert.equal(list.headers.get('x-total-count'), '2');
+      // By phone number alone: the subscriber is online, so the core checks the address their session holds.
+      const byPhone = await call('POST', '/payments', bearer, { amountTransaction: { phoneNumber: c.phoneNumber, referenceCode: 'by-phone', paymentAmount: { chargingInformation: { amount: 1, currency: 'EUR', description: 'A ticket' } } } });
+      assert.equal(byPhone.body?.paymentStatus, 'succeeded');
+      assert.equal((await call('POST', '/payments', bearer, { amountTransaction: { phoneNumber: '+19999999999', referenceCode: 'x', paymentAmount: { chargingInformation: { amount: 1, currency: 'EUR', description: 'x' } } } })).body?.code, 'IDENTIFIER_NOT_FOUND');
+      assert.equal((await call('POST', '/payments', bearer, { amountTransaction: { referenceCode: 'x', paymentAmount: { chargingInformation: { amount: 1, currency: 'EUR', description: 'x' } } } })).body?.code, 'MISSING_IDENTIFIER');
+      assert.equal((await call('POST', '/payments', bearer, payment(c, 1.001))).body?.code, 'INVALID_ARGUMENT');
+    });
+
+    it('limits and presence are the core\'s: over the spending limit, not visited, not there', async () => {
+      const bearer = await token();
+      const c = await customer(`cb-limited-${dialect}`, { spendingLimit: 1000 });
+      const over = await call('POST', '/payments', bearer, payment(c, 10.01));
+      assert.equal(over.status, 422);
+      assert.equal(over.body?.code, 'CARRIER_BILLING.USER_AMOUNT_THRESHOLD_OVERPASSED');
+      const d = await customer(`cb-novisit-${dialect}`, { visit: false });
+      const denied = await call('POST', '/payments', bearer, payment(d, 1));
+      assert.equal(denied.status, 403);
+      assert.equal(denied.body?.code, 'CARRIER_BILLING.PAYMENT_DENIED');
+      assert.equal((await call('POST', '/payments', bearer, payment({ address: '192.0.2.250' }, 1))).body?.code, 'IDENTIFIER_NOT_FOUND');
+      const nophone = await shopper(m, `cb-nophone-${dialect}`);
+      assert.equal((await call('POST', '/payments', bearer, payment(nophone, 1))).body?.code, 'SERVICE_NOT_APPLICABLE');
+    });
+
+    it('two steps: prepare reserves, confirm captures, cancel voids; a subscriber\'s confirmation shows as processing', async () => {
+      const bearer = await token();
+      const c = await customer(`cb-twostep-${dialect}`);
+      const prepared = await call('POST', '/payments/prepare', bearer, payment(c, 12));
+      assert.equal(prepared.status, 201);
+      assert.equal(prepared.body?.paymentStatus, 'reserved');
+      const id = prepared.body!.paymentId!;
+      assert.equal((await call('POST', `/payments/${id}/confirm`, bearer, {})).status, 202);
+      assert.equal((await call('GET', `/payments/${id}`, bearer)).body?.paymentStatus, 'succeeded');
+      assert.equal((await call('POST', `/payments/${id}/confirm`, bearer, {})).body?.code, 'CARRIER_BILLING.PAYMENT_CONFIRMED');
+      const second = await call('POST', '/payments/prepare', bearer, payment(c, 3));
+      assert.equal((await call('POST', `/payments/${second.body!.paymentId}/cancel`, bearer, { phoneNumber: c.phoneNumber })).status, 202);
+      assert.equal((await call('GET', `/payments/${second.body!.paymentId}`, bearer)).body?.paymentStatus, 'cancelled');
+      assert.equal((await call('POST', `/payments/${second.body!.paymentId}/confirm`, bearer, {})).body?.code, 'CARRIER_BILLING.PAYMENT_CANCELLED');
+      const sub = await m.t.gateway.context.store.db.selectFrom('subscribers').select('amount_used').where('id', '=', c.subscriberId).executeTakeFirstOrThrow();
+      assert.equal(sub.amount_used, 1200);
+      const waiting = await customer(`cb-confirm-${dialect}`, { autoApproveLimit: null, card: { number: testCardNumber(3), expiry: futureExpiry() } });
+      const pending = await call('POST', '/payments/prepare', bearer, payment(waiting, 2));
+      assert.equal(pending.body?.paymentStatus, 'processing');
+      assert.equal((await call('POST', `/payments/${pending.body!.paymentId}/confirm`, bearer, {})).status, 403);
+    });
+  });
+}
