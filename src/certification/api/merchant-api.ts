@@ -19,6 +19,7 @@ import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { Store } from '../../store/open-store.ts';
 import { CARRIER_BILLING_BASE, carrierBillingRoutes, oauthTokenRoute } from '../camara/carrier-billing-routes.ts';
 import type { OAuthTokens } from '../camara/oauth-tokens.ts';
+import { parseJsonBody } from './json-body.ts';
 
 const BODY_LIMIT = 16 * 1024;
 const OBJECT_ID = /^[A-Za-z0-9_]{1,64}$/;
@@ -26,15 +27,6 @@ const OBJECT_ID = /^[A-Za-z0-9_]{1,64}$/;
 const EXCHANGE_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 type Authed = FastifyRequest & { merchant?: AuthenticatedMerchant; rawBody?: Buffer };
-
-function parseJson(raw: Buffer | undefined): unknown {
-  if (!raw || raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new SidebandError('BODY_MALFORMED', 'The body is not valid JSON.');
-  }
-}
 
 /**
  * The certification server's HTTP API for merchants (docs/merchant-api.md). Bodies are
@@ -140,7 +132,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
     // Bodies are checked before the key is taken: a refused body is not the key's answer,
     // so the corrected request may use the same key.
     signed.post('/v1/authorizations', async (request: Authed, reply: FastifyReply) => {
-      const input = parseCreateAuthorization(parseJson(request.rawBody));
+      const input = parseCreateAuthorization(parseJsonBody(request.rawBody));
       return idempotent(
         request, reply, true,
         async (claim) => {
@@ -172,7 +164,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
 
     signed.post('/v1/authorizations/:id/captures', async (request: Authed, reply) => {
       const id = idOf(request);
-      const { amount } = parseMovement(parseJson(request.rawBody), false);
+      const { amount } = parseMovement(parseJsonBody(request.rawBody), false);
       return idempotent(request, reply, false, async (claim) => {
         return { status: 201, body: (await deps.authorizations.lifecycle.capture(merchantOf(request).id, id, amount, claim)).movement, stored: true as const };
       });
@@ -187,7 +179,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
 
     signed.post('/v1/authorizations/:id/refunds', async (request: Authed, reply) => {
       const id = idOf(request);
-      const { amount, reason } = parseMovement(parseJson(request.rawBody), true);
+      const { amount, reason } = parseMovement(parseJsonBody(request.rawBody), true);
       return idempotent(request, reply, false, async (claim) => {
         return { status: 201, body: (await deps.authorizations.lifecycle.refund(merchantOf(request).id, id, amount, reason, claim)).movement, stored: true as const };
       });
@@ -200,7 +192,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
     };
     signed.get('/v1/channel', async () => channel().capabilities());
     signed.post('/v1/channel/exchanges', async (request: Authed, reply) =>
-      idempotent(request, reply, false, async () => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJson(request.rawBody))) })));
+      idempotent(request, reply, false, async () => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJsonBody(request.rawBody))) })));
     signed.get('/v1/channel/exchanges/:id', async (request: Authed) => channel().view(idOf(request, 'CHANNEL_EXCHANGE_NOT_FOUND'), merchantOf(request).id));
 
     signed.get('/v1/captures/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, idOf(request), 'capture'));

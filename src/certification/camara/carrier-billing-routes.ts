@@ -14,6 +14,7 @@ import { CamaraError, camaraErrorOf, declinedAs } from './camara-error.ts';
 import type { CamaraScope, OAuthTokens, TokenMerchant } from './oauth-tokens.ts';
 import { parsePaymentRequest, type PaymentRequest } from './payment-request.ts';
 import { paymentStatus, paymentView, type PaymentStatus } from './payment-view.ts';
+import { parseJsonBody } from '../api/json-body.ts';
 
 /** CAMARA_common.yaml XCorrelator. */
 const X_CORRELATOR = /^[a-zA-Z0-9-_:;./<>{}]{0,256}$/;
@@ -29,15 +30,6 @@ export interface CarrierBillingDeps {
   tokens: OAuthTokens;
   idempotency: IdempotencyKeys;
   targetUri: TargetUriResolver;
-}
-
-function parseJson(raw: Buffer | undefined): unknown {
-  if (!raw || raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new SidebandError('BODY_MALFORMED', 'The body is not valid JSON.');
-  }
 }
 
 /**
@@ -149,7 +141,7 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
     /** createPayment and preparePayment: one authorization, under `camara:clientCorrelator` as its idempotency key. */
     const create = async (request: Camara, reply: FastifyReply, flow: CamaraPaymentTable['flow']) => {
       const merchant = merchantOf(request, 'carrier-billing:payments:create');
-      const req = parsePaymentRequest(parseJson(request.rawBody));
+      const req = parsePaymentRequest(parseJsonBody(request.rawBody));
       const now = Date.now();
       const answer = (row: AuthorizationRow, payment: CamaraPaymentTable) => {
         if (row.status === 'declined') throw new CamaraError(declinedAs(row.reason));
@@ -253,7 +245,7 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
     /** confirmPayment / cancelPayment: the optional phoneNumber must be the payment's. */
     const secondStep = async (request: Camara) => {
       const merchant = merchantOf(request, 'carrier-billing:payments:write');
-      const body = parseJson(request.rawBody);
+      const body = parseJsonBody(request.rawBody);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: 'The body is a JSON object, {} or { "phoneNumber" }.' });
       const { row, payment } = await load(merchant.id, idOf(request));
       const phoneNumber = (body as { phoneNumber?: unknown }).phoneNumber;
