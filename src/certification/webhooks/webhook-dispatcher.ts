@@ -10,12 +10,12 @@ const CLAIM_MS = 60_000;
 export const backoffMs = (attempts: number): number => Math.min(3_600_000, 1000 * 2 ** Math.max(0, attempts - 1));
 
 /**
- * Delivers queued webhook events. A delivery is claimed by moving its next attempt a
+ * Delivers queued webhook events, on each `tick` (the certification server ticks it on
+ * the gateway holding the `webhook-delivery` lease). A delivery is claimed by moving its next attempt a
  * minute ahead with a conditional UPDATE, so several gateways on one database never send
  * the same attempt twice; a crash mid-send leaves it to be retried after the claim lapses.
  */
 export class WebhookDispatcher {
-  private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly attempts;
 
@@ -27,11 +27,6 @@ export class WebhookDispatcher {
     private readonly timeoutMs = 5000,
   ) {
     this.attempts = metrics.counter('sideband_webhook_attempts_total', 'Webhook delivery attempts, by result', ['result']);
-  }
-
-  start(intervalMs = 500): void {
-    this.timer = setInterval(() => void this.tick(), intervalMs);
-    this.timer.unref();
   }
 
   tick(now = Date.now()): Promise<void> {
@@ -75,7 +70,6 @@ export class WebhookDispatcher {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
     await this.running;
   }
 }
