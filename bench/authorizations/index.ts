@@ -7,6 +7,8 @@
 // reported apart by reason, and errors (any other answer, or no answer) by their code, so
 // a gateway that fails fast can never look faster than one that works.
 import { spawn } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
+import { cpuSeconds } from '../radius/process-usage.ts';
 import { createInterface } from 'node:readline';
 import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 
@@ -15,13 +17,13 @@ const levels = [1, 8, 32, 64];
 
 interface Setup { baseUrl: string; keyId: string; privateKey: string; addresses: string[] }
 
-async function startGateway(dialect: string): Promise<{ setup: Setup; stop: () => Promise<void> }> {
+async function startGateway(dialect: string): Promise<{ setup: Setup; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', 'bench/authorizations/gateway-process.ts', dialect], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SIDEBAND_TEST_LOG_DIR: '' } });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`gateway process exited ${code}`)));
   });
-  return { setup: JSON.parse(line) as Setup, stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }) };
+  return { setup: JSON.parse(line) as Setup, pid: child.pid!, stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }) };
 }
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -78,13 +80,17 @@ const counted = (m: Map<string, number>): string => (m.size === 0 ? 'none' : [..
 
 const rows: string[] = [];
 for (const dialect of ['sqlite', 'postgres']) {
-  const { setup, stop } = await startGateway(dialect);
+  const { setup, pid, stop } = await startGateway(dialect);
   try {
     const client = new SidebandClient({ baseUrl: setup.baseUrl, keyId: setup.keyId, privateKey: setup.privateKey, maxRetries: 0 });
     await level(client, setup.addresses, 4); // warm-up
     for (const c of levels) {
+      const load = loadavg()[0]!;
+      const cpuBefore = cpuSeconds(pid);
       const r = await level(client, setup.addresses, c);
-      const row = `${dialect.padEnd(9)} concurrency ${String(c).padStart(3)}  ${r.rps.toFixed(0).padStart(6)} approved/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  (${r.requests} requests: ${r.successes} approved; declined: ${counted(r.declines)}; errors: ${counted(r.errors)})`;
+      // CPU the gateway spent per approval: steadier than the rate on a shared machine.
+      const cpuPer = ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, r.successes);
+      const row = `${dialect.padEnd(9)} concurrency ${String(c).padStart(3)}  ${r.rps.toFixed(0).padStart(6)} approved/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  gateway CPU ${cpuPer.toFixed(2)} ms/approval  load ${load.toFixed(1)}  (${r.requests} requests: ${r.successes} approved; declined: ${counted(r.declines)}; errors: ${counted(r.errors)})`;
       console.log(row);
       rows.push(row);
     }
@@ -92,4 +98,4 @@ for (const dialect of ['sqlite', 'postgres']) {
     await stop();
   }
 }
-console.log(`\nsigned authorizations (Ed25519 RFC 9421 + content-digest + idempotency-key, resolution, presence and destination checks, atomic limit, ledger), ${seconds} s per level, gateway in its own process; throughput and latency of approvals only:\n${rows.join('\n')}`);
+console.log(`\nsigned authorizations (Ed25519 RFC 9421 + content-digest + idempotency-key, resolution, presence and destination checks, atomic limit, ledger), ${seconds} s per level, gateway in its own process; throughput and latency of approvals only; ${availableParallelism()} cores, load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}:\n${rows.join('\n')}`);

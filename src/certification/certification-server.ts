@@ -1,3 +1,4 @@
+import { DurableWrites } from '../store/durable-writes.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -38,6 +39,7 @@ export class CertificationServer {
   private outbox: AcquirerOutbox | null = null;
   private webhookTimer: NodeJS.Timeout | null = null;
   private auth: RequestAuthentication | null = null;
+  private writes: DurableWrites | null = null;
 
   constructor(
     private readonly config: Config,
@@ -55,6 +57,7 @@ export class CertificationServer {
 
   async start(): Promise<{ merchantHttp: string }> {
     const c = this.config.merchantApi;
+    this.writes = new DurableWrites(this.store, { logger: this.logger.child({ part: 'merchant-writes' }), metrics: this.metrics });
     this.outbox = new AcquirerOutbox(this.store, this.acquirer, this.logger.child({ part: 'acquirer' }), this.metrics);
     this.authorizations = new AuthorizationService(this.store, this.vault, this.sessions, this.tracking, this.acquirer, this.outbox, {
       destinationCheck: c.destinationCheck,
@@ -63,10 +66,10 @@ export class CertificationServer {
       confirmationMs: c.confirmationMinutes * 60_000,
       observedMaxAgeMs: c.observedMaxAgeSeconds * 1000,
       presenceGraceMs: c.presenceGraceSeconds * 1000,
-    }, this.logger);
+    }, this.logger, this.writes);
     this.signer = await WebhookSigner.load(this.store, this.vault);
-    const auth = (this.auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) }));
-    const idempotency = new IdempotencyKeys(this.store);
+    const auth = (this.auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { writes: this.writes, targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) }));
+    const idempotency = new IdempotencyKeys(this.store, this.writes);
     const tokens = new OAuthTokens(this.store);
     this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel, camara: { store: this.store, sessions: this.sessions, tokens } });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
@@ -106,6 +109,7 @@ export class CertificationServer {
     if (this.outboxTimer) clearInterval(this.outboxTimer);
     if (this.webhookTimer) clearInterval(this.webhookTimer);
     await this.http?.close();
+    await this.writes?.close();
     await this.outbox?.close();
     await this.dispatcher?.stop();
   }

@@ -11,8 +11,9 @@ export class Metrics {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'sideband_' });
   }
 
+  /** Two parts counting the same thing (each group commit's failures) share one counter. */
   counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+    return (this.registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** `collect` runs at each scrape, for gauges read off live state. */

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
+import { DurableWrites } from '../../store/durable-writes.ts';
 import type { Db, Store, Tx } from '../../store/open-store.ts';
 import type { Database } from '../../store/schema.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
@@ -40,7 +41,10 @@ export type IdempotencyStart =
  * - the same key with another body is refused; stored answers are replayed for 24 hours.
  */
 export class IdempotencyKeys {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly writes: DurableWrites = new DurableWrites(store),
+  ) {}
 
   static hash(method: string, path: string, body: Buffer): string {
     return createHash('sha256').update(method).update('\n').update(path).update('\n').update(body).digest('base64url');
@@ -51,10 +55,12 @@ export class IdempotencyKeys {
     const owner = randomUUID();
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await this.store.db
-          .insertInto('idempotency_keys')
-          .values({ merchant_id: merchantId, key, request_hash: requestHash, status: 'in_progress', response_status: null, response_body: null, created_at: now, owner, locked_until: now + IDEMPOTENCY_LEASE_MS, resource_id: null })
-          .execute();
+        await this.writes.run((tx) =>
+          tx
+            .insertInto('idempotency_keys')
+            .values({ merchant_id: merchantId, key, request_hash: requestHash, status: 'in_progress', response_status: null, response_body: null, created_at: now, owner, locked_until: now + IDEMPOTENCY_LEASE_MS, resource_id: null })
+            .execute(),
+        );
         return { kind: 'new', claim: { merchantId, key, owner, resourceId: null } };
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;

@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { verifyRequestSignature, type VerificationFailure } from '@sideband/http-signatures';
 import type { ErrorCode } from '../../errors/registry.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { DurableWrites } from '../../store/durable-writes.ts';
 import type { Store } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { MerchantRow } from '../authorization/authorization-service.ts';
@@ -54,6 +55,8 @@ export interface RequestAuthenticationOptions {
   targetUri?: TargetUriResolver;
   /** How long a key id found not to exist is refused without asking the store again. */
   unknownKeyMs?: number;
+  /** Where the nonce is recorded; shared with the request's other writes so they share commits. */
+  writes?: DurableWrites;
 }
 
 /**
@@ -72,6 +75,7 @@ export class RequestAuthentication {
   private readonly publicKeys = new Map<string, { pem: string; key: KeyObject }>();
   private readonly unknownKeyIds: UnknownKeyIds;
   readonly targetUri: TargetUriResolver;
+  private readonly writes: DurableWrites;
 
   constructor(
     private readonly store: Store,
@@ -79,6 +83,7 @@ export class RequestAuthentication {
     options: RequestAuthenticationOptions = {},
   ) {
     this.targetUri = options.targetUri ?? new TargetUriResolver();
+    this.writes = options.writes ?? new DurableWrites(store);
     this.unknownKeyIds = new UnknownKeyIds(async () => (await this.store.db.selectFrom('merchant_keys').select('id').where('use', '=', 'sig').execute()).map((r) => r.id), options.unknownKeyMs);
   }
   /** A merchant key was added elsewhere: a remembered miss must not refuse it. */
@@ -156,7 +161,7 @@ export class RequestAuthentication {
     // The nonce is recorded only for a signature that verified, so nobody can burn a
     // merchant's nonces with forged requests; the primary key makes reuse fail atomically.
     try {
-      await this.store.db.insertInto('signature_nonces').values({ key_id: result.keyid, nonce, expires_at: (expires + 60) * 1000 }).execute();
+      await this.writes.run((tx) => tx.insertInto('signature_nonces').values({ key_id: result.keyid, nonce, expires_at: (expires + 60) * 1000 }).execute());
     } catch (e) {
       // Only a duplicate key means a replay; a store failure is not the merchant's fault.
       if (!isUniqueViolation(e)) throw e;

@@ -5,6 +5,7 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
+import { DurableWrites } from '../../store/durable-writes.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import type { SettlementPreference } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
@@ -56,8 +57,6 @@ function keyAlreadySpent(e: unknown, claim: IdempotencyClaim | null): unknown {
   return new SidebandError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${claim.key} already made an authorization; use a new key for a new purchase, or GET the authorization.`, { param: 'Idempotency-Key' });
 }
 
-/** Thrown inside the hold transaction to roll back the spending reservation with it. */
-class CreditRefused extends Error {}
 
 export interface MerchantRow {
   id: string;
@@ -84,6 +83,7 @@ export class AuthorizationService {
     outbox: AcquirerOutbox,
     private readonly policy: AuthorizationPolicy,
     logger: Logger,
+    private readonly writes: DurableWrites = new DurableWrites(store),
   ) {
     this.lifecycle = new AuthorizationLifecycle(store, acquirer, outbox, policy, logger, (row) => this.cardFor(row));
   }
@@ -161,7 +161,7 @@ export class AuthorizationService {
     // 5. The holds, atomically: each conditional UPDATE is its own check, so concurrent
     // requests can never together pass a limit.
     const row: AuthorizationRow = { ...base, status, reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
-    const held = await this.store.db.transaction().execute(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
+    const held = await this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
       const reserved = await tx
         .updateTable('subscribers')
         .set((eb) => ({ amount_used: eb('amount_used', '+', input.amount), updated_at: now }))
@@ -174,7 +174,12 @@ export class AuthorizationService {
         let credit = tx.updateTable('cards').set((eb) => ({ credit_used: eb('credit_used', '+', input.amount) })).where('id', '=', card.id).where('status', '=', 'active');
         if (creditLimit !== null) credit = credit.where((eb) => eb(eb('credit_used', '+', input.amount), '<=', creditLimit));
         const r = await credit.executeTakeFirst();
-        if (Number(r.numUpdatedRows) !== 1) throw new CreditRefused();
+        if (Number(r.numUpdatedRows) !== 1) {
+          // Given back in this transaction rather than by throwing: the transaction may be
+          // shared with other purchases (durable-writes.ts), and a refusal is no failure.
+          await tx.updateTable('subscribers').set((eb) => ({ amount_used: eb('amount_used', '-', input.amount) })).where('id', '=', subscriberId).execute();
+          return { refused: 'CREDIT_LIMIT_EXCEEDED' };
+        }
       }
       await tx.insertInto('authorizations').values(row).execute();
       await input.recordWith?.(tx, row);
@@ -188,7 +193,6 @@ export class AuthorizationService {
       }
       return { row: final };
     }).catch((e: unknown) => {
-      if (e instanceof CreditRefused) return { refused: 'CREDIT_LIMIT_EXCEEDED' as const };
       throw keyAlreadySpent(e, claim);
     });
     if ('refused' in held) return decline(held.refused);
@@ -209,7 +213,7 @@ export class AuthorizationService {
   }
 
   private async recordDeclined(row: AuthorizationRow, claim: IdempotencyClaim | null, recordWith: CreateAuthorization['recordWith']): Promise<AuthorizationRow> {
-    await this.store.db.transaction().execute(async (tx: Tx) => {
+    await this.writes.run(async (tx: Tx) => {
       await tx.insertInto('authorizations').values(row).execute();
       await recordWith?.(tx, row);
       await recordEvent(tx, row, 'declined', row.amount, row.created_at, 'authorization.declined', { reason: row.reason });
