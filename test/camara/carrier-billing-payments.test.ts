@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
+import { CamaraConsents } from '../../src/certification/camara/camara-consents.ts';
 import { CamaraSpec } from './camara-spec.ts';
 
 const BASE = '/carrier-billing/v0.5';
@@ -51,6 +52,8 @@ for (const dialect of dialects) {
       const s = await shopper(m, login, sub);
       const phoneNumber = `+3467199${String(++phone).padStart(4, '0')}`;
       await m.t.gateway.context.subscribers.setPhoneNumber(login, phoneNumber);
+      // Identified by address, CAMARA's answer tells the merchant this number: the subscriber allows it.
+      await new CamaraConsents(m.t.gateway.context.store, 'test').set(login, m.merchantId, true);
       return { ...s, phoneNumber };
     };
     const payment = (c: { address: string }, amount: number, extra: Record<string, unknown> = {}) => ({
@@ -125,6 +128,7 @@ for (const dialect of dialects) {
       assert.equal(denied.body?.code, 'CARRIER_BILLING.PAYMENT_DENIED');
       assert.equal((await call('POST', '/payments', bearer, payment({ address: '192.0.2.250' }, 1))).body?.code, 'IDENTIFIER_NOT_FOUND');
       const nophone = await shopper(m, `cb-nophone-${dialect}`);
+      await new CamaraConsents(m.t.gateway.context.store, 'test').set(`cb-nophone-${dialect}`, m.merchantId, true);
       assert.equal((await call('POST', '/payments', bearer, payment(nophone, 1))).body?.code, 'SERVICE_NOT_APPLICABLE');
     });
 
