@@ -48,6 +48,12 @@ export class CamaraSpec {
     const validate = this.ajv.compile(rewriteRefs(schema, this.file));
     assert.ok(validate(JSON.parse(body)), `${method} ${path} ${status}: ${JSON.stringify(validate.errors)} in ${body}`);
   }
+
+  /** Asserts that `body` is a `components.schemas[name]` of the document (a callback's CloudEvent, say). */
+  checkSchema(name: string, body: string): void {
+    const validate = this.ajv.compile({ $ref: `${this.file}#/components/schemas/${name}` });
+    assert.ok(validate(JSON.parse(body)), `${name}: ${JSON.stringify(validate.errors)} in ${body}`);
+  }
 }
 
 /** The document's local `#/components/...` references, made absolute to the registered document. */
