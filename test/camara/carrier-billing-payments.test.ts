@@ -123,7 +123,11 @@ for (const dialect of dialects) {
       const before = Date.now();
       const c2 = await customer(`cb-pages-${dialect}`);
       const made: string[] = [];
-      for (let i = 0; i < 5; i++) made.push((await call('POST', '/payments', bearer, payment(c2, 1 + i))).body!.paymentId!);
+      for (let i = 0; i < 5; i++) {
+        const r = await call('POST', '/payments', bearer, payment(c2, 1 + i));
+        assert.equal(r.body?.paymentStatus, 'succeeded', JSON.stringify(r.body));
+        made.push(r.body!.paymentId!);
+      }
       const reserved = (await call('POST', '/payments/prepare', bearer, payment(c2, 2))).body!.paymentId!;
       const since = `paymentCreationDate.gte=${encodeURIComponent(new Date(before).toISOString())}`;
       const seen: string[] = [];
