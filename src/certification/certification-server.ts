@@ -71,7 +71,7 @@ export class CertificationServer {
     const auth = (this.auth = new RequestAuthentication(this.store, c.signatureMaxAgeSeconds, { writes: this.writes, targetUri: new TargetUriResolver({ publicOrigin: c.publicOrigin, trustedProxies: c.trustedProxies }) }));
     const idempotency = new IdempotencyKeys(this.store, this.writes);
     const tokens = new OAuthTokens(this.store);
-    this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel, camara: { store: this.store, sessions: this.sessions, tokens } });
+    this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel, camara: { store: this.store, sessions: this.sessions, tokens, sinkLoopbackHttp: c.camaraSinkLoopbackHttp } });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
     this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
     // Each job below runs on one gateway of those sharing the database (job-leases.ts);

@@ -191,7 +191,8 @@ export class MerchantRegistry {
 
   /**
    * Changes (or, with null, removes) the webhook URL. Deliveries not yet made go to the new
-   * URL too: the old one is usually changed because it no longer answers.
+   * URL too: the old one is usually changed because it no longer answers. (CAMARA
+   * notifications go to the sink their request named, never to this URL.)
    */
   async setWebhook(id: string, url: string | null): Promise<MerchantView & { redirected: number }> {
     await this.row(id);
@@ -201,7 +202,7 @@ export class MerchantRegistry {
       await tx.updateTable('merchants').set({ webhook_url: webhook, updated_at: now }).where('id', '=', id).execute();
       let moved = 0;
       if (webhook) {
-        const r = await tx.updateTable('webhook_deliveries').set({ url: webhook }).where('merchant_id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+        const r = await tx.updateTable('webhook_deliveries').set({ url: webhook }).where('merchant_id', '=', id).where('status', '=', 'pending').where('format', '=', 'sideband').executeTakeFirst();
         moved = Number(r.numUpdatedRows);
       }
       await appendAudit(tx, { actor: this.actor, action: 'merchant.set-webhook', subjectType: 'merchant', subjectId: id, detail: { webhookUrl: webhook, pendingRedirected: moved } });

@@ -147,6 +147,8 @@ export const configSchema = z
         publicOrigin: origin.optional(),
         /** Proxies whose Forwarded / X-Forwarded-Proto / X-Forwarded-Host are believed when rebuilding @target-uri. */
         trustedProxies: cidrList.default([]),
+        /** Development only: a CAMARA `sink` may be http to a loopback address (the documents require https). */
+        camaraSinkLoopbackHttp: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

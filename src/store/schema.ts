@@ -331,6 +331,10 @@ export interface WebhookDeliveryTable {
   last_error: string | null;
   created_at: number;
   delivered_at: number | null;
+  /** `sideband` (/v1 webhooks) or `cloudevents` (CAMARA notifications to a sink). */
+  format: Generated<'sideband' | 'cloudevents'>;
+  bearer_token: string | null;
+  bearer_expires_at: number | null;
 }
 
 export interface ChannelExchangeTable {
@@ -460,6 +464,8 @@ export interface Database {
   dynamic_authorizations: DynamicAuthorizationTable;
   camara_payments: CamaraPaymentTable;
   oauth_access_tokens: OAuthAccessTokenTable;
+  camara_consents: CamaraConsentTable;
+  camara_refunds: CamaraRefundTable;
 }
 
 /** What a CAMARA Carrier Billing payment adds to the authorization it is (docs/camara.md). */
@@ -471,6 +477,35 @@ export interface CamaraPaymentTable {
   reference_code: string;
   phone_number: string;
   sink: string | null;
+  created_at: number;
+  /** Why the merchant may see phone_number (docs/camara.md); null: made before consent was asked. */
+  phone_basis: 'merchant' | 'consent' | null;
+  sink_token: string | null;
+  sink_token_expires_at: number | null;
+}
+
+/** A subscriber's consent that one merchant learns their phone number from a CAMARA payment. */
+export interface CamaraConsentTable {
+  subscriber_id: string;
+  merchant_id: string;
+  given_at: number;
+}
+
+/** A CAMARA refund (v0.3): what it adds to the refund event (`refund_id`) of its payment. */
+export interface CamaraRefundTable {
+  refund_id: string;
+  authorization_id: string;
+  merchant_id: string;
+  type: 'total' | 'partial';
+  status: 'processing' | 'succeeded' | 'denied';
+  amount: number;
+  client_correlator: string | null;
+  reference_code: string;
+  reason: string | null;
+  description: string | null;
+  sink: string | null;
+  sink_token: string | null;
+  sink_token_expires_at: number | null;
   created_at: number;
 }
 

@@ -31,7 +31,9 @@ export class CamaraSpec {
   /** Asserts that `body` with `status` is what the document allows for this operation. */
   check(method: string, path: string, status: number, body: string): void {
     const rel = path.startsWith(this.base) ? path.slice(this.base.length) : path;
-    const entry = rel in this.doc.paths ? ([rel, this.doc.paths[rel]!] as const) : Object.entries(this.doc.paths).find(([t]) => new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(rel));
+    // The most literal template first: /refunds/remaining-amount before /refunds/{refundId}.
+    const params = (t: string) => t.split('{').length;
+    const entry = rel in this.doc.paths ? ([rel, this.doc.paths[rel]!] as const) : Object.entries(this.doc.paths).sort(([a], [b]) => params(a) - params(b)).find(([t]) => new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(rel));
     assert.ok(entry, `${path} is not in ${this.file}`);
     const op = entry[1][method.toLowerCase()];
     assert.ok(op, `${method} ${path} is not in ${this.file}`);
@@ -45,6 +47,12 @@ export class CamaraSpec {
     }
     const validate = this.ajv.compile(rewriteRefs(schema, this.file));
     assert.ok(validate(JSON.parse(body)), `${method} ${path} ${status}: ${JSON.stringify(validate.errors)} in ${body}`);
+  }
+
+  /** Asserts that `body` is a `components.schemas[name]` of the document (a callback's CloudEvent, say). */
+  checkSchema(name: string, body: string): void {
+    const validate = this.ajv.compile({ $ref: `${this.file}#/components/schemas/${name}` });
+    assert.ok(validate(JSON.parse(body)), `${name}: ${JSON.stringify(validate.errors)} in ${body}`);
   }
 }
 

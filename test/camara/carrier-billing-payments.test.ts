@@ -1,62 +1,29 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
-import { CamaraSpec } from './camara-spec.ts';
-
-const BASE = '/carrier-billing/v0.5';
+import { CamaraConsents } from '../../src/certification/camara/camara-consents.ts';
+import { camaraClient, camaraCustomer, paymentBody, PAYMENTS as BASE } from './camara-harness.ts';
 
 for (const dialect of dialects) {
   describe(`CAMARA Carrier Billing payments (${dialect})`, () => {
     let m: MerchantSetup;
-    let origin: string;
-    let spec: CamaraSpec;
-    let phone = 0;
     before(async () => {
       m = await merchantSetup(dialect, `camara-${dialect}`, { settlement: 'provider_bill' });
-      origin = `http://${m.t.gateway.listen.merchantHttp}`;
-      spec = new CamaraSpec('carrier-billing-v0.5.yaml', BASE);
+      c = camaraClient(m);
     });
     after(async () => { await m?.dispose(); });
 
-    const assertion = (over: { key?: KeyObject; kid?: string; jti?: string; exp?: number; aud?: string } = {}) =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: 'EdDSA', kid: over.kid ?? m.keyId })
-        .setIssuer(m.merchantId).setSubject(m.merchantId).setAudience(over.aud ?? `${origin}/oauth2/token`)
-        .setJti(over.jti ?? randomUUID()).setIssuedAt().setExpirationTime(over.exp ?? Math.floor(Date.now() / 1000) + 60)
-        .sign(over.key ?? m.privateKey);
-    const tokenRequest = async (jwt: string) => fetch(`${origin}/oauth2/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt }),
-    });
-    const token = async () => {
-      const res = await tokenRequest(await assertion());
-      assert.equal(res.status, 200);
-      return ((await res.json()) as { access_token: string }).access_token;
-    };
+    let c: ReturnType<typeof camaraClient>;
+    const assertion = (over: Parameters<ReturnType<typeof camaraClient>['assertion']>[0] = {}) => c.assertion(over);
+    const tokenRequest = (jwt: string) => c.tokenRequest(jwt);
+    const token = () => c.token();
     /** Every CAMARA answer is checked against the published document. */
-    const call = async (method: string, path: string, bearer: string | null, body?: unknown, correlator?: string) => {
-      const res = await fetch(`${origin}${BASE}${path}`, {
-        method, headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(correlator ? { 'x-correlator': correlator } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      spec.check(method, `${BASE}${path.split('?')[0]}`, res.status, text);
-      return { status: res.status, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown> & { code?: string; paymentStatus?: string; paymentId?: string }) };
-    };
-    const customer = async (login: string, sub: Parameters<typeof shopper>[2] = {}) => {
-      const s = await shopper(m, login, sub);
-      const phoneNumber = `+3467199${String(++phone).padStart(4, '0')}`;
-      await m.t.gateway.context.subscribers.setPhoneNumber(login, phoneNumber);
-      return { ...s, phoneNumber };
-    };
-    const payment = (c: { address: string }, amount: number, extra: Record<string, unknown> = {}) => ({
-      device: { ipv4Address: { publicAddress: c.address, publicPort: 51000 } },
-      amountTransaction: { referenceCode: `ref-${randomUUID()}`, paymentAmount: { chargingInformation: { amount, currency: 'EUR', description: 'A rail pass' } }, ...extra },
-    });
+    const call = (method: string, path: string, bearer: string | null, body?: unknown, correlator?: string) => c.call(method, `${BASE}${path}`, bearer, body, correlator);
+    const customer = (login: string, sub: Parameters<typeof camaraCustomer>[2] = {}) => camaraCustomer(m, login, sub);
+    const payment = paymentBody;
 
     it('authenticates by private_key_jwt and refuses no token, an expired token, a replayed assertion and a wrong key', async () => {
       assert.equal((await call('GET', '/payments', null)).body?.code, 'UNAUTHENTICATED');
@@ -125,6 +92,7 @@ for (const dialect of dialects) {
       assert.equal(denied.body?.code, 'CARRIER_BILLING.PAYMENT_DENIED');
       assert.equal((await call('POST', '/payments', bearer, payment({ address: '192.0.2.250' }, 1))).body?.code, 'IDENTIFIER_NOT_FOUND');
       const nophone = await shopper(m, `cb-nophone-${dialect}`);
+      await new CamaraConsents(m.t.gateway.context.store, 'test').set(`cb-nophone-${dialect}`, m.merchantId, true);
       assert.equal((await call('POST', '/payments', bearer, payment(nophone, 1))).body?.code, 'SERVICE_NOT_APPLICABLE');
     });
 
@@ -148,6 +116,35 @@ for (const dialect of dialects) {
       const pending = await call('POST', '/payments/prepare', bearer, payment(waiting, 2));
       assert.equal(pending.body?.paymentStatus, 'processing');
       assert.equal((await call('POST', `/payments/${pending.body!.paymentId}/confirm`, bearer, {})).status, 403);
+    });
+
+    it('pages the list in SQL: page, perPage and a status filter give every payment once, with the documented headers', async () => {
+      const bearer = await token();
+      const before = Date.now();
+      const c2 = await customer(`cb-pages-${dialect}`);
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await call('POST', '/payments', bearer, payment(c2, 1 + i));
+        assert.equal(r.body?.paymentStatus, 'succeeded', JSON.stringify(r.body));
+        made.push(r.body!.paymentId!);
+      }
+      const reserved = (await call('POST', '/payments/prepare', bearer, payment(c2, 2))).body!.paymentId!;
+      const since = `paymentCreationDate.gte=${encodeURIComponent(new Date(before).toISOString())}`;
+      const seen: string[] = [];
+      for (let page = 1; page <= 3; page++) {
+        const r = await call('GET', `/payments?${since}&paymentStatus=succeeded&perPage=2&page=${page}&order=asc`, bearer);
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('x-total-count'), '5');
+        assert.equal(r.headers.get('content-last-key'), String(Math.min(5, page * 2)));
+        seen.push(...r.list.map((p) => p.paymentId as string));
+      }
+      assert.deepEqual(seen, made);
+      const past = await call('GET', `/payments?${since}&paymentStatus=succeeded&perPage=2&page=4`, bearer);
+      assert.equal(past.list.length, 0);
+      assert.equal(past.headers.get('content-last-key'), null);
+      const onlyReserved = await call('GET', `/payments?${since}&paymentStatus=reserved,cancelled`, bearer);
+      assert.deepEqual(onlyReserved.list.map((p) => p.paymentId), [reserved]);
+      assert.equal((await call('GET', '/payments?perPage=101', bearer)).body?.code, 'OUT_OF_RANGE');
     });
   });
 }

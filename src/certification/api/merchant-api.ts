@@ -17,7 +17,9 @@ import { openApiDocument } from './openapi.ts';
 import type { AuthenticatedMerchant, RequestAuthentication } from './request-authentication.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { Store } from '../../store/open-store.ts';
-import { CARRIER_BILLING_BASE, carrierBillingRoutes, oauthTokenRoute } from '../camara/carrier-billing-routes.ts';
+import { carrierBillingRoutes, oauthTokenRoute } from '../camara/carrier-billing-routes.ts';
+import { CARRIER_BILLING_BASE, CARRIER_BILLING_REFUND_BASE } from '../camara/camara-notifications.ts';
+import { carrierBillingRefundRoutes } from '../camara/refund-routes.ts';
 import type { OAuthTokens } from '../camara/oauth-tokens.ts';
 import { parseJsonBody } from './json-body.ts';
 
@@ -32,7 +34,7 @@ type Authed = FastifyRequest & { merchant?: AuthenticatedMerchant; rawBody?: Buf
  * The certification server's HTTP API for merchants (docs/merchant-api.md). Bodies are
  * kept as bytes until the signature and its content-digest are verified, then parsed.
  */
-export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics; channel?: () => ProviderChannel | null; camara?: { store: Store; sessions: SessionService; tokens: OAuthTokens } }): FastifyInstance {
+export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuthentication; authorizations: AuthorizationService; signer: WebhookSigner; idempotency: IdempotencyKeys; logger: Logger; metrics: Metrics; channel?: () => ProviderChannel | null; camara?: { store: Store; sessions: SessionService; tokens: OAuthTokens; sinkLoopbackHttp: boolean } }): FastifyInstance {
   // Per-request logs at warn: at thousands of authorizations a second, info lines would be most of the work.
   const app = Fastify({ loggerInstance: deps.logger.child({}, { level: 'warn' }) as FastifyBaseLogger, ...httpLimits(deps.http, BODY_LIMIT) });
   const requests = deps.metrics.counter('sideband_merchant_requests_total', 'Merchant API requests, by route and status', ['route', 'status']);
@@ -68,6 +70,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
   if (deps.camara) {
     oauthTokenRoute(app, { tokens: deps.camara.tokens, targetUri: deps.auth.targetUri });
     app.register(carrierBillingRoutes({ ...deps.camara, authorizations: deps.authorizations, idempotency: deps.idempotency, targetUri: deps.auth.targetUri }), { prefix: CARRIER_BILLING_BASE });
+    app.register(carrierBillingRefundRoutes({ ...deps.camara, authorizations: deps.authorizations, idempotency: deps.idempotency }), { prefix: CARRIER_BILLING_REFUND_BASE });
   }
   app.get('/v1/webhook-keys', async () => deps.signer.jwks());
 

@@ -205,7 +205,11 @@ export class AuthorizationLifecycle {
 
   // ── refund ──────────────────────────────────────────────────────────────
 
-  async refund(merchantId: string, id: string, amount: number | undefined, reason: string | null, claim: IdempotencyClaim | null = null, now = Date.now()): Promise<{ row: AuthorizationRow; movement: MovementView }> {
+  /**
+   * Refunds `amount` (default: all captured and not yet refunded). `recordWith` writes what
+   * the caller adds to the refund (CAMARA's refund resource) in the refund's transaction.
+   */
+  async refund(merchantId: string, id: string, amount: number | undefined, reason: string | null, claim: IdempotencyClaim | null = null, now = Date.now(), recordWith?: (tx: Tx, row: AuthorizationRow, movement: MovementView) => Promise<void>): Promise<{ row: AuthorizationRow; movement: MovementView }> {
     const current = await this.get(merchantId, id);
     if (!['approved', 'captured', 'refunded'].includes(current.status) || current.captured_amount === 0) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} has nothing captured to refund.`);
     const give = amount ?? current.captured_amount - current.refunded_amount;
@@ -230,6 +234,7 @@ export class AuthorizationLifecycle {
       await AcquirerOutbox.queue(tx, row, 'refund', give, now);
       const eventId = await recordEvent(tx, row, 'refund', give, now, 'authorization.refunded', reason ? { reason } : undefined);
       const movement: MovementView = { id: eventId, object: 'refund', authorizationId: id, amount: give, currency: row.currency, createdAt: new Date(now).toISOString() };
+      await recordWith?.(tx, row, movement);
       if (claim) await completeClaim(tx, claim, 201, JSON.stringify(movement));
       return { row, movement };
     });

@@ -2,6 +2,7 @@ import { newId } from '../../core/identity/ids.ts';
 import type { Tx } from '../../store/open-store.ts';
 import type { AuthorizationView as Authorization, AuthorizationStatusName as AuthorizationStatus, WebhookEventTypeName as WebhookEventType } from '../api/contract/merchant-api-schemas.ts';
 import type { AuthorizationTable } from '../../store/schema.ts';
+import { notifyPaymentSink } from '../camara/camara-notifications.ts';
 
 export type AuthorizationRow = AuthorizationTable;
 
@@ -25,8 +26,9 @@ export function merchantView(row: AuthorizationRow): MerchantAuthorization {
 }
 
 /**
- * Records a state change as an event and, when the merchant has a webhook URL, queues its
- * delivery in the same transaction (an outbox): the change and its notice commit together.
+ * Records a state change as an event and, when the merchant has a webhook URL (or the
+ * CAMARA payment a sink), queues its delivery in the same transaction (an outbox): the
+ * change and its notice commit together.
  */
 export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, amount: number | null, at: number, webhook: EventType | null, detail?: Record<string, unknown>): Promise<string> {
   const eventId = newId('evt', at);
@@ -40,6 +42,8 @@ export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, a
         .values({ id: newId('whk', at), merchant_id: row.merchant_id, event_id: eventId, event_type: webhook, url: merchant.webhook_url, payload, status: 'pending', attempts: 0, next_attempt_at: at, last_status: null, last_error: null, created_at: at, delivered_at: null })
         .execute();
     }
+    // A CAMARA payment's own notifications go to its sink through the same outbox.
+    await notifyPaymentSink(tx, row, webhook, eventId, at);
   }
   return eventId;
 }

@@ -1,27 +1,23 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ExpressionBuilder } from 'kysely';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { canonicalAddress } from '../../core/network/cidr.ts';
-import { parseRfc3339 } from '../../core/time/rfc3339.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { resolveHolder } from '../../aaa/service/resolution-routes.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
-import type { CamaraPaymentTable } from '../../store/schema.ts';
+import type { CamaraPaymentTable, Database } from '../../store/schema.ts';
 import type { AuthorizationRow } from '../authorization/authorization-record.ts';
 import type { AuthorizationService } from '../authorization/authorization-service.ts';
 import { IdempotencyKeys, type IdempotencyClaim } from '../api/idempotency.ts';
 import type { TargetUriResolver } from '../api/target-uri-resolver.ts';
+import { CamaraConsents } from './camara-consents.ts';
 import { CamaraError, camaraErrorOf, declinedAs } from './camara-error.ts';
-import type { CamaraScope, OAuthTokens, TokenMerchant } from './oauth-tokens.ts';
+import { camaraHooks, listQuery, merchantOf, pathId, type CamaraRequest as Camara } from './camara-http.ts';
+import { CARRIER_BILLING_BASE } from './camara-notifications.ts';
+import type { OAuthTokens } from './oauth-tokens.ts';
 import { parsePaymentRequest, type PaymentRequest } from './payment-request.ts';
 import { paymentStatus, paymentView, type PaymentStatus } from './payment-view.ts';
 import { parseJsonBody } from '../api/json-body.ts';
-
-/** CAMARA_common.yaml XCorrelator. */
-const X_CORRELATOR = /^[a-zA-Z0-9-_:;./<>{}]{0,256}$/;
-const OBJECT_ID = /^[A-Za-z0-9_]{1,64}$/;
-export const CARRIER_BILLING_BASE = '/carrier-billing/v0.5';
-
-type Camara = FastifyRequest & { token?: TokenMerchant; rawBody?: Buffer };
 
 export interface CarrierBillingDeps {
   store: Store;
@@ -30,6 +26,8 @@ export interface CarrierBillingDeps {
   tokens: OAuthTokens;
   idempotency: IdempotencyKeys;
   targetUri: TargetUriResolver;
+  /** merchantApi.camaraSinkLoopbackHttp: a development gateway takes http sinks on loopback. */
+  sinkLoopbackHttp: boolean;
 }
 
 /**
@@ -56,58 +54,54 @@ export function oauthTokenRoute(app: FastifyInstance, deps: Pick<CarrierBillingD
 }
 
 /**
+ * A payment's CAMARA status (payment-view.ts's `paymentStatus`) computed by the database,
+ * so that the list filters and pages in SQL.
+ */
+function statusInSql(eb: ExpressionBuilder<Database & { a: Database['authorizations']; p: Database['camara_payments'] }, 'a' | 'p'>) {
+  return eb.case()
+    .when('a.status', 'in', ['pending', 'processing']).then('processing')
+    .when(eb.and([eb('a.status', '=', 'approved'), eb('p.flow', '=', 'two-step')])).then('reserved')
+    .when('a.status', '=', 'approved').then('processing')
+    .when('a.status', 'in', ['captured', 'refunded']).then('succeeded')
+    .when(eb.and([eb('a.status', 'in', ['voided', 'expired']), eb('a.captured_amount', '>', 0)])).then('succeeded')
+    .when('a.status', 'in', ['voided', 'expired']).then('cancelled')
+    .else('denied')
+    .end();
+}
+
+/**
  * CAMARA Carrier Billing v0.5 (docs/camara.md), on the core /v1 uses: a payment is an
  * authorization — automatic capture for one-step, manual for two-step — decided by
  * AuthorizationService with the same presence, destination, limits, ledger and settlement,
- * and the CAMARA-only facts (flow, correlator, reference, phone number) are written in
- * the authorization's own transaction (camara_payments).
+ * and the CAMARA-only facts (flow, correlator, reference, phone number and why the
+ * merchant may see it, sink) are written in the authorization's own transaction
+ * (camara_payments).
  */
 export function carrierBillingRoutes(deps: CarrierBillingDeps) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.addHook('onRequest', async (request, reply) => {
-      const correlator = request.headers['x-correlator'];
-      if (typeof correlator === 'string') {
-        if (!X_CORRELATOR.test(correlator)) throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: 'x-correlator must match ^[a-zA-Z0-9-_:;./<>{}]{0,256}$.' });
-        reply.header('x-correlator', correlator);
-      }
-    });
-    app.addHook('preHandler', async (request: Camara) => {
-      request.rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      request.token = await deps.tokens.authenticate(request.headers.authorization);
-    });
-    app.setErrorHandler((error, request, reply) => {
-      const info = camaraErrorOf(error);
-      if (info) return reply.status(info.status).send(info);
-      const e = error as { code?: string; statusCode?: number; message: string };
-      if (e.statusCode && e.statusCode < 500) return reply.status(400).send({ status: 400, code: 'INVALID_ARGUMENT', message: e.message });
-      request.log.error({ err: error }, 'CAMARA request failed');
-      return reply.status(500).send({ status: 500, code: 'INTERNAL', message: `Internal error; correlation id ${request.id}.` });
-    });
-    app.setNotFoundHandler((request, reply) => reply.status(404).send({ status: 404, code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}.` }));
+    camaraHooks(app, deps.tokens);
 
-    const merchantOf = (r: Camara, scope: CamaraScope) => {
-      if (!r.token!.scopes.has(scope)) throw new SidebandError('ACCESS_TOKEN_SCOPE_MISSING', `This operation needs the scope ${scope}.`);
-      return r.token!.merchant;
-    };
-    const idOf = (r: Camara) => {
-      const id = (r.params as { paymentId: string }).paymentId;
-      if (!OBJECT_ID.test(id)) throw new CamaraError({ status: 404, code: 'NOT_FOUND', message: 'No payment has that id.' });
-      return id;
-    };
-
+    /**
+     * A payment of this merchant whose phone number it may see: it sent the number, or the
+     * subscriber consented when it was made. One made before consent was asked (basis
+     * null) is shown only while the subscriber consents; otherwise it is not found.
+     */
     const load = async (merchantId: string, id: string): Promise<{ row: AuthorizationRow; payment: CamaraPaymentTable }> => {
       const payment = await deps.store.db.selectFrom('camara_payments').selectAll().where('authorization_id', '=', id).where('merchant_id', '=', merchantId).executeTakeFirst();
       if (!payment) throw new CamaraError({ status: 404, code: 'NOT_FOUND', message: 'The specified resource is not found.' });
-      return { row: await deps.authorizations.lifecycle.get(merchantId, id), payment };
+      const row = await deps.authorizations.lifecycle.get(merchantId, id);
+      if (payment.phone_basis === null && !(await CamaraConsents.given(deps.store.db, row.subscriber_id, merchantId))) throw new CamaraError({ status: 404, code: 'NOT_FOUND', message: 'The specified resource is not found.' });
+      return { row, payment };
     };
 
     /**
      * Who pays, before anything is written: a phone number must name a registered
-     * subscriber, and the subscriber an address names must have a phone number (CAMARA's
-     * payment carries one). With the phone number alone, the customer must be online:
-     * the address their open session holds now is what the core checks.
+     * subscriber. An address alone must name one who consented that this merchant learn
+     * their number (CAMARA's payment carries it; /v1 never reveals it), and who has one.
+     * With the phone number alone, the customer must be online: the address their open
+     * session holds now is what the core checks.
      */
-    const identify = async (req: PaymentRequest, now: number): Promise<{ address: string; port?: number | undefined; phoneNumber: string }> => {
+    const identify = async (merchantId: string, req: PaymentRequest, now: number): Promise<{ address: string; port?: number | undefined; phoneNumber: string; basis: 'merchant' | 'consent' }> => {
       const { phoneNumber, address } = req.identifier;
       if (address) {
         let holder;
@@ -117,11 +111,16 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
           if (e instanceof SidebandError && e.code === 'RESOLVE_NOT_FOUND') throw new SidebandError('CUSTOMER_NOT_FOUND', 'Nobody holds that address now.', { param: 'device' });
           throw e;
         }
-        const sub = holder.subscriber.id ? await deps.store.db.selectFrom('subscribers').select('phone_number').where('id', '=', holder.subscriber.id).executeTakeFirst() : undefined;
+        const sub = holder.subscriber.id ? await deps.store.db.selectFrom('subscribers').select(['id', 'phone_number']).where('id', '=', holder.subscriber.id).executeTakeFirst() : undefined;
         if (!sub) throw new SidebandError('CUSTOMER_NOT_FOUND', 'The address is held by a session of no known subscriber.', { param: 'device' });
-        if (phoneNumber !== null && sub.phone_number !== phoneNumber) throw new SidebandError('CAMARA_IDENTIFIER_NOT_FOUND', 'The phone number is not that of whoever holds the address.', { param: 'amountTransaction.phoneNumber' });
+        if (phoneNumber !== null) {
+          if (sub.phone_number !== phoneNumber) throw new SidebandError('CAMARA_IDENTIFIER_NOT_FOUND', 'The phone number is not that of whoever holds the address.', { param: 'amountTransaction.phoneNumber' });
+          // The merchant sent the number: it tells the merchant nothing it did not know.
+          return { address: holder.address, port: address.port, phoneNumber, basis: 'merchant' };
+        }
+        if (!(await CamaraConsents.given(deps.store.db, sub.id, merchantId))) throw new SidebandError('CAMARA_CONSENT_MISSING', 'The customer has not allowed this merchant to learn their phone number, which a CAMARA payment carries: send amountTransaction.phoneNumber, or use /v1.', { param: 'device' });
         if (sub.phone_number === null) throw new SidebandError('CAMARA_SERVICE_NOT_APPLICABLE', 'The customer has no phone number registered, which a CAMARA payment carries; use /v1.', { param: 'device' });
-        return { address: holder.address, port: address.port, phoneNumber: sub.phone_number };
+        return { address: holder.address, port: address.port, phoneNumber: sub.phone_number, basis: 'consent' };
       }
       const sub = await deps.store.db.selectFrom('subscribers').select('id').where('phone_number', '=', phoneNumber!).executeTakeFirst();
       if (!sub) throw new SidebandError('CAMARA_IDENTIFIER_NOT_FOUND', 'phoneNumber not found.', { param: 'amountTransaction.phoneNumber' });
@@ -135,13 +134,13 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
         .orderBy('b.start_at', 'desc')
         .executeTakeFirst();
       if (!held) throw new SidebandError('CAMARA_SERVICE_NOT_APPLICABLE', 'The customer is not online: a payment by phone number needs an open session.', { param: 'amountTransaction.phoneNumber' });
-      return { address: held.address, port: held.port_first ?? undefined, phoneNumber: phoneNumber! };
+      return { address: held.address, port: held.port_first ?? undefined, phoneNumber: phoneNumber!, basis: 'merchant' };
     };
 
     /** createPayment and preparePayment: one authorization, under `camara:clientCorrelator` as its idempotency key. */
     const create = async (request: Camara, reply: FastifyReply, flow: CamaraPaymentTable['flow']) => {
       const merchant = merchantOf(request, 'carrier-billing:payments:create');
-      const req = parsePaymentRequest(parseJsonBody(request.rawBody));
+      const req = parsePaymentRequest(parseJsonBody(request.rawBody), { sinkLoopbackHttp: deps.sinkLoopbackHttp });
       const now = Date.now();
       const answer = (row: AuthorizationRow, payment: CamaraPaymentTable) => {
         if (row.status === 'declined') throw new CamaraError(declinedAs(row.reason));
@@ -164,13 +163,16 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
       }
       let payment: CamaraPaymentTable | null = null;
       try {
-        const who = await identify(req, now);
+        const who = await identify(merchant.id, req, now);
         const row = await deps.authorizations.create(merchant, {
           customer: { address: who.address, port: who.port, observedAt: now },
           amount: req.amount, currency: req.currency, description: req.description, merchantReference: req.referenceCode,
           capture: flow === 'one-step' ? 'automatic' : 'manual',
           recordWith: async (tx: Tx, r) => {
-            payment = { authorization_id: r.id, merchant_id: merchant.id, flow, client_correlator: req.clientCorrelator, reference_code: req.referenceCode, phone_number: who.phoneNumber, sink: null, created_at: r.created_at };
+            payment = {
+              authorization_id: r.id, merchant_id: merchant.id, flow, client_correlator: req.clientCorrelator, reference_code: req.referenceCode, phone_number: who.phoneNumber, phone_basis: who.basis,
+              sink: req.sink?.url ?? null, sink_token: req.sink?.token ?? null, sink_token_expires_at: req.sink?.expiresAt ?? null, created_at: r.created_at,
+            };
             await tx.insertInto('camara_payments').values(payment).execute();
           },
         }, claim, now);
@@ -191,55 +193,29 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
     app.post('/payments/prepare', async (request: Camara, reply) => create(request, reply, 'two-step'));
 
     app.get('/payments/:paymentId', async (request: Camara) => {
-      const { row, payment } = await load(merchantOf(request, 'carrier-billing:payments:read').id, idOf(request));
+      const { row, payment } = await load(merchantOf(request, 'carrier-billing:payments:read').id, pathId(request, 'paymentId'));
       return paymentView(row, payment);
     });
 
+    /** retrievePayments: filtered, counted and paged by the database (the status is derived in SQL). */
     app.get('/payments', async (request: Camara, reply) => {
       const merchant = merchantOf(request, 'carrier-billing:payments:read');
-      const q = request.query as Record<string, string | string[] | undefined>;
-      const one = (name: string): string | undefined => {
-        const v = q[name];
-        if (Array.isArray(v)) throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: `${name} may be given once.` });
-        return v;
-      };
-      const int = (name: string, fallback: number, max: number) => {
-        const v = one(name);
-        const n = v === undefined ? fallback : Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > max) throw new CamaraError({ status: 400, code: 'OUT_OF_RANGE', message: `${name} must be 1 to ${max}.` });
-        return n;
-      };
-      const time = (name: string) => {
-        const v = one(name);
-        if (v === undefined) return undefined;
-        const t = parseRfc3339(v);
-        if (t === undefined) throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: `${name} must be an RFC 3339 time with a zone.` });
-        return t;
-      };
-      const page = int('page', 1, 1_000_000);
-      const perPage = int('perPage', 10, 100);
-      const gte = time('paymentCreationDate.gte');
-      const lte = time('paymentCreationDate.lte') ?? (gte !== undefined ? Date.now() : undefined);
-      if (gte !== undefined && lte !== undefined && gte > lte) throw new CamaraError({ status: 400, code: 'CARRIER_BILLING.INVALID_DATE_RANGE', message: 'Client specified an invalid date range.' });
-      const order = one('order') ?? 'desc';
-      if (order !== 'asc' && order !== 'desc') throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: 'order must be asc or desc.' });
-      if (q.merchantIdentifier !== undefined) throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: 'merchantIdentifier is not kept by this gateway; leave it out.' });
-      const raw = q.paymentStatus;
-      const statuses = (raw === undefined ? [] : Array.isArray(raw) ? raw : raw.split(',')) as PaymentStatus[];
       const known: PaymentStatus[] = ['processing', 'pending_validation', 'denied', 'reserved', 'succeeded', 'cancelled'];
-      for (const s of statuses) if (!known.includes(s)) throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: `paymentStatus must be among ${known.join(', ')}.` });
-      let query = deps.store.db.selectFrom('camara_payments as p').innerJoin('authorizations as a', 'a.id', 'p.authorization_id').where('p.merchant_id', '=', merchant.id);
-      if (gte !== undefined) query = query.where('p.created_at', '>=', gte);
-      if (lte !== undefined) query = query.where('p.created_at', '<=', lte);
-      const rows = await query.selectAll('a').select(['p.flow', 'p.client_correlator', 'p.reference_code', 'p.phone_number', 'p.sink', 'p.authorization_id', 'p.merchant_id as payment_merchant', 'p.created_at as payment_created']).orderBy('p.created_at', order).orderBy('p.authorization_id', order).execute();
-      // The status is derived (payment-view.ts), so it is filtered after reading; a merchant's CAMARA payments are few per page of dates.
-      const views = rows
-        .map((r) => ({ r, payment: { authorization_id: r.authorization_id, merchant_id: r.payment_merchant, flow: r.flow, client_correlator: r.client_correlator, reference_code: r.reference_code, phone_number: r.phone_number, sink: r.sink, created_at: r.payment_created } }))
-        .filter(({ r, payment }) => statuses.length === 0 || statuses.includes(paymentStatus(r, payment.flow)));
-      const slice = views.slice((page - 1) * perPage, page * perPage);
-      reply.header('x-total-count', String(views.length));
-      if (slice.length > 0) reply.header('content-last-key', String((page - 1) * perPage + slice.length));
-      return slice.map(({ r, payment }) => paymentView(r, payment));
+      const q = listQuery(request, { date: 'paymentCreationDate', status: 'paymentStatus', known, dateRangeCode: 'CARRIER_BILLING.INVALID_DATE_RANGE' });
+      let query = deps.store.db
+        .selectFrom('camara_payments as p')
+        .innerJoin('authorizations as a', 'a.id', 'p.authorization_id')
+        .where('p.merchant_id', '=', merchant.id)
+        // What load() refuses is not listed either: a number the merchant may not see.
+        .where((eb) => eb.or([eb('p.phone_basis', 'is not', null), eb.exists(eb.selectFrom('camara_consents as c').select('c.given_at').whereRef('c.subscriber_id', '=', 'a.subscriber_id').whereRef('c.merchant_id', '=', 'p.merchant_id'))]));
+      if (q.gte !== undefined) query = query.where('p.created_at', '>=', q.gte);
+      if (q.lte !== undefined) query = query.where('p.created_at', '<=', q.lte);
+      if (q.statuses.length > 0) query = query.where((eb) => eb(statusInSql(eb), 'in', q.statuses));
+      const { total } = await query.select((eb) => eb.fn.countAll<number | string | bigint>().as('total')).executeTakeFirstOrThrow();
+      const rows = await query.selectAll('p').select(['a.id', 'a.status', 'a.amount', 'a.currency', 'a.description', 'a.captured_amount', 'a.created_at as authorized_at']).orderBy('p.created_at', q.order).orderBy('p.authorization_id', q.order).limit(q.perPage).offset((q.page - 1) * q.perPage).execute();
+      reply.header('x-total-count', String(Number(total)));
+      if (rows.length > 0) reply.header('content-last-key', String((q.page - 1) * q.perPage + rows.length));
+      return rows.map(({ id, status, amount, currency, description, captured_amount, authorized_at, ...payment }) => paymentView({ id, status, amount, currency, description, captured_amount, created_at: authorized_at }, payment));
     });
 
     /** confirmPayment / cancelPayment: the optional phoneNumber must be the payment's. */
@@ -247,7 +223,7 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
       const merchant = merchantOf(request, 'carrier-billing:payments:write');
       const body = parseJsonBody(request.rawBody);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new CamaraError({ status: 400, code: 'INVALID_ARGUMENT', message: 'The body is a JSON object, {} or { "phoneNumber" }.' });
-      const { row, payment } = await load(merchant.id, idOf(request));
+      const { row, payment } = await load(merchant.id, pathId(request, 'paymentId'));
       const phoneNumber = (body as { phoneNumber?: unknown }).phoneNumber;
       if (phoneNumber !== undefined && phoneNumber !== payment.phone_number) throw new CamaraError({ status: 404, code: 'IDENTIFIER_NOT_FOUND', message: 'phoneNumber is not the payment\'s.' });
       if (payment.flow !== 'two-step') throw new CamaraError({ status: 404, code: 'NOT_FOUND', message: 'The payment is a one-step payment; only a prepared payment is confirmed or cancelled.' });
@@ -275,7 +251,7 @@ export function carrierBillingRoutes(deps: CarrierBillingDeps) {
     // portal, which shows as `processing`), so there is never an authorizationId to validate.
     app.post('/payments/:paymentId/validate', async (request: Camara) => {
       const merchant = merchantOf(request, 'carrier-billing:payments:write');
-      await load(merchant.id, idOf(request));
+      await load(merchant.id, pathId(request, 'paymentId'));
       throw new CamaraError({ status: 400, code: 'CARRIER_BILLING.INVALID_AUTHORIZATION_ID', message: 'Invalid authorizationId: this provider issues no validationInfo; a payment awaiting its subscriber is processing until they answer.' });
     });
   };

@@ -2,6 +2,7 @@ import { currencies } from '../../core/money/currency.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { E164 } from '../../provisioning/subscribers.ts';
 import { optionalTextField, textField } from '../api/text-field.ts';
+import { parseSink, type Sink } from './camara-notifications.ts';
 
 const MAX_MINOR = 1_000_000_000_000;
 
@@ -18,9 +19,10 @@ export interface PaymentRequest {
   amount: number;
   currency: string;
   description: string;
+  sink: Sink | null;
 }
 
-const object = (v: unknown, param: string): Record<string, unknown> => {
+export const object = (v: unknown, param: string): Record<string, unknown> => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SidebandError('FIELD_INVALID', `${param} must be an object.`, { param });
   return v as Record<string, unknown>;
 };
@@ -32,14 +34,14 @@ const phone = (v: unknown, param: string): string | null => {
 };
 
 /** A major-unit amount (19.99) as minor units (1999), refusing what the currency cannot hold. */
-export function minorUnits(amount: unknown, currency: string): number {
+export function minorUnits(amount: unknown, currency: string, param = 'amountTransaction.paymentAmount.chargingInformation.amount'): number {
   const exponent = currencies[currency]!;
-  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) throw new SidebandError('CAMARA_AMOUNT_INVALID', 'chargingInformation.amount must be a positive number.', { param: 'amountTransaction.paymentAmount.chargingInformation.amount' });
+  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) throw new SidebandError('CAMARA_AMOUNT_INVALID', 'chargingInformation.amount must be a positive number.', { param });
   const scaled = amount * 10 ** exponent;
   const minor = Math.round(scaled);
   // A binary float is never exact (19.99 * 100 = 1998.9999999999998): closer than 1e-6 is the same amount.
-  if (Math.abs(scaled - minor) > 1e-6) throw new SidebandError('CAMARA_AMOUNT_INVALID', `chargingInformation.amount has more than ${exponent} decimal places for ${currency}.`, { param: 'amountTransaction.paymentAmount.chargingInformation.amount' });
-  if (minor < 1 || minor > MAX_MINOR) throw new SidebandError('CAMARA_AMOUNT_INVALID', 'chargingInformation.amount is out of range.', { param: 'amountTransaction.paymentAmount.chargingInformation.amount' });
+  if (Math.abs(scaled - minor) > 1e-6) throw new SidebandError('CAMARA_AMOUNT_INVALID', `chargingInformation.amount has more than ${exponent} decimal places for ${currency}.`, { param });
+  if (minor < 1 || minor > MAX_MINOR) throw new SidebandError('CAMARA_AMOUNT_INVALID', 'chargingInformation.amount is out of range.', { param });
   return minor;
 }
 
@@ -76,9 +78,9 @@ function device(v: unknown): PaymentIdentifier {
  * checked whole before anything is written. Fields the document defines and Sideband
  * does not use (taxes, chargingMetaData, paymentDetails) are accepted and not stored.
  */
-export function parsePaymentRequest(body: unknown): PaymentRequest {
+export function parsePaymentRequest(body: unknown, options: { sinkLoopbackHttp: boolean }): PaymentRequest {
   const b = object(body, 'body');
-  if (b.sink !== undefined || b.sinkCredential !== undefined) throw new SidebandError('CAMARA_SINK_UNSUPPORTED', 'This gateway does not deliver CAMARA notifications yet: leave sink out and read the payment with GET.', { param: 'sink' });
+  const sink = parseSink(b, options.sinkLoopbackHttp);
   const t = object(b.amountTransaction, 'amountTransaction');
   const charging = object(object(t.paymentAmount, 'amountTransaction.paymentAmount').chargingInformation, 'amountTransaction.paymentAmount.chargingInformation');
   if (typeof charging.currency !== 'string' || !Object.hasOwn(currencies, charging.currency)) throw new SidebandError('CURRENCY_UNKNOWN', 'Currency is unknown or not authorized.', { param: 'amountTransaction.paymentAmount.chargingInformation.currency' });
@@ -96,5 +98,6 @@ export function parsePaymentRequest(body: unknown): PaymentRequest {
     amount: minorUnits(charging.amount, currency),
     currency,
     description: textField(charging.description, 'amountTransaction.paymentAmount.chargingInformation.description', { max: 500, lineBreaks: true, noCardNumbers: true }),
+    sink,
   };
 }

@@ -8,9 +8,10 @@ export type PaymentStatus = 'processing' | 'pending_validation' | 'denied' | 're
  * The authorization's state as CAMARA's paymentStatus (docs/camara.md has the table):
  * waiting for the subscriber or the acquirer is `processing`; a two-step payment's
  * approved hold is `reserved`; anything captured is `succeeded` (refunds are their own
- * resources); released before capture is `cancelled`; declined is `denied`.
+ * resources); released before capture is `cancelled`; declined is `denied`. The list
+ * computes the same in SQL (carrier-billing-routes.ts `statusInSql`): change both together.
  */
-export function paymentStatus(row: AuthorizationRow, flow: CamaraPaymentTable['flow']): PaymentStatus {
+export function paymentStatus(row: Pick<AuthorizationRow, 'status' | 'captured_amount'>, flow: CamaraPaymentTable['flow']): PaymentStatus {
   switch (row.status) {
     case 'pending':
     case 'processing':
@@ -28,8 +29,11 @@ export function paymentStatus(row: AuthorizationRow, flow: CamaraPaymentTable['f
   }
 }
 
-/** Payment (carrier-billing-v0.5.yaml): what the merchant sees; never the subscriber's login, session or card. */
-export function paymentView(row: AuthorizationRow, payment: CamaraPaymentTable) {
+/**
+ * Payment (carrier-billing-v0.5.yaml): what the merchant sees; never the subscriber's
+ * login, session or card. The phone number is one the merchant may see (the routes' `load`).
+ */
+export function paymentView(row: Pick<AuthorizationRow, 'id' | 'status' | 'amount' | 'currency' | 'description' | 'captured_amount' | 'created_at'>, payment: Pick<CamaraPaymentTable, 'flow' | 'phone_number' | 'client_correlator' | 'reference_code'>) {
   return {
     paymentId: row.id,
     amountTransaction: {

@@ -1,6 +1,8 @@
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Store } from '../../store/open-store.ts';
+import type { Selectable } from 'kysely';
+import type { WebhookDeliveryTable } from '../../store/schema.ts';
 import type { WebhookSigner } from './webhook-signer.ts';
 
 const MAX_ATTEMPTS = 12;
@@ -44,9 +46,11 @@ export class WebhookDispatcher {
       let status: number | null = null;
       let error: string | null = null;
       try {
+        // A CAMARA sink's token past its accessTokenExpiresUtc: "the client will stop receiving notifications".
+        if (d.bearer_expires_at !== null && d.bearer_expires_at <= now) throw new Error('the sink credential expired');
         const res = await fetch(d.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'sideband-signature': this.signer.header(d.payload), 'sideband-event-id': d.event_id, 'user-agent': 'Sideband-Webhooks/1' },
+          headers: this.headers(d),
           body: d.payload,
           signal: AbortSignal.timeout(this.timeoutMs),
           redirect: 'manual',
@@ -58,7 +62,7 @@ export class WebhookDispatcher {
         error = (e as Error).message.slice(0, 200);
       }
       const ok = error === null;
-      const finished = ok || attempt >= MAX_ATTEMPTS;
+      const finished = ok || attempt >= MAX_ATTEMPTS || error === 'the sink credential expired';
       await this.store.db
         .updateTable('webhook_deliveries')
         .set({ attempts: attempt, last_status: status, last_error: error, status: ok ? 'delivered' : finished ? 'failed' : 'pending', next_attempt_at: finished ? now : now + backoffMs(attempt), delivered_at: ok ? Date.now() : null })
@@ -67,6 +71,17 @@ export class WebhookDispatcher {
       this.attempts.inc({ result: ok ? 'delivered' : finished ? 'failed' : 'retry' });
       if (!ok) this.logger.warn({ delivery: d.id, merchant: d.merchant_id, attempt, error }, finished ? 'webhook delivery failed for good' : 'webhook delivery failed; will retry');
     }));
+  }
+
+  /**
+   * /v1 webhooks are JSON signed with the gateway's key; CAMARA notifications are
+   * CloudEvents in structured mode (`application/cloudevents+json`, CloudEvents HTTP
+   * binding §3.1), with the bearer token the merchant gave as sinkCredential, signed too.
+   */
+  private headers(d: Selectable<WebhookDeliveryTable>): Record<string, string> {
+    const common = { 'sideband-signature': this.signer.header(d.payload), 'sideband-event-id': d.event_id, 'user-agent': 'Sideband-Webhooks/1' };
+    if (d.format !== 'cloudevents') return { 'content-type': 'application/json', ...common };
+    return { 'content-type': 'application/cloudevents+json', ...(d.bearer_token ? { authorization: `Bearer ${d.bearer_token}` } : {}), ...common };
   }
 
   async stop(): Promise<void> {

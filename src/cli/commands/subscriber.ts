@@ -4,6 +4,7 @@ import { describeRequest } from './session.ts';
 import type { CardView, SubscriberView } from '../../provisioning/subscribers.ts';
 import { formatAmount } from '../../core/money/currency.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { CamaraConsents } from '../../certification/camara/camara-consents.ts';
 import { integer, type Cli } from '../main.ts';
 import { table } from '../output.ts';
 
@@ -107,6 +108,15 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
       cli.withContext(async (ctx, out) => {
         if ((o.number === undefined) === (o.none !== true)) throw new SidebandError('USAGE', 'Give --number E164 or --none.');
         out.result(await ctx.subscribers.setPhoneNumber(login, o.none ? null : o.number!), describe);
+      }));
+
+  cmd.command('camara-consent <login> <merchant> <state>')
+    .description('give (on) or withdraw (off) the subscriber\'s consent that this merchant learns their phone number from a CAMARA payment identified by address (docs/camara.md); audited')
+    .action(async (login: string, merchant: string, state: string) =>
+      cli.withContext(async (ctx, out) => {
+        if (state !== 'on' && state !== 'off') throw new SidebandError('USAGE', 'The state is on or off.');
+        const r = await new CamaraConsents(ctx.store, 'cli').set(login, merchant, state === 'on');
+        out.result(r, () => `${login}: CAMARA consent for ${r.merchantId} ${r.consent ? 'given' : 'withdrawn'}`);
       }));
 
   cmd.command('add-card <login>')

@@ -1,3 +1,4 @@
+import type { CamaraConsentView } from '../../certification/camara/camara-consents.ts';
 import { formatAmount } from '../../core/money/currency.ts';
 import type { CardView, SubscriberView } from '../../provisioning/subscribers.ts';
 import { html, type SafeHtml } from '../html.ts';
@@ -96,7 +97,7 @@ const MODES: ReadonlyArray<{ value: SecurePreference['mode']; label: string }> =
   { value: 'on', label: 'On until I switch it off' },
 ];
 
-export function settingsPage(who: Signed, account: SubscriberView & { cards: CardView[] }, prefs: SecurePreference[], message?: string): string {
+export function settingsPage(who: Signed, account: SubscriberView & { cards: CardView[] }, prefs: SecurePreference[], message?: string, consents: CamaraConsentView[] = []): string {
   const left = Math.max(0, account.spendingLimit - account.amountUsed);
   const body = html`
 ${message ? html`<p class="message" role="status">${message}</p>` : ''}
@@ -126,6 +127,14 @@ ${prefs.map((p) => html`<tr><td>${p.merchant}</td><td>${p.mode === 'off' ? 'off'
 <label class="visually-hidden" for="mode-${p.merchantId}">Secure channel for ${p.merchant}</label>
 <select id="mode-${p.merchantId}" name="mode">${MODES.map((m) => html`<option value="${m.value}"${m.value === p.mode ? html` selected` : ''}>${m.label}</option>`)}</select>
 <button type="submit">Set</button></form></td></tr>`)}
+</tbody></table>`}
+<h2>Phone number to merchants</h2>
+<p>A merchant that asks the operator's payment API (CAMARA) to charge you by your connection's address learns your phone number, but only if you allow it here. Off, such a payment is refused; you can still pay. Switching it off does not take back what a merchant was already told.</p>
+${consents.length === 0 ? html`<p class="muted">No merchants.</p>` : html`<table><caption class="visually-hidden">Phone number per merchant</caption><thead><tr><th scope="col">Merchant</th><th scope="col">May learn your number</th><th scope="col">Change</th></tr></thead><tbody>
+${consents.map((c) => html`<tr><td>${c.merchant}</td><td>${c.consent ? 'yes' : 'no'}</td>
+<td><form class="fields" method="post" action="/settings/camara/${c.merchantId}">${csrfField(who.csrf)}
+<input type="hidden" name="consent" value="${c.consent ? 'off' : 'on'}">
+<button type="submit">${c.consent ? `Stop telling ${c.merchant}` : `Allow ${c.merchant}`}</button></form></td></tr>`)}
 </tbody></table>`}`;
   return portalPage(who, '/settings', 'Settings', body);
 }

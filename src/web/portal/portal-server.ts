@@ -16,6 +16,7 @@ import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCo
 import { serveAssets } from '../static-assets.ts';
 import { WebSessions, type WebSession } from '../web-sessions.ts';
 import { PendingFeed } from './pending-feed.ts';
+import { CamaraConsents } from '../../certification/camara/camara-consents.ts';
 import { channelPage, errorPage, loginPage, nowPage, pendingList, purchasesPage, settingsPage, type Signed } from './portal-pages.ts';
 import { SubscriberPortalView } from './subscriber-view.ts';
 
@@ -50,6 +51,7 @@ export class SubscriberPortal {
   private readonly sessions = new WebSessions<PortalSessionData>();
   private readonly view: SubscriberPortalView;
   private readonly feed: PendingFeed;
+  private readonly consents: CamaraConsents;
 
   constructor(private readonly deps: PortalDependencies) {
     const { config, store, vault } = deps;
@@ -57,6 +59,7 @@ export class SubscriberPortal {
     // The portal's changes (the auto-approve threshold) are audited as the portal's.
     const subscribers = new SubscriberProvisioning(store, vault, { actor: 'portal', ...(deps.scryptCost ? { scryptCost: deps.scryptCost } : {}) });
     this.view = new SubscriberPortalView(store, subscribers, deps.tracking, deps.channel);
+    this.consents = new CamaraConsents(store, 'portal');
     this.feed = new PendingFeed(
       (id) => this.view.pendingKey(id),
       async (id, csrf) => {
@@ -190,7 +193,18 @@ export class SubscriberPortal {
     app.get('/settings', async (request, reply) => {
       const s = this.signedIn(request);
       const saved = (request.query as { saved?: string }).saved;
-      return htmlReply(reply, settingsPage(signed(s), await this.view.account(s.data.subscriberId), await this.view.securePreferences(s.data.subscriberId), saved ? 'Saved.' : undefined));
+      return htmlReply(reply, settingsPage(signed(s), await this.view.account(s.data.subscriberId), await this.view.securePreferences(s.data.subscriberId), saved ? 'Saved.' : undefined, await this.consents.list(s.data.subscriberId)));
+    });
+
+    app.post('/settings/camara/:merchantId', async (request, reply) => {
+      const s = this.signedIn(request);
+      assertSameOriginForm(request, s.csrf);
+      const consent = formField(request, 'consent');
+      if (consent !== 'on' && consent !== 'off') throw new SidebandError('REQUEST_INVALID', 'The phone number switch is on or off.', { param: 'consent' });
+      const merchantId = (request.params as { merchantId: string }).merchantId;
+      if (!(await this.consents.list(s.data.subscriberId)).some((c) => c.merchantId === merchantId)) throw new SidebandError('MERCHANT_NOT_FOUND', `No merchant ${merchantId}.`);
+      await this.consents.set(s.data.subscriberId, merchantId, consent === 'on');
+      return reply.redirect('/settings?saved=1', 303);
     });
 
     app.post('/settings/auto-approve', async (request, reply) => {
