@@ -3,10 +3,11 @@ import { isIP } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.ts';
 import { httpLimits } from '../../gateway/http-limits.ts';
+import { TrustedProxies } from '../../gateway/trusted-proxies.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { assertSameOriginForm, formField, parseForms, readCookie, securePages, setSessionCookie } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { WebSessions, type WebSession } from '../web-sessions.ts';
+import { ShopperSessions, type ShopperSession } from './shopper-sessions.ts';
 import { catalogue } from './catalogue.ts';
 import { SidebandApiError, SidebandClient } from './merchant-sdk.ts';
 import { StoreChannel, type StoreChannelOptions } from './store-channel.ts';
@@ -28,6 +29,8 @@ export interface DemoStoreOptions {
 
 const COOKIE = 'sb_demo_store';
 const MAX_ORDERS = 10_000;
+/** The demo store is reached directly, never through a proxy of its own. */
+const NO_PROXIES = new TrustedProxies([], 'none');
 /**
  * The provider starts the secure channel just after approval when the subscriber switched
  * it on; the store cannot know whether it did, so a paid order's page keeps asking this long.
@@ -50,7 +53,7 @@ function loopback(address: string): boolean {
 export class DemoStore {
   readonly app: FastifyInstance;
   private readonly client: SidebandClient;
-  private readonly sessions = new WebSessions<{ orders: string[] }>(60 * 60_000, 10_000);
+  private readonly sessions = new ShopperSessions<{ orders: string[] }>(60 * 60_000, 10_000);
   private readonly orders = new Map<string, Order & { session: string }>();
   private readonly byAuthorization = new Map<string, string>();
   private storeChannel: StoreChannel | null = null;
@@ -61,7 +64,7 @@ export class DemoStore {
     this.routes();
   }
 
-  private session(request: FastifyRequest, reply: FastifyReply): WebSession<{ orders: string[] }> {
+  private session(request: FastifyRequest, reply: FastifyReply): ShopperSession<{ orders: string[] }> {
     const existing = this.sessions.get(readCookie(request, COOKIE));
     if (existing) return existing;
     const s = this.sessions.create({ orders: [] });
@@ -115,7 +118,7 @@ export class DemoStore {
 
     app.post('/buy', async (request, reply) => {
       const s = this.session(request, reply);
-      assertSameOriginForm(request, s.csrf);
+      assertSameOriginForm(request, s.csrf, NO_PROXIES);
       const product = catalogue.find((p) => p.sku === formField(request, 'sku'));
       if (!product) return htmlReply(reply, storeErrorPage(400, 'No such product.'), 400);
       const c = this.customer(request, formField(request, 'address'));
