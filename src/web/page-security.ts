@@ -42,7 +42,7 @@ export function formField(request: FastifyRequest, name: string): string | undef
 /**
  * A form post must come from one of our own pages: the browser's Fetch Metadata says so
  * (`Sec-Fetch-Site: same-origin`; a page on another port of the same host is "same-site",
- * and refused), its `Origin`, when sent, is the origin the browser addressed (behind a TLS
+ * and refused), its `Origin`, when it names one, is the origin the browser addressed (behind a TLS
  * proxy, as the trusted proxy reports it: `https://…` although the socket is plain), and it
  * carries the session's CSRF token. Any one would stop a forged form in today's browsers;
  * the token also covers clients that send neither header.
@@ -51,7 +51,9 @@ export function assertSameOriginForm(request: FastifyRequest, csrf: string | und
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin') throw new SidebandError('WEB_FORM_FORGED', `A form posted from another site (${String(site)}) was refused.`);
   const from = request.headers.origin;
-  if (from !== undefined) {
+  // Our pages' `Referrer-Policy: no-referrer` makes a browser send `Origin: null` with their
+  // own forms (Fetch, "serialize a request origin"): null tells nothing, either way.
+  if (from !== undefined && from !== 'null') {
     const own = proxies.origin(request);
     if (from !== own) throw new SidebandError('WEB_FORM_FORGED', `A form posted from ${from} to ${own ?? 'an unnamed origin'} was refused.`);
   }
