@@ -176,7 +176,7 @@ export class Gateway {
     if (!demo || !existsSync(demo.merchant.privateKeyPath)) return;
     const registrar = this.channelPart?.registrar;
     this.demoStore = new DemoStore({
-      merchantApi: `http://${this.listen.merchantHttp}`, keyId: demo.merchant.keyId, privateKey: readFileSync(demo.merchant.privateKeyPath, 'utf8'),
+      merchantApi: `http://${this.listen.merchantHttp}`, publicOrigin: config.merchantApi.publicOrigin, keyId: demo.merchant.keyId, privateKey: readFileSync(demo.merchant.privateKeyPath, 'utf8'),
       host: config.listen.host, port: config.listen.demoStoreHttp, http: config.http, logger,
       ...(line && registrar ? { channel: { registrar, ...line, mediaAddress: config.channel.mediaAddress } } : {}),
     });

@@ -14,8 +14,14 @@ import { StoreChannel, type StoreChannelOptions } from './store-channel.ts';
 import { cataloguePage, orderPage, orderState, storeErrorPage, type Order } from './store-pages.ts';
 
 export interface DemoStoreOptions {
-  /** The gateway's merchant API, e.g. http://127.0.0.1:7443. */
+  /** Where the store reaches the gateway's merchant API, e.g. http://127.0.0.1:7443. */
   merchantApi: string;
+  /**
+   * The origin the provider publishes that API at (merchantApi.publicOrigin), when set:
+   * the gateway then verifies signatures against it, so the store signs for it while it
+   * still connects to `merchantApi`, past the provider's proxy.
+   */
+  publicOrigin?: string | undefined;
   keyId: string;
   /** PEM of the demo merchant's Ed25519 key (data/demo-merchant-ed25519.pem). */
   privateKey: string;
@@ -59,7 +65,7 @@ export class DemoStore {
   private storeChannel: StoreChannel | null = null;
 
   constructor(private readonly options: DemoStoreOptions) {
-    this.client = new SidebandClient({ baseUrl: options.merchantApi, keyId: options.keyId, privateKey: options.privateKey, maxRetries: 1 });
+    this.client = new SidebandClient({ baseUrl: options.publicOrigin ?? options.merchantApi, connectUrl: options.merchantApi, keyId: options.keyId, privateKey: options.privateKey, maxRetries: 1 });
     this.app = Fastify({ loggerInstance: options.logger.child({ part: 'demo-store' }) as FastifyBaseLogger, ...httpLimits(options.http, 16 * 1024) });
     this.routes();
   }
@@ -164,7 +170,7 @@ export class DemoStore {
     const { channel } = this.options;
     if (channel) {
       // The channel asks the merchant API at start (the provider's line and certificate). A
-      // store that cannot, e.g. behind merchantApi.publicOrigin, still sells, without it.
+      // store that cannot still sells, without it.
       try {
         this.storeChannel = await StoreChannel.start(this.client, { ...channel, host: this.options.host, logger: this.options.logger }, (authorizationId) => {
           const order = this.orders.get(this.byAuthorization.get(authorizationId) ?? '');
