@@ -81,6 +81,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The subscriber portal and the operator console (README, "Web pages"). */
+    web: z
+      .object({
+        /** Proxies in front of the portal and console (a TLS terminator) whose Forwarded / X-Forwarded-Proto / -Host / -For are believed, like merchantApi.trustedProxies. */
+        trustedProxies: cidrList.default([]),
+        /** Browsers one subscriber (or operator) may be signed in with at once; one more sign-in ends the least recently used. */
+        sessionsPerSubject: z.number().int().min(1).max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
     vault: z
       .object({
         /** Path of the keyring file; relative paths are inside dataDir. */

@@ -208,7 +208,7 @@ export const errorRegistry = define({
   // ── operator API and CLI ──────────────────────────────────────
   OPERATOR_TOKEN_MISSING: { status: 401, type: 'authentication', cause: 'The operator API request carries no bearer token.', fix: 'Send Authorization: Bearer TOKEN; issue a token with `sideband token issue`.' },
   OPERATOR_TOKEN_INVALID: { status: 401, type: 'authentication', cause: 'The bearer token is unknown or revoked.', fix: 'Issue a new token with `sideband token issue`.' },
-  WEB_FORM_FORGED: { status: 403, type: 'permission', cause: 'A form of the portal or the console was posted from another site, or without the CSRF token of the signed-in session.', fix: 'Use the form on the page itself; reload the page if it was open for long.' },
+  WEB_FORM_FORGED: { status: 403, type: 'permission', cause: 'A form of the portal or the console was posted from another site, or without the CSRF token of the signed-in session.', fix: 'Use the form on the page itself; reload the page if it was open for long. Behind a TLS proxy, the operator lists the proxy in web.trustedProxies, so that the page\'s https origin is known.' },
   WEB_SESSION_EXPIRED: { status: 401, type: 'authentication', cause: 'The portal or console page was asked for without a signed-in session, or the session was idle too long.', fix: 'Sign in again.' },
   PORTAL_LOGIN_THROTTLED: { status: 429, type: 'permission', cause: 'Too many failed portal sign-ins for this login from this address in a short time.', fix: 'Wait radius.failureWindowSeconds and try again.' },
   REQUEST_INVALID: { status: 400, type: 'invalid_request', cause: 'The request body or query does not match the schema.', fix: 'Read the message: it names the field and what it accepts.' },

@@ -148,12 +148,12 @@ export class Gateway {
     }
 
     this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), dynamicAuthorizationRoutes(this.aaa.dynamicAuthorization, ctx), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
-    this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens), { prefix: '/console' });
+    this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens, ctx.store, config), { prefix: '/console' });
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 
     this.portal = new SubscriberPortal({
-      config, logger, store: ctx.store, vault: ctx.vault, tracking: this.tracker, lifecycle: this.cert.authorizations.lifecycle, channel: () => this.channelPart?.channel ?? null,
+      config, logger, store: ctx.store, vault: ctx.vault, tracking: this.tracker, lifecycle: this.cert.authorizations.lifecycle, channel: () => this.channelPart?.channel ?? null, jobs,
       ...(this.options.scryptCost ? { scryptCost: this.options.scryptCost } : {}),
     });
     this.listen.portalHttp = await this.portal.listen();
@@ -176,7 +176,7 @@ export class Gateway {
     if (!demo || !existsSync(demo.merchant.privateKeyPath)) return;
     const registrar = this.channelPart?.registrar;
     this.demoStore = new DemoStore({
-      merchantApi: `http://${this.listen.merchantHttp}`, keyId: demo.merchant.keyId, privateKey: readFileSync(demo.merchant.privateKeyPath, 'utf8'),
+      merchantApi: `http://${this.listen.merchantHttp}`, publicOrigin: config.merchantApi.publicOrigin, keyId: demo.merchant.keyId, privateKey: readFileSync(demo.merchant.privateKeyPath, 'utf8'),
       host: config.listen.host, port: config.listen.demoStoreHttp, http: config.http, logger,
       ...(line && registrar ? { channel: { registrar, ...line, mediaAddress: config.channel.mediaAddress } } : {}),
     });

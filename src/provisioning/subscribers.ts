@@ -9,6 +9,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import type { SubscriberStatus } from '../store/schema.ts';
 import type { Vault } from '../vault/vault.ts';
+import { endWebSessions } from '../web/web-session-store.ts';
 import { toIso } from '../core/time/to-iso.ts';
 import { queuePrepaidLimits, queueSubscriberDisconnects, viewOf, type DynamicAuthorizationView } from '../aaa/service/dynamic-authorization-queue.ts';
 
@@ -163,6 +164,8 @@ export class SubscriberProvisioning {
       await tx.updateTable('subscribers').set({ status: to, updated_at: now }).where('id', '=', row.id).execute();
       // A suspension ends the sessions it finds open, in the same commit: the NAS is told now, not at the next log-in.
       const ids = to === 'suspended' ? await queueSubscriberDisconnects(tx, row.id, { requestedBy: actor, reason: 'subscriber-suspended', now, claimedBy: origin.claimedBy ?? null }) : [];
+      // And signs them out of the portal, on every gateway.
+      if (to === 'suspended') await endWebSessions(tx, 'portal', row.id);
       await appendAudit(tx, { actor, action, subjectType: 'subscriber', subjectId: row.id, detail: { from: row.status, to, ...(ids.length > 0 ? { disconnects: ids } : {}) } });
       return ids;
     });
@@ -201,6 +204,7 @@ export class SubscriberProvisioning {
       // The status first: it is the write that takes SQLite's lock, before anything is read.
       await tx.updateTable('subscribers').set({ status: 'closed', chap_record_id: null, updated_at: now }).where('id', '=', row.id).execute();
       const ids = await queueSubscriberDisconnects(tx, row.id, { requestedBy: actor, reason: 'subscriber-closed', now, claimedBy: origin.claimedBy ?? null });
+      await endWebSessions(tx, 'portal', row.id);
       const cards = await tx.selectFrom('cards').select(['id', 'record_id']).where('subscriber_id', '=', row.id).where('status', '=', 'active').execute();
       await tx.updateTable('cards').set({ status: 'removed', removed_at: now, record_id: null }).where('subscriber_id', '=', row.id).where('status', '=', 'active').execute();
       for (const c of cards) if (c.record_id) await this.vault.remove(tx, c.record_id);
@@ -230,6 +234,8 @@ export class SubscriberProvisioning {
       const r = await tx.updateTable('subscribers').set({ password_hash: passwordHash, chap_record_id: chapRecord, updated_at: now }).where('id', '=', row.id).where('status', '!=', 'closed').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SidebandError('SUBSCRIBER_STATUS_INVALID', `Subscriber ${row.login} is closed.`);
       if (previous.chap_record_id) await this.vault.remove(tx, previous.chap_record_id);
+      // Whoever was signed in to the portal with the old password is signed out.
+      await endWebSessions(tx, 'portal', row.id);
       await appendAudit(tx, { actor: this.options.actor, action: 'subscriber.reset-password', subjectType: 'subscriber', subjectId: row.id });
     });
     return this.view(await this.row(row.id));

@@ -466,6 +466,7 @@ export interface Database {
   oauth_access_tokens: OAuthAccessTokenTable;
   camara_consents: CamaraConsentTable;
   camara_refunds: CamaraRefundTable;
+  web_sessions: WebSessionTable;
 }
 
 /** What a CAMARA Carrier Billing payment adds to the authorization it is (docs/camara.md). */
@@ -517,4 +518,18 @@ export interface OAuthAccessTokenTable {
   scope: string;
   expires_at: number;
   created_at: number;
+}
+
+/** A signed-in browser of the portal or the console, by the SHA-256 of its session id (src/web/web-session-store.ts). */
+export interface WebSessionTable {
+  id_hash: string;
+  site: 'portal' | 'console';
+  /** The subscriber's id or the operator's name; null for a log-in form's session. */
+  subject: string | null;
+  csrf: string;
+  /** The site's JSON, sealed under a key derived from the session id. */
+  data: string;
+  created_at: number;
+  last_seen: number;
+  expires_at: number;
 }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SidebandError } from '../errors/sideband-error.ts';
+import type { TrustedProxies } from '../gateway/trusted-proxies.ts';
 
 /**
  * Only this site's own script, styles and images; no inline script or style, no framing,
@@ -41,12 +42,21 @@ export function formField(request: FastifyRequest, name: string): string | undef
 /**
  * A form post must come from one of our own pages: the browser's Fetch Metadata says so
  * (`Sec-Fetch-Site: same-origin`; a page on another port of the same host is "same-site",
- * and refused) and it carries the session's CSRF token. Either alone would stop a forged
- * form in today's browsers; the token also covers clients that send no Fetch Metadata.
+ * and refused), its `Origin`, when it names one, is the origin the browser addressed (behind a TLS
+ * proxy, as the trusted proxy reports it: `https://…` although the socket is plain), and it
+ * carries the session's CSRF token. Any one would stop a forged form in today's browsers;
+ * the token also covers clients that send neither header.
  */
-export function assertSameOriginForm(request: FastifyRequest, csrf: string | undefined): void {
+export function assertSameOriginForm(request: FastifyRequest, csrf: string | undefined, proxies: TrustedProxies): void {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin') throw new SidebandError('WEB_FORM_FORGED', `A form posted from another site (${String(site)}) was refused.`);
+  const from = request.headers.origin;
+  // Our pages' `Referrer-Policy: no-referrer` makes a browser send `Origin: null` with their
+  // own forms (Fetch, "serialize a request origin"): null tells nothing, either way.
+  if (from !== undefined && from !== 'null') {
+    const own = proxies.origin(request);
+    if (from !== own) throw new SidebandError('WEB_FORM_FORGED', `A form posted from ${from} to ${own ?? 'an unnamed origin'} was refused.`);
+  }
   const given = formField(request, '_csrf');
   if (!csrf || !given || given.length !== csrf.length || !timingSafeEqual(Buffer.from(given), Buffer.from(csrf))) {
     throw new SidebandError('WEB_FORM_FORGED', 'The form carried no valid CSRF token; reload the page and try again.');
@@ -58,6 +68,11 @@ export interface CookieOptions {
   path: string;
   /** Set when the request arrived over TLS: the browser then sends the cookie only over TLS. */
   secure: boolean;
+}
+
+/** A site's session cookie for this request: Secure when the browser reached the site over TLS, directly or through a trusted proxy. */
+export function sessionCookie(request: FastifyRequest, proxies: TrustedProxies, name: string, path: string): CookieOptions {
+  return { name, path, secure: proxies.protocol(request) === 'https' };
 }
 
 /** The session cookie: HttpOnly (no script reads it), SameSite=Strict (no cross-site request carries it). */

@@ -7,7 +7,19 @@ export class PortalClient {
   cookie = '';
   csrf = '';
 
-  constructor(readonly origin: string) {}
+  /** `fetchImpl`: e.g. httpsFetch(ca) for a site behind a test's TLS proxy. */
+  constructor(
+    readonly origin: string,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  /** The same browser (cookie and CSRF token) reaching another gateway, as a load balancer without sticky routing would send it. */
+  at(origin: string): PortalClient {
+    const other = new PortalClient(origin, this.fetchImpl);
+    other.cookie = this.cookie;
+    other.csrf = this.csrf;
+    return other;
+  }
 
   private remember(res: Response): void {
     const set = res.headers.get('set-cookie');
@@ -15,7 +27,7 @@ export class PortalClient {
   }
 
   async get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; location: string | null; headers: Headers }> {
-    const res = await fetch(this.origin + path, { headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...headers }, redirect: 'manual' });
+    const res = await this.fetchImpl(this.origin + path, { headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...headers }, redirect: 'manual' });
     this.remember(res);
     const body = await res.text();
     const token = /name="_csrf" value="([^"]+)"/.exec(body);
@@ -27,7 +39,7 @@ export class PortalClient {
     const form = new URLSearchParams(fields);
     const csrf = options.csrf === undefined ? this.csrf : options.csrf;
     if (csrf !== null) form.set('_csrf', csrf);
-    const res = await fetch(this.origin + path, {
+    const res = await this.fetchImpl(this.origin + path, {
       method: 'POST', redirect: 'manual', body: form.toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...(this.cookie ? { cookie: this.cookie } : {}), ...(options.headers ?? {}) },
     });

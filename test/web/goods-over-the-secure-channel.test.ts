@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/load-config.ts';
+import type { Page } from 'playwright-core';
 import { DEMO_TEST_CARD } from '../../src/gateway/demo-data.ts';
-import { Gateway } from '../../src/gateway/gateway.ts';
-import { createTestLogger } from '../../src/observability/logger.ts';
-import { chromiumMissing, launchChromium, pressByKeyboard, screenshotDir, seriousAccessibilityViolations } from '../support/browser.ts';
-import { testScryptCost } from '../support/contexts.ts';
-import { haveRadclient, radclient } from '../support/radclient.ts';
+import type { Gateway } from '../../src/gateway/gateway.ts';
+import { chromiumMissing, pressByKeyboard, startDemoInChromium, type DemoInChromium } from '../support/browser.ts';
+import { haveRadclient } from '../support/radclient.ts';
 
 const skip = chromiumMissing || (haveRadclient ? false : 'radclient missing (apt-get install freeradius-utils)');
 
@@ -24,59 +18,32 @@ const TICKET = /Weekend rail pass: ticket code ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]
  * the portal's Secure channel page shows them, and that the call was active first.
  */
 describe('electronic goods over the secure channel, clicked through in Chromium', { skip }, () => {
-  let dir: string;
+  let demo: DemoInChromium;
   let gateway: Gateway;
-  let browser: Browser;
   let address: string;
-  let shots: string;
-  let shotCount = 0;
-  const csp: string[] = [];
   /** Every body the demo store sent to the browser. */
   const storeBodies: string[] = [];
-
-  const url = (listener: string, path: string): string => `http://${gateway.listen[listener]}${path}`;
-
-  async function check(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`), fullPage: true });
-    assert.deepEqual(await seriousAccessibilityViolations(page), [], `${name}: serious or critical accessibility violations`);
-  }
+  const url = (listener: string, path: string): string => demo.url(listener, path);
+  const check = (page: Page, name: string): Promise<void> => demo.check(page, name);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sideband-channel-browser-'));
-    const config = loadConfig({ env: {}, overrides: { dataDir: dir, demo: true, listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, operatorHttp: 0, merchantHttp: 0, netflow: 0, ipfix: 0, portalHttp: 0, demoStoreHttp: 0 }, channel: { exchange: { port: 0 } } } });
-    gateway = new Gateway({ config, logger: createTestLogger('goods-over-the-secure-channel'), scryptCost: testScryptCost });
-    await gateway.start();
-    browser = await launchChromium();
-    shots = screenshotDir('goods-over-the-secure-channel');
+    demo = await startDemoInChromium('goods-over-the-secure-channel');
+    gateway = demo.gateway;
   });
-  after(async () => {
-    await browser?.close();
-    await gateway?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => demo?.dispose());
 
   it('the development start registers the demo store\'s channel: its line at the built-in exchange, its endpoint and certificate', async () => {
     const merchant = await gateway.context.merchants.show(gateway.demo!.merchant.id);
     assert.equal(merchant.channel?.lineNumber, gateway.demo!.merchant.channel!.lineNumber);
     assert.match(merchant.channel?.fingerprint ?? '', /^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
-    const demo = gateway.demo!;
-    const run = await radclient(gateway.listen.radiusAuth!, 'auth', demo.nas.secret, [`User-Name = demo, User-Password = "${demo.subscriber.password}", Message-Authenticator = 0x00, NAS-Port = 7`]);
-    assert.equal(run.replies[0]?.code, 'Access-Accept', run.output);
-    address = run.replies[0]!.attributes['Framed-IP-Address']!;
-    const pushed = await fetch(url('operatorHttp', '/v1/destinations'), {
-      method: 'POST', headers: { authorization: `Bearer ${demo.operator.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ observations: [{ source: { address }, destination: '203.0.113.80' }] }),
-    });
-    assert.equal(pushed.status, 202);
+    address = await demo.logInDemoSubscriber();
   });
 
   let portal: Page;
   let store: Page;
 
   it('switches the secure channel on for the demo store in the portal, by keyboard', async () => {
-    const context = await browser.newContext();
-    portal = await context.newPage();
-    portal.on('console', (m) => void (/Content[- ]Security[- ]Policy/i.test(m.text()) && csp.push(m.text())));
+    portal = await demo.newPage();
     await portal.goto(url('portalHttp', '/'));
     await portal.getByLabel('Login').fill('demo');
     await portal.getByLabel('Password').fill(gateway.demo!.subscriber.password);
@@ -93,9 +60,7 @@ describe('electronic goods over the secure channel, clicked through in Chromium'
   });
 
   it('buys in the store, approves in the portal, and the store shows the goods delivered over the channel, not on its page', async () => {
-    const context = await browser.newContext();
-    store = await context.newPage();
-    store.on('console', (m) => void (/Content[- ]Security[- ]Policy/i.test(m.text()) && csp.push(m.text())));
+    store = await demo.newPage();
     store.on('response', (r) => {
       if (r.url().startsWith(url('demoStoreHttp', '/'))) void r.text().then((t) => storeBodies.push(t), () => undefined);
     });
@@ -137,6 +102,6 @@ describe('electronic goods over the secure channel, clicked through in Chromium'
   });
 
   it('no page broke its own Content-Security-Policy', () => {
-    assert.deepEqual(csp, []);
+    assert.deepEqual(demo.csp, []);
   });
 });

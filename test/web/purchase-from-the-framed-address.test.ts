@@ -83,7 +83,7 @@ describe('a purchase from the framed address, the browser in a network namespace
     assert.equal(pushed, '202');
   });
 
-  it('buys in the store from the framed address, approves in the portal, and the store shows it paid', async () => {
+  it('buys in the store from the framed address, approves in the portal, and the store shows it paid; again with the secure switch on, the goods over the channel', async () => {
     const wrapper = join(dir, 'chromium-in-sb-sub');
     writeFileSync(wrapper, '#!/bin/sh\nexec ip netns exec sb-sub /usr/bin/chromium "$@"\n');
     chmodSync(wrapper, 0o755);
@@ -116,5 +116,23 @@ describe('a purchase from the framed address, the browser in a network namespace
     await portal.getByText('Approved: the merchant has been told.').waitFor();
     await store.getByText('Paid. Thank you!').waitFor();
     await shot(store, '04-store-order-paid');
+
+    // The same with the secure switch on: the goods come back over the channel.
+    await portal.goto(`http://192.0.2.254:${port('portalHttp')}/settings`);
+    await portal.getByLabel(/Secure channel for Demo Shop/).selectOption('on');
+    await pressByKeyboard(portal, 'Set');
+    await portal.getByText('Saved.').waitFor();
+    await store.goto(`http://203.0.113.80:${port('demoStoreHttp')}/`);
+    await store.locator('[aria-describedby="h-rail-pass"]').click();
+    await store.getByText('Waiting for you to approve').waitFor();
+    await portal.goto(`http://192.0.2.254:${port('portalHttp')}/purchases`);
+    await portal.getByRole('heading', { name: 'Demo Shop: 89.00 EUR' }).waitFor();
+    await pressByKeyboard(portal, 'Approve');
+    await portal.getByText('Approved: the merchant has been told.').waitFor();
+    await store.getByText('Delivered over the secure channel').waitFor();
+    await shot(store, '05-store-order-delivered-over-the-channel');
+    await portal.goto(`http://192.0.2.254:${port('portalHttp')}/channel`);
+    assert.match((await portal.textContent('main'))!, /Weekend rail pass: ticket code [A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}/);
+    await shot(portal, '06-portal-secure-channel-goods');
   });
 });

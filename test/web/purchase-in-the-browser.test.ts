@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/load-config.ts';
-import { Gateway } from '../../src/gateway/gateway.ts';
-import { createTestLogger } from '../../src/observability/logger.ts';
-import { chromiumMissing, launchChromium, pressByKeyboard, screenshotDir, seriousAccessibilityViolations } from '../support/browser.ts';
-import { testScryptCost } from '../support/contexts.ts';
-import { haveRadclient, radclient } from '../support/radclient.ts';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { Gateway } from '../../src/gateway/gateway.ts';
+import { chromiumMissing, pressByKeyboard, startDemoInChromium, type DemoInChromium } from '../support/browser.ts';
+import { haveRadclient } from '../support/radclient.ts';
 
 const skip = chromiumMissing || (haveRadclient ? false : 'radclient missing (apt-get install freeradius-utils)');
 
@@ -23,39 +17,18 @@ const skip = chromiumMissing || (haveRadclient ? false : 'radclient missing (apt
  * network's report of the visit to the shop is pushed through the operator API.
  */
 describe('a purchase clicked through in Chromium: demo store, subscriber portal, operator console', { skip }, () => {
-  let dir: string;
+  let demo: DemoInChromium;
   let gateway: Gateway;
-  let browser: Browser;
   let attacker: Server;
   let address: string;
-  let shots: string;
-  const csp: string[] = [];
-  let shotCount = 0;
-
-  const url = (listener: string, path: string): string => `http://${gateway.listen[listener]}${path}`;
-
-  async function check(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`), fullPage: true });
-    const violations = await seriousAccessibilityViolations(page);
-    assert.deepEqual(violations, [], `${name}: serious or critical accessibility violations`);
-  }
-
-  async function newPage(context: BrowserContext): Promise<Page> {
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (/Content[- ]Security[- ]Policy/i.test(m.text())) csp.push(m.text());
-    });
-    return page;
-  }
+  const url = (listener: string, path: string): string => demo.url(listener, path);
+  const check = (page: Page, name: string): Promise<void> => demo.check(page, name);
+  const newPage = (context: BrowserContext): Promise<Page> => demo.newPage(context);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sideband-browser-'));
-    const config = loadConfig({ env: {}, overrides: { dataDir: dir, demo: true, listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, operatorHttp: 0, merchantHttp: 0, netflow: 0, ipfix: 0, portalHttp: 0, demoStoreHttp: 0 }, channel: { exchange: { port: 0 } } } });
-    gateway = new Gateway({ config, logger: createTestLogger('purchase-in-the-browser'), scryptCost: testScryptCost });
-    await gateway.start();
+    demo = await startDemoInChromium('purchase-in-the-browser');
+    gateway = demo.gateway;
     assert.ok(gateway.demo && gateway.listen.demoStoreHttp && gateway.listen.portalHttp, 'the development start runs the portal and the demo store');
-    browser = await launchChromium();
-    shots = screenshotDir('purchase-in-the-browser');
     // A page on another port of the same host: the same site, another origin.
     attacker = createServer((_req, res) => {
       res.setHeader('content-type', 'text/html');
@@ -64,29 +37,19 @@ describe('a purchase clicked through in Chromium: demo store, subscriber portal,
     await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', () => r()));
   });
   after(async () => {
-    await browser?.close();
     await new Promise<void>((r) => (attacker ? attacker.close(() => r()) : r()));
-    await gateway?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await demo?.dispose();
   });
 
   it('logs the demo subscriber in through radclient, and the access network reports the visit to the shop', async () => {
-    const demo = gateway.demo!;
-    const run = await radclient(gateway.listen.radiusAuth!, 'auth', demo.nas.secret, [`User-Name = demo, User-Password = "${demo.subscriber.password}", Message-Authenticator = 0x00, NAS-Port = 7`]);
-    assert.equal(run.replies[0]?.code, 'Access-Accept', run.output);
-    address = run.replies[0]!.attributes['Framed-IP-Address']!;
-    const pushed = await fetch(url('operatorHttp', '/v1/destinations'), {
-      method: 'POST', headers: { authorization: `Bearer ${demo.operator.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ observations: [{ source: { address }, destination: '203.0.113.80' }] }),
-    });
-    assert.equal(pushed.status, 202);
+    address = await demo.logInDemoSubscriber();
   });
 
   let portal: Page;
   let store: Page;
 
   it('signs in to the portal with Login and Password, by keyboard, and shows the session', async () => {
-    portal = await newPage(await browser.newContext());
+    portal = await demo.newPage();
     await portal.goto(url('portalHttp', '/'));
     await check(portal, 'portal-sign-in');
     await portal.getByLabel('Login').fill('demo');
@@ -100,7 +63,7 @@ describe('a purchase clicked through in Chromium: demo store, subscriber portal,
   });
 
   it('buys in the demo store; the purchase appears live in the portal; approved by keyboard; the store shows it paid', async () => {
-    store = await newPage(await browser.newContext());
+    store = await demo.newPage();
     await store.goto(url('demoStoreHttp', '/'));
     await store.getByLabel('Your network address').fill(address);
     await store.getByRole('button', { name: 'Use it' }).click();
@@ -159,7 +122,7 @@ describe('a purchase clicked through in Chromium: demo store, subscriber portal,
   });
 
   it('every operator console page passes axe', async () => {
-    const page = await newPage(await browser.newContext());
+    const page = await demo.newPage();
     await page.goto(url('operatorHttp', '/console/'));
     await check(page, 'console-sign-in');
     await page.getByLabel('Operator token').fill(gateway.demo!.operator.token);
@@ -181,6 +144,6 @@ describe('a purchase clicked through in Chromium: demo store, subscriber portal,
   });
 
   it('no page broke its own Content-Security-Policy', () => {
-    assert.deepEqual(csp, []);
+    assert.deepEqual(demo.csp, []);
   });
 });

@@ -18,8 +18,21 @@ export class SidebandApiError extends Error {
 }
 
 export interface SidebandClientOptions {
-  /** The gateway's merchant API, e.g. `https://pay.isp.example`. */
+  /**
+   * The gateway's merchant API as the provider publishes it, e.g. `https://pay.isp.example`:
+   * every request's URL under it is what the signature covers (`@target-uri`).
+   */
   baseUrl: string;
+  /**
+   * Where to send the requests when that is not `baseUrl`: e.g. the gateway's address on an
+   * internal network, past the TLS proxy that serves `baseUrl`. The signatures still name
+   * `baseUrl`'s URLs, which is what a gateway behind that proxy verifies
+   * (`merchantApi.publicOrigin`). Default: `baseUrl`.
+   *
+   * @example
+   * new SidebandClient({ baseUrl: 'https://pay.isp.example', connectUrl: 'http://10.0.0.5:7443', keyId, privateKey });
+   */
+  connectUrl?: string;
   /** The key id the provider registered for your signing key. */
   keyId: string;
   /** Your Ed25519 private key: a KeyObject or PEM text. */
@@ -90,6 +103,7 @@ export class SidebandClient {
 
   private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
     const url = new URL(path, this.options.baseUrl).toString();
+    const destination = this.options.connectUrl === undefined ? url : new URL(path, this.options.connectUrl).toString();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const maxRetries = this.options.maxRetries ?? 2;
     for (let attempt = 0; ; attempt++) {
@@ -106,7 +120,7 @@ export class SidebandClient {
       headers.signature = signed.signature;
       let res: Response;
       try {
-        res = await this.fetchImpl(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+        res = await this.fetchImpl(destination, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
       } catch (e) {
         if (attempt < maxRetries) {
           await backoff(attempt);

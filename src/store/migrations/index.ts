@@ -12,6 +12,7 @@ import * as cluster from './0010-cluster.ts';
 import * as dynamicAuthorization from './0011-dynamic-authorization.ts';
 import * as camara from './0012-camara.ts';
 import * as camaraConsentRefundsSinks from './0013-camara-consent-refunds-sinks.ts';
+import * as webSessions from './0014-web-sessions.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -33,6 +34,7 @@ const migrations: Record<string, DialectMigration> = {
   '0011-dynamic-authorization': dynamicAuthorization,
   '0012-camara': camara,
   '0013-camara-consent-refunds-sinks': camaraConsentRefundsSinks,
+  '0014-web-sessions': webSessions,
 };
 
 export class SidebandMigrations implements MigrationProvider {

@@ -1,20 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import type { Config } from '../../config/schema.ts';
 import type { ErrorCode } from '../../errors/registry.ts';
+import { TrustedProxies } from '../../gateway/trusted-proxies.ts';
 import type { OperatorTokens } from '../../provisioning/operator-tokens.ts';
-import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, setSessionCookie, type CookieOptions } from '../page-security.ts';
+import type { Store } from '../../store/open-store.ts';
+import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, sessionCookie, setSessionCookie } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { WebSessions, type WebSession } from '../web-sessions.ts';
+import { WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
 import {
   auditPage, authorizationPage, authorizationsPage, callsPage, consoleErrorPage, consoleLoginPage, merchantPage, merchantsPage, networkPage, resolvePage, sessionsPage,
   type Json, type Operator,
 } from './console-pages.ts';
 
 interface ConsoleSessionData {
-  /** The operator's bearer token, kept here (never in the cookie) to call the operator API for the pages. */
+  /** The operator's bearer token, kept here (never in the cookie; sealed in the store) to call the operator API for the pages. */
   token: string | null;
-  name: string | null;
 }
+
+type ConsoleSession = StoredWebSession<ConsoleSessionData>;
+type SignedInSession = ConsoleSession & { subject: string; data: { token: string } };
 
 const COOKIE = 'sb_console';
 
@@ -37,16 +42,18 @@ class ApiRefusal extends Error {
  * token), so the console shows exactly what the JSON API answers and is authorized the same
  * way; it adds no query of its own.
  */
-export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
-  const sessions = new WebSessions<ConsoleSessionData>(15 * 60_000, 10_000);
-  const cookie = (request: FastifyRequest): CookieOptions => ({ name: COOKIE, path: '/console', secure: request.protocol === 'https' });
-  const session = (request: FastifyRequest): WebSession<ConsoleSessionData> | null => sessions.get(readCookie(request, COOKIE));
-  const signedIn = (request: FastifyRequest): WebSession<ConsoleSessionData> & { data: { token: string; name: string } } => {
-    const s = session(request);
-    if (!s?.data.token || !s.data.name) throw new SidebandError('WEB_SESSION_EXPIRED');
-    return s as WebSession<ConsoleSessionData> & { data: { token: string; name: string } };
+export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, store: Store, config: Config) {
+  const sessions = new WebSessionStore<ConsoleSessionData>(store, 'console', { idleMs: 15 * 60_000, perSubject: config.web.sessionsPerSubject });
+  const proxies = new TrustedProxies(config.web.trustedProxies, 'web.trustedProxies');
+  const cookie = (request: FastifyRequest) => sessionCookie(request, proxies, COOKIE, '/console');
+  const sameOrigin = (request: FastifyRequest, csrf: string | undefined) => assertSameOriginForm(request, csrf, proxies);
+  const session = (request: FastifyRequest): Promise<ConsoleSession | null> => sessions.get(readCookie(request, COOKIE));
+  const signedIn = async (request: FastifyRequest): Promise<SignedInSession> => {
+    const s = await session(request);
+    if (!s?.data.token || !s.subject) throw new SidebandError('WEB_SESSION_EXPIRED');
+    return s as SignedInSession;
   };
-  const who = (s: WebSession<ConsoleSessionData>): Operator => ({ name: s.data.name!, csrf: s.csrf });
+  const who = (s: ConsoleSession): Operator => ({ name: s.subject!, csrf: s.csrf });
   const htmlReply = (reply: FastifyReply, body: string, status = 200) => reply.status(status).type('text/html; charset=utf-8').send(body);
 
   async function api(s: { data: { token: string } }, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<Json> {
@@ -71,8 +78,8 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
     parseForms(app);
     serveAssets(app, '/assets', ['site.css']);
 
-    app.setErrorHandler((error, request, reply) => {
-      const s = session(request);
+    app.setErrorHandler(async (error, request, reply) => {
+      const s = await session(request).catch(() => null);
       const operator = s?.data.token ? who(s) : null;
       if (error instanceof SidebandError) {
         if (error.code === 'WEB_SESSION_EXPIRED' && request.method === 'GET') return reply.redirect('/console/login', 303);
@@ -86,37 +93,37 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
     });
     app.setNotFoundHandler((request, reply) => htmlReply(reply, consoleErrorPage(null, 404, 'NOT_FOUND', `No page ${request.url}.`), 404));
 
-    app.get('/', async (request, reply) => reply.redirect(session(request)?.data.token ? '/console/resolve' : '/console/login', 303));
+    app.get('/', async (request, reply) => reply.redirect((await session(request))?.data.token ? '/console/resolve' : '/console/login', 303));
     app.get('/login', async (request, reply) => {
-      let s = session(request);
+      let s = await session(request);
       if (s?.data.token) return reply.redirect('/console/resolve', 303);
       if (!s) {
-        s = sessions.create({ token: null, name: null });
+        s = await sessions.create(null, { token: null });
         setSessionCookie(reply, cookie(request), s.id);
       }
       return htmlReply(reply, consoleLoginPage(s.csrf));
     });
     app.post('/login', async (request, reply) => {
-      const pre = session(request);
-      assertSameOriginForm(request, pre?.csrf);
+      const pre = await session(request);
+      sameOrigin(request, pre?.csrf);
       const token = (formField(request, 'token') ?? '').trim();
       const name = token ? await tokens.verify(token) : undefined;
       if (!name) return htmlReply(reply, consoleLoginPage(pre!.csrf, 'That token is unknown or revoked.'), 401);
-      sessions.destroy(pre!.id);
-      const s = sessions.create({ token, name });
+      await sessions.destroy(pre!.id);
+      const s = await sessions.create(name, { token });
       setSessionCookie(reply, cookie(request), s.id);
       return reply.redirect('/console/resolve', 303);
     });
     app.post('/logout', async (request, reply) => {
-      const s = signedIn(request);
-      assertSameOriginForm(request, s.csrf);
-      sessions.destroy(s.id);
+      const s = await signedIn(request);
+      sameOrigin(request, s.csrf);
+      await sessions.destroy(s.id);
       clearSessionCookie(reply, cookie(request));
       return reply.redirect('/console/login', 303);
     });
 
     app.get('/resolve', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       const q = request.query as { address?: string; port?: string; at?: string };
       let answer: Parameters<typeof resolvePage>[2] = null;
       if (q.address) {
@@ -130,27 +137,27 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
       return htmlReply(reply, resolvePage(who(s), q, answer));
     });
     app.get('/sessions', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       return htmlReply(reply, sessionsPage(who(s), await list(s, '/v1/sessions'), await list(s, '/v1/pools/usage')));
     });
     app.get('/network', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       return htmlReply(reply, networkPage(who(s), await list(s, '/v1/nas'), await list(s, '/v1/pools'), await list(s, '/v1/exporters')));
     });
     app.get('/merchants', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       return htmlReply(reply, merchantsPage(who(s), await list(s, '/v1/merchants')));
     });
     app.get('/merchants/:id', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       const id = encodeURIComponent((request.params as { id: string }).id);
       const done = (request.query as { done?: string }).done;
       return htmlReply(reply, merchantPage(who(s), await api(s, 'GET', `/v1/merchants/${id}`), await list(s, `/v1/merchants/${id}/webhook-deliveries`), done ? DONE[done] : undefined));
     });
     for (const action of ['certify', 'revoke'] as const) {
       app.post(`/merchants/:id/${action}`, async (request, reply) => {
-        const s = signedIn(request);
-        assertSameOriginForm(request, s.csrf);
+        const s = await signedIn(request);
+        sameOrigin(request, s.csrf);
         const id = encodeURIComponent((request.params as { id: string }).id);
         await api(s, 'POST', `/v1/merchants/${id}/${action}`);
         return reply.redirect(`/console/merchants/${id}?done=${action === 'certify' ? 'certified' : 'revoked'}`, 303);
@@ -160,8 +167,8 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
     // JSON route with the signed-in token, so the change is audited as operator:NAME.
     const manage = (path: string, done: string, call: (s: { data: { token: string } }, id: string, field: (name: string) => string) => Promise<unknown>) => {
       app.post(`/merchants/:id/${path}`, async (request, reply) => {
-        const s = signedIn(request);
-        assertSameOriginForm(request, s.csrf);
+        const s = await signedIn(request);
+        sameOrigin(request, s.csrf);
         const id = encodeURIComponent((request.params as { id: string }).id);
         await call(s, id, (name) => formField(request, name) ?? '');
         return reply.redirect(`/console/merchants/${id}?done=${done}`, 303);
@@ -174,16 +181,16 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
     manage('channel', 'channel-set', (s, id, f) => api(s, 'PUT', `/v1/merchants/${id}/channel`, { url: f('url').trim(), lineNumber: f('lineNumber').trim(), fingerprint: f('fingerprint').trim() }));
     manage('webhook', 'webhook-set', (s, id, f) => api(s, 'PUT', `/v1/merchants/${id}/webhook`, { url: f('url').trim() || null }));
     app.get('/authorizations', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       const q = request.query as { subscriber?: string; status?: string };
       return htmlReply(reply, authorizationsPage(who(s), q, await list(s, `/v1/authorizations${qs({ subscriber: q.subscriber, status: q.status, limit: '200' })}`)));
     });
     app.get('/authorizations/:id', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       return htmlReply(reply, authorizationPage(who(s), await api(s, 'GET', `/v1/authorizations/${encodeURIComponent((request.params as { id: string }).id)}`)));
     });
     app.get('/calls', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       let calls: Json[] = [];
       try {
         calls = await list(s, '/v1/channel/calls');
@@ -193,7 +200,7 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens) {
       return htmlReply(reply, callsPage(who(s), calls));
     });
     app.get('/audit', async (request, reply) => {
-      const s = signedIn(request);
+      const s = await signedIn(request);
       const q = request.query as { action?: string; actor?: string; subject?: string; before?: string };
       const rows = await list(s, `/v1/audit${qs({ action: q.action, actor: q.actor, subject: q.subject, before: q.before, limit: '100' })}`);
       return htmlReply(reply, auditPage(who(s), q, rows, rows.length === 100 ? String(rows[rows.length - 1]!.id) : null));

@@ -3,18 +3,25 @@ import { isIP } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.ts';
 import { httpLimits } from '../../gateway/http-limits.ts';
+import { TrustedProxies } from '../../gateway/trusted-proxies.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { assertSameOriginForm, formField, parseForms, readCookie, securePages, setSessionCookie } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { WebSessions, type WebSession } from '../web-sessions.ts';
+import { ShopperSessions, type ShopperSession } from './shopper-sessions.ts';
 import { catalogue } from './catalogue.ts';
 import { SidebandApiError, SidebandClient } from './merchant-sdk.ts';
 import { StoreChannel, type StoreChannelOptions } from './store-channel.ts';
 import { cataloguePage, orderPage, orderState, storeErrorPage, type Order } from './store-pages.ts';
 
 export interface DemoStoreOptions {
-  /** The gateway's merchant API, e.g. http://127.0.0.1:7443. */
+  /** Where the store reaches the gateway's merchant API, e.g. http://127.0.0.1:7443. */
   merchantApi: string;
+  /**
+   * The origin the provider publishes that API at (merchantApi.publicOrigin), when set:
+   * the gateway then verifies signatures against it, so the store signs for it while it
+   * still connects to `merchantApi`, past the provider's proxy.
+   */
+  publicOrigin?: string | undefined;
   keyId: string;
   /** PEM of the demo merchant's Ed25519 key (data/demo-merchant-ed25519.pem). */
   privateKey: string;
@@ -28,6 +35,8 @@ export interface DemoStoreOptions {
 
 const COOKIE = 'sb_demo_store';
 const MAX_ORDERS = 10_000;
+/** The demo store is reached directly, never through a proxy of its own. */
+const NO_PROXIES = new TrustedProxies([], 'none');
 /**
  * The provider starts the secure channel just after approval when the subscriber switched
  * it on; the store cannot know whether it did, so a paid order's page keeps asking this long.
@@ -50,18 +59,18 @@ function loopback(address: string): boolean {
 export class DemoStore {
   readonly app: FastifyInstance;
   private readonly client: SidebandClient;
-  private readonly sessions = new WebSessions<{ orders: string[] }>(60 * 60_000, 10_000);
+  private readonly sessions = new ShopperSessions<{ orders: string[] }>(60 * 60_000, 10_000);
   private readonly orders = new Map<string, Order & { session: string }>();
   private readonly byAuthorization = new Map<string, string>();
   private storeChannel: StoreChannel | null = null;
 
   constructor(private readonly options: DemoStoreOptions) {
-    this.client = new SidebandClient({ baseUrl: options.merchantApi, keyId: options.keyId, privateKey: options.privateKey, maxRetries: 1 });
+    this.client = new SidebandClient({ baseUrl: options.publicOrigin ?? options.merchantApi, connectUrl: options.merchantApi, keyId: options.keyId, privateKey: options.privateKey, maxRetries: 1 });
     this.app = Fastify({ loggerInstance: options.logger.child({ part: 'demo-store' }) as FastifyBaseLogger, ...httpLimits(options.http, 16 * 1024) });
     this.routes();
   }
 
-  private session(request: FastifyRequest, reply: FastifyReply): WebSession<{ orders: string[] }> {
+  private session(request: FastifyRequest, reply: FastifyReply): ShopperSession<{ orders: string[] }> {
     const existing = this.sessions.get(readCookie(request, COOKIE));
     if (existing) return existing;
     const s = this.sessions.create({ orders: [] });
@@ -115,7 +124,7 @@ export class DemoStore {
 
     app.post('/buy', async (request, reply) => {
       const s = this.session(request, reply);
-      assertSameOriginForm(request, s.csrf);
+      assertSameOriginForm(request, s.csrf, NO_PROXIES);
       const product = catalogue.find((p) => p.sku === formField(request, 'sku'));
       if (!product) return htmlReply(reply, storeErrorPage(400, 'No such product.'), 400);
       const c = this.customer(request, formField(request, 'address'));
@@ -161,7 +170,7 @@ export class DemoStore {
     const { channel } = this.options;
     if (channel) {
       // The channel asks the merchant API at start (the provider's line and certificate). A
-      // store that cannot, e.g. behind merchantApi.publicOrigin, still sells, without it.
+      // store that cannot still sells, without it.
       try {
         this.storeChannel = await StoreChannel.start(this.client, { ...channel, host: this.options.host, logger: this.options.logger }, (authorizationId) => {
           const order = this.orders.get(this.byAuthorization.get(authorizationId) ?? '');

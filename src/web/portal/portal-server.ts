@@ -6,15 +6,17 @@ import type { ProviderChannel } from '../../channel/service/provider-channel.ts'
 import type { Config } from '../../config/schema.ts';
 import { hashPassword, verifyPassword } from '../../core/identity/password-hash.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { TrustedProxies } from '../../gateway/trusted-proxies.ts';
 import { httpLimits } from '../../gateway/http-limits.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { SubscriberProvisioning } from '../../provisioning/subscribers.ts';
+import type { JobLeases } from '../../store/job-leases.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { DestinationTracking } from '../../tracking/service/destination-tracking.ts';
 import type { Vault } from '../../vault/vault.ts';
-import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, setSessionCookie, type CookieOptions } from '../page-security.ts';
+import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, sessionCookie, setSessionCookie, type CookieOptions } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { WebSessions, type WebSession } from '../web-sessions.ts';
+import { pruneWebSessions, WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
 import { PendingFeed } from './pending-feed.ts';
 import { CamaraConsents } from '../../certification/camara/camara-consents.ts';
 import { channelPage, errorPage, loginPage, nowPage, pendingList, purchasesPage, settingsPage, type Signed } from './portal-pages.ts';
@@ -28,16 +30,21 @@ export interface PortalDependencies {
   tracking: DestinationTracking;
   lifecycle: AuthorizationLifecycle;
   channel: () => ProviderChannel | null;
+  /** Runs the pruning of expired web sessions (every site's) on one gateway at a time. */
+  jobs: JobLeases;
   scryptCost?: { N: number; r: number; p: number };
 }
 
 interface PortalSessionData {
-  /** Null until the log-in succeeded: the log-in form's session, holding only its CSRF token. */
-  subscriberId: string | null;
+  /** Null until the log-in succeeded: the log-in form's session holds only its CSRF token. */
   login: string | null;
 }
 
-type PortalSession = WebSession<PortalSessionData>;
+type PortalSession = StoredWebSession<PortalSessionData>;
+type SignedInSession = PortalSession & { subject: string; data: { login: string } };
+
+const IDLE_MS = 30 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
 
 const COOKIE = 'sb_portal';
 
@@ -48,13 +55,20 @@ const COOKIE = 'sb_portal';
  */
 export class SubscriberPortal {
   readonly app: FastifyInstance;
-  private readonly sessions = new WebSessions<PortalSessionData>();
+  private readonly sessions: WebSessionStore<PortalSessionData>;
+  private readonly proxies: TrustedProxies;
+  private readonly pruneTimer: NodeJS.Timeout;
   private readonly view: SubscriberPortalView;
   private readonly feed: PendingFeed;
   private readonly consents: CamaraConsents;
 
   constructor(private readonly deps: PortalDependencies) {
     const { config, store, vault } = deps;
+    this.sessions = new WebSessionStore(store, 'portal', { idleMs: IDLE_MS, perSubject: config.web.sessionsPerSubject });
+    this.proxies = new TrustedProxies(config.web.trustedProxies, 'web.trustedProxies');
+    // Every site's expired sessions (the console's too), by whichever gateway holds the lease.
+    this.pruneTimer = setInterval(() => void deps.jobs.run('web-session-prune', PRUNE_EVERY_MS * 3, () => pruneWebSessions(store)).catch((e) => deps.logger.warn({ err: e }, 'web session pruning failed')), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
     this.app = Fastify({ loggerInstance: deps.logger.child({ part: 'portal-http' }) as FastifyBaseLogger, ...httpLimits(config.http, 16 * 1024) });
     // The portal's changes (the auto-approve threshold) are audited as the portal's.
     const subscribers = new SubscriberProvisioning(store, vault, { actor: 'portal', ...(deps.scryptCost ? { scryptCost: deps.scryptCost } : {}) });
@@ -72,18 +86,18 @@ export class SubscriberPortal {
   }
 
   private cookie(request: FastifyRequest): CookieOptions {
-    return { name: COOKIE, path: '/', secure: request.protocol === 'https' };
+    return sessionCookie(request, this.proxies, COOKIE, '/');
   }
 
-  private session(request: FastifyRequest): PortalSession | null {
+  private session(request: FastifyRequest): Promise<PortalSession | null> {
     return this.sessions.get(readCookie(request, COOKIE));
   }
 
   /** The signed-in subscriber's session, or a 401 (a form post) / redirect to the log-in page (a page). */
-  private signedIn(request: FastifyRequest): PortalSession & { data: { subscriberId: string; login: string } } {
-    const s = this.session(request);
-    if (!s || !s.data.subscriberId || !s.data.login) throw new SidebandError('WEB_SESSION_EXPIRED');
-    return s as PortalSession & { data: { subscriberId: string; login: string } };
+  private async signedIn(request: FastifyRequest): Promise<SignedInSession> {
+    const s = await this.session(request);
+    if (!s || !s.subject || !s.data.login) throw new SidebandError('WEB_SESSION_EXPIRED');
+    return s as SignedInSession;
   }
 
   private routes(directory: SubscriberDirectory, throttle: LoginThrottle): void {
@@ -93,11 +107,12 @@ export class SubscriberPortal {
     parseForms(app);
     serveAssets(app, '/assets', ['site.css', 'portal.js']);
     const signed = (s: PortalSession): Signed => ({ login: s.data.login!, csrf: s.csrf });
+    const sameOrigin = (request: FastifyRequest, csrf: string | undefined) => assertSameOriginForm(request, csrf, this.proxies);
     const htmlReply = (reply: FastifyReply, body: string, status = 200) => reply.status(status).type('text/html; charset=utf-8').send(body);
 
-    app.setErrorHandler((error, request, reply) => {
-      const s = this.session(request);
-      const who = s?.data.subscriberId ? signed(s) : null;
+    app.setErrorHandler(async (error, request, reply) => {
+      const s = await this.session(request).catch(() => null);
+      const who = s?.subject ? signed(s) : null;
       if (error instanceof SidebandError) {
         if (error.code === 'WEB_SESSION_EXPIRED' && request.method === 'GET') return reply.redirect('/login', 303);
         return htmlReply(reply, errorPage(error.status, error.code, error.message, who), error.status);
@@ -109,13 +124,13 @@ export class SubscriberPortal {
     });
     app.setNotFoundHandler((request, reply) => htmlReply(reply, errorPage(404, 'NOT_FOUND', `No page ${request.url}.`, null), 404));
 
-    app.get('/', async (request, reply) => reply.redirect(this.session(request)?.data.subscriberId ? '/now' : '/login', 303));
+    app.get('/', async (request, reply) => reply.redirect((await this.session(request))?.subject ? '/now' : '/login', 303));
 
     app.get('/login', async (request, reply) => {
-      let s = this.session(request);
-      if (s?.data.subscriberId) return reply.redirect('/now', 303);
+      let s = await this.session(request);
+      if (s?.subject) return reply.redirect('/now', 303);
       if (!s) {
-        s = this.sessions.create({ subscriberId: null, login: null });
+        s = await this.sessions.create(null, { login: null });
         setSessionCookie(reply, this.cookie(request), s.id);
       }
       return htmlReply(reply, loginPage(s.csrf));
@@ -124,12 +139,12 @@ export class SubscriberPortal {
     // A hash of a random password: an unknown login costs the same scrypt as a known one.
     const decoy = hashPassword(`decoy-${Math.random()}`, this.deps.scryptCost);
     app.post('/login', async (request, reply) => {
-      const pre = this.session(request);
-      assertSameOriginForm(request, pre?.csrf);
+      const pre = await this.session(request);
+      sameOrigin(request, pre?.csrf);
       const login = (formField(request, 'login') ?? '').trim();
       const password = formField(request, 'password') ?? '';
       // Counted as RADIUS counts: per login from this address, and per login from all addresses.
-      const key: LoginAttempt = { login, nasId: 'portal', callingStationId: request.ip };
+      const key: LoginAttempt = { login, nasId: 'portal', callingStationId: this.proxies.clientAddress(request) };
       if (throttle.blocked(key)) {
         throw new SidebandError('PORTAL_LOGIN_THROTTLED', `Too many failed sign-ins for ${login} from this address; wait ${this.deps.config.radius.failureWindowSeconds} seconds and try again.`, { retryAfterSeconds: this.deps.config.radius.failureWindowSeconds });
       }
@@ -142,48 +157,48 @@ export class SubscriberPortal {
       }
       throttle.succeed(key);
       // A new session id at sign-in: an id planted before it (session fixation) is worth nothing.
-      this.sessions.destroy(pre!.id);
-      const s = this.sessions.create({ subscriberId: entry.id, login: entry.login });
+      await this.sessions.destroy(pre!.id);
+      const s = await this.sessions.create(entry.id, { login: entry.login });
       setSessionCookie(reply, this.cookie(request), s.id);
       return reply.redirect('/now', 303);
     });
 
     app.post('/logout', async (request, reply) => {
-      const s = this.signedIn(request);
-      assertSameOriginForm(request, s.csrf);
-      this.sessions.destroy(s.id);
+      const s = await this.signedIn(request);
+      sameOrigin(request, s.csrf);
+      await this.sessions.destroy(s.id);
       clearSessionCookie(reply, this.cookie(request));
       return reply.redirect('/login', 303);
     });
 
     app.get('/now', async (request, reply) => {
-      const s = this.signedIn(request);
-      return htmlReply(reply, nowPage(signed(s), await this.view.currentSession(s.data.subscriberId)));
+      const s = await this.signedIn(request);
+      return htmlReply(reply, nowPage(signed(s), await this.view.currentSession(s.subject)));
     });
 
     app.get('/purchases', async (request, reply) => {
-      const s = this.signedIn(request);
-      const account = await this.view.account(s.data.subscriberId);
+      const s = await this.signedIn(request);
+      const account = await this.view.account(s.subject);
       const now = new Date();
       const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-      const statement = await this.view.statement(s.data.subscriberId, from, Date.now() + 1);
+      const statement = await this.view.statement(s.subject, from, Date.now() + 1);
       const done = (request.query as { done?: string }).done;
       const message = done === 'approved' ? 'Approved: the merchant has been told.' : done === 'declined' ? 'Declined: the merchant has been told.' : undefined;
-      return htmlReply(reply, purchasesPage(signed(s), await this.view.purchases(s.data.subscriberId), { currency: account.currency, ...statement }, message));
+      return htmlReply(reply, purchasesPage(signed(s), await this.view.purchases(s.subject), { currency: account.currency, ...statement }, message));
     });
 
     app.get('/purchases/events', async (request, reply) => {
-      const s = this.signedIn(request);
+      const s = await this.signedIn(request);
       reply.hijack();
-      await this.feed.open(s.data.subscriberId, s.csrf, reply.raw);
+      await this.feed.open(s.subject, s.csrf, reply.raw);
     });
 
     for (const answer of ['approve', 'decline'] as const) {
       app.post(`/purchases/:id/${answer}`, async (request, reply) => {
-        const s = this.signedIn(request);
-        assertSameOriginForm(request, s.csrf);
+        const s = await this.signedIn(request);
+        sameOrigin(request, s.csrf);
         const { id } = request.params as { id: string };
-        await this.view.ownPurchase(s.data.subscriberId, id);
+        await this.view.ownPurchase(s.subject, id);
         if (answer === 'approve') await lifecycle.approveBySubscriber(id);
         else await lifecycle.declineBySubscriber(id);
         return reply.redirect(`/purchases?done=${answer}d`, 303);
@@ -191,61 +206,61 @@ export class SubscriberPortal {
     }
 
     app.get('/settings', async (request, reply) => {
-      const s = this.signedIn(request);
+      const s = await this.signedIn(request);
       const saved = (request.query as { saved?: string }).saved;
-      return htmlReply(reply, settingsPage(signed(s), await this.view.account(s.data.subscriberId), await this.view.securePreferences(s.data.subscriberId), saved ? 'Saved.' : undefined, await this.consents.list(s.data.subscriberId)));
+      return htmlReply(reply, settingsPage(signed(s), await this.view.account(s.subject), await this.view.securePreferences(s.subject), saved ? 'Saved.' : undefined, await this.consents.list(s.subject)));
     });
 
     app.post('/settings/camara/:merchantId', async (request, reply) => {
-      const s = this.signedIn(request);
-      assertSameOriginForm(request, s.csrf);
+      const s = await this.signedIn(request);
+      sameOrigin(request, s.csrf);
       const consent = formField(request, 'consent');
       if (consent !== 'on' && consent !== 'off') throw new SidebandError('REQUEST_INVALID', 'The phone number switch is on or off.', { param: 'consent' });
       const merchantId = (request.params as { merchantId: string }).merchantId;
-      if (!(await this.consents.list(s.data.subscriberId)).some((c) => c.merchantId === merchantId)) throw new SidebandError('MERCHANT_NOT_FOUND', `No merchant ${merchantId}.`);
-      await this.consents.set(s.data.subscriberId, merchantId, consent === 'on');
+      if (!(await this.consents.list(s.subject)).some((c) => c.merchantId === merchantId)) throw new SidebandError('MERCHANT_NOT_FOUND', `No merchant ${merchantId}.`);
+      await this.consents.set(s.subject, merchantId, consent === 'on');
       return reply.redirect('/settings?saved=1', 303);
     });
 
     app.post('/settings/auto-approve', async (request, reply) => {
-      const s = this.signedIn(request);
-      assertSameOriginForm(request, s.csrf);
+      const s = await this.signedIn(request);
+      sameOrigin(request, s.csrf);
       const text = (formField(request, 'autoApproveLimit') ?? '').trim();
       if (text !== '' && !/^\d{1,12}$/.test(text)) throw new SidebandError('REQUEST_INVALID', 'The amount is a whole number of minor units (e.g. 2000 for 20.00), or empty to always be asked.', { param: 'autoApproveLimit' });
-      await this.view.setAutoApprove(s.data.subscriberId, text === '' ? null : Number(text));
+      await this.view.setAutoApprove(s.subject, text === '' ? null : Number(text));
       return reply.redirect('/settings?saved=1', 303);
     });
 
     app.post('/settings/secure/:merchantId', async (request, reply) => {
-      const s = this.signedIn(request);
-      assertSameOriginForm(request, s.csrf);
+      const s = await this.signedIn(request);
+      sameOrigin(request, s.csrf);
       const mode = formField(request, 'mode');
       if (mode !== 'once' && mode !== 'on' && mode !== 'off') throw new SidebandError('REQUEST_INVALID', 'The secure switch is off, once (the next purchase) or on.', { param: 'mode' });
-      await this.view.setSecure(s.data.subscriberId, (request.params as { merchantId: string }).merchantId, mode);
+      await this.view.setSecure(s.subject, (request.params as { merchantId: string }).merchantId, mode);
       return reply.redirect('/settings?saved=1', 303);
     });
 
     app.get('/channel', async (request, reply) => {
-      const s = this.signedIn(request);
+      const s = await this.signedIn(request);
       const done = (request.query as { done?: string }).done;
-      return htmlReply(reply, channelPage(signed(s), await this.view.exchanges(s.data.subscriberId), done === 'ended' ? 'Ended.' : done === 'chosen' ? 'Your choice was recorded.' : undefined));
+      return htmlReply(reply, channelPage(signed(s), await this.view.exchanges(s.subject), done === 'ended' ? 'Ended.' : done === 'chosen' ? 'Your choice was recorded.' : undefined));
     });
 
     app.post('/channel/:id/end', async (request, reply) => {
-      const s = this.signedIn(request);
-      assertSameOriginForm(request, s.csrf);
+      const s = await this.signedIn(request);
+      sameOrigin(request, s.csrf);
       const { id } = request.params as { id: string };
-      await (await this.view.ownExchange(s.data.subscriberId, id)).end(id);
+      await (await this.view.ownExchange(s.subject, id)).end(id);
       return reply.redirect('/channel?done=ended', 303);
     });
 
     app.post('/channel/:id/fallback', async (request, reply) => {
-      const s = this.signedIn(request);
-      assertSameOriginForm(request, s.csrf);
+      const s = await this.signedIn(request);
+      sameOrigin(request, s.csrf);
       const { id } = request.params as { id: string };
       const choice = formField(request, 'choice');
       if (choice !== 'internet' && choice !== 'abort') throw new SidebandError('REQUEST_INVALID', 'The choice is internet (conventional encrypted Internet) or abort.', { param: 'choice' });
-      await (await this.view.ownExchange(s.data.subscriberId, id)).fallback(id, choice);
+      await (await this.view.ownExchange(s.subject, id)).fallback(id, choice);
       return reply.redirect('/channel?done=chosen', 303);
     });
   }
@@ -256,6 +271,7 @@ export class SubscriberPortal {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pruneTimer);
     this.feed.closeAll();
     await this.app.close();
   }

@@ -1,0 +1,125 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Store } from '../store/open-store.ts';
+import type { Database, WebSessionTable } from '../store/schema.ts';
+
+export type WebSite = WebSessionTable['site'];
+
+/** A signed-in (or about-to-sign-in) browser: its CSRF token, whose it is, and what the site keeps for it. */
+export interface StoredWebSession<T> {
+  readonly id: string;
+  /** Sent in every form as `_csrf`; checked against this, never against a cookie. */
+  readonly csrf: string;
+  /** The subscriber's id or the operator's name; null until the log-in succeeded. */
+  readonly subject: string | null;
+  readonly data: T;
+}
+
+export interface WebSessionPolicy {
+  /** A session unused this long is gone. */
+  idleMs: number;
+  /** Sessions one subject may hold; a new one past it ends the least recently used. */
+  perSubject: number;
+}
+
+/** A log-in form's session lives at most this long: it holds nothing but a CSRF token, and anybody can make one. */
+const ANONYMOUS_IDLE_MS = 10 * 60_000;
+
+/** The session id names its row only through this: the table never holds an id a cookie could carry. */
+const idHash = (id: string): string => createHash('sha256').update(id).digest('base64url');
+
+/**
+ * The data's key is derived from the session id (HKDF-SHA256): only a request carrying the
+ * cookie can open it. AES-256-GCM with a fresh nonce per write; the row's hash is the
+ * associated data, so a sealed value cannot be moved to another row.
+ */
+function dataKey(id: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(id), Buffer.alloc(0), 'sideband web session data', 32));
+}
+
+function seal(id: string, data: unknown): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', dataKey(id), iv).setAAD(Buffer.from(idHash(id)));
+  const sealed = Buffer.concat([cipher.update(JSON.stringify(data), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+}
+
+function open<T>(id: string, text: string): T | null {
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes.length < 28) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', dataKey(id), bytes.subarray(0, 12)).setAAD(Buffer.from(idHash(id)));
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    return JSON.parse(Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Browser sessions of one site, in the store (table `web_sessions`, migration 0014), so
+ * that every gateway sharing the database serves them: a 256-bit random id in an HttpOnly
+ * cookie names one; nothing about the subscriber or operator is in the cookie, and the
+ * table keeps only the id's hash. Each request reads the row, so a log-out on one gateway
+ * is a log-out on all. The last use is written back at most every `touchMs`, not on every
+ * page; expired rows are deleted by `pruneWebSessions` on the job-lease holder.
+ */
+export class WebSessionStore<T> {
+  private readonly touchMs: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly site: WebSite,
+    private readonly policy: WebSessionPolicy,
+  ) {
+    this.touchMs = Math.min(60_000, Math.floor(policy.idleMs / 10));
+  }
+
+  /** A new session; with a subject, past `perSubject` of theirs the least recently used are ended. */
+  async create(subject: string | null, data: T, now = Date.now()): Promise<StoredWebSession<T>> {
+    const id = randomBytes(32).toString('base64url');
+    const csrf = randomBytes(32).toString('base64url');
+    const idle = subject === null ? Math.min(ANONYMOUS_IDLE_MS, this.policy.idleMs) : this.policy.idleMs;
+    await this.store.db.insertInto('web_sessions').values({ id_hash: idHash(id), site: this.site, subject, csrf, data: seal(id, data), created_at: now, last_seen: now, expires_at: now + idle }).execute();
+    if (subject !== null) {
+      const rows = await this.store.db.selectFrom('web_sessions').select('id_hash').where('site', '=', this.site).where('subject', '=', subject).orderBy('last_seen', 'desc').orderBy('created_at', 'desc').execute();
+      const surplus = rows.slice(this.policy.perSubject).map((r) => r.id_hash).filter((h) => h !== idHash(id));
+      if (surplus.length > 0) await this.store.db.deleteFrom('web_sessions').where('id_hash', 'in', surplus).execute();
+    }
+    return { id, csrf, subject, data };
+  }
+
+  /** The session the cookie names, if it is this site's and not idle too long; its last use is recorded. */
+  async get(id: string | undefined, now = Date.now()): Promise<StoredWebSession<T> | null> {
+    if (!id || id.length > 128) return null;
+    const hash = idHash(id);
+    const row = await this.store.db.selectFrom('web_sessions').selectAll().where('id_hash', '=', hash).where('site', '=', this.site).executeTakeFirst();
+    if (!row || Number(row.expires_at) <= now) return null;
+    const data = open<T>(id, row.data);
+    if (data === null) return null;
+    if (now - Number(row.last_seen) >= this.touchMs) {
+      const idle = row.subject === null ? Math.min(ANONYMOUS_IDLE_MS, this.policy.idleMs) : this.policy.idleMs;
+      await this.store.db.updateTable('web_sessions').set({ last_seen: now, expires_at: now + idle }).where('id_hash', '=', hash).execute();
+    }
+    return { id, csrf: row.csrf, subject: row.subject, data };
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.store.db.deleteFrom('web_sessions').where('id_hash', '=', idHash(id)).execute();
+  }
+}
+
+/**
+ * Ends every session of one subject on a site (e.g. all of a subscriber's when suspended);
+ * takes a transaction, so it can commit with the change that calls for it.
+ */
+export async function endWebSessions(db: Kysely<Database>, site: WebSite, subject: string): Promise<number> {
+  const r = await db.deleteFrom('web_sessions').where('site', '=', site).where('subject', '=', subject).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** Deletes every site's sessions idle past their time; run by one gateway at a time (job lease `web-session-prune`). */
+export async function pruneWebSessions(store: Store, now = Date.now()): Promise<number> {
+  const r = await store.db.deleteFrom('web_sessions').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
