@@ -286,6 +286,12 @@ export class SessionService {
     return undefined;
   }
 
+  /** Builds the IPv6 pools added since start that no authorization has drawn from yet, so that a NAS's own prefixes from them are recognised. */
+  private async loadIpv6Pools(): Promise<void> {
+    const rows = await this.store.db.selectFrom('pools').select('id').where('prefix_length', 'is not', null).execute();
+    for (const r of rows) if (!this.pools.has(r.id)) await this.poolFor(r.id);
+  }
+
   /** Whether some IPv6 pool's range covers the prefix (a NAS's own allocation from it is ours to bind). */
   private inIpv6Pool(prefix: string): boolean {
     for (const p of this.pools.values()) if (p.isIpv6 && p.covers(prefix)) return true;
@@ -624,6 +630,7 @@ export class SessionService {
     const ids = { sessionId: newId('ses', at), bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };
     const prefixes = reportedPrefixes(f);
     const prefixIds = prefixes.map(() => newId('bnd', at));
+    if (prefixes.length > 0) await this.loadIpv6Pools();
     const inIpv6Pool = (prefix: string): boolean => this.inIpv6Pool(prefix);
     const done = await this.commit.run(async (tx): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
       const current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
