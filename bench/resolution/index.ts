@@ -1,4 +1,4 @@
-// Loads 1,000,000 bindings into a BindingIndex and times lookups. Addresses come from
+// Loads 1,000,000 bindings into a BindingIndex and times lookups (then 1,000,000 IPv6 prefix bindings apart). Addresses come from
 // 100.64.0.0/10 (subscribers with a whole address) and 198.18.0.0/15 (CGNAT addresses
 // shared by port blocks); they exist only in memory. Run: node -C sideband-source --import tsx bench/resolution/index.ts
 import { setFlagsFromString } from 'node:v8';
@@ -171,3 +171,28 @@ for (let n = 0; n < 100_000; n++) {
   v6Queries.push(host.replace('::', ':0:0:0:'));
 }
 time('resolve, IPv6 hits (long form)', (i) => v6.resolve(v6Queries[i % v6Queries.length]!, T0 + i) !== undefined);
+
+// IPv6 prefixes at 1,000,000 bindings: 500,000 subscribers, each holding the link's /64
+// (Framed-IPv6-Prefix) from 2001:db8:8000::/33 and a delegated /56 from 2001:db8::/33, in
+// their own index. Queries are full addresses inside a prefix: a longest-prefix match
+// tries the address, then /64, then /56.
+const prefixes = new BindingIndex({ capacity: 1_000_000 });
+const hex = (v: number): string => v.toString(16);
+const inLink: string[] = [];
+const inHome: string[] = [];
+for (let n = 0; n < 500_000; n++) {
+  // The n-th /56 of 2001:db8::/33 and the n-th /64 of 2001:db8:8000::/33.
+  const home = `2001:db8:${hex(n >>> 8)}:${hex((n & 0xff) << 8)}::`;
+  const link = `2001:db8:${hex(0x8000 + (n >>> 16))}:${hex(n & 0xffff)}::`;
+  const session = sessionOf(2 * BINDINGS + n);
+  prefixes.add({ id: id('bnd', 2 * BINDINGS + 2 * n), sessionId: session, address: home, prefixLength: 56, start: T0, end: null });
+  prefixes.add({ id: id('bnd', 2 * BINDINGS + 2 * n + 1), sessionId: session, address: link, prefixLength: 64, start: T0, end: null });
+  if (inHome.length < LOOKUPS && random() < 0.6) {
+    inHome.push(`2001:db8:${hex(n >>> 8)}:${hex(((n & 0xff) << 8) | int(256))}:${hex(int(0x10000))}:${hex(int(0x10000))}:${hex(int(0x10000))}:${hex(1 + int(0xfffe))}`);
+    inLink.push(`${link.slice(0, -1)}${hex(int(0x10000))}:${hex(int(0x10000))}:${hex(int(0x10000))}:${hex(1 + int(0xfffe))}`);
+  }
+}
+console.log(`loaded                                       ${prefixes.size.toLocaleString('en')} IPv6 prefix bindings (/64 and /56)`);
+time('resolve, IPv6 inside a /64 (1M prefixes)', (i) => prefixes.resolve(inLink[i % inLink.length]!, T0 + i) !== undefined);
+time('resolve, IPv6 inside a /56 (1M prefixes)', (i) => prefixes.resolve(inHome[i % inHome.length]!, T0 + i) !== undefined);
+time('resolve, IPv6 misses (1M prefixes)', (i) => prefixes.resolve(`2001:db9::${hex(1 + (i & 0xfffe))}`, T0 + i) !== undefined);

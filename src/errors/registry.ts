@@ -90,9 +90,11 @@ export const errorRegistry = define({
   POOL_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'An address pool with that name already exists.', fix: 'Choose another name.' },
   POOL_OVERLAP: { status: 409, type: 'conflict', cause: 'The pool\'s range overlaps a range already in another pool.', fix: 'Choose a range that no other pool covers.' },
   POOL_IN_USE: { status: 409, type: 'conflict', cause: 'The pool cannot be removed while a NAS client draws from it or a session holds an address from it.', fix: 'Remove the NAS clients the message names with `sideband nas remove`, and wait until their sessions have ended.' },
-  POOL_TOO_LARGE: { status: 400, type: 'invalid_request', cause: 'The pool range is larger than a /8 (IPv4) or /64 of /128 hosts is not supported.', fix: 'Split the range into several pools.' },
+  POOL_TOO_LARGE: { status: 400, type: 'invalid_request', cause: 'The pool range is larger than a /8 (IPv4), or an IPv6 range holds more than 2^20 prefixes of the pool\'s prefix length.', fix: 'Split the range into several pools, or carve longer prefixes.' },
   ADDRESS_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an IPv4 or IPv6 address.', fix: 'Give an address such as 192.0.2.10 or 2001:db8::10.' },
   CIDR_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an address range in CIDR notation, or has host bits set.', fix: 'Give a range such as 198.51.100.0/24.' },
+  POOL_PREFIX_LENGTH_INVALID: { status: 400, type: 'invalid_request', cause: 'An IPv6 pool carves prefixes of one length, given with --prefix-length, no shorter than its range and at most 128; an IPv4 pool takes none, and an IPv6 pool no ports per block.', fix: 'Give e.g. `--cidr 2001:db8:100::/40 --prefix-length 56` (Delegated-IPv6-Prefix) or `--prefix-length 64` (Framed-IPv6-Prefix).' },
+  NAS_POOL_FAMILY_MISMATCH: { status: 400, type: 'invalid_request', cause: 'A NAS draws Framed-IP-Address from an IPv4 pool and its IPv6 prefixes from IPv6 pools; the pool named is of the other kind.', fix: 'Name an IPv4 pool with --pool and IPv6 prefix pools with --framed-ipv6-pool and --delegated-ipv6-pool (`sideband pool list`).' },
 
   // ── RADIUS (Reply-Message of Access-Reject) and resolution ────
   AAA_LOGIN_UNKNOWN: { status: 401, type: 'authentication', cause: 'No subscriber has that login.', fix: 'Check the login, or add the subscriber with `sideband subscriber add`.' },

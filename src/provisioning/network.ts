@@ -1,5 +1,6 @@
 import { newId } from '../core/identity/ids.ts';
-import { cidrsOverlap, parseCidr } from '../core/network/cidr.ts';
+import { MAX_PREFIX_UNITS_BITS } from '../aaa/allocation/unit-layout.ts';
+import { cidrContains, cidrsOverlap, parseCidr, type Cidr } from '../core/network/cidr.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
@@ -11,6 +12,9 @@ export interface NasView {
   name: string;
   address: string;
   pool: string | null;
+  /** The IPv6 pools its subscribers draw a Framed-IPv6-Prefix and a Delegated-IPv6-Prefix from. */
+  framedIpv6Pool: string | null;
+  delegatedIpv6Pool: string | null;
   requireMessageAuthenticator: boolean;
   /** Its dynamic-authorization port (RFC 5176 §3.4), where Disconnect- and CoA-Requests go. */
   coaPort: number;
@@ -22,6 +26,8 @@ export interface PoolView {
   name: string;
   cidr: string;
   portsPerBlock: number | null;
+  /** An IPv6 pool's unit: the length of the prefixes it hands out. */
+  prefixLength: number | null;
   createdAt: string;
 }
 
@@ -30,6 +36,8 @@ export interface AddNas {
   address: string;
   secret: string;
   pool?: string | null;
+  framedIpv6Pool?: string | null;
+  delegatedIpv6Pool?: string | null;
   /** BlastRADIUS (CVE-2024-3596): on by default; relax only for a NAS that cannot send it. */
   requireMessageAuthenticator?: boolean;
   /** RFC 5176 §3.4: "UDP port 3799" unless the NAS is configured otherwise. */
@@ -44,12 +52,21 @@ export class NetworkProvisioning {
     private readonly actor = 'cli',
   ) {}
 
-  async addPool(input: { name: string; cidr: string; portsPerBlock?: number | null }): Promise<PoolView> {
+  /**
+   * Adds a pool: an IPv4 range of addresses (shared by port blocks with `portsPerBlock`),
+   * or an IPv6 range carved into prefixes of `prefixLength`.
+   *
+   * @example
+   * await network.addPool({ name: 'home-56', cidr: '2001:db8:100::/40', prefixLength: 56 }); // 65,536 Delegated-IPv6-Prefix units
+   */
+  async addPool(input: { name: string; cidr: string; portsPerBlock?: number | null; prefixLength?: number | null }): Promise<PoolView> {
     const name = input.name.trim();
     if (!/^[\w.-]{1,64}$/.test(name)) throw new SidebandError('REQUEST_INVALID', 'A pool name is 1 to 64 letters, digits, dots, dashes or underscores.', { param: 'name' });
     const cidr = parseCidr(input.cidr);
-    if ((cidr.family === 4 && cidr.prefix < 8) || (cidr.family === 6 && cidr.prefix < 104)) {
-      throw new SidebandError('POOL_TOO_LARGE', `${cidr.text} is too large for one pool (at most a /8, or a /104 for IPv6).`, { param: 'cidr' });
+    const prefixLength = checkPrefixLength(cidr, input.prefixLength ?? null, input.portsPerBlock ?? null);
+    if (cidr.family === 4 && cidr.prefix < 8) throw new SidebandError('POOL_TOO_LARGE', `${cidr.text} is too large for one pool (at most a /8).`, { param: 'cidr' });
+    if (prefixLength !== null && prefixLength - cidr.prefix > MAX_PREFIX_UNITS_BITS) {
+      throw new SidebandError('POOL_TOO_LARGE', `${cidr.text} holds more than 2^${MAX_PREFIX_UNITS_BITS} /${prefixLength} prefixes; use a range of /${prefixLength - MAX_PREFIX_UNITS_BITS} or longer.`, { param: 'cidr' });
     }
     const ppb = input.portsPerBlock ?? null;
     if (ppb !== null && (!Number.isInteger(ppb) || ppb < 64 || ppb > 64512 || 64512 % ppb !== 0)) {
@@ -62,15 +79,15 @@ export class NetworkProvisioning {
       if (existing.some((p) => p.name === name)) throw new SidebandError('POOL_NAME_TAKEN', `A pool named ${name} already exists.`, { param: 'name' });
       const clash = existing.find((p) => cidrsOverlap(parseCidr(p.cidr), cidr));
       if (clash) throw new SidebandError('POOL_OVERLAP', `${cidr.text} overlaps pool ${clash.name} (${clash.cidr}).`, { param: 'cidr' });
-      await tx.insertInto('pools').values({ id, name, cidr: cidr.text, ports_per_block: ppb, created_at: now }).execute();
-      await appendAudit(tx, { actor: this.actor, action: 'pool.add', subjectType: 'pool', subjectId: id, detail: { name, cidr: cidr.text, portsPerBlock: ppb } });
+      await tx.insertInto('pools').values({ id, name, cidr: cidr.text, ports_per_block: ppb, prefix_length: prefixLength, created_at: now }).execute();
+      await appendAudit(tx, { actor: this.actor, action: 'pool.add', subjectType: 'pool', subjectId: id, detail: { name, cidr: cidr.text, portsPerBlock: ppb, prefixLength } });
     });
-    return { id, name, cidr: cidr.text, portsPerBlock: ppb, createdAt: toIso(now) };
+    return { id, name, cidr: cidr.text, portsPerBlock: ppb, prefixLength, createdAt: toIso(now) };
   }
 
   async listPools(): Promise<PoolView[]> {
     const rows = await this.store.db.selectFrom('pools').selectAll().orderBy('name').execute();
-    return rows.map((p) => ({ id: p.id, name: p.name, cidr: p.cidr, portsPerBlock: p.ports_per_block, createdAt: toIso(p.created_at) }));
+    return rows.map((p) => ({ id: p.id, name: p.name, cidr: p.cidr, portsPerBlock: p.ports_per_block, prefixLength: p.prefix_length, createdAt: toIso(p.created_at) }));
   }
 
   async addNas(input: AddNas): Promise<NasView> {
@@ -90,18 +107,22 @@ export class NetworkProvisioning {
         // A removed NAS keeps its name: sessions in the history are resolved to it.
         throw new SidebandError('NAS_NAME_TAKEN', taken.removed_at === null ? `A NAS client named ${name} already exists.` : `A NAS client named ${name} was removed; its name stays with its sessions in the history. Choose another name.`, { param: 'name' });
       }
-      let poolId: string | null = null;
-      if (input.pool) {
-        const pool = await tx.selectFrom('pools').select('id').where('name', '=', input.pool).executeTakeFirst();
-        if (!pool) throw new SidebandError('POOL_NOT_FOUND', `No pool named ${input.pool}.`, { param: 'pool' });
-        poolId = pool.id;
-      }
+      const poolNamed = async (poolName: string | null | undefined, family: 4 | 6, param: string): Promise<string | null> => {
+        if (!poolName) return null;
+        const pool = await tx.selectFrom('pools').select(['id', 'cidr']).where('name', '=', poolName).executeTakeFirst();
+        if (!pool) throw new SidebandError('POOL_NOT_FOUND', `No pool named ${poolName}.`, { param });
+        if (parseCidr(pool.cidr).family !== family) throw new SidebandError('NAS_POOL_FAMILY_MISMATCH', `Pool ${poolName} (${pool.cidr}) is not an IPv${family} pool; ${param} takes one.`, { param });
+        return pool.id;
+      };
+      const poolId = await poolNamed(input.pool, 4, 'pool');
+      const framedIpv6PoolId = await poolNamed(input.framedIpv6Pool, 6, 'framedIpv6Pool');
+      const delegatedIpv6PoolId = await poolNamed(input.delegatedIpv6Pool, 6, 'delegatedIpv6Pool');
       const secretRecord = await this.vault.seal(tx, 'nas-secret', { secret: input.secret }, now);
       await tx
         .insertInto('nas_clients')
-        .values({ id, name, address: address.text, secret_record_id: secretRecord, require_message_authenticator: input.requireMessageAuthenticator === false ? 0 : 1, pool_id: poolId, created_at: now, coa_port: coaPort })
+        .values({ id, name, address: address.text, secret_record_id: secretRecord, require_message_authenticator: input.requireMessageAuthenticator === false ? 0 : 1, pool_id: poolId, framed_ipv6_pool_id: framedIpv6PoolId, delegated_ipv6_pool_id: delegatedIpv6PoolId, created_at: now, coa_port: coaPort })
         .execute();
-      await appendAudit(tx, { actor: this.actor, action: 'nas.add', subjectType: 'nas', subjectId: id, detail: { name, address: address.text, pool: input.pool ?? null, coaPort } });
+      await appendAudit(tx, { actor: this.actor, action: 'nas.add', subjectType: 'nas', subjectId: id, detail: { name, address: address.text, pool: input.pool ?? null, framedIpv6Pool: input.framedIpv6Pool ?? null, delegatedIpv6Pool: input.delegatedIpv6Pool ?? null, coaPort } });
     });
     return (await this.listNas()).find((n) => n.id === id)!;
   }
@@ -132,10 +153,23 @@ export class NetworkProvisioning {
     if (!pool) throw new SidebandError('POOL_NOT_FOUND', `No pool named ${name}.`, { param: 'name' });
     await this.store.db.transaction().execute(async (tx) => {
       // A removed NAS client keeps its pool in its row until the pool goes (the row refers to it).
-      await tx.updateTable('nas_clients').set({ pool_id: null }).where('pool_id', '=', pool.id).where('removed_at', 'is not', null).execute();
-      const drawing = await tx.selectFrom('nas_clients').select('name').where('pool_id', '=', pool.id).orderBy('name').execute();
+      for (const column of ['pool_id', 'framed_ipv6_pool_id', 'delegated_ipv6_pool_id'] as const) {
+        await tx.updateTable('nas_clients').set({ [column]: null }).where(column, '=', pool.id).where('removed_at', 'is not', null).execute();
+      }
+      const drawing = await tx
+        .selectFrom('nas_clients')
+        .select('name')
+        .where((eb) => eb.or([eb('pool_id', '=', pool.id), eb('framed_ipv6_pool_id', '=', pool.id), eb('delegated_ipv6_pool_id', '=', pool.id)]))
+        .orderBy('name')
+        .execute();
       if (drawing.length > 0) throw new SidebandError('POOL_IN_USE', `NAS client${drawing.length > 1 ? 's' : ''} ${drawing.map((n) => n.name).join(', ')} draw${drawing.length > 1 ? '' : 's'} from pool ${name}: remove ${drawing.length > 1 ? 'them' : 'it'} first (\`sideband nas remove\`).`, { param: 'name' });
       const { n } = await tx.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('pool_id', '=', pool.id).where('status', '!=', 'closed').executeTakeFirstOrThrow();
+      const range = parseCidr(pool.cidr);
+      if (range.family === 6) {
+        const open = await tx.selectFrom('prefix_bindings').select('network').where('end_at', 'is', null).execute();
+        const held = open.filter((b) => cidrContains(range, b.network)).length;
+        if (held > 0) throw new SidebandError('POOL_IN_USE', `${held} session prefix${held > 1 ? 'es' : ''} from pool ${name} ${held > 1 ? 'are' : 'is'} still held: wait until the sessions end.`, { param: 'name' });
+      }
       if (Number(n) > 0) throw new SidebandError('POOL_IN_USE', `${Number(n)} session${Number(n) > 1 ? 's' : ''} still hold${Number(n) > 1 ? '' : 's'} an address from pool ${name}: wait until they end.`, { param: 'name' });
       await tx.deleteFrom('pools').where('id', '=', pool.id).execute();
       await appendAudit(tx, { actor: this.actor, action: 'pool.remove', subjectType: 'pool', subjectId: pool.id, detail: { name, cidr: pool.cidr } });
@@ -147,10 +181,25 @@ export class NetworkProvisioning {
     const rows = await this.store.db
       .selectFrom('nas_clients')
       .leftJoin('pools', 'pools.id', 'nas_clients.pool_id')
-      .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.coa_port', 'nas_clients.created_at', 'pools.name as pool'])
+      .leftJoin('pools as framed_pools', 'framed_pools.id', 'nas_clients.framed_ipv6_pool_id')
+      .leftJoin('pools as delegated_pools', 'delegated_pools.id', 'nas_clients.delegated_ipv6_pool_id')
+      .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.coa_port', 'nas_clients.created_at', 'pools.name as pool', 'framed_pools.name as framed_pool', 'delegated_pools.name as delegated_pool'])
       .where('nas_clients.removed_at', 'is', null)
       .orderBy('nas_clients.name')
       .execute();
-    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, requireMessageAuthenticator: n.require_message_authenticator === 1, coaPort: n.coa_port, createdAt: toIso(n.created_at) }));
+    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, framedIpv6Pool: n.framed_pool, delegatedIpv6Pool: n.delegated_pool, requireMessageAuthenticator: n.require_message_authenticator === 1, coaPort: n.coa_port, createdAt: toIso(n.created_at) }));
   }
+}
+
+/** An IPv6 pool's unit length: required, within its range; an IPv4 pool has none. */
+function checkPrefixLength(cidr: Cidr, prefixLength: number | null, portsPerBlock: number | null): number | null {
+  if (cidr.family === 4) {
+    if (prefixLength !== null) throw new SidebandError('POOL_PREFIX_LENGTH_INVALID', `${cidr.text} is an IPv4 range: its addresses are handed out one by one, without a prefix length.`, { param: 'prefixLength' });
+    return null;
+  }
+  if (portsPerBlock !== null) throw new SidebandError('POOL_PREFIX_LENGTH_INVALID', `${cidr.text} is an IPv6 range: its prefixes are not shared by port blocks.`, { param: 'portsPerBlock' });
+  if (prefixLength === null || !Number.isInteger(prefixLength) || prefixLength < cidr.prefix || prefixLength > 128) {
+    throw new SidebandError('POOL_PREFIX_LENGTH_INVALID', `${cidr.text} is an IPv6 range: give the length of the prefixes it hands out, from ${cidr.prefix} to 128 (64 for Framed-IPv6-Prefix, 56 for Delegated-IPv6-Prefix).`, { param: 'prefixLength' });
+  }
+  return prefixLength;
 }

@@ -86,6 +86,9 @@ export interface NasClientTable {
   removed_at: number | null;
   /** Where the NAS listens for Disconnect- and CoA-Requests (RFC 5176 §3.4; default 3799). */
   coa_port: Generated<number>;
+  /** The IPv6 pools its subscribers draw a Framed-IPv6-Prefix and a Delegated-IPv6-Prefix from. */
+  framed_ipv6_pool_id: Generated<string | null>;
+  delegated_ipv6_pool_id: Generated<string | null>;
 }
 
 export interface PoolTable {
@@ -95,6 +98,8 @@ export interface PoolTable {
   /** Carrier-grade NAT: each address is shared, ports_per_block source ports a subscriber. */
   ports_per_block: number | null;
   created_at: number;
+  /** An IPv6 pool's unit: the length of the prefixes it carves from its range. */
+  prefix_length: Generated<number | null>;
 }
 
 export interface SessionTable {
@@ -128,6 +133,8 @@ export interface SessionTable {
   /** NAS-Port, NAS-Port-Id or Calling-Station-Id: the key a log-in retry is recognised by (sqlippool's pool key). */
   port_key: string | null;
   calling_station_id: string | null;
+  /** Framed-Interface-Id (RFC 3162 §2.2), hex, as the NAS sent it. */
+  framed_interface_id: string | null;
 }
 
 export type SessionClosedBy = 'stop' | 'sweeper' | 'nas-restart' | 'address-conflict';
@@ -157,6 +164,21 @@ export interface BindingTable {
   start_at: number;
   end_at: number | null;
   /** Non-null while open; a unique index on it means no address is held twice. */
+  open_key: string | null;
+}
+
+export type PrefixBindingKind = 'framed-ipv6-prefix' | 'delegated-ipv6-prefix' | 'framed-ipv6-address';
+
+/** A session's hold of an IPv6 prefix (or, for Framed-IPv6-Address, a /128). */
+export interface PrefixBindingTable {
+  id: string;
+  session_id: string;
+  kind: PrefixBindingKind;
+  network: string;
+  prefix_length: number;
+  start_at: number;
+  end_at: number | null;
+  /** Non-null while open; unique, so no prefix is held twice at once. */
   open_key: string | null;
 }
 
@@ -441,6 +463,7 @@ export interface Database {
   pools: PoolTable;
   sessions: SessionTable;
   bindings: BindingTable;
+  prefix_bindings: PrefixBindingTable;
   accounting_anomalies: AccountingAnomalyTable;
   merchants: MerchantTable;
   merchant_keys: MerchantKeyTable;

@@ -1,30 +1,23 @@
+import { ipv4Layout, ipv6PrefixLayout, type AllocatedUnit, type UnitLayout } from './unit-layout.ts';
+
+export type { AllocatedUnit } from './unit-layout.ts';
+
 /**
- * One pool's allocation state, in memory and without I/O: which units (an address, or
- * under carrier-grade NAT an address and a block of source ports) are free, held by an
- * open session, or resting in hold-down after release. The store is the truth — a unit
- * is held once its binding row is committed, and the unique open_key on bindings refuses
- * a second holder — and this state is rebuilt from it at start.
+ * One pool's allocation state, in memory and without I/O: which units (an address, under
+ * carrier-grade NAT an address and a block of source ports, or in an IPv6 pool a prefix
+ * of the pool's unit length) are free, held by an open session, or resting in hold-down
+ * after release. The store is the truth — a unit is held once its binding row is
+ * committed, and the unique open_key on bindings refuses a second holder — and this state
+ * is rebuilt from it at start.
  */
-export interface AllocatedUnit {
-  address: string;
-  /** Under CGNAT: the first and last source port of the block; else null. */
-  portFirst: number | null;
-  portLast: number | null;
-  /** The store's uniqueness key for an open binding of this unit. */
-  openKey: string;
-}
 
 const FREE = 0;
 const HELD = 1;
 const RESTING = 2;
 
-/** RFC 6890 leaves 0–1023 as system ports; CGNAT blocks start above them. */
-const FIRST_PORT = 1024;
-
 export class AddressPool {
   readonly size: number;
-  private readonly base: number;
-  private readonly blocksPerAddress: number;
+  private readonly layout: UnitLayout;
   private readonly state: Uint8Array;
   /** Free unit indices; may hold stale entries, skipped when their state is not FREE. */
   private free: number[] = [];
@@ -34,22 +27,16 @@ export class AddressPool {
   private restingHead = 0;
   private heldCount = 0;
 
+  /** `prefixLength`: an IPv6 pool's unit, the length of the prefixes it carves from `cidr`. */
   constructor(
     readonly name: string,
     cidr: string,
     readonly portsPerBlock: number | null,
     private readonly holdDownMs: number,
+    readonly prefixLength: number | null = null,
   ) {
-    const [net, prefixText] = cidr.split('/');
-    const prefix = Number(prefixText);
-    if (!net || net.includes(':')) throw new Error(`pool ${name}: only IPv4 pools allocate addresses one by one`);
-    const addresses = 2 ** (32 - prefix);
-    // Keep the network and broadcast addresses out of pools of /30 and larger.
-    const skipEdges = prefix <= 30 ? 1 : 0;
-    this.base = ipv4ToInt(net) + skipEdges;
-    const usable = addresses - 2 * skipEdges;
-    this.blocksPerAddress = portsPerBlock ? Math.floor((65536 - FIRST_PORT) / portsPerBlock) : 1;
-    this.size = usable * this.blocksPerAddress;
+    this.layout = cidr.includes(':') ? ipv6PrefixLayout(name, cidr, prefixLength) : ipv4Layout(cidr, portsPerBlock);
+    this.size = this.layout.size;
     this.state = new Uint8Array(this.size);
     // Hand units out address by address, so a small test pool is used from its start.
     for (let u = 0; u < this.size; u++) this.free.push(u);
@@ -59,23 +46,23 @@ export class AddressPool {
     return this.heldCount;
   }
 
-  unitOf(address: string, portFirst: number | null): number | undefined {
-    const offset = ipv4ToInt(address) - this.base;
-    const usable = this.size / this.blocksPerAddress;
-    if (!Number.isInteger(offset) || offset < 0 || offset >= usable) return undefined;
-    const block = this.portsPerBlock && portFirst !== null ? Math.floor((portFirst - FIRST_PORT) / this.portsPerBlock) : 0;
-    if (block < 0 || block >= this.blocksPerAddress) return undefined;
-    return offset * this.blocksPerAddress + block;
+  /** Whether this pool carves IPv6 prefixes. */
+  get isIpv6(): boolean {
+    return this.layout.family === 6;
+  }
+
+  /** The unit of an address (and port block), or of an IPv6 prefix `address/prefixLength`; undefined when it is not one of this pool's. */
+  unitOf(address: string, portFirst: number | null, prefixLength: number | null = null): number | undefined {
+    return this.layout.unitOf(address, portFirst, prefixLength);
+  }
+
+  /** Whether the pool's range covers the IPv6 prefix, unit or not. */
+  covers(prefix: string): boolean {
+    return this.layout.covers(prefix);
   }
 
   describe(unit: number): AllocatedUnit {
-    const offset = Math.floor(unit / this.blocksPerAddress);
-    const block = unit % this.blocksPerAddress;
-    const address = intToIpv4(this.base + offset);
-    if (!this.portsPerBlock) return { address, portFirst: null, portLast: null, openKey: address };
-    const portFirst = FIRST_PORT + block * this.portsPerBlock;
-    const portLast = portFirst + this.portsPerBlock - 1;
-    return { address, portFirst, portLast, openKey: `${address}:${portFirst}` };
+    return this.layout.describe(unit);
   }
 
   private promoteRested(now: number): void {
@@ -148,18 +135,4 @@ export class AddressPool {
   }
 }
 
-export function ipv4ToInt(address: string): number {
-  const p = address.split('.');
-  if (p.length !== 4) return NaN;
-  let n = 0;
-  for (const part of p) {
-    const v = Number(part);
-    if (!Number.isInteger(v) || v < 0 || v > 255 || part === '') return NaN;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-export function intToIpv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+export { ipv4ToInt, intToIpv4 } from './unit-layout.ts';

@@ -40,6 +40,7 @@ const statusKinds = new Map<number, StatusKind>(Object.entries(AcctStatusType).m
  */
 export class AccountingService {
   private readonly anomalies: Counter<'kind'>;
+  private readonly unboundPrefixes: Counter<'reason'>;
   private readonly handlers: Record<StatusKind, StatusHandler>;
 
   constructor(
@@ -49,6 +50,7 @@ export class AccountingService {
     metrics: Metrics,
   ) {
     this.anomalies = metrics.counter('sideband_radius_accounting_anomalies_total', 'Accounting-Requests acknowledged that did not fit the session\'s history, by kind', ['kind']);
+    this.unboundPrefixes = metrics.counter('sideband_radius_ipv6_prefixes_unbound_total', 'IPv6 prefixes a NAS reported in accounting that did not become bindings, by reason', ['reason']);
     const record = (kind: 'start' | 'interim' | 'stop', result: string): StatusHandler => async (f, at, receivedAt) => ({ result, outcome: await this.sessions.account(kind, f, at, receivedAt) });
     const restart = (cause: string, result: string): StatusHandler => async (f, at) => {
       const closed = await this.sessions.closeAllOf(f.nasId, cause, at);
@@ -76,6 +78,10 @@ export class AccountingService {
     if (!kind) return { answered: true, result: `status-${request.statusType}`, at: time.at, outcome: null };
     const { result, outcome } = await this.handlers[kind](request.facts, time.at, receivedAt);
     if (outcome?.anomaly) this.noteAnomaly(outcome.anomaly, request, outcome, time.at);
+    for (const u of outcome?.unboundPrefixes ?? []) {
+      this.unboundPrefixes.inc({ reason: u.reason });
+      this.logger.warn({ nas: request.facts.nasId, session: outcome!.sessionId, acctSessionId: request.facts.acctSessionId, attribute: u.kind, prefix: u.prefix, reason: u.reason }, u.reason === 'outside-pools' ? 'Accounting reports an IPv6 prefix outside every pool; not bound' : 'Accounting reports an IPv6 prefix another session holds; not bound');
+    }
     return { answered: true, result, at: time.at, outcome };
   }
 

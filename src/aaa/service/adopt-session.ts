@@ -2,7 +2,8 @@ import type { Dialect, Tx } from '../../store/open-store.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { closeWithoutStop, reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
-import { chargeSubscriber, committedOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { bindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
+import { chargeSubscriber, committedLocked, committedOf, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
 
 /** What an Accounting Start does when it claims an address another session holds. */
@@ -20,6 +21,7 @@ export interface Adopted {
   conflict: AddressConflict | null;
   /** The holders closed by `trust-nas` first, then the adopted session. */
   committed: CommittedSession[];
+  unboundPrefixes: UnboundPrefix[];
 }
 
 export interface AdoptInput {
@@ -32,6 +34,10 @@ export interface AdoptInput {
   dialect: Dialect;
   /** The pool an address belongs to, when it is one of ours. */
   poolIdOf: (address: string) => string | null;
+  /** The IPv6 prefixes the NAS reports, bound as `bindReported` says, with ids chosen beforehand. */
+  prefixes: ReportedPrefix[];
+  prefixIds: string[];
+  inIpv6Pool: (prefix: string) => boolean;
 }
 
 /**
@@ -56,7 +62,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   const again = await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst();
   if (again) {
     const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', again.id).executeTakeFirst();
-    return { anomaly: null, conflict: null, committed: [committedOf(again, binding)] };
+    return { anomaly: null, conflict: null, committed: [committedOf(again, binding, undefined, await prefixesOf(tx, again.id))], unboundPrefixes: [] };
   }
   const subscriber = f.login ? await tx.selectFrom('subscribers').select('id').where('login', '=', f.login).executeTakeFirst() : undefined;
   const closed = r.kind === 'stop';
@@ -103,7 +109,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
           if (!held) continue;
           const change = closeWithoutStop(recordOf(held.row), boundFrom, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
           await writeChange(tx, held, change, {}, r.receivedAt);
-          committed.push(committedOf(held.row, held.binding, change));
+          committed.push(committedLocked(held, change));
         }
       }
     }
@@ -114,13 +120,14 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     nas_port_id: f.nasPortId, acct_session_id: f.acctSessionId, class: f.classValue, framed_address: address, pool_id: address ? input.poolIdOf(address) : null,
     status: closed ? ('closed' as const) : ('active' as const), authorized_at: null, started_at: start, ended_at: end, last_seen_at: r.receivedAt, session_time: sessionTime,
     input_octets: r.inputOctets ?? 0, output_octets: r.outputOctets ?? 0, terminate_cause: closed ? r.terminateCause : null, charged_seconds: charge,
-    session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null,
+    session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null, framed_interface_id: f.framedInterfaceId ?? null,
   };
   await tx.insertInto('sessions').values(row).execute();
   const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: boundFrom, end_at: end, open_key: closed ? null : address } : undefined;
   if (binding) await tx.insertInto('bindings').values(binding).execute();
   if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt, row.id);
   if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });
-  committed.push(committedOf(row, binding));
-  return { anomaly, conflict, committed };
+  const unboundPrefixes = await bindReported(tx, { sessionId: input.sessionId, held: [], reported: input.prefixes, start, end, inPool: input.inIpv6Pool, ids: input.prefixIds });
+  committed.push(committedOf(row, binding, undefined, input.prefixes.length > 0 ? await prefixesOf(tx, input.sessionId) : []));
+  return { anomaly, conflict, committed, unboundPrefixes };
 }

@@ -10,6 +10,8 @@ export interface NasClient {
   secret: Buffer;
   requireMessageAuthenticator: boolean;
   poolId: string | null;
+  framedIpv6PoolId: string | null;
+  delegatedIpv6PoolId: string | null;
   /** Where it takes Disconnect- and CoA-Requests (RFC 5176 §3.4). */
   coaPort: number;
 }
@@ -40,7 +42,7 @@ export class NasDirectory {
     for (const row of rows) {
       const had = known.get(row.id);
       const secret = had?.secret ?? Buffer.from((await this.vault.open<{ secret: string }>(row.secret_record_id, 'radius-nas-secret', 'radius')).secret, 'utf8');
-      next.push({ id: row.id, name: row.name, range: parseCidr(row.address), secret, requireMessageAuthenticator: row.require_message_authenticator === 1, poolId: row.pool_id, coaPort: row.coa_port });
+      next.push({ id: row.id, name: row.name, range: parseCidr(row.address), secret, requireMessageAuthenticator: row.require_message_authenticator === 1, poolId: row.pool_id, framedIpv6PoolId: row.framed_ipv6_pool_id, delegatedIpv6PoolId: row.delegated_ipv6_pool_id, coaPort: row.coa_port });
     }
     next.sort((a, b) => b.range.prefix - a.range.prefix);
     this.clients = next;

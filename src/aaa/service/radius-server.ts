@@ -306,7 +306,8 @@ export class RadiusServer {
     let authorized;
     try {
       authorized = await this.sessions.authorize({
-        subscriberId: subscriber.id, login, nasId: nas.id, poolId: nas.poolId, nasPort: request.integer('NAS-Port') ?? null, nasPortId: request.text('NAS-Port-Id') ?? null,
+        subscriberId: subscriber.id, login, nasId: nas.id, poolId: nas.poolId, framedIpv6PoolId: nas.framedIpv6PoolId, delegatedIpv6PoolId: nas.delegatedIpv6PoolId,
+        framedInterfaceId: request.octets('Framed-Interface-Id')?.toString('hex') ?? null, nasPort: request.integer('NAS-Port') ?? null, nasPortId: request.text('NAS-Port-Id') ?? null,
         nasIdentifier: request.text('NAS-Identifier') ?? null, nasIpAddress: request.ipv4('NAS-IP-Address') ?? null, callingStationId, sessionTimeout: subscriber.secondsRemaining, now,
       });
     } catch (e) {
@@ -315,6 +316,9 @@ export class RadiusServer {
     }
     const attributes: AttributeInput[] = [];
     if (authorized.unit) attributes.push({ name: 'Framed-IP-Address', value: authorized.unit.address });
+    // RFC 3162 §2.3: the link's prefix, for router advertisements; RFC 4818 §3: the prefix delegated by DHCPv6-PD.
+    if (authorized.framedIpv6Prefix) attributes.push({ name: 'Framed-IPv6-Prefix', value: authorized.framedIpv6Prefix.openKey });
+    if (authorized.delegatedIpv6Prefix) attributes.push({ name: 'Delegated-IPv6-Prefix', value: authorized.delegatedIpv6Prefix.openKey });
     if (subscriber.secondsRemaining !== null) attributes.push({ name: 'Session-Timeout', value: subscriber.secondsRemaining });
     if (this.options.interimIntervalSeconds > 0) attributes.push({ name: 'Acct-Interim-Interval', value: this.options.interimIntervalSeconds });
     attributes.push({ name: 'Class', value: Buffer.from(authorized.classValue, 'utf8') });
@@ -350,6 +354,10 @@ export class RadiusServer {
       outputOctets: gigawords(request.integer('Acct-Output-Octets'), request.integer('Acct-Output-Gigawords')),
       terminateCause: cause === undefined ? null : terminateCauseNames.get(cause) ?? String(cause),
       callingStationId: request.text('Calling-Station-Id') ?? null,
+      framedIpv6Address: request.ipv6('Framed-IPv6-Address') ?? null,
+      framedIpv6Prefix: request.ipv6Prefix('Framed-IPv6-Prefix') ?? null,
+      delegatedIpv6Prefix: request.ipv6Prefix('Delegated-IPv6-Prefix') ?? null,
+      framedInterfaceId: request.octets('Framed-Interface-Id')?.toString('hex') ?? null,
     };
     const eventTimestamp = request.time('Event-Timestamp');
     const answer = await this.accountingService.handle({ statusType: status, facts, eventTimestamp: eventTimestamp ? Math.floor(eventTimestamp.getTime() / 1000) : null, acctDelayTime: request.integer('Acct-Delay-Time') ?? null });

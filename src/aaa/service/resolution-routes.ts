@@ -23,7 +23,8 @@ export interface Resolution {
   at: string;
   subscriber: { id: string | null; login: string };
   session: { id: string; status: string; nas: string; nasPort: number | null; acctSessionId: string | null };
-  binding: { id: string; start: string; end: string | null; portFirst: number | null; portLast: number | null };
+  /** `prefix`: the IPv6 prefix held, when the address lies inside one (Framed- or Delegated-IPv6-Prefix). */
+  binding: { id: string; start: string; end: string | null; portFirst: number | null; portLast: number | null; prefix: string | null };
 }
 
 /** "Who held address A (and port P) at time T": the resolution the merchant API rests on. */
@@ -48,7 +49,7 @@ export async function resolveHolder(sessions: SessionService, store: Store, inpu
     address, port: input.port ?? null, at: new Date(at).toISOString(),
     subscriber: { id: session.subscriber_id, login: session.login },
     session: { id: session.id, status: session.status, nas: session.nas, nasPort: session.nas_port, acctSessionId: session.acct_session_id },
-    binding: { id: binding.id, start: toIso(binding.start)!, end: toIso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null },
+    binding: { id: binding.id, start: toIso(binding.start)!, end: toIso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null, prefix: binding.prefixLength !== undefined ? `${binding.address}/${binding.prefixLength}` : null },
   };
 }
 

@@ -6,6 +6,7 @@ import type { ChangeNotices } from '../../store/change-notices.ts';
 import type { JobLeases } from '../../store/job-leases.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import { committedOf } from './session-rows.ts';
+import type { PrefixBindingTable } from '../../store/schema.ts';
 import { SESSION_CHANNEL, type SessionService } from './session-service.ts';
 
 export interface SessionFeedOptions {
@@ -139,7 +140,7 @@ export class SessionFeed {
   }
 
   /**
-   * The sessions the rows name, each with its latest binding, in two queries per chunk;
+   * The sessions the rows name, each with its latest binding and its prefixes, in three queries per chunk;
    * in the order of each one's last change, so that a unit closed by one session and
    * then bound to another is released before it is taken.
    */
@@ -154,7 +155,9 @@ export class SessionFeed {
       const bindings = await tx.selectFrom('bindings').selectAll().where('session_id', 'in', chunk).orderBy('start_at', 'desc').execute();
       const latest = new Map<string, (typeof bindings)[number]>();
       for (const b of bindings) if (!latest.has(b.session_id)) latest.set(b.session_id, b);
-      for (const row of sessions) out.push(committedOf(row, latest.get(row.id)));
+      const prefixes = new Map<string, PrefixBindingTable[]>();
+      for (const p of await tx.selectFrom('prefix_bindings').selectAll().where('session_id', 'in', chunk).orderBy('start_at').execute()) prefixes.set(p.session_id, [...(prefixes.get(p.session_id) ?? []), p]);
+      for (const row of sessions) out.push(committedOf(row, latest.get(row.id), undefined, prefixes.get(row.id)));
     }
     return out.sort((x, y) => last.get(x.id)! - last.get(y.id)!);
   }

@@ -1,7 +1,7 @@
 import type { Binding } from '../../core/resolution/binding.ts';
 import { newId } from '../../core/identity/ids.ts';
 import type { Dialect, Tx } from '../../store/open-store.ts';
-import type { BindingTable, SessionTable } from '../../store/schema.ts';
+import type { BindingTable, PrefixBindingKind, PrefixBindingTable, SessionTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import type { SessionChange, SessionRecord } from '../protocol/session-accounting.ts';
 import { queuePrepaidLimits } from './dynamic-authorization-queue.ts';
@@ -23,11 +23,14 @@ export interface CommittedSession {
   poolId: string | null;
   portKey: string | null;
   binding: Binding | null;
+  /** Its IPv6 prefixes (and Framed-IPv6-Address as a /128), open and ended. */
+  prefixes: PrefixBinding[];
 }
 
 export interface LockedSession {
   row: SessionTable;
   binding: BindingTable | undefined;
+  prefixes: PrefixBindingTable[];
 }
 
 /**
@@ -41,7 +44,35 @@ export async function lockSession(tx: Tx, dialect: Dialect, id: string): Promise
   const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
   if (!row) return undefined;
   const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at', 'desc').executeTakeFirst();
-  return { row, binding };
+  return { row, binding, prefixes: await prefixesOf(tx, id) };
+}
+
+export function prefixesOf(tx: Tx, sessionId: string): Promise<PrefixBindingTable[]> {
+  return tx.selectFrom('prefix_bindings').selectAll().where('session_id', '=', sessionId).orderBy('start_at').execute();
+}
+
+/** A binding of an IPv6 prefix, and which attribute it is. */
+export type PrefixBinding = Binding & { readonly kind: PrefixBindingKind };
+
+export const prefixBindingOf = (b: PrefixBindingTable, end: number | null = b.end_at): PrefixBinding => ({
+  kind: b.kind,
+  id: b.id,
+  sessionId: b.session_id,
+  address: b.network,
+  ...(b.prefix_length < 128 ? { prefixLength: b.prefix_length } : {}),
+  start: b.start_at,
+  end,
+});
+
+/**
+ * When a change closes a session (or a late Stop dates its close earlier), each of its
+ * prefixes is held until the session's end, never before its own start. The same rule
+ * writes the rows (`writeChange`) and tells memory (`committedOf`).
+ */
+function prefixEnd(b: PrefixBindingTable, change: SessionChange | undefined): number | null {
+  const ended = change?.next?.status === 'closed' ? change.next.endedAt : null;
+  if (ended === null || ended === undefined || (b.end_at !== null && b.end_at <= ended)) return b.end_at;
+  return Math.max(b.start_at, ended);
 }
 
 export const recordOf = (row: SessionTable): SessionRecord => ({
@@ -69,7 +100,7 @@ export const bindingOf = (b: BindingTable, end: number | null = b.end_at): Bindi
   end,
 });
 
-export function committedOf(row: SessionTable, binding: BindingTable | undefined, change?: SessionChange): CommittedSession {
+export function committedOf(row: SessionTable, binding: BindingTable | undefined, change?: SessionChange, prefixes: PrefixBindingTable[] = []): CommittedSession {
   const next = change?.next;
   return {
     id: row.id,
@@ -81,8 +112,12 @@ export function committedOf(row: SessionTable, binding: BindingTable | undefined
     poolId: row.pool_id,
     portKey: row.port_key,
     binding: binding ? bindingOf(binding, change?.bindingEnd ?? binding.end_at) : null,
+    prefixes: prefixes.map((p) => prefixBindingOf(p, prefixEnd(p, change))),
   };
 }
+
+/** `committedOf` for a session read for change. */
+export const committedLocked = (s: LockedSession, change?: SessionChange): CommittedSession => committedOf(s.row, s.binding, change, s.prefixes);
 
 /** Writes what the rules decided: the session, its binding's end, the charge. */
 export async function writeChange(tx: Tx, current: LockedSession, change: SessionChange, extra: Partial<SessionTable> = {}, now = Date.now()): Promise<void> {
@@ -99,6 +134,10 @@ export async function writeChange(tx: Tx, current: LockedSession, change: Sessio
       .execute();
   }
   if (change.bindingEnd !== null && binding) await tx.updateTable('bindings').set({ end_at: change.bindingEnd, open_key: null }).where('id', '=', binding.id).execute();
+  for (const p of current.prefixes) {
+    const end = prefixEnd(p, change);
+    if (end !== p.end_at) await tx.updateTable('prefix_bindings').set({ end_at: end, open_key: null }).where('id', '=', p.id).execute();
+  }
   if (change.charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, change.charge, now, row.id);
 }
 

@@ -15,8 +15,9 @@ import { adoptSession, type AddressConflict, type AddressConflictPolicy } from '
 import { findSession } from './find-session.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { classFor, sessionFromClass } from './session-class.ts';
-import type { SessionTable } from '../../store/schema.ts';
-import { committedOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import type { PrefixBindingKind, SessionTable } from '../../store/schema.ts';
+import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
+import { committedLocked, committedOf, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 
 export type { AddressConflictPolicy } from './adopt-session.ts';
 export { classFor } from './session-class.ts';
@@ -33,6 +34,13 @@ export interface OpenSession {
   poolId: string | null;
   unit: number | null;
   portKey: string | null;
+  /** The IPv6 pool units its open prefix bindings hold. */
+  prefixUnits: PoolUnit[];
+}
+
+interface PoolUnit {
+  poolId: string;
+  unit: number;
 }
 
 export interface Authorized {
@@ -40,6 +48,9 @@ export interface Authorized {
   /** The Class attribute value that ties accounting to this authentication (RFC 2865 §5.25). */
   classValue: string;
   unit: AllocatedUnit | null;
+  /** The Framed-IPv6-Prefix and Delegated-IPv6-Prefix allocated, when the NAS draws from IPv6 pools. */
+  framedIpv6Prefix: AllocatedUnit | null;
+  delegatedIpv6Prefix: AllocatedUnit | null;
   /** A retried log-in on the same NAS port that got its earlier, never started, authorization back. */
   reused: boolean;
 }
@@ -49,6 +60,11 @@ export interface AuthorizeInput {
   login: string;
   nasId: string;
   poolId: string | null;
+  /** The IPv6 pools a Framed-IPv6-Prefix (RFC 3162) and a Delegated-IPv6-Prefix (RFC 4818) are drawn from. */
+  framedIpv6PoolId?: string | null;
+  delegatedIpv6PoolId?: string | null;
+  /** Framed-Interface-Id (RFC 3162 §2.2) from the Access-Request, hex. */
+  framedInterfaceId?: string | null;
   nasPort: number | null;
   nasPortId: string | null;
   nasIdentifier: string | null;
@@ -74,12 +90,19 @@ export interface AccountingFacts {
   outputOctets: number | null;
   terminateCause: string | null;
   callingStationId?: string | null;
+  /** What the NAS reports of IPv6: Framed-IPv6-Address (RFC 6911), Framed-IPv6-Prefix (RFC 3162), Delegated-IPv6-Prefix (RFC 4818), Framed-Interface-Id, as text. */
+  framedIpv6Address?: string | null;
+  framedIpv6Prefix?: string | null;
+  delegatedIpv6Prefix?: string | null;
+  framedInterfaceId?: string | null;
 }
 
 export interface AccountingOutcome {
   sessionId: string;
   anomaly: AccountingAnomalyKind | null;
   conflict: AddressConflict | null;
+  /** Reported IPv6 prefixes that did not become bindings. */
+  unboundPrefixes: UnboundPrefix[];
 }
 
 export interface SessionServiceOptions {
@@ -103,9 +126,31 @@ const nasDetails = (f: AccountingFacts): Partial<SessionTable> => ({
   ...(f.nasPort !== null ? { nas_port: f.nasPort } : {}),
   ...(f.nasIdentifier ? { nas_identifier: f.nasIdentifier } : {}),
   ...(f.callingStationId ? { calling_station_id: f.callingStationId } : {}),
+  ...(f.framedInterfaceId ? { framed_interface_id: f.framedInterfaceId } : {}),
 });
 
-const unitOfBinding = (b: Binding): AllocatedUnit => ({ address: b.address, portFirst: b.portFirst ?? null, portLast: b.portLast ?? null, openKey: b.portFirst !== undefined ? `${b.address}:${b.portFirst}` : b.address });
+const unitOfBinding = (b: Binding): AllocatedUnit => ({
+  address: b.address,
+  portFirst: b.portFirst ?? null,
+  portLast: b.portLast ?? null,
+  prefixLength: b.prefixLength ?? null,
+  openKey: b.prefixLength !== undefined ? `${b.address}/${b.prefixLength}` : b.portFirst !== undefined ? `${b.address}:${b.portFirst}` : b.address,
+});
+
+/** A unit taken from an IPv6 pool for an Access-Accept. */
+interface PrefixTake {
+  kind: PrefixBindingKind;
+  poolId: string;
+  pool: AddressPool;
+  index: number;
+  unit: AllocatedUnit;
+}
+
+/** The allocator of a pool row; an IPv6 range without a unit length (made before 0015) allocates nothing. */
+function poolOfRow(row: { name: string; cidr: string; ports_per_block: number | null; prefix_length: number | null }, holdDownMs: number): AddressPool | undefined {
+  if (row.cidr.includes(':') && row.prefix_length === null) return undefined;
+  return new AddressPool(row.name, row.cidr, row.ports_per_block, holdDownMs, row.prefix_length);
+}
 
 /** The PostgreSQL notification channel a session change is announced on. */
 export const SESSION_CHANNEL = 'sideband_sessions';
@@ -148,7 +193,8 @@ export class SessionService {
   async rebuild(now = Date.now()): Promise<{ bindings: number; openSessions: number }> {
     const db = this.store.db;
     for (const p of await db.selectFrom('pools').selectAll().execute()) {
-      if (!this.pools.has(p.id) && !p.cidr.includes(':')) this.pools.set(p.id, new AddressPool(p.name, p.cidr, p.ports_per_block, this.holdDownMs));
+      const pool = this.pools.has(p.id) ? undefined : poolOfRow(p, this.holdDownMs);
+      if (pool) this.pools.set(p.id, pool);
     }
     let bindings = 0;
     // Paged by id so that millions of bindings never sit in one result set.
@@ -179,6 +225,7 @@ export class SessionService {
       bindings += rows.length;
       after = rows[rows.length - 1]!.id;
     }
+    bindings += await this.rebuildPrefixes(now);
     const openRows = await db
       .selectFrom('sessions')
       .leftJoin('bindings', (j) => j.onRef('bindings.session_id', '=', 'sessions.id').on('bindings.end_at', 'is', null))
@@ -188,9 +235,67 @@ export class SessionService {
     for (const s of openRows) {
       const pool = s.pool_id ? this.pools.get(s.pool_id) : undefined;
       const unit = pool && s.address ? pool.unitOf(s.address, s.port_first) ?? null : null;
-      this.remember({ id: s.id, subscriberId: s.subscriber_id, login: s.login, nasId: s.nas_id, status: s.status as OpenSession['status'], acctSessionId: s.acct_session_id, bindingId: s.binding_id, poolId: s.pool_id, unit, portKey: s.port_key });
+      this.remember({ id: s.id, subscriberId: s.subscriber_id, login: s.login, nasId: s.nas_id, status: s.status as OpenSession['status'], acctSessionId: s.acct_session_id, bindingId: s.binding_id, poolId: s.pool_id, unit, portKey: s.port_key, prefixUnits: [] });
+    }
+    const openPrefixes = await db.selectFrom('prefix_bindings').select(['session_id', 'network', 'prefix_length']).where('end_at', 'is', null).execute();
+    for (const p of openPrefixes) {
+      const held = this.prefixUnitOf(p.network, p.prefix_length);
+      if (held) this.open.get(p.session_id)?.prefixUnits.push(held);
     }
     return { bindings, openSessions: this.open.size };
+  }
+
+  /** The IPv6 half of `rebuild`: every prefix binding into the index, its unit held or resting. */
+  private async rebuildPrefixes(now: number): Promise<number> {
+    let count = 0;
+    let after = '';
+    for (;;) {
+      const rows = await this.store.db
+        .selectFrom('prefix_bindings')
+        .innerJoin('sessions', 'sessions.id', 'prefix_bindings.session_id')
+        .select(['prefix_bindings.id', 'prefix_bindings.session_id', 'prefix_bindings.network', 'prefix_bindings.prefix_length', 'prefix_bindings.start_at', 'prefix_bindings.end_at', 'sessions.nas_id', 'sessions.nas_port', 'sessions.subscriber_id'])
+        .where('prefix_bindings.id', '>', after)
+        .orderBy('prefix_bindings.id')
+        .limit(10_000)
+        .execute();
+      if (rows.length === 0) return count;
+      for (const b of rows) {
+        this.index.add({ id: b.id, sessionId: b.session_id, address: b.network, ...(b.prefix_length < 128 ? { prefixLength: b.prefix_length } : {}), start: b.start_at, end: b.end_at });
+        const held = this.prefixUnitOf(b.network, b.prefix_length);
+        if (!held) continue;
+        const pool = this.pools.get(held.poolId)!;
+        if (b.end_at === null) pool.markHeld(held.unit);
+        else if (b.end_at + this.holdDownMs > now) {
+          pool.markHeld(held.unit);
+          pool.release(held.unit, now, b.end_at + this.holdDownMs);
+        }
+        if (b.subscriber_id && b.nas_port !== null) this.sticky.set(`${b.nas_id}|${b.nas_port}|${b.subscriber_id}|${held.poolId}`, held.unit);
+      }
+      count += rows.length;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** The IPv6 pool unit that is exactly this prefix, if any. */
+  private prefixUnitOf(network: string, length: number): PoolUnit | undefined {
+    for (const [poolId, p] of this.pools) {
+      if (!p.isIpv6) continue;
+      const unit = p.unitOf(network, null, length);
+      if (unit !== undefined) return { poolId, unit };
+    }
+    return undefined;
+  }
+
+  /** Builds the IPv6 pools added since start that no authorization has drawn from yet, so that a NAS's own prefixes from them are recognised. */
+  private async loadIpv6Pools(): Promise<void> {
+    const rows = await this.store.db.selectFrom('pools').select('id').where('prefix_length', 'is not', null).execute();
+    for (const r of rows) if (!this.pools.has(r.id)) await this.poolFor(r.id);
+  }
+
+  /** Whether some IPv6 pool's range covers the prefix (a NAS's own allocation from it is ours to bind). */
+  private inIpv6Pool(prefix: string): boolean {
+    for (const p of this.pools.values()) if (p.isIpv6 && p.covers(prefix)) return true;
+    return false;
   }
 
   private remember(s: OpenSession): void {
@@ -211,19 +316,15 @@ export class SessionService {
    * Idempotent, so a transaction run twice (see GroupCommit) leaves memory right.
    */
   private reflect(s: CommittedSession, now: number): void {
-    if (s.binding) {
-      const have = this.index.get(s.binding.id);
-      if (!have) this.index.add(s.binding);
-      else if (have.end !== s.binding.end && s.binding.end !== null) {
-        if (have.end === null) this.index.close(s.binding.id, s.binding.end);
-        else {
-          this.index.remove(s.binding.id);
-          this.index.add(s.binding);
-        }
-      }
-    }
+    if (s.binding) this.reflectBinding(s.binding);
+    for (const p of s.prefixes) this.reflectBinding(p);
     const known = this.open.get(s.id);
     const pool = s.poolId ? this.pools.get(s.poolId) : undefined;
+    // The IPv6 units its open prefixes hold now; those it held before and no longer are released.
+    const prefixUnits = s.status === 'closed' ? [] : s.prefixes.filter((p) => p.end === null).flatMap((p) => this.prefixUnitOf(p.address, p.prefixLength ?? 128) ?? []);
+    const same = (a: PoolUnit, b: PoolUnit): boolean => a.poolId === b.poolId && a.unit === b.unit;
+    for (const u of known?.prefixUnits ?? []) if (!prefixUnits.some((n) => same(n, u))) this.pools.get(u.poolId)?.release(u.unit, now);
+    for (const u of prefixUnits) if (!known?.prefixUnits.some((o) => same(o, u))) this.pools.get(u.poolId)?.markHeld(u.unit);
     if (s.status === 'closed') {
       this.closed.set(s.id, now);
       // Bounded: a feed read is at most seconds old, so only recent closures matter.
@@ -236,7 +337,20 @@ export class SessionService {
     const unit = pool && s.binding ? pool.unitOf(s.binding.address, s.binding.portFirst ?? null) ?? null : null;
     if (known) this.forget(known);
     else if (pool && unit !== null) pool.markHeld(unit);
-    this.remember({ id: s.id, subscriberId: s.subscriberId, login: s.login, nasId: s.nasId, status: s.status, acctSessionId: s.acctSessionId, bindingId: s.binding?.id ?? null, poolId: s.poolId, unit, portKey: s.portKey });
+    this.remember({ id: s.id, subscriberId: s.subscriberId, login: s.login, nasId: s.nasId, status: s.status, acctSessionId: s.acctSessionId, bindingId: s.binding?.id ?? null, poolId: s.poolId, unit, portKey: s.portKey, prefixUnits });
+  }
+
+  /** A committed binding into the resolution index: added, closed, or shortened by a late Stop. */
+  private reflectBinding(b: Binding): void {
+    const have = this.index.get(b.id);
+    if (!have) this.index.add(b);
+    else if (have.end !== b.end && b.end !== null) {
+      if (have.end === null) this.index.close(b.id, b.end);
+      else {
+        this.index.remove(b.id);
+        this.index.add(b);
+      }
+    }
   }
 
   /**
@@ -265,10 +379,18 @@ export class SessionService {
     if (s.status !== 'closed' && this.closed.has(s.id)) return;
     const known = this.open.has(s.id);
     this.reflect(s, now);
+    if (known || s.status !== 'closed') return;
     const b = s.binding;
-    if (known || s.status !== 'closed' || !pool || !b || b.end === null) return;
-    const restUntil = b.end + this.holdDownMs;
-    const unit = pool.unitOf(b.address, b.portFirst ?? null);
+    if (pool && b && b.end !== null) this.restUnit(pool, pool.unitOf(b.address, b.portFirst ?? null), b, now);
+    for (const p of s.prefixes) {
+      const held = p.end === null ? undefined : this.prefixUnitOf(p.address, p.prefixLength ?? 128);
+      if (held) this.restUnit(this.pools.get(held.poolId)!, held.unit, p, now);
+    }
+  }
+
+  /** Leaves the unit of an ended binding resting until its hold-down is over, unless someone holds it again. */
+  private restUnit(pool: AddressPool, unit: number | undefined, b: Binding, now: number): void {
+    const restUntil = b.end! + this.holdDownMs;
     if (unit === undefined || restUntil <= now || this.index.resolve(b.address, now, b.portFirst) !== undefined) return;
     pool.markHeld(unit);
     pool.release(unit, now, restUntil);
@@ -296,16 +418,14 @@ export class SessionService {
       // two pools would hand out the same addresses.
       pool = this.pools.get(poolId);
       if (pool) return pool;
-      if (row && !row.cidr.includes(':')) {
-        pool = new AddressPool(row.name, row.cidr, row.ports_per_block, this.holdDownMs);
-        this.pools.set(row.id, pool);
-      }
+      pool = row ? poolOfRow(row, this.holdDownMs) : undefined;
+      if (pool) this.pools.set(poolId, pool);
     }
     return pool;
   }
 
   private poolIdOf(address: string): string | null {
-    for (const [id, p] of this.pools) if (p.unitOf(address, null) !== undefined) return id;
+    for (const [id, p] of this.pools) if (!p.isIpv6 && p.unitOf(address, null) !== undefined) return id;
     return null;
   }
 
@@ -346,7 +466,7 @@ export class SessionService {
       if (Number(done.numUpdatedRows) === 0) return null;
       await this.noteChanged(tx, [id]);
       const row = await tx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      return committedOf(row, await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).executeTakeFirst());
+      return committedOf(row, await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).executeTakeFirst(), undefined, await prefixesOf(tx, id));
     });
     if (!committed) {
       // It started (or closed) meanwhile: this is a new log-in.
@@ -354,43 +474,80 @@ export class SessionService {
       return null;
     }
     this.reflect(committed, now);
-    return { sessionId: id, classValue: classFor(id), unit: committed.binding ? unitOfBinding(committed.binding) : null, reused: true };
+    const prefixOf = (kind: PrefixBindingKind): AllocatedUnit | null => {
+      const row = committed.prefixes.find((p) => p.end === null && p.kind === kind);
+      return row ? unitOfBinding(row) : null;
+    };
+    return { sessionId: id, classValue: classFor(id), unit: committed.binding ? unitOfBinding(committed.binding) : null, framedIpv6Prefix: prefixOf('framed-ipv6-prefix'), delegatedIpv6Prefix: prefixOf('delegated-ipv6-prefix'), reused: true };
   }
 
   private async allocate(input: AuthorizeInput, now: number, portKey: string | null): Promise<Authorized> {
     const pool = input.poolId ? await this.poolFor(input.poolId) : undefined;
+    const prefixPools: Array<{ kind: PrefixBindingKind; poolId: string; pool: AddressPool }> = [];
+    for (const [kind, poolId] of [['framed-ipv6-prefix', input.framedIpv6PoolId], ['delegated-ipv6-prefix', input.delegatedIpv6PoolId]] as const) {
+      const p = poolId ? await this.poolFor(poolId) : undefined;
+      if (p?.isIpv6 && poolId) prefixPools.push({ kind, poolId, pool: p });
+    }
     const stickyKey = input.nasPort !== null ? `${input.nasId}|${input.nasPort}|${input.subscriberId}` : null;
     for (let attempt = 0; attempt < 5; attempt++) {
       const unitIndex = pool ? pool.take(now, attempt === 0 && stickyKey ? this.sticky.get(stickyKey) : undefined) : undefined;
       if (pool && unitIndex === undefined) throw new SidebandError('AAA_POOL_EXHAUSTED', `Pool ${pool.name} has no free address.`);
       const unit = pool && unitIndex !== undefined ? pool.describe(unitIndex) : null;
+      const takes: PrefixTake[] = [];
+      for (const p of prefixPools) {
+        const index = p.pool.take(now, attempt === 0 && stickyKey ? this.sticky.get(`${stickyKey}|${p.poolId}`) : undefined);
+        if (index === undefined) {
+          if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
+          for (const t of takes) t.pool.giveBack(t.index);
+          throw new SidebandError('AAA_POOL_EXHAUSTED', `Pool ${p.pool.name} has no free prefix.`);
+        }
+        takes.push({ ...p, index, unit: p.pool.describe(index) });
+      }
       const sessionId = newId('ses', now);
       const bindingId = unit ? newId('bnd', now) : null;
       const row = {
         id: sessionId, subscriber_id: input.subscriberId, login: input.login, nas_id: input.nasId, nas_identifier: input.nasIdentifier, nas_ip_address: input.nasIpAddress,
         nas_port: input.nasPort, nas_port_id: input.nasPortId, acct_session_id: null, class: classFor(sessionId), framed_address: unit?.address ?? null, pool_id: input.poolId,
         status: 'authorized' as const, authorized_at: now, started_at: null, ended_at: null, last_seen_at: now, session_time: 0, input_octets: 0, output_octets: 0, terminate_cause: null,
-        charged_seconds: 0, session_timeout: input.sessionTimeout ?? null, closed_by: null, port_key: portKey, calling_station_id: input.callingStationId ?? null,
+        charged_seconds: 0, session_timeout: input.sessionTimeout ?? null, closed_by: null, port_key: portKey, calling_station_id: input.callingStationId ?? null, framed_interface_id: input.framedInterfaceId ?? null,
       };
       const binding = unit && bindingId ? { id: bindingId, session_id: sessionId, address: unit.address, port_first: unit.portFirst, port_last: unit.portLast, start_at: now, end_at: null, open_key: unit.openKey } : undefined;
+      const prefixRows = takes.map((t) => ({ id: newId('bnd', now), session_id: sessionId, kind: t.kind, network: t.unit.address, prefix_length: t.unit.prefixLength!, start_at: now, end_at: null, open_key: t.unit.openKey }));
+      // Which unit, if any, rests elsewhere: -1 the IPv4 unit, else the index in `takes`.
+      let resting: { which: number; until: number } | null = null;
       try {
-        const restingUntil = await this.commit.run(async (tx) => {
+        resting = await this.commit.run(async (tx) => {
           const rest = binding ? await this.restingElsewhere(tx, binding.address, binding.port_first, input.subscriberId, now) : null;
-          if (rest !== null) return rest;
+          if (rest !== null) return { which: -1, until: rest };
+          if (this.store.dialect === 'postgres') {
+            for (const [i, t] of takes.entries()) {
+              const until = await prefixRestingElsewhere(tx, t.unit.address, t.unit.prefixLength!, input.subscriberId, now, this.holdDownMs);
+              if (until !== null) return { which: i, until };
+            }
+          }
           await tx.insertInto('sessions').values(row).execute();
           if (binding) await tx.insertInto('bindings').values(binding).execute();
+          if (prefixRows.length > 0) await tx.insertInto('prefix_bindings').values(prefixRows).execute();
           await this.noteChanged(tx, [sessionId]);
           return null;
         });
-        if (restingUntil !== null && pool && unitIndex !== undefined) {
+        if (resting !== null) {
           // Bound, or in hold-down, by another gateway's session this one has not heard of
-          // yet: it stays held (the feed brings its close) or rests until its hold-down ends.
-          if (restingUntil !== Infinity) pool.release(unitIndex, now, restingUntil);
+          // yet: that unit stays held (the feed brings its close) or rests until its
+          // hold-down ends; the others are free again.
+          const { which, until } = resting;
+          const settle = (p: AddressPool, index: number, isIt: boolean): void => {
+            if (!isIt) p.giveBack(index);
+            else if (until !== Infinity) p.release(index, now, until);
+          };
+          if (pool && unitIndex !== undefined) settle(pool, unitIndex, which === -1);
+          for (const [i, t] of takes.entries()) settle(t.pool, t.index, which === i);
           continue;
         }
       } catch (e) {
         if (!isUniqueViolation(e)) {
           if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
+          for (const t of takes) t.pool.giveBack(t.index);
           throw e;
         }
         // The group commit runs a transaction again after a lost connection; meeting its
@@ -401,19 +558,36 @@ export class SessionService {
           const other = portKey ? await this.reusePending(input, portKey, now, true) : null;
           if (other) {
             if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
+            for (const t of takes) t.pool.giveBack(t.index);
             return other;
           }
-          // Another gateway sharing the database holds this unit: leave it marked held
-          // here too, and try the next one.
-          if (pool && unitIndex !== undefined) continue;
+          // Another gateway sharing the database holds one of these units: that one stays
+          // marked held here too, the others are free again; try the next ones.
+          if ((pool && unitIndex !== undefined) || takes.length > 0) {
+            const clashed = await this.openKeysHeld([...(unit ? [unit.openKey] : [])], takes.map((t) => t.unit.openKey));
+            if (pool && unitIndex !== undefined && unit && !clashed.has(unit.openKey)) pool.giveBack(unitIndex);
+            for (const t of takes) if (!clashed.has(t.unit.openKey)) t.pool.giveBack(t.index);
+            continue;
+          }
           throw e;
         }
       }
-      this.reflect(committedOf(row, binding), now);
+      this.reflect(committedOf(row, binding, undefined, prefixRows), now);
       if (stickyKey && unitIndex !== undefined) this.sticky.set(stickyKey, unitIndex);
-      return { sessionId, classValue: classFor(sessionId), unit, reused: false };
+      for (const t of takes) if (stickyKey) this.sticky.set(`${stickyKey}|${t.poolId}`, t.index);
+      const taken = (kind: PrefixBindingKind): AllocatedUnit | null => takes.find((t) => t.kind === kind)?.unit ?? null;
+      return { sessionId, classValue: classFor(sessionId), unit, framedIpv6Prefix: taken('framed-ipv6-prefix'), delegatedIpv6Prefix: taken('delegated-ipv6-prefix'), reused: false };
     }
     throw new SidebandError('AAA_POOL_EXHAUSTED', 'Every address tried was taken by another gateway.');
+  }
+
+  /** Of these open keys (IPv4 units, then IPv6 prefixes), those an open binding holds in the store. */
+  private async openKeysHeld(ipv4: string[], ipv6: string[]): Promise<Set<string>> {
+    const db = this.store.db;
+    const found = new Set<string>();
+    if (ipv4.length > 0) for (const r of await db.selectFrom('bindings').select('open_key').where('open_key', 'in', ipv4).execute()) found.add(r.open_key!);
+    if (ipv6.length > 0) for (const r of await db.selectFrom('prefix_bindings').select('open_key').where('open_key', 'in', ipv6).execute()) found.add(r.open_key!);
+    return found;
   }
 
   /**
@@ -454,6 +628,10 @@ export class SessionService {
     const report: AccountingReport = { kind, at, receivedAt, acctSessionId: f.acctSessionId, sessionTime: f.sessionTime, inputOctets: f.inputOctets, outputOctets: f.outputOctets, terminateCause: f.terminateCause };
     const id = await findSession(this.store.db, { open: this.open, byAcctId: this.byAcctId, index: this.index }, f, report);
     const ids = { sessionId: newId('ses', at), bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };
+    const prefixes = reportedPrefixes(f);
+    const prefixIds = prefixes.map(() => newId('bnd', at));
+    if (prefixes.length > 0) await this.loadIpv6Pools();
+    const inIpv6Pool = (prefix: string): boolean => this.inIpv6Pool(prefix);
     const done = await this.commit.run(async (tx): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
       const current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
       if (current) {
@@ -464,12 +642,16 @@ export class SessionService {
         if (change.anomaly) {
           await recordAnomaly(tx, { id: ids.anomalyId, kind: change.anomaly, nasId: f.nasId, sessionId: current.row.id, acctSessionId: f.acctSessionId, eventAt: at, receivedAt, detail: { status: current.row.status, closedBy: current.row.closed_by, sessionTime: f.sessionTime } });
         }
-        return { outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: null }, committed: [committedOf(current.row, current.binding, change)] };
+        // What the NAS reports of IPv6 becomes the open session's bindings (a closing one takes no new prefix).
+        const open = (change.next?.status ?? current.row.status) !== 'closed';
+        const unboundPrefixes = open && prefixes.length > 0 ? await bindReported(tx, { sessionId: current.row.id, held: current.prefixes, reported: prefixes, start: at, end: null, inPool: inIpv6Pool, ids: prefixIds }) : [];
+        const held = open && prefixes.length > 0 ? { ...current, prefixes: await prefixesOf(tx, current.row.id) } : current;
+        return { outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: null, unboundPrefixes }, committed: [committedLocked(held, change)] };
       }
-      const adopted = await adoptSession(tx, { report, facts: f, ...ids, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a) });
+      const adopted = await adoptSession(tx, { report, facts: f, ...ids, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), prefixes, prefixIds, inIpv6Pool });
       await this.noteChanged(tx, adopted.committed.map((c) => c.id));
       const self = adopted.committed.at(-1)!;
-      return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict }, committed: adopted.committed };
+      return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };
     });
     for (const s of done.committed) this.reflect(s, receivedAt);
     return done.outcome;
@@ -526,11 +708,11 @@ export class SessionService {
             if (!current) return null;
             // Already closed (by another gateway, or by this job's first run whose COMMIT
             // landed before its connection dropped): memory must still follow the row.
-            if (current.row.status === 'closed') return { session: committedOf(current.row, current.binding), closedNow: false };
+            if (current.row.status === 'closed') return { session: committedLocked(current), closedNow: false };
             const change = closeWithoutStop(recordOf(current.row), at, closedBy, cause, current.binding?.start_at ?? null);
             await writeChange(tx, current, change, {}, at);
             await this.noteChanged(tx, [id]);
-            return { session: committedOf(current.row, current.binding, change), closedNow: true };
+            return { session: committedLocked(current, change), closedNow: true };
           }),
         ),
       );

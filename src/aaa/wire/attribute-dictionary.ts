@@ -101,6 +101,9 @@ export const attributeDictionary = {
   'Framed-IPv6-Route': { type: 99, dataType: 'text' },
   'Framed-IPv6-Pool': { type: 100, dataType: 'text' },
 
+  // RFC 4818 §3
+  'Delegated-IPv6-Prefix': { type: 123, dataType: 'ipv6prefix' },
+
   // RFC 5176 §3.5
   'Error-Cause': { type: 101, dataType: 'integer' },
 

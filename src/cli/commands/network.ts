@@ -9,12 +9,17 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
     .description('register a NAS by source address or CIDR with its shared secret')
     .requiredOption('--address <cidr>', 'source address or range the NAS sends from')
     .requiredOption('--secret <s>', 'RADIUS shared secret (at least 16 characters)')
-    .option('--pool <name>', 'address pool its subscribers draw from')
+    .option('--pool <name>', 'IPv4 address pool its subscribers draw Framed-IP-Address from')
+    .option('--framed-ipv6-pool <name>', 'IPv6 pool its subscribers draw Framed-IPv6-Prefix from (RFC 3162)')
+    .option('--delegated-ipv6-pool <name>', 'IPv6 pool its subscribers draw Delegated-IPv6-Prefix from (RFC 4818)')
     .option('--no-require-message-authenticator', 'accept Access-Requests without Message-Authenticator (weakens BlastRADIUS protection)')
     .option('--coa-port <n>', 'UDP port where the NAS takes Disconnect- and CoA-Requests (RFC 5176)', integer('--coa-port'), 3799)
-    .action(async (name: string, o: { address: string; secret: string; pool?: string; requireMessageAuthenticator: boolean; coaPort: number }) =>
+    .action(async (name: string, o: { address: string; secret: string; pool?: string; framedIpv6Pool?: string; delegatedIpv6Pool?: string; requireMessageAuthenticator: boolean; coaPort: number }) =>
       cli.withContext(async (ctx, out) => {
-        const n = await ctx.network.addNas({ name, address: o.address, secret: o.secret, pool: o.pool ?? null, requireMessageAuthenticator: o.requireMessageAuthenticator, coaPort: o.coaPort });
+        const n = await ctx.network.addNas({
+          name, address: o.address, secret: o.secret, pool: o.pool ?? null, framedIpv6Pool: o.framedIpv6Pool ?? null, delegatedIpv6Pool: o.delegatedIpv6Pool ?? null,
+          requireMessageAuthenticator: o.requireMessageAuthenticator, coaPort: o.coaPort,
+        });
         out.result(n, (v: NasView) => `registered NAS ${v.name} (${v.address})${v.pool ? ` drawing from ${v.pool}` : ''}`);
       }));
   nas.command('remove <name>')
@@ -23,17 +28,18 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
       cli.withContext(async (ctx, out) => out.result(await ctx.network.removeNas(name), (v: NasView) => `removed NAS ${v.name} (${v.address})`)));
   nas.command('list')
     .description('list NAS clients')
-    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listNas(), (r: NasView[]) => table(r.map((n) => ({ ...n, messageAuthenticator: n.requireMessageAuthenticator ? 'required' : 'optional' })), ['name', 'address', 'pool', 'messageAuthenticator', 'coaPort']))));
+    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listNas(), (r: NasView[]) => table(r.map((n) => ({ ...n, messageAuthenticator: n.requireMessageAuthenticator ? 'required' : 'optional' })), ['name', 'address', 'pool', 'framedIpv6Pool', 'delegatedIpv6Pool', 'messageAuthenticator', 'coaPort']))));
 
-  const pool = program.command('pool').description('address pools for Framed-IP-Address');
+  const pool = program.command('pool').description('address pools for Framed-IP-Address, and IPv6 prefix pools');
   pool.command('add <name>')
-    .description('add a pool of addresses')
-    .requiredOption('--cidr <cidr>', 'range to allocate from, e.g. 192.0.2.0/24')
+    .description('add a pool of IPv4 addresses, or of IPv6 prefixes carved from a range')
+    .requiredOption('--cidr <cidr>', 'range to allocate from, e.g. 192.0.2.0/24 or 2001:db8:100::/40')
     .option('--ports-per-block <n>', 'carrier-grade NAT: share each address, this many source ports per subscriber', integer('--ports-per-block'))
-    .action(async (name: string, o: { cidr: string; portsPerBlock?: number }) =>
+    .option('--prefix-length <n>', 'IPv6: the length of the prefixes handed out (64 for Framed-IPv6-Prefix, 56 for Delegated-IPv6-Prefix)', integer('--prefix-length'))
+    .action(async (name: string, o: { cidr: string; portsPerBlock?: number; prefixLength?: number }) =>
       cli.withContext(async (ctx, out) => {
-        const p = await ctx.network.addPool({ name, cidr: o.cidr, portsPerBlock: o.portsPerBlock ?? null });
-        out.result(p, (v: PoolView) => `added pool ${v.name} ${v.cidr}`);
+        const p = await ctx.network.addPool({ name, cidr: o.cidr, portsPerBlock: o.portsPerBlock ?? null, prefixLength: o.prefixLength ?? null });
+        out.result(p, (v: PoolView) => `added pool ${v.name} ${v.cidr}${v.prefixLength !== null ? ` of /${v.prefixLength} prefixes` : ''}`);
       }));
   pool.command('remove <name>')
     .description('remove a pool no NAS client draws from and no session holds an address of')
@@ -41,5 +47,5 @@ export function registerNetworkCommands(program: Command, cli: Cli): void {
       cli.withContext(async (ctx, out) => out.result(await ctx.network.removePool(name), (v: PoolView) => `removed pool ${v.name} ${v.cidr}`)));
   pool.command('list')
     .description('list pools')
-    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listPools(), (r: PoolView[]) => table(r as unknown as Array<Record<string, unknown>>, ['name', 'cidr', 'portsPerBlock']))));
+    .action(async () => cli.withContext(async (ctx, out) => out.result(await ctx.network.listPools(), (r: PoolView[]) => table(r as unknown as Array<Record<string, unknown>>, ['name', 'cidr', 'portsPerBlock', 'prefixLength']))));
 }

@@ -31,6 +31,23 @@ export function formatAddressKey(key: AddressKey): string {
   return `${key >>> 24}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
 }
 
+/**
+ * The key of the `length`-bit prefix an IPv6 key lies in: its first `length` bits, the
+ * rest zero. A binding of a prefix is keyed by its network, so a lookup masks the address
+ * once per prefix length held (longest-prefix match by one hash probe per length).
+ *
+ * @example
+ * formatAddressKey(maskIpv6Key(parseAddressKey('2001:db8:0:1ab::9') as string, 56)); // '2001:db8:0:100::'
+ */
+export function maskIpv6Key(key: string, length: number): string {
+  const groups: number[] = [];
+  for (let g = 0; g < 8; g++) {
+    const bits = Math.max(0, Math.min(16, length - 16 * g));
+    groups.push(bits === 0 ? 0 : key.charCodeAt(g) & (0xffff << (16 - bits)) & 0xffff);
+  }
+  return String.fromCharCode(...groups);
+}
+
 /** The canonical text of an address, `undefined` when it is not one. */
 export function normaliseAddress(text: string): string | undefined {
   const key = parseAddressKey(text);

@@ -1,5 +1,5 @@
 import { SidebandError } from '../../errors/sideband-error.ts';
-import { formatAddressKey, parseAddressKey } from './address-key.ts';
+import { formatAddressKey, maskIpv6Key, parseAddressKey, type AddressKey } from './address-key.ts';
 import { PORT_MAX, PORT_MIN, type Binding } from './binding.ts';
 import { BindingRecords } from './binding-records.ts';
 import { PortBlockLists } from './port-block-lists.ts';
@@ -17,6 +17,10 @@ const NONE = -1;
  * port at once (the allocator prevents it), the one started last wins, and of two started
  * in the same millisecond the one added last.
  *
+ * An IPv6 prefix binding answers for every address inside the prefix. A lookup tries the
+ * address itself, then each prefix length held, longest first (longest-prefix match): one
+ * hash probe per length, and an access network holds few lengths (a /64 and a /56).
+ *
  * Without a port, a lookup answers only when one binding answers for every port: the
  * winner at that time holds the whole address. On a shared (carrier-grade NAT) address
  * it answers `undefined` and {@link BindingIndex.isPortBlocked} says a port is needed.
@@ -27,6 +31,8 @@ const NONE = -1;
  * index.resolve('198.18.0.7', 1500, 1500)?.sessionId; // 'ses_1'
  * index.resolve('198.18.0.7', 1500);                   // undefined
  * index.isPortBlocked('198.18.0.7', 1500);             // true
+ * index.add({ id: 'bnd_2', sessionId: 'ses_2', address: '2001:db8:0:100::', prefixLength: 56, start: 1000, end: null });
+ * index.resolve('2001:db8:0:1ab::9', 1500)?.sessionId;  // 'ses_2'
  */
 export class BindingIndex {
   private readonly rows: BindingRecords;
@@ -54,11 +60,12 @@ export class BindingIndex {
       throw new SidebandError('ADDRESS_INVALID', `Binding ${b.id}: ${JSON.stringify(b.address)} is not an IPv4 or IPv6 address.`, { param: 'address' });
     }
     const [first, last] = portBlock(b);
+    const prefixLength = prefixOf(b, key);
     if (!Number.isFinite(b.start)) throw fault(b.id, `start ${b.start} is not a time`);
     if (b.end !== null) checkEnd(b.id, b.start, b.end);
     if (this.rows.byId.find(b.id) !== NONE) throw fault(b.id, 'the id is already in the index');
 
-    const list = this.blocks.listFor(key, first, last);
+    const list = this.blocks.listFor(key, first, last, prefixLength);
     const slot = this.rows.add(b.id, b.sessionId, list, b.start, b.end ?? Infinity, this.added++);
     // After every binding that started no later: this one was added last.
     const at = this.startedBy(list, b.start);
@@ -106,9 +113,20 @@ export class BindingIndex {
     if (wanted === undefined) return undefined;
     const head = this.blocks.first(key);
     const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
-    if (slot === NONE) return undefined;
+    if (slot === NONE) return typeof key === 'string' ? this.prefixWinner(key, at, wanted) : undefined;
     // Strict dotted decimal is already canonical: the question's text is the answer's.
     return this.materialise(slot, this.foundList, typeof key === 'number' && address.indexOf(':') < 0 ? address : undefined);
+  }
+
+  /** Longest-prefix match: the binding of the longest prefix held at `at` that contains `key`. */
+  private prefixWinner(key: string, at: number, wanted: number): Binding | undefined {
+    for (const length of this.blocks.prefixLengths) {
+      const head = this.blocks.first(maskIpv6Key(key, length), length);
+      if (head === NONE) continue;
+      const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
+      if (slot !== NONE) return this.materialise(slot, this.foundList);
+    }
+    return undefined;
   }
 
   /** Whether a lookup of `address` at `at` needs a source port: what held it then held only a port block. */
@@ -252,6 +270,10 @@ export class BindingIndex {
     const blocks = this.blocks;
     const end = rows.end(slot);
     const [id, sessionId] = rows.ids(slot);
+    const prefixLength = blocks.prefixLengthOf(list);
+    if (prefixLength > 0) {
+      return { id, sessionId, address, prefixLength, start: rows.start(slot), end: end === Infinity ? null : end };
+    }
     if (blocks.holdsWholeAddress(list)) {
       return { id, sessionId, address, start: rows.start(slot), end: end === Infinity ? null : end };
     }
@@ -276,6 +298,19 @@ function portBlock(b: Binding): [number, number] {
     throw fault(b.id, `ports ${String(first)}..${String(last)} are not a block within ${PORT_MIN}..${PORT_MAX}`);
   }
   return [first, last];
+}
+
+/**
+ * A binding's prefix length, 0 for a single address (a /128 is one). Only an IPv6
+ * network with no host bits set, holding every port, is a prefix.
+ */
+function prefixOf(b: Binding, key: AddressKey): number {
+  const length = b.prefixLength;
+  if (length === undefined || length === 128) return 0;
+  if (typeof key !== 'string' || !Number.isInteger(length) || length < 1 || length > 127) throw fault(b.id, `prefix length ${length} is not one of an IPv6 prefix (1..128)`);
+  if (b.portFirst !== undefined) throw fault(b.id, 'a prefix holds every port');
+  if (maskIpv6Key(key, length) !== key) throw fault(b.id, `${b.address}/${length} has host bits set`);
+  return length;
 }
 
 /** NONE for "every port", undefined for a value that is no port. */

@@ -11,7 +11,9 @@ const NEXT = 2;
 /** The IPv4 address or, for an IPv6 list, where its key is in `v6Keys` (then IS_V6 is 1). */
 const ADDRESS = 3;
 const IS_V6 = 4;
-const WORDS = 5;
+/** The length of the IPv6 prefix the list's key is the network of; 0 for a single address. */
+const PREFIX = 5;
+const WORDS = 6;
 
 /**
  * For each address, one list per port block that was ever bound on it (a whole-address
@@ -22,6 +24,10 @@ const WORDS = 5;
 export class PortBlockLists {
   readonly arena: SortedListArena;
   private readonly heads = new AddressTable();
+  /** Heads of the lists of IPv6 prefixes, one table per prefix length. */
+  private readonly prefixHeads = new Map<number, AddressTable>();
+  /** The prefix lengths held, longest first: the order of a longest-prefix match. */
+  readonly prefixLengths: number[] = [];
   private readonly v6Keys: string[] = [];
   private readonly v6Free: number[] = [];
 
@@ -30,9 +36,26 @@ export class PortBlockLists {
     this.arena = new SortedListArena(WORDS, keyOf);
   }
 
-  /** The address's first list, or -1. */
-  first(key: AddressKey): number {
-    return this.heads.get(key);
+  /** The address's (or, with `prefixLength`, the IPv6 prefix's) first list, or -1. */
+  first(key: AddressKey, prefixLength = 0): number {
+    return this.headsOf(prefixLength)?.get(key) ?? NONE;
+  }
+
+  /** The length of the prefix whose network `keyOf(list)` is; 0 for a single address. */
+  prefixLengthOf(list: number): number {
+    return this.word(list, PREFIX);
+  }
+
+  private headsOf(prefixLength: number, create = false): AddressTable | undefined {
+    if (prefixLength === 0) return this.heads;
+    let table = this.prefixHeads.get(prefixLength);
+    if (!table && create) {
+      table = new AddressTable();
+      this.prefixHeads.set(prefixLength, table);
+      this.prefixLengths.push(prefixLength);
+      this.prefixLengths.sort((a, b) => b - a);
+    }
+    return table;
   }
 
   /** The address's next list after `list`, or -1. */
@@ -66,10 +89,11 @@ export class PortBlockLists {
     return this.word(list, IS_V6) === 1 ? this.v6Keys[address]! : address >>> 0;
   }
 
-  /** The list of `key` for ports first..last, created if the address has none. */
-  listFor(key: AddressKey, first: number, last: number): number {
+  /** The list of `key` (a prefix's network when `prefixLength` > 0) for ports first..last, created if it has none. */
+  listFor(key: AddressKey, first: number, last: number, prefixLength = 0): number {
+    const heads = this.headsOf(prefixLength, true)!;
     let previous = NONE;
-    let list = this.heads.get(key);
+    let list = heads.get(key);
     while (list !== NONE && (this.word(list, FIRST) < first || (this.word(list, FIRST) === first && this.word(list, LAST) < last))) {
       previous = list;
       list = this.word(list, NEXT);
@@ -79,6 +103,7 @@ export class PortBlockLists {
     this.setWord(created, FIRST, first);
     this.setWord(created, LAST, last);
     this.setWord(created, NEXT, list);
+    this.setWord(created, PREFIX, prefixLength);
     if (typeof key === 'string') {
       const at = this.v6Free.pop() ?? this.v6Keys.length;
       this.v6Keys[at] = key;
@@ -87,7 +112,7 @@ export class PortBlockLists {
     } else {
       this.setWord(created, ADDRESS, key | 0);
     }
-    if (previous === NONE) this.heads.set(key, created);
+    if (previous === NONE) heads.set(key, created);
     else this.setWord(previous, NEXT, created);
     return created;
   }
@@ -95,9 +120,10 @@ export class PortBlockLists {
   /** Unchains an emptied list and frees it; the address itself stays known. */
   drop(list: number): void {
     const key = this.keyOf(list);
+    const heads = this.headsOf(this.word(list, PREFIX))!;
     let previous = NONE;
-    for (let at = this.heads.get(key); at !== list; at = this.word(at, NEXT)) previous = at;
-    if (previous === NONE) this.heads.set(key, this.word(list, NEXT));
+    for (let at = heads.get(key); at !== list; at = this.word(at, NEXT)) previous = at;
+    if (previous === NONE) heads.set(key, this.word(list, NEXT));
     else this.setWord(previous, NEXT, this.word(list, NEXT));
     if (this.word(list, IS_V6) === 1) {
       this.v6Keys[this.word(list, ADDRESS)] = '';

@@ -13,6 +13,7 @@ import * as dynamicAuthorization from './0011-dynamic-authorization.ts';
 import * as camara from './0012-camara.ts';
 import * as camaraConsentRefundsSinks from './0013-camara-consent-refunds-sinks.ts';
 import * as webSessions from './0014-web-sessions.ts';
+import * as ipv6Prefixes from './0015-ipv6-prefixes.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -35,6 +36,7 @@ const migrations: Record<string, DialectMigration> = {
   '0012-camara': camara,
   '0013-camara-consent-refunds-sinks': camaraConsentRefundsSinks,
   '0014-web-sessions': webSessions,
+  '0015-ipv6-prefixes': ipv6Prefixes,
 };
 
 export class SidebandMigrations implements MigrationProvider {

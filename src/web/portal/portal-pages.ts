@@ -48,6 +48,7 @@ export function nowPage(who: Signed, s: CurrentSession | null): string {
 <dl class="facts">
 <dt>Address</dt><dd>${s.address ?? 'none yet'}</dd>
 <dt>Port block</dt><dd>${s.portFirst !== null ? `${s.portFirst}–${s.portLast}` : 'all ports (address not shared)'}</dd>
+${s.ipv6.length > 0 ? html`<dt>IPv6</dt><dd>${s.ipv6.join(', ')}</dd>` : ''}
 <dt>Since</dt><dd>${time(s.since)}</dd>
 <dt>Connected through</dt><dd>${s.nas}</dd>
 <dt>Prepaid time left</dt><dd>${s.secondsLeft === null ? 'no prepaid limit' : duration(s.secondsLeft)}</dd>

@@ -14,6 +14,8 @@ export interface CurrentSession {
   address: string | null;
   portFirst: number | null;
   portLast: number | null;
+  /** The IPv6 prefixes (and Framed-IPv6-Address) it holds, as `prefix/length`. */
+  ipv6: string[];
   /** Prepaid seconds left now: the balance less this session's time so far; null when the subscriber has no prepaid time. */
   secondsLeft: number | null;
   destinations: Array<{ destination: string; lastSeen: string; flows: number }>;
@@ -99,13 +101,14 @@ export class SubscriberPortalView {
       .orderBy('sessions.last_seen_at', 'desc').limit(1).executeTakeFirst();
     if (!s) return null;
     const binding = await this.store.db.selectFrom('bindings').select(['address', 'port_first', 'port_last']).where('session_id', '=', s.id).where('end_at', 'is', null).orderBy('start_at', 'desc').limit(1).executeTakeFirst();
+    const prefixes = await this.store.db.selectFrom('prefix_bindings').select(['network', 'prefix_length']).where('session_id', '=', s.id).where('end_at', 'is', null).orderBy('prefix_length').execute();
     const sub = await this.store.db.selectFrom('subscribers').select('seconds_remaining').where('id', '=', subscriberId).executeTakeFirstOrThrow();
     const since = s.started_at ?? s.authorized_at;
     // The balance is charged at Stop (aaa/protocol/prepaid-charge.ts); until then, subtract the time this session has run.
     const secondsLeft = sub.seconds_remaining === null ? null : Math.max(0, sub.seconds_remaining - (since ? Math.floor((now - since) / 1000) : 0));
     await this.tracking.flush();
     const destinations = (await this.tracking.destinations(s.id, now)).slice(0, 10).map((d) => ({ destination: d.destination, lastSeen: toIso(d.lastSeen)!, flows: d.flows }));
-    return { id: s.id, status: s.status, since: toIso(since), nas: s.nas, address: binding?.address ?? null, portFirst: binding?.port_first ?? null, portLast: binding?.port_last ?? null, secondsLeft, destinations };
+    return { id: s.id, status: s.status, since: toIso(since), nas: s.nas, address: binding?.address ?? null, portFirst: binding?.port_first ?? null, portLast: binding?.port_last ?? null, ipv6: prefixes.map((p) => `${p.network}/${p.prefix_length}`), secondsLeft, destinations };
   }
 
   /** Pending first (oldest first: the merchant waiting longest), then the rest, newest first. */

@@ -1,0 +1,106 @@
+import { parseIpv6Prefix, type Ipv6Prefix } from '../../core/network/ipv6-prefix.ts';
+import type { Tx } from '../../store/open-store.ts';
+import type { PrefixBindingKind, PrefixBindingTable } from '../../store/schema.ts';
+
+/**
+ * The IPv6 prefixes of a session's bindings, beside its IPv4 binding (`bindings`):
+ * Framed-IPv6-Prefix (RFC 3162 §2.3), Delegated-IPv6-Prefix (RFC 4818 §3) and
+ * Framed-IPv6-Address (RFC 6911 §3.1, kept as a /128). Every write here runs inside the
+ * group commit's transactions and is safe to run twice.
+ */
+
+/** A prefix an Accounting-Request reports. */
+export interface ReportedPrefix {
+  kind: PrefixBindingKind;
+  prefix: Ipv6Prefix;
+}
+
+/** Why a reported prefix did not become a binding; counted and logged, nothing else written. */
+export type UnboundReason = 'outside-pools' | 'held-by-another';
+
+export interface UnboundPrefix {
+  kind: PrefixBindingKind;
+  prefix: string;
+  reason: UnboundReason;
+}
+
+/** What the NAS reported, as prefixes; a value that is no IPv6 prefix is left out. */
+export function reportedPrefixes(f: { framedIpv6Prefix?: string | null; delegatedIpv6Prefix?: string | null; framedIpv6Address?: string | null }): ReportedPrefix[] {
+  const out: ReportedPrefix[] = [];
+  const add = (kind: PrefixBindingKind, text: string | null | undefined): void => {
+    const prefix = text ? parseIpv6Prefix(text) : undefined;
+    if (prefix && prefix.length > 0) out.push({ kind, prefix });
+  };
+  add('framed-ipv6-prefix', f.framedIpv6Prefix);
+  add('delegated-ipv6-prefix', f.delegatedIpv6Prefix);
+  add('framed-ipv6-address', f.framedIpv6Address ? `${f.framedIpv6Address}/128` : null);
+  return out;
+}
+
+/**
+ * On PostgreSQL, where other gateways bind from the same pools: until when the prefix
+ * rests (Infinity while bound, the end of its hold-down after release) because of a
+ * session this gateway's memory does not know of yet, or null when it is free — the
+ * IPv6 twin of SessionService's `restingElsewhere`, read from the latest binding of the
+ * prefix (one row from the (network, prefix_length, start_at) index).
+ */
+export async function prefixRestingElsewhere(tx: Tx, network: string, length: number, subscriberId: string, now: number, holdDownMs: number): Promise<number | null> {
+  const last = await tx
+    .selectFrom('prefix_bindings')
+    .innerJoin('sessions', 'sessions.id', 'prefix_bindings.session_id')
+    .select(['prefix_bindings.end_at', 'sessions.subscriber_id'])
+    .where('prefix_bindings.network', '=', network)
+    .where('prefix_bindings.prefix_length', '=', length)
+    .orderBy('prefix_bindings.start_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!last) return null;
+  if (last.end_at === null) return Infinity;
+  if (last.end_at + holdDownMs <= now || last.subscriber_id === subscriberId) return null;
+  return last.end_at + holdDownMs;
+}
+
+export interface BindReported {
+  sessionId: string;
+  /** The session's prefix bindings as read for this change. */
+  held: PrefixBindingTable[];
+  reported: ReportedPrefix[];
+  /** When the NAS says the session held them from, and until (null while open). */
+  start: number;
+  end: number | null;
+  /** Whether a Sideband pool's range covers the prefix. */
+  inPool: (prefix: string) => boolean;
+  /** Ids chosen before the transaction's first run, one per reported prefix. */
+  ids: string[];
+}
+
+/**
+ * Makes what the NAS reports the session's bindings: a prefix it allocated itself (or one
+ * of ours it echoes) becomes a binding when a Sideband pool covers it and no other session
+ * holds it open; one that replaces an open prefix of the same kind ends that one where the
+ * new one starts. Returns the prefixes left unbound, and why.
+ */
+export async function bindReported(tx: Tx, input: BindReported): Promise<UnboundPrefix[]> {
+  const unbound: UnboundPrefix[] = [];
+  for (const [i, { kind, prefix }] of input.reported.entries()) {
+    const open = input.held.filter((b) => b.kind === kind && b.end_at === null);
+    if (open.some((b) => b.network === prefix.network && b.prefix_length === prefix.length)) continue;
+    // Run twice, the first run's row is found by its id.
+    if (await tx.selectFrom('prefix_bindings').select('id').where('id', '=', input.ids[i]!).executeTakeFirst()) continue;
+    if (!input.inPool(prefix.text)) {
+      unbound.push({ kind, prefix: prefix.text, reason: 'outside-pools' });
+      continue;
+    }
+    const holder = await tx.selectFrom('prefix_bindings').select('session_id').where('open_key', '=', prefix.text).executeTakeFirst();
+    if (holder) {
+      if (holder.session_id !== input.sessionId) unbound.push({ kind, prefix: prefix.text, reason: 'held-by-another' });
+      continue;
+    }
+    for (const b of open) await tx.updateTable('prefix_bindings').set({ end_at: Math.max(b.start_at, input.start), open_key: null }).where('id', '=', b.id).execute();
+    await tx
+      .insertInto('prefix_bindings')
+      .values({ id: input.ids[i]!, session_id: input.sessionId, kind, network: prefix.network, prefix_length: prefix.length, start_at: input.start, end_at: input.end, open_key: input.end === null ? prefix.text : null })
+      .execute();
+  }
+  return unbound;
+}
