@@ -324,6 +324,7 @@ export class RadiusServer {
     this.throttle.succeed(throttled);
     if (subscriber.status !== 'active') return this.reject(request, nas, 'AAA_SUBSCRIBER_SUSPENDED', login);
     if (subscriber.secondsRemaining !== null && subscriber.secondsRemaining <= 0) return this.reject(request, nas, 'AAA_QUOTA_EXHAUSTED', login);
+    if (subscriber.spendingExhausted) return this.reject(request, nas, 'AAA_SPENDING_EXHAUSTED', login);
 
     let authorized;
     try {
