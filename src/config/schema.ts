@@ -64,6 +64,8 @@ export const configSchema = z
         portalHttp: port.default(7081),
         /** The demo merchant store the development start runs beside the gateway (only with demo data). */
         demoStoreHttp: port.default(7090),
+        /** RADIUS over TLS (RFC 6614; TCP), served only when `radsec` names its certificate files. */
+        radsec: port.default(2083),
       })
       .strict()
       .prefault({}),
@@ -137,6 +139,26 @@ export const configSchema = z
           .prefault({}),
       })
       .strict()
+      .prefault({}),
+    /** RADIUS over TLS (RFC 6614, docs/radius.md): off unless all three files are given. */
+    radsec: z
+      .object({
+        /** PEM files, relative to dataDir unless absolute: the gateway's certificate (chain), its key, and the CA(s) that issue NAS certificates. */
+        certificateFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        caFile: z.string().min(1).optional(),
+        /** A connection with no request for this long is closed (NASes keep theirs alive with Status-Server). */
+        idleTimeoutSeconds: z.number().int().min(5).max(86_400).default(300),
+        handshakeTimeoutSeconds: z.number().int().min(1).max(120).default(10),
+        maxConnections: z.number().int().min(1).max(100_000).default(1000),
+        /** Requests in progress on one connection before it is no longer read (256 Identifiers, RFC 6613 §2.6.5). */
+        maxPendingPerConnection: z.number().int().min(1).max(256).default(256),
+      })
+      .strict()
+      .superRefine((r, ctx) => {
+        const given = [r.certificateFile, r.keyFile, r.caFile].filter((f) => f !== undefined).length;
+        if (given !== 0 && given !== 3) ctx.addIssue({ code: 'custom', message: 'RadSec needs radsec.certificateFile, radsec.keyFile and radsec.caFile together (or none of them, to leave it off)' });
+      })
       .prefault({}),
     merchantApi: z
       .object({
@@ -242,6 +264,10 @@ export const environmentSettings: ReadonlyArray<{ env: string; path: readonly st
   { env: 'SIDEBAND_RADIUS_INTERIM_INTERVAL_SECONDS', path: ['radius', 'interimIntervalSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_STALE_SESSION_SECONDS', path: ['radius', 'staleSessionSeconds'], type: 'number' },
   { env: 'SIDEBAND_RADIUS_ADDRESS_CONFLICT', path: ['radius', 'addressConflict'], type: 'string' },
+  { env: 'SIDEBAND_RADSEC_PORT', path: ['listen', 'radsec'], type: 'number' },
+  { env: 'SIDEBAND_RADSEC_CERTIFICATE_FILE', path: ['radsec', 'certificateFile'], type: 'string' },
+  { env: 'SIDEBAND_RADSEC_KEY_FILE', path: ['radsec', 'keyFile'], type: 'string' },
+  { env: 'SIDEBAND_RADSEC_CA_FILE', path: ['radsec', 'caFile'], type: 'string' },
   { env: 'SIDEBAND_CHANNEL_ENABLED', path: ['channel', 'enabled'], type: 'boolean' },
   { env: 'SIDEBAND_CHANNEL_LINE_NUMBER', path: ['channel', 'lineNumber'], type: 'string' },
   { env: 'SIDEBAND_CHANNEL_MEDIA_ADDRESS', path: ['channel', 'mediaAddress'], type: 'string' },

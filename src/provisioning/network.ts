@@ -1,9 +1,10 @@
 import { newId } from '../core/identity/ids.ts';
 import { MAX_PREFIX_UNITS_BITS } from '../aaa/allocation/unit-layout.ts';
-import { cidrContains, cidrsOverlap, parseCidr, type Cidr } from '../core/network/cidr.ts';
+import { canonicalAddress, cidrContains, cidrsOverlap, parseCidr, type Cidr } from '../core/network/cidr.ts';
+import { normaliseTlsFingerprint } from '../aaa/protocol/tls-fingerprint.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
-import type { Store } from '../store/open-store.ts';
+import type { Store, Tx } from '../store/open-store.ts';
 import type { Vault } from '../vault/vault.ts';
 import { toIso } from '../core/time/to-iso.ts';
 
@@ -18,6 +19,12 @@ export interface NasView {
   requireMessageAuthenticator: boolean;
   /** Its dynamic-authorization port (RFC 5176 §3.4), where Disconnect- and CoA-Requests go. */
   coaPort: number;
+  /** Where Disconnect- and CoA-Requests go when not the NAS's own source address; null: that address. */
+  coaAddress: string | null;
+  /** RadSec (RFC 6614): the SHA-256 fingerprint of its client certificate, 64 hex digits. */
+  tlsFingerprint: string | null;
+  /** RadSec: the name a certificate from the configured CA must carry for this NAS. */
+  tlsName: string | null;
   createdAt: string;
 }
 
@@ -42,6 +49,38 @@ export interface AddNas {
   requireMessageAuthenticator?: boolean;
   /** RFC 5176 §3.4: "UDP port 3799" unless the NAS is configured otherwise. */
   coaPort?: number;
+  /** RFC 5176 §3: a NAS whose dynamic-authorization server listens on another address than it sends RADIUS from. */
+  coaAddress?: string | null;
+  /** RFC 6614: the client certificate's SHA-256 fingerprint (hex, colons optional). */
+  tlsFingerprint?: string | null;
+  /** RFC 6614: or a certificate from the configured CA naming the NAS (subjectAltName DNS, else CN). */
+  tlsName?: string | null;
+}
+
+/** What `sideband nas update` may change; null clears an optional setting. */
+export type UpdateNas = Partial<Pick<AddNas, 'coaPort' | 'coaAddress' | 'tlsFingerprint' | 'tlsName'>>;
+
+/** RFC 5176 §3.4: "UDP port 3799" unless the NAS is configured otherwise. */
+function checkCoaPort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SidebandError('REQUEST_INVALID', 'The dynamic-authorization (CoA) port must be 1 to 65535.', { param: 'coaPort' });
+  return port;
+}
+
+/** A single host address (not a range, not the unspecified or a multicast address). */
+function checkCoaAddress(address: string | null | undefined): string | null {
+  if (address == null) return null;
+  const text = canonicalAddress(address, 'coaAddress');
+  if (text === '0.0.0.0' || text === '::' || /^(22[4-9]|2[3-5]\d)\./.test(text) || /^ff/i.test(text)) {
+    throw new SidebandError('NAS_COA_ADDRESS_INVALID', `${text} cannot take Disconnect- and CoA-Requests: give the NAS's unicast address.`, { param: 'coaAddress' });
+  }
+  return text;
+}
+
+function checkTlsName(name: string | null | undefined): string | null {
+  if (name == null) return null;
+  const trimmed = name.trim().toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(trimmed)) throw new SidebandError('REQUEST_INVALID', 'A TLS name is a DNS name such as bng1.access.isp.example.', { param: 'tlsName' });
+  return trimmed;
 }
 
 /** Operator-side management of NAS clients, address pools and flow exporters. */
@@ -97,8 +136,10 @@ export class NetworkProvisioning {
     // RFC 2865 §3: "The secret … SHOULD be at least as large and unguessable as a
     // well-chosen password. It is preferred that the secret be at least 16 octets."
     if (Buffer.byteLength(input.secret) < 16) throw new SidebandError('NAS_SECRET_WEAK', 'The shared secret must be at least 16 characters.', { param: 'secret' });
-    const coaPort = input.coaPort ?? 3799;
-    if (!Number.isInteger(coaPort) || coaPort < 1 || coaPort > 65535) throw new SidebandError('REQUEST_INVALID', 'The dynamic-authorization (CoA) port must be 1 to 65535.', { param: 'coaPort' });
+    const coaPort = checkCoaPort(input.coaPort ?? 3799);
+    const coaAddress = checkCoaAddress(input.coaAddress);
+    const tlsFingerprint = input.tlsFingerprint == null ? null : normaliseTlsFingerprint(input.tlsFingerprint);
+    const tlsName = checkTlsName(input.tlsName);
     const now = Date.now();
     const id = newId('nas', now);
     await this.store.db.transaction().execute(async (tx) => {
@@ -107,6 +148,7 @@ export class NetworkProvisioning {
         // A removed NAS keeps its name: sessions in the history are resolved to it.
         throw new SidebandError('NAS_NAME_TAKEN', taken.removed_at === null ? `A NAS client named ${name} already exists.` : `A NAS client named ${name} was removed; its name stays with its sessions in the history. Choose another name.`, { param: 'name' });
       }
+      if (tlsFingerprint) await assertFingerprintFree(tx, tlsFingerprint, null);
       const poolNamed = async (poolName: string | null | undefined, family: 4 | 6, param: string): Promise<string | null> => {
         if (!poolName) return null;
         const pool = await tx.selectFrom('pools').select(['id', 'cidr']).where('name', '=', poolName).executeTakeFirst();
@@ -120,11 +162,35 @@ export class NetworkProvisioning {
       const secretRecord = await this.vault.seal(tx, 'nas-secret', { secret: input.secret }, now);
       await tx
         .insertInto('nas_clients')
-        .values({ id, name, address: address.text, secret_record_id: secretRecord, require_message_authenticator: input.requireMessageAuthenticator === false ? 0 : 1, pool_id: poolId, framed_ipv6_pool_id: framedIpv6PoolId, delegated_ipv6_pool_id: delegatedIpv6PoolId, created_at: now, coa_port: coaPort })
+        .values({ id, name, address: address.text, secret_record_id: secretRecord, require_message_authenticator: input.requireMessageAuthenticator === false ? 0 : 1, pool_id: poolId, framed_ipv6_pool_id: framedIpv6PoolId, delegated_ipv6_pool_id: delegatedIpv6PoolId, created_at: now, coa_port: coaPort, coa_address: coaAddress, tls_fingerprint: tlsFingerprint, tls_name: tlsName })
         .execute();
-      await appendAudit(tx, { actor: this.actor, action: 'nas.add', subjectType: 'nas', subjectId: id, detail: { name, address: address.text, pool: input.pool ?? null, framedIpv6Pool: input.framedIpv6Pool ?? null, delegatedIpv6Pool: input.delegatedIpv6Pool ?? null, coaPort } });
+      await appendAudit(tx, { actor: this.actor, action: 'nas.add', subjectType: 'nas', subjectId: id, detail: { name, address: address.text, pool: input.pool ?? null, framedIpv6Pool: input.framedIpv6Pool ?? null, delegatedIpv6Pool: input.delegatedIpv6Pool ?? null, coaPort, coaAddress, tlsFingerprint, tlsName } });
     });
     return (await this.listNas()).find((n) => n.id === id)!;
+  }
+
+  /**
+   * Changes where a NAS takes Disconnect- and CoA-Requests and how it is known over
+   * RadSec; each field left out stays, null clears it. Audited with the old and new values,
+   * and announced like every `nas.` change, so other gateways reload their clients.
+   */
+  async updateNas(name: string, change: UpdateNas): Promise<NasView> {
+    const view = (await this.listNas()).find((n) => n.name === name);
+    if (!view) throw new SidebandError('NAS_NOT_FOUND', `No NAS client named ${name}.`, { param: 'name' });
+    const patch: { coa_port?: number; coa_address?: string | null; tls_fingerprint?: string | null; tls_name?: string | null } = {};
+    if (change.coaPort !== undefined) patch.coa_port = checkCoaPort(change.coaPort);
+    if (change.coaAddress !== undefined) patch.coa_address = checkCoaAddress(change.coaAddress);
+    if (change.tlsFingerprint !== undefined) patch.tls_fingerprint = change.tlsFingerprint === null ? null : normaliseTlsFingerprint(change.tlsFingerprint);
+    if (change.tlsName !== undefined) patch.tls_name = checkTlsName(change.tlsName);
+    if (Object.keys(patch).length === 0) throw new SidebandError('REQUEST_INVALID', 'Nothing to change: give --coa-address, --coa-port, --tls-fingerprint or --tls-name.');
+    await this.store.db.transaction().execute(async (tx) => {
+      if (patch.tls_fingerprint) await assertFingerprintFree(tx, patch.tls_fingerprint, view.id);
+      const r = await tx.updateTable('nas_clients').set(patch).where('id', '=', view.id).where('removed_at', 'is', null).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) throw new SidebandError('NAS_NOT_FOUND', `No NAS client named ${name}.`, { param: 'name' });
+      const before = { coaPort: view.coaPort, coaAddress: view.coaAddress, tlsFingerprint: view.tlsFingerprint, tlsName: view.tlsName };
+      await appendAudit(tx, { actor: this.actor, action: 'nas.update', subjectType: 'nas', subjectId: view.id, detail: { name, before, change: { ...change, ...('tlsFingerprint' in patch ? { tlsFingerprint: patch.tls_fingerprint } : {}) } } });
+    });
+    return (await this.listNas()).find((n) => n.id === view.id)!;
   }
 
   /**
@@ -183,11 +249,13 @@ export class NetworkProvisioning {
       .leftJoin('pools', 'pools.id', 'nas_clients.pool_id')
       .leftJoin('pools as framed_pools', 'framed_pools.id', 'nas_clients.framed_ipv6_pool_id')
       .leftJoin('pools as delegated_pools', 'delegated_pools.id', 'nas_clients.delegated_ipv6_pool_id')
-      .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.coa_port', 'nas_clients.created_at', 'pools.name as pool', 'framed_pools.name as framed_pool', 'delegated_pools.name as delegated_pool'])
+      .select(['nas_clients.id', 'nas_clients.name', 'nas_clients.address', 'nas_clients.require_message_authenticator', 'nas_clients.coa_port', 'nas_clients.coa_address', 'nas_clients.tls_fingerprint', 'nas_clients.tls_name', 'nas_clients.created_at', 'pools.name as pool', 'framed_pools.name as framed_pool', 'delegated_pools.name as delegated_pool'])
       .where('nas_clients.removed_at', 'is', null)
       .orderBy('nas_clients.name')
       .execute();
-    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, framedIpv6Pool: n.framed_pool, delegatedIpv6Pool: n.delegated_pool, requireMessageAuthenticator: n.require_message_authenticator === 1, coaPort: n.coa_port, createdAt: toIso(n.created_at) }));
+    return rows.map((n) => ({ id: n.id, name: n.name, address: n.address, pool: n.pool, framedIpv6Pool: n.framed_pool, delegatedIpv6Pool: n.delegated_pool, requireMessageAuthenticator: n.require_message_authenticator === 1, coaPort: n.coa_port,
+      coaAddress: n.coa_address, tlsFingerprint: n.tls_fingerprint, tlsName: n.tls_name, createdAt: toIso(n.created_at),
+    }));
   }
 }
 
@@ -202,4 +270,12 @@ function checkPrefixLength(cidr: Cidr, prefixLength: number | null, portsPerBloc
     throw new SidebandError('POOL_PREFIX_LENGTH_INVALID', `${cidr.text} is an IPv6 range: give the length of the prefixes it hands out, from ${cidr.prefix} to 128 (64 for Framed-IPv6-Prefix, 56 for Delegated-IPv6-Prefix).`, { param: 'prefixLength' });
   }
   return prefixLength;
+}
+
+/** One certificate names one NAS: otherwise a RadSec connection could not be told whose it is. */
+async function assertFingerprintFree(tx: Tx, fingerprint: string, except: string | null): Promise<void> {
+  let q = tx.selectFrom('nas_clients').select('name').where('tls_fingerprint', '=', fingerprint).where('removed_at', 'is', null);
+  if (except) q = q.where('id', '!=', except);
+  const holder = await q.executeTakeFirst();
+  if (holder) throw new SidebandError('NAS_TLS_FINGERPRINT_TAKEN', `NAS client ${holder.name} is registered with that certificate fingerprint.`, { param: 'tlsFingerprint' });
 }

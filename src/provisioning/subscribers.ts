@@ -11,7 +11,7 @@ import type { SubscriberStatus } from '../store/schema.ts';
 import type { Vault } from '../vault/vault.ts';
 import { endWebSessions } from '../web/web-session-store.ts';
 import { toIso } from '../core/time/to-iso.ts';
-import { queuePrepaidLimits, queueSubscriberDisconnects, viewOf, type DynamicAuthorizationView } from '../aaa/service/dynamic-authorization-queue.ts';
+import { queuePrepaidLimits, queueSpendingRule, queueSubscriberDisconnects, viewOf, type DynamicAuthorizationView } from '../aaa/service/dynamic-authorization-queue.ts';
 
 /** The confidential record of the seed's user table 400, as sealed in the vault. */
 export interface ConfidentialRecord {
@@ -35,6 +35,8 @@ export interface SubscriberView {
   releaseToMerchant: boolean;
   secondsAllotted: number | null;
   secondsRemaining: number | null;
+  /** The spending rule: once the limit is spent, open sessions may last this many more seconds (0: disconnected); null: none. */
+  spentSessionSeconds: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -130,7 +132,7 @@ export class SubscriberProvisioning {
     return {
       id: row.id, login: row.login, status: row.status, currency: row.currency, spendingLimit: row.spending_limit, amountUsed: row.amount_used,
       autoApproveLimit: row.auto_approve_limit, releaseToMerchant: row.release_to_merchant === 1, secondsAllotted: row.seconds_allotted, secondsRemaining: row.seconds_remaining,
-      createdAt: toIso(row.created_at), updatedAt: toIso(row.updated_at),
+      spentSessionSeconds: row.spent_session_seconds === null ? null : Number(row.spent_session_seconds), createdAt: toIso(row.created_at), updatedAt: toIso(row.updated_at),
     };
   }
 
@@ -244,14 +246,17 @@ export class SubscriberProvisioning {
   /**
    * Changes limits. Fewer prepaid seconds than an open session was granted queue a
    * CoA-Request with what it has left, or a Disconnect-Request when nothing is
-   * (`aaa/protocol/prepaid-limit.ts`), in the same transaction.
+   * (`aaa/protocol/prepaid-limit.ts`), in the same transaction; so does a spending limit
+   * or spending rule under which what the subscriber spent is now all they may
+   * (`queueSpendingRule`).
    */
-  async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null; releaseToMerchant?: boolean }, origin: ChangeOrigin = {}): Promise<WithDynamicAuthorizations<SubscriberView>> {
+  async setLimit(loginOrId: string, change: { spendingLimit?: number; autoApproveLimit?: number | null; seconds?: number | null; releaseToMerchant?: boolean; spentSessionSeconds?: number | null }, origin: ChangeOrigin = {}): Promise<WithDynamicAuthorizations<SubscriberView>> {
     const row = await this.row(loginOrId);
     const patch: Record<string, number | null> = {};
     if (change.releaseToMerchant !== undefined) patch.release_to_merchant = change.releaseToMerchant ? 1 : 0;
     if (change.spendingLimit !== undefined) patch.spending_limit = assertAmount(change.spendingLimit, 'limit');
     if (change.autoApproveLimit !== undefined) patch.auto_approve_limit = change.autoApproveLimit === null ? null : assertAmount(change.autoApproveLimit, 'autoApproveLimit');
+    if (change.spentSessionSeconds !== undefined) patch.spent_session_seconds = change.spentSessionSeconds === null ? null : assertAmount(change.spentSessionSeconds, 'spentSessionSeconds');
     if (change.seconds !== undefined) {
       const s = change.seconds === null ? null : assertAmount(change.seconds, 'seconds');
       patch.seconds_allotted = s;
@@ -261,7 +266,9 @@ export class SubscriberProvisioning {
     const actor = origin.actor ?? this.options.actor;
     const queued = await this.store.db.transaction().execute(async (tx) => {
       await tx.updateTable('subscribers').set({ ...patch, updated_at: now }).where('id', '=', row.id).execute();
-      const ids = change.seconds !== undefined ? await queuePrepaidLimits(tx, row.id, patch.seconds_remaining ?? null, { requestedBy: actor, now, claimedBy: origin.claimedBy ?? null }) : [];
+      const o = { requestedBy: actor, now, claimedBy: origin.claimedBy ?? null };
+      const ids = change.seconds !== undefined ? await queuePrepaidLimits(tx, row.id, patch.seconds_remaining ?? null, o) : [];
+      if (change.spendingLimit !== undefined || change.spentSessionSeconds !== undefined) ids.push(...(await queueSpendingRule(tx, row.id, o)));
       await appendAudit(tx, { actor, action: 'subscriber.set-limit', subjectType: 'subscriber', subjectId: row.id, detail: { ...patch, ...(ids.length > 0 ? { dynamicAuthorizations: ids } : {}) } });
       return ids;
     });

@@ -27,6 +27,8 @@ export interface SubscriberTable {
   seconds_remaining: number | null;
   /** E.164 (`+34671999000`), CAMARA's phoneNumber identifier; null when none is registered. */
   phone_number: string | null;
+  /** Spending rule: once amount_used reaches spending_limit, open sessions may last this many more seconds (0: disconnected); null: no rule. */
+  spent_session_seconds: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -89,6 +91,12 @@ export interface NasClientTable {
   /** The IPv6 pools its subscribers draw a Framed-IPv6-Prefix and a Delegated-IPv6-Prefix from. */
   framed_ipv6_pool_id: Generated<string | null>;
   delegated_ipv6_pool_id: Generated<string | null>;
+  /** SHA-256 of the certificate it presents over RadSec (RFC 6614), 64 lowercase hex digits. */
+  tls_fingerprint: string | null;
+  /** The name a certificate from the configured CA must carry for it (subjectAltName DNS, else CN). */
+  tls_name: string | null;
+  /** Where it takes Disconnect- and CoA-Requests, when not where its RADIUS packets come from. */
+  coa_address: string | null;
 }
 
 export interface PoolTable {

@@ -52,10 +52,11 @@ export class TestNas extends EventEmitter<{ request: [ReceivedRequest] }> {
     return this.socket!.address().port;
   }
 
-  async start(): Promise<this> {
+  /** `host`: another loopback address stands for a dynamic-authorization server apart from the NAS. */
+  async start(host = '127.0.0.1'): Promise<this> {
     const socket = createSocket('udp4');
     socket.on('message', (msg, rinfo) => this.receive(socket, msg, rinfo));
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => socket.bind(0, host, resolve));
     this.socket = socket;
     return this;
   }

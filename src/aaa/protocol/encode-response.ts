@@ -26,6 +26,13 @@ export interface ResponseInput {
   /** Neither Message-Authenticator nor Proxy-State: both are added here. */
   readonly attributes?: readonly AttributeInput[];
   readonly secret: SharedSecret;
+  /**
+   * Leave Message-Authenticator out. Only for an Accounting-Response over TLS (RFC 6614),
+   * where nothing can be forged on the path and where peers disagree on how to compute it:
+   * FreeRADIUS zeroes the authenticator field (message-authenticator.ts), radsecproxy
+   * puts the Request Authenticator there and drops a response computed the other way.
+   */
+  readonly withoutMessageAuthenticator?: boolean;
 }
 
 /**
@@ -66,12 +73,12 @@ export function encodeResponse(input: ResponseInput): Buffer {
     identifier: request.identifier,
     authenticator: request.authenticator,
     attributes: [
-      { type: MESSAGE_AUTHENTICATOR, value: Buffer.alloc(AUTHENTICATOR_LENGTH) },
+      ...(input.withoutMessageAuthenticator ? [] : [{ type: MESSAGE_AUTHENTICATOR, value: Buffer.alloc(AUTHENTICATOR_LENGTH) }]),
       ...attributes,
       ...request.allOctets(PROXY_STATE).map((value) => ({ type: PROXY_STATE, value })),
     ],
   });
-  signMessageAuthenticator(packet, secret, request);
+  if (!input.withoutMessageAuthenticator) signMessageAuthenticator(packet, secret, request);
   responseAuthenticator(packet, request.authenticator, secret).copy(packet, AUTHENTICATOR_OFFSET);
   return packet;
 }

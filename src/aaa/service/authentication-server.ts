@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { Config } from '../../config/schema.ts';
+import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { ChangeNotices } from '../../store/change-notices.ts';
@@ -10,6 +14,7 @@ import { DynamicAuthorizationService } from './dynamic-authorization-service.ts'
 import { LoginThrottle } from './login-throttle.ts';
 import { NasDirectory } from './nas-directory.ts';
 import { RadiusServer } from './radius-server.ts';
+import { RadsecListener, type RadsecOptions } from './radsec-listener.ts';
 import { SessionFeed } from './session-feed.ts';
 import { SessionService } from './session-service.ts';
 import { SubscriberDirectory } from './subscriber-directory.ts';
@@ -28,6 +33,7 @@ export class AuthenticationServer {
   readonly dynamicAuthorization: DynamicAuthorizationService;
   private readonly commit: GroupCommit;
   private readonly radius: RadiusServer;
+  private readonly radsec: RadsecListener | null;
   private sweeper: NodeJS.Timeout | null = null;
   private nasReloader: NodeJS.Timeout | null = null;
   private readonly feed: SessionFeed | null;
@@ -56,9 +62,11 @@ export class AuthenticationServer {
       },
       this.nas, subscribers, this.sessions, throttle, logger.child({ part: 'radius' }), metrics,
     );
+    const tls = radsecOptions(config);
+    this.radsec = tls ? new RadsecListener(tls, this.nas, this.radius, logger.child({ part: 'radsec' }), metrics) : null;
   }
 
-  async start(): Promise<{ radiusAuth: string; radiusAcct: string }> {
+  async start(): Promise<{ radiusAuth: string; radiusAcct: string; radsec?: string }> {
     const t0 = Date.now();
     await this.nas.load();
     // Before the rebuild, so that nothing another gateway commits meanwhile is missed.
@@ -67,6 +75,7 @@ export class AuthenticationServer {
     this.logger.info({ ...rebuilt, ms: Date.now() - t0 }, 'rebuilt address pools and resolution index from the store');
     this.feed?.follow();
     const { auth, acct } = await this.radius.listen();
+    const radsec = await this.radsec?.listen();
     this.dynamicAuthorization.start();
     const staleMs = this.config.radius.staleSessionSeconds * 1000;
     const every = Math.min(60_000, staleMs / 4);
@@ -81,7 +90,7 @@ export class AuthenticationServer {
     // The safety net behind the announcements other processes make (RegistryFollower).
     this.nasReloader = setInterval(() => this.nas.reloadSoon(), 10_000);
     this.nasReloader.unref();
-    return { radiusAuth: auth, radiusAcct: acct };
+    return { radiusAuth: auth, radiusAcct: acct, ...(radsec ? { radsec } : {}) };
   }
 
   async stop(): Promise<void> {
@@ -89,7 +98,38 @@ export class AuthenticationServer {
     if (this.nasReloader) clearInterval(this.nasReloader);
     await this.dynamicAuthorization.stop();
     await this.feed?.stop();
+    await this.radsec?.close();
     await this.radius.close();
     await this.commit.close();
   }
+}
+
+/**
+ * The RadSec listener's settings, or null when `radsec` names no files (it is off). The
+ * files are read and paired here, at start, so a wrong path or a key that does not fit
+ * its certificate stops the gateway with the setting's name.
+ */
+function radsecOptions(config: Config): RadsecOptions | null {
+  const r = config.radsec;
+  if (!r.certificateFile || !r.keyFile || !r.caFile) return null;
+  const read = (setting: string, file: string): Buffer => {
+    const path = isAbsolute(file) ? file : join(config.dataDir, file);
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new SidebandError('CONFIG_INVALID', `radsec.${setting}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, { param: `radsec.${setting}` });
+    }
+  };
+  const options: RadsecOptions = {
+    host: config.listen.host, port: config.listen.radsec,
+    certificate: read('certificateFile', r.certificateFile), key: read('keyFile', r.keyFile), ca: read('caFile', r.caFile),
+    idleTimeoutMs: r.idleTimeoutSeconds * 1000, handshakeTimeoutMs: r.handshakeTimeoutSeconds * 1000,
+    maxConnections: r.maxConnections, maxPendingPerConnection: r.maxPendingPerConnection,
+  };
+  try {
+    createSecureContext({ cert: options.certificate, key: options.key, ca: options.ca });
+  } catch (e) {
+    throw new SidebandError('CONFIG_INVALID', `radsec.certificateFile, radsec.keyFile, radsec.caFile: ${(e as Error).message} (PEM files; the key must be the certificate's).`, { param: 'radsec.certificateFile' });
+  }
+  return options;
 }

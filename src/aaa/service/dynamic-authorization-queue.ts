@@ -24,7 +24,7 @@ import { ErrorCause } from '../wire/attribute-values.ts';
 export const DYNAMIC_AUTHORIZATION_CHANNEL = 'sideband_dynamic_authorization';
 
 /** Why a request was queued. Stable strings: docs/radius.md lists them. */
-export type DynamicAuthorizationReason = 'operator-disconnect' | 'subscriber-suspended' | 'subscriber-closed' | 'prepaid-seconds';
+export type DynamicAuthorizationReason = 'operator-disconnect' | 'subscriber-suspended' | 'subscriber-closed' | 'prepaid-seconds' | 'spending-limit';
 
 export const isFinished = (status: DynamicAuthorizationStatus): boolean => status !== 'pending' && status !== 'sending';
 
@@ -130,6 +130,32 @@ export async function queueSubscriberDisconnects(tx: Tx, subscriberId: string, o
  */
 export async function queuePrepaidLimits(tx: Tx, subscriberId: string, secondsRemaining: number | null, o: Omit<QueueOptions, 'reason'>, except?: string): Promise<string[]> {
   if (secondsRemaining === null) return [];
+  return queueTimeLimits(tx, subscriberId, { ...o, reason: 'prepaid-seconds' }, () => secondsRemaining, except);
+}
+
+/**
+ * The subscriber's spending rule (`sideband subscriber set-limit --spent-session-seconds
+ * N`): once they have spent their whole limit, each open session may last N more
+ * seconds — a CoA-Request with that Session-Timeout, or a Disconnect-Request for 0 —
+ * unless it ends sooner anyway. Called in the transaction that reserved the spending (or
+ * changed the limit or the rule); queues nothing while money is left or without a rule.
+ */
+export async function queueSpendingRule(tx: Tx, subscriberId: string, o: Omit<QueueOptions, 'reason'>): Promise<string[]> {
+  const s = await tx.selectFrom('subscribers').select(['amount_used', 'spending_limit', 'spent_session_seconds']).where('id', '=', subscriberId).executeTakeFirst();
+  if (!s || s.spent_session_seconds === null || !spendingExhausted(s)) return [];
+  const grace = Number(s.spent_session_seconds);
+  // As prepaid seconds "in all": what the session has run plus the grace, so that it is left the grace from now.
+  return queueTimeLimits(tx, subscriberId, { ...o, reason: 'spending-limit' }, (elapsed) => Math.floor(elapsed) + grace);
+}
+
+/** Something was spent and nothing is left: a limit of 0 turns purchases off, it is not "spent". */
+export const spendingExhausted = (s: { amount_used: number; spending_limit: number }): boolean => Number(s.amount_used) > 0 && Number(s.amount_used) >= Number(s.spending_limit);
+
+/**
+ * Tells each open session of the subscriber what it may last (`protocol/prepaid-limit.ts`):
+ * `allowed(elapsed)` is the seconds in all it may run, given the seconds it has run.
+ */
+async function queueTimeLimits(tx: Tx, subscriberId: string, o: QueueOptions, allowed: (elapsedSeconds: number) => number, except?: string): Promise<string[]> {
   const now = o.now ?? Date.now();
   const sessions = (await openSessionsOf(tx, subscriberId)).filter((s) => s.id !== except);
   const skip = await disconnecting(tx, sessions.map((s) => s.id));
@@ -137,10 +163,11 @@ export async function queuePrepaidLimits(tx: Tx, subscriberId: string, secondsRe
   for (const s of sessions) {
     if (skip.has(s.id)) continue;
     const begun = s.started_at ?? s.authorized_at ?? now;
-    const decision = prepaidLimitAction({ secondsRemaining, sessionTimeout: s.session_timeout, elapsed: (now - begun) / 1000 });
+    const elapsed = (now - begun) / 1000;
+    const decision = prepaidLimitAction({ secondsRemaining: allowed(elapsed), sessionTimeout: s.session_timeout, elapsed });
     if (decision.action === 'none') continue;
     const timeout = decision.action === 'coa' ? decision.sessionTimeout : null;
-    ids.push(await insert(tx, s, decision.action, timeout, { ...o, reason: 'prepaid-seconds', now }));
+    ids.push(await insert(tx, s, decision.action, timeout, { ...o, now }));
     // What the session is now granted: a later change compares with this, not the Accept's.
     if (timeout !== null) await tx.updateTable('sessions').set({ session_timeout: Math.floor((now - begun) / 1000) + timeout }).where('id', '=', s.id).execute();
   }

@@ -119,7 +119,7 @@ export class DynamicAuthorizationService {
     if (!nas) return fail('DYNAMIC_AUTHORIZATION_NO_DESTINATION', 'The NAS client has been removed.');
     if (session.status === 'closed' && session.closed_by === 'stop') return fail('SESSION_CLOSED', 'The NAS reported the session\'s end (Accounting Stop) before the request was sent.');
     const address = destinationOf(nas, session.nas_ip_address);
-    if (!address) return fail('DYNAMIC_AUTHORIZATION_NO_DESTINATION', `NAS ${nas.name} is registered as ${nas.range.text} and the session names no NAS-IP-Address inside it.`);
+    if (!address) return fail('DYNAMIC_AUTHORIZATION_NO_DESTINATION', `NAS ${nas.name} is registered as ${nas.range.text} and the session names no NAS-IP-Address inside it; give its dynamic-authorization address with \`sideband nas update ${nas.name} --coa-address A\`.`);
     const binding = await this.store.db.selectFrom('bindings').select('address').where('session_id', '=', session.id).where('end_at', 'is', null).executeTakeFirst();
 
     // RFC 5176 §3: NAS identification (NAS-IP-Address, NAS-Identifier) and session
@@ -137,7 +137,7 @@ export class DynamicAuthorizationService {
     // RFC 5176 §3.1 / RFC 2869 §5.3: Event-Timestamp lets the NAS refuse a replayed request.
     attributes.push({ name: 'Event-Timestamp', value: new Date() });
 
-    const destination = `${address}:${nas.coaPort}`;
+    const destination = address.includes(':') ? `[${address}]:${nas.coaPort}` : `${address}:${nas.coaPort}`;
     const outcome = await this.client.send({ code, address, port: nas.coaPort, secret: nas.secret, attributes, requireMessageAuthenticator: nas.requireMessageAuthenticator });
     if (outcome.status === 'aborted') {
       // This gateway is stopping: the request goes back to the queue for the next one.
@@ -167,11 +167,14 @@ export class DynamicAuthorizationService {
 }
 
 /**
- * Where the NAS takes the request: the NAS-IP-Address it named for the session, when that
- * lies in its registered range (a NAS registered by a range sends from several addresses),
- * else the registered address itself when it is one host.
+ * Where the NAS takes the request: the address its operator registered for that
+ * (`--coa-address`, a dynamic-authorization server apart from the NAS's RADIUS source);
+ * else the NAS-IP-Address it named for the session, when that lies in its registered
+ * range (a NAS registered by a range sends from several addresses); else the registered
+ * address itself when it is one host.
  */
 function destinationOf(nas: NasClient, nasIpAddress: string | null): string | null {
+  if (nas.coaAddress) return nas.coaAddress;
   if (nasIpAddress && cidrContains(nas.range, nasIpAddress)) return nasIpAddress;
   const single = nas.range.family === 4 ? 32 : 128;
   return nas.range.prefix === single ? nas.range.text.split('/')[0]! : null;

@@ -14,6 +14,14 @@ export interface NasClient {
   delegatedIpv6PoolId: string | null;
   /** Where it takes Disconnect- and CoA-Requests (RFC 5176 §3.4). */
   coaPort: number;
+  /** Where it takes them when not at its own address (`sideband nas update --coa-address`). */
+  coaAddress: string | null;
+  /** RadSec (RFC 6614): its client certificate's SHA-256, 64 lowercase hex digits. */
+  tlsFingerprint: string | null;
+  /** RadSec: the name a certificate from the configured CA must carry. */
+  tlsName: string | null;
+  /** Set on the view a RadSec connection serves it through (radsec-listener.ts). */
+  overTls?: boolean;
 }
 
 /**
@@ -42,7 +50,9 @@ export class NasDirectory {
     for (const row of rows) {
       const had = known.get(row.id);
       const secret = had?.secret ?? Buffer.from((await this.vault.open<{ secret: string }>(row.secret_record_id, 'radius-nas-secret', 'radius')).secret, 'utf8');
-      next.push({ id: row.id, name: row.name, range: parseCidr(row.address), secret, requireMessageAuthenticator: row.require_message_authenticator === 1, poolId: row.pool_id, framedIpv6PoolId: row.framed_ipv6_pool_id, delegatedIpv6PoolId: row.delegated_ipv6_pool_id, coaPort: row.coa_port });
+      next.push({ id: row.id, name: row.name, range: parseCidr(row.address), secret, requireMessageAuthenticator: row.require_message_authenticator === 1, poolId: row.pool_id, framedIpv6PoolId: row.framed_ipv6_pool_id, delegatedIpv6PoolId: row.delegated_ipv6_pool_id, coaPort: row.coa_port,
+        coaAddress: row.coa_address, tlsFingerprint: row.tls_fingerprint, tlsName: row.tls_name,
+      });
     }
     next.sort((a, b) => b.range.prefix - a.range.prefix);
     this.clients = next;
@@ -61,6 +71,11 @@ export class NasDirectory {
       if (hit === null) this.reloadSoon();
     }
     return hit;
+  }
+
+  /** The registered clients, most specific range first. */
+  get all(): readonly NasClient[] {
+    return this.clients;
   }
 
   byId(id: string): NasClient | undefined {

@@ -63,6 +63,15 @@ type NasOutcome = AdmissionDecision | 'invalid' | 'retransmission';
 
 type Handler = (request: RadiusPacket, nas: NasClient) => Promise<Buffer | null>;
 
+/** Where a request came from: a datagram's source, or the peer of a RadSec connection. */
+export type RequestSource = Pick<RemoteInfo, 'address' | 'port'>;
+
+/**
+ * Which requests a transport takes: a UDP port one kind (RFC 2865, RFC 2866), a RadSec
+ * connection both (RFC 6614 §2.1: one port for authentication and accounting).
+ */
+export type RequestKinds = 'Access-Request' | 'Accounting-Request' | 'both';
+
 const terminateCauseNames = new Map<number, string>(Object.entries(AcctTerminateCause).map(([name, value]) => [value, name]));
 
 const gigawords = (low: number | undefined, high: number | undefined): number | null => (low === undefined ? null : (high ?? 0) * 2 ** 32 + low);
@@ -120,7 +129,7 @@ export class RadiusServer {
       new Promise<Socket>((resolve, reject) => {
         const socket = createSocket({ type: family, recvBufferSize: 8 * 1024 * 1024 });
         socket.once('error', reject);
-        socket.on('message', (msg, rinfo) => void this.receive(socket, msg, rinfo, expected));
+        socket.on('message', (msg, rinfo) => this.receive(socket, msg, rinfo, expected));
         socket.bind(port, this.options.host, () => {
           socket.off('error', reject);
           socket.on('error', (e) => this.logger.error({ err: e }, 'RADIUS socket error'));
@@ -133,7 +142,8 @@ export class RadiusServer {
     return { auth: where(this.auth), acct: where(this.acct) };
   }
 
-  private drop(cause: string, rinfo: RemoteInfo, detail?: Record<string, unknown>): void {
+  /** Counts (and logs at debug) a request dropped without an answer; RadSec counts its framing faults here too. */
+  drop(cause: string, rinfo: RequestSource, detail?: Record<string, unknown>): void {
     this.dropped.inc({ cause });
     this.logger.debug({ cause, source: `${rinfo.address}:${rinfo.port}`, ...detail }, 'RADIUS datagram dropped');
   }
@@ -150,16 +160,28 @@ export class RadiusServer {
     this.logger.warn({ nas: nas.name, cause, pending: this.admission.pending }, 'RADIUS server saturated; shedding requests from this NAS');
   }
 
-  private async receive(socket: Socket, msg: Buffer, rinfo: RemoteInfo, expected: 'Access-Request' | 'Accounting-Request'): Promise<void> {
-    const started = process.hrtime.bigint();
+  private receive(socket: Socket, msg: Buffer, rinfo: RemoteInfo, expected: 'Access-Request' | 'Accounting-Request'): void {
     const nas = this.nas.lookup(rinfo.address);
     // RFC 2865 §3: "A request from a client for which the RADIUS server does not have a
     // shared secret MUST be silently discarded."
     if (!nas) return this.drop('unknown-client' satisfies ServiceDropCause, rinfo);
+    void this.handle(msg, rinfo, nas, expected, (reply) => this.send(socket, reply, rinfo));
+  }
+
+  /**
+   * One request from a known NAS, whatever carried it: decoded, answered from the cache
+   * or authenticated, admitted and handled; `respond` gets the reply, if there is one.
+   * Never throws: every failure is a counted drop.
+   */
+  async handle(msg: Buffer, rinfo: RequestSource, nas: NasClient, kinds: RequestKinds, respond: (reply: Buffer) => void): Promise<void> {
+    const started = process.hrtime.bigint();
     const decoded = decodePacket(msg);
     if (!decoded.ok) return this.drop(decoded.cause, rinfo, { nas: nas.name });
     const request = decoded.packet;
-    if (request.code === 'Status-Server') return this.statusServer(socket, request, nas, rinfo, expected);
+    // RFC 6614 §2.1 carries both kinds on one port; Status-Server there is answered as on
+    // the authentication port (RFC 5997 §4).
+    if (request.code === 'Status-Server') return this.statusServer(request, nas, rinfo, kinds === 'both' ? 'Access-Request' : kinds, respond);
+    const expected = kinds === 'both' && (request.code === 'Access-Request' || request.code === 'Accounting-Request') ? request.code : kinds;
     if (request.code !== expected) return this.drop('wrong-port' satisfies ServiceDropCause, rinfo, { code: request.code });
 
     // A retransmission is answered from the cache (RFC 5080 §2.2.2) before admission: it is
@@ -170,7 +192,7 @@ export class RadiusServer {
     if (cached === 'pending') return this.drop('duplicate-in-progress' satisfies ServiceDropCause, rinfo);
     if (cached) {
       this.retransmits.inc({ kind: expected });
-      this.send(socket, cached, rinfo);
+      respond(cached);
       return;
     }
     // RFC 5080 §2.2 practice: shed what is unauthenticated first. These checks are a hash
@@ -209,7 +231,7 @@ export class RadiusServer {
       return;
     }
     this.cache.finish(key, reply);
-    this.send(socket, reply, rinfo);
+    if (!this.closing) respond(reply);
     this.latency.observe({ kind: expected }, Number(process.hrtime.bigint() - started) / 1e9);
   }
 
@@ -229,10 +251,10 @@ export class RadiusServer {
    * Access-Accept, on the accounting port an Accounting-Response (§4). Not cached: each is
    * answered afresh, as §3 asks.
    */
-  private statusServer(socket: Socket, request: RadiusPacket, nas: NasClient, rinfo: RemoteInfo, port: 'Access-Request' | 'Accounting-Request'): void {
+  private statusServer(request: RadiusPacket, nas: NasClient, rinfo: RequestSource, port: 'Access-Request' | 'Accounting-Request', respond: (reply: Buffer) => void): void {
     if (verifyMessageAuthenticator(request, nas.secret) !== 'valid') return this.drop('message-authenticator-invalid' satisfies ServiceDropCause, rinfo, { code: request.code });
     this.requests.inc({ kind: 'Status-Server', result: 'alive' });
-    this.send(socket, encodeResponse({ request, code: port === 'Access-Request' ? 'Access-Accept' : 'Accounting-Response', secret: nas.secret }), rinfo);
+    respond(encodeResponse({ request, code: port === 'Access-Request' ? 'Access-Accept' : 'Accounting-Response', secret: nas.secret }));
   }
 
   /**
@@ -302,6 +324,7 @@ export class RadiusServer {
     this.throttle.succeed(throttled);
     if (subscriber.status !== 'active') return this.reject(request, nas, 'AAA_SUBSCRIBER_SUSPENDED', login);
     if (subscriber.secondsRemaining !== null && subscriber.secondsRemaining <= 0) return this.reject(request, nas, 'AAA_QUOTA_EXHAUSTED', login);
+    if (subscriber.spendingExhausted) return this.reject(request, nas, 'AAA_SPENDING_EXHAUSTED', login);
 
     let authorized;
     try {
@@ -327,7 +350,7 @@ export class RadiusServer {
     return encodeResponse({ request, code: 'Access-Accept', secret: nas.secret, attributes });
   }
 
-  private dropAndNull(cause: ServiceDropCause, rinfo: RemoteInfo): null {
+  private dropAndNull(cause: ServiceDropCause, rinfo: RequestSource): null {
     this.drop(cause, rinfo);
     return null;
   }
@@ -364,7 +387,7 @@ export class RadiusServer {
     if (!answer.answered) return this.dropAndNull(answer.cause, rinfo);
     const result = answer.result;
     this.requests.inc({ kind: 'Accounting-Request', result });
-    return encodeResponse({ request, code: 'Accounting-Response', secret: nas.secret });
+    return encodeResponse({ request, code: 'Accounting-Response', secret: nas.secret, withoutMessageAuthenticator: nas.overTls === true });
   }
 
   async close(): Promise<void> {

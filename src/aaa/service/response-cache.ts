@@ -15,7 +15,7 @@ export class ResponseCache {
     private readonly maxEntries: number,
   ) {}
 
-  key(nasId: string, rinfo: RemoteInfo, request: RadiusPacket): string {
+  key(nasId: string, rinfo: Pick<RemoteInfo, 'address' | 'port'>, request: RadiusPacket): string {
     return `${nasId}|${rinfo.address}|${rinfo.port}|${request.identifier}|${request.authenticator.toString('base64')}`;
   }
 

@@ -2,12 +2,15 @@ import { verifyPassword } from '../../core/identity/password-hash.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { SubscriberStatus } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
+import { spendingExhausted } from './dynamic-authorization-queue.ts';
 
 export interface SubscriberEntry {
   id: string;
   login: string;
   status: SubscriberStatus;
   secondsRemaining: number | null;
+  /** The spending rule says 0 (`--spent-session-seconds 0`) and the limit is spent: no session now. */
+  spendingExhausted: boolean;
   passwordHash: string;
   chapRecordId: string | null;
   loadedAt: number;
@@ -37,10 +40,11 @@ export class SubscriberDirectory {
     if (cached !== undefined && (cached === null ? false : now - cached.loadedAt < this.ttlMs)) return cached;
     const row = await this.store.db
       .selectFrom('subscribers')
-      .select(['id', 'login', 'status', 'seconds_remaining', 'password_hash', 'chap_record_id'])
+      .select(['id', 'login', 'status', 'seconds_remaining', 'password_hash', 'chap_record_id', 'amount_used', 'spending_limit', 'spent_session_seconds'])
       .where('login', '=', login)
       .executeTakeFirst();
-    const entry = row ? { id: row.id, login: row.login, status: row.status, secondsRemaining: row.seconds_remaining, passwordHash: row.password_hash, chapRecordId: row.chap_record_id, loadedAt: now } : null;
+    const entry = row ? { id: row.id, login: row.login, status: row.status, secondsRemaining: row.seconds_remaining,
+      spendingExhausted: row.spent_session_seconds !== null && Number(row.spent_session_seconds) === 0 && spendingExhausted(row), passwordHash: row.password_hash, chapRecordId: row.chap_record_id, loadedAt: now } : null;
     if (this.entries.size >= this.maxEntries) {
       this.entries.clear();
       this.loginOf.clear();

@@ -9,6 +9,7 @@ import { DurableWrites } from '../../store/durable-writes.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import type { SettlementPreference } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
+import { queueSpendingRule } from '../../aaa/service/dynamic-authorization-queue.ts';
 import { resolveHolder } from '../../aaa/service/resolution-routes.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { DestinationCheckMode, DestinationTracking } from '../../tracking/service/destination-tracking.ts';
@@ -183,6 +184,8 @@ export class AuthorizationService {
       }
       await tx.insertInto('authorizations').values(row).execute();
       await input.recordWith?.(tx, row);
+      // The subscriber's spending rule may end or shorten their sessions once this spent the rest.
+      await queueSpendingRule(tx, subscriberId, { requestedBy: 'spending-limit', now });
       await post(tx, move(input.amount, account.available(subscriberId), account.held(subscriberId)), input.currency, row.id, now);
       await recordEvent(tx, row, status, input.amount, now, status === 'processing' ? null : status === 'pending' ? 'authorization.pending' : 'authorization.approved', { destinationCheck: check.mode });
       let final = row;

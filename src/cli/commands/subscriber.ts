@@ -94,9 +94,11 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
     .option('--auto-approve <minor>', 'auto-approve purchases up to this amount', integer('--auto-approve'))
     .option('--seconds <n>', 'reset prepaid seconds to this allotment', integer('--seconds'))
     .option('--allow-merchant-billing <yes|no>', 'let merchant_bill settlement release billing details, encrypted to the merchant')
-    .action(async (login: string, o: { limit?: number; autoApprove?: number; seconds?: number; allowMerchantBilling?: string }) =>
+    .option('--spent-session-seconds <n|none>', 'spending rule: once the limit is spent, open sessions may last N more seconds (CoA), 0 disconnects them and refuses log-ins; none: no rule', (v: string) => (v === 'none' ? null : integer('--spent-session-seconds')(v)))
+    .action(async (login: string, o: { limit?: number; autoApprove?: number; seconds?: number; allowMerchantBilling?: string; spentSessionSeconds?: number | null }) =>
       cli.withContext(async (ctx, out) => {
-        const s = await ctx.subscribers.setLimit(login, { ...(o.limit !== undefined ? { spendingLimit: o.limit } : {}), ...(o.autoApprove !== undefined ? { autoApproveLimit: o.autoApprove } : {}), ...(o.seconds !== undefined ? { seconds: o.seconds } : {}), ...(o.allowMerchantBilling !== undefined ? { releaseToMerchant: /^(yes|true|1)$/i.test(o.allowMerchantBilling) } : {}) });
+        const rule = o.spentSessionSeconds === undefined ? {} : { spentSessionSeconds: o.spentSessionSeconds };
+        const s = await ctx.subscribers.setLimit(login, { ...rule, ...(o.limit !== undefined ? { spendingLimit: o.limit } : {}), ...(o.autoApprove !== undefined ? { autoApproveLimit: o.autoApprove } : {}), ...(o.seconds !== undefined ? { seconds: o.seconds } : {}), ...(o.allowMerchantBilling !== undefined ? { releaseToMerchant: /^(yes|true|1)$/i.test(o.allowMerchantBilling) } : {}) });
         out.result(s, describe);
       }));
 

@@ -14,6 +14,7 @@ import * as camara from './0012-camara.ts';
 import * as camaraConsentRefundsSinks from './0013-camara-consent-refunds-sinks.ts';
 import * as webSessions from './0014-web-sessions.ts';
 import * as ipv6Prefixes from './0015-ipv6-prefixes.ts';
+import * as radsecAndCoaTriggers from './0016-radsec-and-coa-triggers.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -37,6 +38,7 @@ const migrations: Record<string, DialectMigration> = {
   '0013-camara-consent-refunds-sinks': camaraConsentRefundsSinks,
   '0014-web-sessions': webSessions,
   '0015-ipv6-prefixes': ipv6Prefixes,
+  '0016-radsec-and-coa-triggers': radsecAndCoaTriggers,
 };
 
 export class SidebandMigrations implements MigrationProvider {
