@@ -6,12 +6,13 @@
 //   2. test/never-in-clear/, which scans what phase 1 logged and printed for the card
 //      numbers the suite used (they derive from SIDEBAND_TEST_SEED, so none is written down).
 // Arguments narrow phase 1 to files whose path contains one of them.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { build, isStale } from './build.js';
+import { ensureDebianPeers } from './debian-peers.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -26,19 +27,8 @@ const peers = {
   chromium: 'chromium',
 };
 
-// /usr/sbin is not on every PATH (kamailio lives there).
-const haveCommand = (name) => spawnSync('sh', ['-c', `PATH=$PATH:/usr/sbin:/sbin command -v ${name}`], { stdio: 'ignore' }).status === 0;
-
-const missing = [...new Set(Object.entries(peers).filter(([bin]) => !haveCommand(bin)).map(([, pkg]) => pkg))];
-if (missing.length > 0) {
-  if (process.getuid?.() === 0) {
-    console.log(`# installing test peers: ${missing.join(', ')}`);
-    execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-q', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  } else {
-    console.log(`# not root: tests that need ${missing.join(', ')} will be skipped`);
-  }
-}
+const missing = ensureDebianPeers(peers);
+if (missing.length > 0) console.log(`# missing ${missing.join(', ')}: the tests that need them will be skipped`);
 
 function collect(dir) {
   const out = [];

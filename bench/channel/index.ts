@@ -3,7 +3,12 @@
 // acquirer hook), through the built-in exchange and through Kamailio, in one run.
 //   node -C sideband-source --import tsx bench/channel/index.ts [exchanges-per-run]
 import { PROVIDER, SHOP, EAVESDROPPER, world, type World } from '../../test/support/channel-world.ts';
-import { haveKamailio, startKamailio, type RunningKamailio } from '../../test/support/kamailio.ts';
+import { ensureDebianPeers } from '../../scripts/debian-peers.js';
+
+// Before test/support/kamailio.ts looks for the binary.
+ensureDebianPeers({ kamailio: 'kamailio' });
+const { haveKamailio, startKamailio } = await import('../../test/support/kamailio.ts');
+type RunningKamailio = import('../../test/support/kamailio.ts').RunningKamailio;
 
 const total = Number(process.argv[2] ?? 40);
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

@@ -14,6 +14,7 @@ import { FlowDecoder } from '../../src/tracking/wire/flow-decoder.ts';
 import type { CollectorCount, CollectorUnderTest } from './collector-under-test.ts';
 import { killChildren, stopChildren } from './daemon.ts';
 import { buildFlowReplay, type FlowReplay } from './flow-replay.ts';
+import { ensureDebianPeers } from '../../scripts/debian-peers.js';
 import { startNfacctd } from './nfacctd-peer.ts';
 import { startNfcapd } from './nfcapd-peer.ts';
 import { replayInto, type ReplayOutcome } from './replay-sender.ts';
@@ -117,6 +118,8 @@ try {
   console.log(`bench/flows: ${int(SUBSCRIBERS)} sessions; ${int(MESSAGES)} IPFIX messages of ${RECORDS_PER_MESSAGE} records, a template every ${TEMPLATE_EVERY}; 127.0.0.1 only`);
   // Sender and receiver share the machine: what else runs on it shows in every figure.
   console.log(`machine   ${availableParallelism()} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  // The peers measured beside Sideband: nfdump's collector and pmacct's.
+  ensureDebianPeers({ nfcapd: 'nfdump', nfacctd: 'pmacct' });
   const sideband = await startSideband(SUBSCRIBERS, tmp, cpuProfileDir);
   console.log(`Sideband  gateway up in its own process, ${int(sideband.addresses.length)} sessions opened in ${sideband.provisionSeconds.toFixed(1)} s`);
   const began = performance.now();

@@ -18,6 +18,7 @@ import { RADCLIENT, stopRadclients, writeRequestFiles, type RequestFile } from '
 import type { ResolutionFigures } from './resolution-phase.ts';
 import { ChildLines, exited, type ServerUnderTest } from './server-under-test.ts';
 import { startSideband } from './sideband-process.ts';
+import { ensureDebianPeers } from '../../scripts/debian-peers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,6 +38,7 @@ for (const name of ['subscribers', 'requests', 'per-file', 'processes', 'paralle
     process.exit(2);
   }
 }
+ensureDebianPeers({ radclient: 'freeradius-utils', freeradius: 'freeradius' });
 for (const program of [RADCLIENT, FREERADIUS]) {
   if (!existsSync(program)) {
     console.error(`${program} is missing: apt-get install freeradius freeradius-utils`);

@@ -17,8 +17,9 @@ export interface DestinationLimits {
   sessionsPerExporter: number;
 }
 
-type SessionDestinations = Map<string, DestinationEntry>;
-type TrackedEntry = DestinationEntry & { sessionId: string };
+type SessionDestinations = Map<string, TrackedEntry>;
+/** `stored`: the lastSeen the store was last given for this entry, null before the first write. */
+type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null };
 
 export class DestinationBook {
   /** exporter → session → destination → entry; Map order is least recently touched first. */
@@ -45,17 +46,17 @@ export class DestinationBook {
       }
     }
     sessions.set(sessionId, dests);
-    let entry = dests.get(destination) as TrackedEntry | undefined;
+    let entry = dests.get(destination);
     if (entry) {
       dests.delete(destination);
       entry.firstSeen = Math.min(entry.firstSeen, at);
       entry.lastSeen = Math.max(entry.lastSeen, at);
       entry.flows += flows;
     } else {
-      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId };
+      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId, stored: null };
       if (dests.size >= this.limits.perSession) {
         // Drop the entry seen longest ago, not merely the first inserted.
-        let oldest: DestinationEntry | undefined;
+        let oldest: TrackedEntry | undefined;
         for (const e of dests.values()) if (!oldest || e.lastSeen < oldest.lastSeen) oldest = e;
         dests.delete(oldest!.destination);
         this.evictions++;
@@ -85,11 +86,51 @@ export class DestinationBook {
     return [...merged.values()].sort((a, b) => b.lastSeen - a.lastSeen);
   }
 
-  /** Takes the entries changed since the last call. */
-  drain(): TrackedEntry[] {
-    const out = [...this.dirty].map((e) => ({ ...e }));
-    this.dirty.clear();
+  /**
+   * Takes the changed entries the store needs now. A flow that merely moves an entry's
+   * lastSeen forward would otherwise rewrite every busy (session, destination) pair every
+   * second; instead an entry is taken when it is new, when its lastSeen moved `refreshMs`
+   * or more past what the store has, or when it is its session's newest (so the store's
+   * newest — the referential address another gateway checks — is always exact). The rest
+   * stay changed for a later call; `refreshMs = 0` takes everything (the last flush).
+   * So a gateway reading the store sees every destination within a flush, and a last
+   * contact at most `refreshMs` late for destinations other than the newest.
+   */
+  drain(refreshMs = 0): TrackedEntry[] {
+    const out: TrackedEntry[] = [];
+    const take = (e: TrackedEntry) => {
+      this.dirty.delete(e);
+      e.stored = e.lastSeen;
+      out.push({ ...e });
+    };
+    const newestTaken = new Set<SessionDestinations>();
+    for (const e of this.dirty) {
+      if (e.stored === null || e.lastSeen - e.stored >= refreshMs) {
+        take(e);
+        continue;
+      }
+      const dests = this.sessionsOf(e);
+      if (!dests) {
+        // Evicted from the book: its last state goes to the store now or never.
+        take(e);
+        continue;
+      }
+      if (newestTaken.has(dests)) continue;
+      newestTaken.add(dests);
+      let newest: TrackedEntry | undefined;
+      for (const d of dests.values()) if (!newest || d.lastSeen > newest.lastSeen) newest = d;
+      if (newest && newest.stored !== newest.lastSeen) take(newest);
+    }
     return out;
+  }
+
+  /** The destinations map an entry lives in, if it was not evicted meanwhile. */
+  private sessionsOf(e: TrackedEntry): SessionDestinations | undefined {
+    for (const sessions of this.byExporter.values()) {
+      const dests = sessions.get(e.sessionId);
+      if (dests?.get(e.destination) === e) return dests;
+    }
+    return undefined;
   }
 
   /** Drops what is past the age limit. */

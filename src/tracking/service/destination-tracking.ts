@@ -6,6 +6,13 @@ import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { FlowRecord } from '../wire/flow-record.ts';
 import { DestinationBook, type DestinationEntry, type DestinationLimits } from './destination-book.ts';
 
+/**
+ * How late the store may learn that a known destination was contacted again (not its
+ * session's newest, which is always written): rewriting every busy pair every second
+ * was most of the collector's work, and the destination check's window is minutes.
+ */
+const REFRESH_MS = 10_000;
+
 /** How the merchant API's destination check reads the seed's table 200. */
 export type DestinationCheckMode = 'off' | 'recent' | 'last';
 
@@ -88,7 +95,7 @@ export class DestinationTracking {
   }
 
   start(): void {
-    this.flusher = setInterval(() => void this.flush(), 1000);
+    this.flusher = setInterval(() => void this.flush(REFRESH_MS), 1000);
     this.flusher.unref();
   }
 
@@ -147,10 +154,12 @@ export class DestinationTracking {
    * Writes the destinations changed since the last flush, with those whose write failed
    * before. A failed write is logged and counted and its rows kept for the next flush
    * (the newest snapshot of a row wins: its counts are totals), up to maxPendingWrites.
+   * The timer's flushes leave an entry whose last contact merely moved forward for a
+   * later one (DestinationBook.drain); an explicit flush writes everything changed.
    */
-  flush(): Promise<void> {
+  flush(refreshMs = 0): Promise<void> {
     if (this.flushing) return this.flushing;
-    const changed = this.takePending(this.book.drain());
+    const changed = this.takePending(this.book.drain(refreshMs));
     if (changed.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       let written = 0;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { DestinationBook } from '../../../src/tracking/service/destination-book.ts';
 
 describe('the destination book', () => {
@@ -35,5 +36,49 @@ describe('the destination book', () => {
     assert.deepEqual(book.of('victim', 3000).map((d) => d.destination), ['198.51.100.7']);
     const size = book.size;
     assert.ok(size.sessions <= 51 && size.destinations <= 51 * 4, `memory stays bounded: ${JSON.stringify(size)}`);
+  });
+});
+
+describe('what the destination book gives the store', () => {
+  const REFRESH = 10_000;
+  // A step: a flow (session, destination, how far the clock moved) or a timer's drain.
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant('flow' as const), session: fc.integer({ min: 0, max: 3 }), destination: fc.integer({ min: 0, max: 5 }), advance: fc.integer({ min: -2_000, max: 6_000 }) }),
+    fc.record({ kind: fc.constant('drain' as const) }),
+  );
+
+  it('after each timer drain: every destination stored, the newest exact, the others at most the refresh late; a last drain stores all', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+        const book = new DestinationBook({ perSession: 64, maxAgeMs: 3_600_000, sessionsPerExporter: 100 });
+        const stored = new Map<string, { lastSeen: number; flows: number }>();
+        const apply = (rows: ReturnType<DestinationBook['drain']>) => rows.forEach((r) => stored.set(`${r.sessionId}|${r.destination}`, { lastSeen: r.lastSeen, flows: r.flows }));
+        let clock = 1_000_000;
+        const sessions = new Set<string>();
+        for (const s of steps) {
+          if (s.kind === 'flow') {
+            // Flow times may run backwards a little (exporters' clocks, late datagrams).
+            clock += s.advance;
+            book.record('e1', `s${s.session}`, `203.0.113.${s.destination}`, clock);
+            sessions.add(`s${s.session}`);
+            continue;
+          }
+          apply(book.drain(REFRESH));
+          for (const session of sessions) {
+            const live = book.of(session, clock);
+            for (const d of live) {
+              const row = stored.get(`${session}|${d.destination}`);
+              assert.ok(row, `${session} ${d.destination} never reached the store`);
+              assert.ok(d.lastSeen - row.lastSeen < REFRESH, `${session} ${d.destination} stored ${d.lastSeen - row.lastSeen} ms late`);
+            }
+            const newest = live[0]!;
+            assert.equal(stored.get(`${session}|${newest.destination}`)!.lastSeen, newest.lastSeen, 'the newest destination is stored exactly');
+          }
+        }
+        apply(book.drain(0));
+        for (const session of sessions) for (const d of book.of(session, clock)) assert.deepEqual(stored.get(`${session}|${d.destination}`), { lastSeen: d.lastSeen, flows: d.flows });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

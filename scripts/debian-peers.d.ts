@@ -1,0 +1,2 @@
+/** Installs (as root) the Debian package of each missing command; returns those still missing. */
+export function ensureDebianPeers(peers: Record<string, string>, options?: { log?: (line: string) => void }): string[];
