@@ -25,6 +25,7 @@ const peers = {
   sipp: 'sip-tester',
   nginx: 'nginx',
   chromium: 'chromium',
+  radsecproxy: 'radsecproxy',
 };
 
 const missing = ensureDebianPeers(peers);
