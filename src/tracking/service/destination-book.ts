@@ -18,8 +18,11 @@ export interface DestinationLimits {
 }
 
 type SessionDestinations = Map<string, TrackedEntry>;
-/** `stored`: the lastSeen the store was last given for this entry, null before the first write. */
-type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null };
+/**
+ * `stored`: the lastSeen the store was last given for this entry, null before the first
+ * write; `home`: the map it lives in, null once dropped from the book.
+ */
+type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null; home: SessionDestinations | null };
 
 export class DestinationBook {
   /** exporter → session → destination → entry; Map order is least recently touched first. */
@@ -41,7 +44,9 @@ export class DestinationBook {
     else {
       dests = new Map();
       if (sessions.size >= this.limits.sessionsPerExporter) {
-        sessions.delete(sessions.keys().next().value!);
+        const evicted = sessions.keys().next().value!;
+        for (const e of sessions.get(evicted)!.values()) e.home = null;
+        sessions.delete(evicted);
         this.evictions++;
       }
     }
@@ -53,12 +58,13 @@ export class DestinationBook {
       entry.lastSeen = Math.max(entry.lastSeen, at);
       entry.flows += flows;
     } else {
-      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId, stored: null };
+      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId, stored: null, home: dests };
       if (dests.size >= this.limits.perSession) {
         // Drop the entry seen longest ago, not merely the first inserted.
         let oldest: TrackedEntry | undefined;
         for (const e of dests.values()) if (!oldest || e.lastSeen < oldest.lastSeen) oldest = e;
         dests.delete(oldest!.destination);
+        oldest!.home = null;
         this.evictions++;
       }
     }
@@ -109,7 +115,7 @@ export class DestinationBook {
         take(e);
         continue;
       }
-      const dests = this.sessionsOf(e);
+      const dests = e.home;
       if (!dests) {
         // Evicted from the book: its last state goes to the store now or never.
         take(e);
@@ -124,20 +130,15 @@ export class DestinationBook {
     return out;
   }
 
-  /** The destinations map an entry lives in, if it was not evicted meanwhile. */
-  private sessionsOf(e: TrackedEntry): SessionDestinations | undefined {
-    for (const sessions of this.byExporter.values()) {
-      const dests = sessions.get(e.sessionId);
-      if (dests?.get(e.destination) === e) return dests;
-    }
-    return undefined;
-  }
-
   /** Drops what is past the age limit. */
   expire(now = Date.now()): void {
     for (const sessions of this.byExporter.values()) {
       for (const [sessionId, dests] of sessions) {
-        for (const [d, e] of dests) if (now - e.lastSeen > this.limits.maxAgeMs) dests.delete(d);
+        for (const [d, e] of dests) {
+          if (now - e.lastSeen <= this.limits.maxAgeMs) continue;
+          dests.delete(d);
+          e.home = null;
+        }
         if (dests.size === 0) sessions.delete(sessionId);
       }
     }
