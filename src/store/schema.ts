@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { DeterministicNatTable, PortRangeReportTable } from './nat-schema.ts';
 
 /**
  * Row types of every table, as Kysely sees them. Times are epoch milliseconds in a
@@ -460,6 +461,8 @@ export interface Database {
   dynamic_authorizations: DynamicAuthorizationTable;
   camara_payments: CamaraPaymentTable;
   oauth_access_tokens: OAuthAccessTokenTable;
+  port_range_reports: PortRangeReportTable;
+  deterministic_nat: DeterministicNatTable;
 }
 
 /** What a CAMARA Carrier Billing payment adds to the authorization it is (docs/camara.md). */

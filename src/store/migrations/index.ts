@@ -11,6 +11,7 @@ import * as sessionChanges from './0009-session-changes.ts';
 import * as cluster from './0010-cluster.ts';
 import * as dynamicAuthorization from './0011-dynamic-authorization.ts';
 import * as camara from './0012-camara.ts';
+import * as natPortBlocks from './0017-nat-port-blocks.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -31,6 +32,7 @@ const migrations: Record<string, DialectMigration> = {
   '0010-cluster': cluster,
   '0011-dynamic-authorization': dynamicAuthorization,
   '0012-camara': camara,
+  '0017-nat-port-blocks': natPortBlocks,
 };
 
 export class SidebandMigrations implements MigrationProvider {
