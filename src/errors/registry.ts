@@ -93,6 +93,10 @@ export const errorRegistry = define({
   POOL_TOO_LARGE: { status: 400, type: 'invalid_request', cause: 'The pool range is larger than a /8 (IPv4) or /64 of /128 hosts is not supported.', fix: 'Split the range into several pools.' },
   ADDRESS_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an IPv4 or IPv6 address.', fix: 'Give an address such as 192.0.2.10 or 2001:db8::10.' },
   CIDR_INVALID: { status: 400, type: 'invalid_request', cause: 'The value is not an address range in CIDR notation, or has host bits set.', fix: 'Give a range such as 198.51.100.0/24.' },
+  DETERMINISTIC_NAT_INVALID: { status: 400, type: 'invalid_request', cause: 'The deterministic NAT mapping cannot be built: a range is not IPv4, the ports per subscriber do not fit from the first port, or the outside addresses and ports serve fewer subscribers than the inside range holds (RFC 7422 §2).', fix: 'Give IPv4 ranges, and a smaller inside range, a larger outside range or fewer ports per subscriber; the message says how many the outside range serves.' },
+  DETERMINISTIC_NAT_OVERLAP: { status: 409, type: 'conflict', cause: 'The mapping\'s inside or outside range overlaps a mapping in force, or its outside range overlaps an address pool, so an outside address and port would have two answers.', fix: 'Remove the other mapping first (`sideband nat remove NAME`), or choose ranges no mapping or pool covers.' },
+  DETERMINISTIC_NAT_NAME_TAKEN: { status: 409, type: 'conflict', cause: 'A deterministic NAT mapping with that name exists, in force or removed (a removed one keeps its name for the history resolution answers from).', fix: 'Choose another name.' },
+  DETERMINISTIC_NAT_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No deterministic NAT mapping in force has that name.', fix: 'Check the name with `sideband nat list`.' },
 
   // ── RADIUS (Reply-Message of Access-Reject) and resolution ────
   AAA_LOGIN_UNKNOWN: { status: 401, type: 'authentication', cause: 'No subscriber has that login.', fix: 'Check the login, or add the subscriber with `sideband subscriber add`.' },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DeterministicNat } from '../../../src/core/network/deterministic-nat.ts';
 import { dialects } from '../../support/databases.ts';
 import { haveRadclient, radclient, type RadclientReply } from '../../support/radclient.ts';
 import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
@@ -30,7 +31,7 @@ for (const dialect of dialects) {
       await ctx.network.addPool({ name: 'cgnat', cidr: '198.51.100.0/30', portsPerBlock: 2016 });
       await ctx.network.addPool({ name: 'plain', cidr: '203.0.113.0/28' });
       await ctx.network.addNas({ name: 'bng-nat', address: '127.0.0.1/32', secret: SECRET, pool: 'cgnat' });
-      for (const login of ['alice', 'bob', 'carol']) await ctx.subscribers.add({ login, password: `${login}-password` });
+      for (const login of ['alice', 'bob', 'carol', 'dave']) await ctx.subscribers.add({ login, password: `${login}-password` });
       await t.gateway.authentication.nas.load();
       auth = t.gateway.listen.radiusAuth!;
       acct = t.gateway.listen.radiusAcct!;
@@ -134,6 +135,45 @@ for (const dialect of dialects) {
       const view = (await t.operator(`/v1/sessions/${session}`)).body as { bindings: unknown[]; portRanges: Array<{ outcome: string; cause: string | null }> };
       assert.equal(view.bindings.length, 1);
       assert.deepEqual(view.portRanges.map((r) => r.cause), ['overlap', 'not-a-block', 'outside-pools']);
+    });
+    it('resolves an outside address and port of a deterministic NAT to the inside address, then to the session holding it', async () => {
+      const ctx = t.gateway.context;
+      await ctx.network.addPool({ name: 'inside', cidr: '100.64.0.0/24' });
+      await ctx.network.addNas({ name: 'bng-dnat', address: '127.0.0.3/32', secret: SECRET, pool: 'inside' });
+      await t.gateway.authentication.nas.load();
+      const created = await fetch(`http://${t.gateway.listen.operatorHttp}/v1/nat-mappings`, {
+        method: 'POST', headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'cgn-east', inside: '100.64.0.0/24', outside: '192.0.2.0/30', portsPerSubscriber: 1000 }),
+      });
+      assert.equal(created.status, 201, await created.clone().text());
+      const overlapping = await fetch(`http://${t.gateway.listen.operatorHttp}/v1/nat-mappings`, {
+        method: 'POST', headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'cgn-west', inside: '100.64.0.128/25', outside: '192.0.2.64/26', portsPerSubscriber: 1000 }),
+      });
+      assert.equal(overlapping.status, 409);
+      assert.equal(((await overlapping.json()) as { error: { code: string } }).error.code, 'DETERMINISTIC_NAT_OVERLAP');
+
+      const run = await radclient(auth, 'auth', SECRET, ['User-Name = dave, User-Password = "dave-password", Message-Authenticator = 0x00, NAS-Port = 7, Packet-Src-IP-Address = 127.0.0.3']);
+      const inside = run.replies[0]!.attributes['Framed-IP-Address']!;
+      assert.match(inside, /^100\.64\.0\.\d+$/, run.output);
+      const outside = new DeterministicNat({ inside: '100.64.0.0/24', outside: '192.0.2.0/30', portsPerSubscriber: 1000 }).forward(inside)!;
+      const r = await resolve(outside.address, outside.first + 17, Date.now());
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const body = r.body as { subscriber: { login: string }; translation: { mapping: string; insideAddress: string } };
+      assert.equal(body.subscriber.login, 'dave');
+      assert.deepEqual(body.translation, { mapping: 'cgn-east', insideAddress: inside });
+      // Without a port, or on a port of an inside address nobody holds, it cannot answer.
+      const noPort = await t.operator(`/v1/resolve?address=${outside.address}`);
+      assert.equal((noPort.body as { error: { code: string } }).error.code, 'RESOLVE_PORT_REQUIRED');
+      const other = await resolve(outside.address, outside.last + 1, Date.now());
+      assert.equal((other.body as { error: { code: string } }).error.code, 'RESOLVE_NOT_FOUND');
+      // Removed, it still answers for the time it was in force, and not after.
+      const before = Date.now();
+      await ctx.nat.remove('cgn-east');
+      assert.equal(await holder(outside.address, outside.first, before - 1), 'dave');
+      assert.equal((await resolve(outside.address, outside.first, Date.now() + 1000)).status, 404);
+      const audit = await t.operator('/v1/audit?action=nat.');
+      assert.deepEqual((audit.body as { data: Array<{ action: string }> }).data.map((a) => a.action), ['nat.remove', 'nat.add']);
     });
   });
 }
