@@ -12,6 +12,7 @@ import { registerExporterCommands } from './commands/exporter.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerMerchantCommands } from './commands/merchant.ts';
 import { registerNetworkCommands } from './commands/network.ts';
+import { registerNatCommands } from './commands/nat.ts';
 import { registerSessionCommands } from './commands/session.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerSubscriberCommands } from './commands/subscriber.ts';
@@ -89,6 +90,7 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
   registerSubscriberCommands(program, cli);
   registerMerchantCommands(program, cli);
   registerNetworkCommands(program, cli);
+  registerNatCommands(program, cli);
   registerSessionCommands(program, cli);
   registerKeyCommands(program, cli);
   registerTokenCommands(program, cli);

@@ -6,6 +6,7 @@ import type { ScryptCost } from '../core/identity/password-hash.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NetworkProvisioning } from '../provisioning/network.ts';
+import { DeterministicNatProvisioning } from '../provisioning/deterministic-nat.ts';
 import { OperatorTokens } from '../provisioning/operator-tokens.ts';
 import { SessionProvisioning } from '../provisioning/sessions.ts';
 import { SubscriberProvisioning } from '../provisioning/subscribers.ts';
@@ -24,6 +25,7 @@ export interface Context {
   readonly vault: Vault;
   readonly subscribers: SubscriberProvisioning;
   readonly network: NetworkProvisioning;
+  readonly nat: DeterministicNatProvisioning;
   readonly sessions: SessionProvisioning;
   readonly merchants: MerchantRegistry;
   readonly tokens: OperatorTokens;
@@ -74,6 +76,7 @@ export async function openContext(config: Config, logger: Logger, options: { act
       config, logger, store, keyring, vault, createdKey: created,
       subscribers: new SubscriberProvisioning(store, vault, { actor, ...(options.scryptCost ? { scryptCost: options.scryptCost } : {}) }),
       network: new NetworkProvisioning(store, vault, actor),
+      nat: new DeterministicNatProvisioning(store, actor),
       sessions: new SessionProvisioning(store, actor),
       merchants: new MerchantRegistry(store, actor),
       tokens: new OperatorTokens(store, actor),

@@ -28,6 +28,7 @@ import { DataDirectoryLock } from './data-directory-lock.ts';
 import { checkListenAddresses, explainBindFailure, plannedListeners } from './listen-preflight.ts';
 import { seedDemoData, type DemoChannelLine, type DemoCredentials } from './demo-data.ts';
 import { followRegistry } from './registry-follower.ts';
+import { deterministicNatRoutes } from '../aaa/service/deterministic-nat-routes.ts';
 
 export type ListenMap = Record<string, string>;
 
@@ -147,7 +148,7 @@ export class Gateway {
       });
     }
 
-    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), dynamicAuthorizationRoutes(this.aaa.dynamicAuthorization, ctx), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
+    this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), deterministicNatRoutes(ctx.store), dynamicAuthorizationRoutes(this.aaa.dynamicAuthorization, ctx), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
     this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens, ctx.store, config), { prefix: '/console' });
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;

@@ -1,3 +1,4 @@
+import { portRangeReportsOf, type PortRangeReportView } from '../aaa/service/port-range-report.ts';
 import { dynamicAuthorization, dynamicAuthorizationsOf, isFinished, queueSessionDisconnect, type DynamicAuthorizationView } from '../aaa/service/dynamic-authorization-queue.ts';
 import { toIso } from '../core/time/to-iso.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
@@ -31,6 +32,8 @@ export interface SessionView {
   anomalies: Array<{ kind: string; otherSessionId: string | null; eventAt: string | null; receivedAt: string | null; detail: unknown }>;
   /** Disconnect- and CoA-Requests sent to its NAS (RFC 5176), oldest first, with their outcomes. */
   dynamicAuthorizations: DynamicAuthorizationView[];
+  /** IP-Port-Range reports (RFC 8045) its NAT sent in accounting, applied or refused. */
+  portRanges: PortRangeReportView[];
 }
 
 /** Operator-side view of sessions and the one action on them: ending one at its NAS. */
@@ -55,6 +58,7 @@ export class SessionProvisioning {
       // Late, duplicate, reordered or conflicting accounting about it (docs/radius.md).
       anomalies: anomalies.map((a) => ({ kind: a.kind, otherSessionId: a.session_id === id ? a.other_session_id : a.session_id, eventAt: toIso(a.event_at), receivedAt: toIso(a.received_at), detail: a.detail ? (JSON.parse(a.detail) as unknown) : null })),
       dynamicAuthorizations: await dynamicAuthorizationsOf(db, id),
+      portRanges: await portRangeReportsOf(db, id),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { DeterministicNatTable, PortRangeReportTable } from './nat-schema.ts';
 
 /**
  * Row types of every table, as Kysely sees them. Times are epoch milliseconds in a
@@ -498,6 +499,8 @@ export interface Database {
   camara_consents: CamaraConsentTable;
   camara_refunds: CamaraRefundTable;
   web_sessions: WebSessionTable;
+  port_range_reports: PortRangeReportTable;
+  deterministic_nat: DeterministicNatTable;
 }
 
 /** What a CAMARA Carrier Billing payment adds to the authorization it is (docs/camara.md). */

@@ -8,6 +8,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { verifyAccountingRequestAuthenticator } from '../protocol/accounting-request-authenticator.ts';
 import { verifyChapPassword } from '../protocol/chap-password.ts';
 import { encodeResponse } from '../protocol/encode-response.ts';
+import { portBlockAttributes, readPortRanges } from '../protocol/ip-port-range.ts';
 import { verifyMessageAuthenticator } from '../protocol/message-authenticator.ts';
 import { recoverUserPassword } from '../protocol/user-password.ts';
 import type { EventTimeRejection } from '../protocol/accounting-event-time.ts';
@@ -17,6 +18,7 @@ import type { AttributeInput } from '../wire/encode-packet.ts';
 import type { RadiusPacket } from '../wire/radius-packet.ts';
 import { AccountingService } from './accounting-service.ts';
 import { ResponseCache } from './response-cache.ts';
+import { PortRangeReports } from './port-range-reports.ts';
 import type { LoginAttempt, LoginThrottle } from './login-throttle.ts';
 import { RequestAdmission, type AdmissionDecision, type AdmissionLimits } from './request-admission.ts';
 import type { NasClient, NasDirectory } from './nas-directory.ts';
@@ -95,6 +97,7 @@ export class RadiusServer {
   private readonly latency: Histogram<'kind'>;
   private readonly handlers: Record<'Access-Request' | 'Accounting-Request', Handler>;
   private readonly accountingService: AccountingService;
+  private readonly portRanges: PortRangeReports;
 
   constructor(
     private readonly options: RadiusServerOptions,
@@ -120,6 +123,7 @@ export class RadiusServer {
       }
     });
     this.handlers = { 'Access-Request': (r, n) => this.access(r, n), 'Accounting-Request': (r, n) => this.accounting(r, n) };
+    this.portRanges = new PortRangeReports(sessions, logger, metrics);
     this.accountingService = new AccountingService(sessions, { maxDelayMs: options.maxAccountingDelaySeconds * 1000, maxAheadMs: options.maxClockAheadSeconds * 1000 }, logger, metrics);
   }
 
@@ -342,6 +346,8 @@ export class RadiusServer {
     // RFC 3162 §2.3: the link's prefix, for router advertisements; RFC 4818 §3: the prefix delegated by DHCPv6-PD.
     if (authorized.framedIpv6Prefix) attributes.push({ name: 'Framed-IPv6-Prefix', value: authorized.framedIpv6Prefix.openKey });
     if (authorized.delegatedIpv6Prefix) attributes.push({ name: 'Delegated-IPv6-Prefix', value: authorized.delegatedIpv6Prefix.openKey });
+    // RFC 8045 §3.2, §3.1: the NAT is told which port block resolution answers by.
+    if (authorized.unit && authorized.unit.portFirst !== null && authorized.unit.portLast !== null) attributes.push(...portBlockAttributes({ externalAddress: authorized.unit.address, first: authorized.unit.portFirst, last: authorized.unit.portLast }));
     if (subscriber.secondsRemaining !== null) attributes.push({ name: 'Session-Timeout', value: subscriber.secondsRemaining });
     if (this.options.interimIntervalSeconds > 0) attributes.push({ name: 'Acct-Interim-Interval', value: this.options.interimIntervalSeconds });
     attributes.push({ name: 'Class', value: Buffer.from(authorized.classValue, 'utf8') });
@@ -385,6 +391,9 @@ export class RadiusServer {
     const eventTimestamp = request.time('Event-Timestamp');
     const answer = await this.accountingService.handle({ statusType: status, facts, eventTimestamp: eventTimestamp ? Math.floor(eventTimestamp.getTime() / 1000) : null, acctDelayTime: request.integer('Acct-Delay-Time') ?? null });
     if (!answer.answered) return this.dropAndNull(answer.cause, rinfo);
+    // RFC 8045 §3.2: the port ranges the NAT allocated or released for this session.
+    const portRanges = readPortRanges(request);
+    if (answer.outcome && portRanges.ranges.length + portRanges.faults.length > 0) await this.portRanges.apply(answer.outcome.sessionId, nas, portRanges, answer.at);
     const result = answer.result;
     this.requests.inc({ kind: 'Accounting-Request', result });
     return encodeResponse({ request, code: 'Accounting-Response', secret: nas.secret, withoutMessageAuthenticator: nas.overTls === true });

@@ -5,6 +5,7 @@ import type { Store } from '../../store/open-store.ts';
 import { SessionProvisioning } from '../../provisioning/sessions.ts';
 import type { SessionService } from './session-service.ts';
 import { toIso } from '../../core/time/to-iso.ts';
+import { deterministicNatAt } from '../../provisioning/deterministic-nat.ts';
 
 function parseTime(value: string | undefined): number {
   if (value === undefined) return Date.now();
@@ -25,6 +26,8 @@ export interface Resolution {
   session: { id: string; status: string; nas: string; nasPort: number | null; acctSessionId: string | null };
   /** `prefix`: the IPv6 prefix held, when the address lies inside one (Framed- or Delegated-IPv6-Prefix). */
   binding: { id: string; start: string; end: string | null; portFirst: number | null; portLast: number | null; prefix: string | null };
+  /** Through a deterministic NAT (RFC 7422): the mapping and the inside address the session held. */
+  translation?: { mapping: string; insideAddress: string };
 }
 
 /** "Who held address A (and port P) at time T": the resolution the merchant API rests on. */
@@ -34,10 +37,17 @@ export async function resolveHolder(sessions: SessionService, store: Store, inpu
   if (input.port !== undefined && (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535)) {
     throw new SidebandError('REQUEST_INVALID', 'port must be 0 to 65535.', { param: 'port' });
   }
+  // RFC 7422: an outside address of a deterministic NAT answers by the inside address its port maps from.
+  const dnat = await deterministicNatAt(store.db, address, at);
+  if (dnat && input.port === undefined) throw new SidebandError('RESOLVE_PORT_REQUIRED', `${address} is an outside address of deterministic NAT ${dnat.name}; give the source port.`, { param: 'port' });
+  const insideAddress = dnat && input.port !== undefined ? dnat.nat.reverse(address, input.port) : undefined;
+  const translation = dnat && insideAddress ? { mapping: dnat.name, insideAddress } : undefined;
+  if (dnat && !translation) throw new SidebandError('RESOLVE_NOT_FOUND', `Port ${input.port} of ${address} maps to no inside address of deterministic NAT ${dnat.name}.`);
+
   if (input.port === undefined && sessions.isShared(address, at)) {
     throw new SidebandError('RESOLVE_PORT_REQUIRED', `${address} was shared under carrier-grade NAT at that time; give the source port.`, { param: 'port' });
   }
-  const binding = sessions.resolve(address, at, input.port);
+  const binding = translation ? sessions.resolve(translation.insideAddress, at) : sessions.resolve(address, at, input.port);
   if (!binding) throw new SidebandError('RESOLVE_NOT_FOUND', `Nobody held ${address}${input.port !== undefined ? ` port ${input.port}` : ''} at ${new Date(at).toISOString()}.`);
   const session = await store.db
     .selectFrom('sessions')
@@ -50,6 +60,7 @@ export async function resolveHolder(sessions: SessionService, store: Store, inpu
     subscriber: { id: session.subscriber_id, login: session.login },
     session: { id: session.id, status: session.status, nas: session.nas, nasPort: session.nas_port, acctSessionId: session.acct_session_id },
     binding: { id: binding.id, start: toIso(binding.start)!, end: toIso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null, prefix: binding.prefixLength !== undefined ? `${binding.address}/${binding.prefixLength}` : null },
+    ...(translation ? { translation } : {}),
   };
 }
 

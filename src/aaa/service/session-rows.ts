@@ -44,7 +44,8 @@ export async function lockSession(tx: Tx, dialect: Dialect, id: string): Promise
   const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
   if (!row) return undefined;
   const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at', 'desc').executeTakeFirst();
-  return { row, binding, prefixes: await prefixesOf(tx, id) };
+  // A binding a NAT released (port-range-report.ts) while the session goes on: no Stop or sweep moves its end.
+  return { row, binding: row.status !== 'closed' && binding?.end_at != null ? undefined : binding, prefixes: await prefixesOf(tx, id) };
 }
 
 export function prefixesOf(tx: Tx, sessionId: string): Promise<PrefixBindingTable[]> {

@@ -18,6 +18,7 @@ import { classFor, sessionFromClass } from './session-class.ts';
 import type { PrefixBindingKind, SessionTable } from '../../store/schema.ts';
 import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
 import { committedLocked, committedOf, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRangeReportInput } from './port-range-report.ts';
 
 export type { AddressConflictPolicy } from './adopt-session.ts';
 export { classFor } from './session-class.ts';
@@ -334,9 +335,15 @@ export class SessionService {
       this.forget(known);
       return;
     }
-    const unit = pool && s.binding ? pool.unitOf(s.binding.address, s.binding.portFirst ?? null) ?? null : null;
+    // A binding a NAT released (port-range-report.ts) holds no unit while the session goes on.
+    const unit = pool && s.binding && s.binding.end === null ? pool.unitOf(s.binding.address, s.binding.portFirst ?? null) ?? null : null;
+    // A NAT moved the session to another block: the old binding ends where the new one begins.
+    if (known?.bindingId && s.binding && known.bindingId !== s.binding.id) this.index.close(known.bindingId, s.binding.start);
     if (known) this.forget(known);
-    else if (pool && unit !== null) pool.markHeld(unit);
+    if (known && pool && known.unit !== unit) {
+      if (known.unit !== null) pool.release(known.unit, now);
+      if (unit !== null) pool.markHeld(unit);
+    } else if (!known && pool && unit !== null) pool.markHeld(unit);
     this.remember({ id: s.id, subscriberId: s.subscriberId, login: s.login, nasId: s.nasId, status: s.status, acctSessionId: s.acctSessionId, bindingId: s.binding?.id ?? null, poolId: s.poolId, unit, portKey: s.portKey, prefixUnits });
   }
 
@@ -655,6 +662,22 @@ export class SessionService {
     });
     for (const s of done.committed) this.reflect(s, receivedAt);
     return done.outcome;
+  }
+
+  /**
+   * Applies an IP-Port-Range (RFC 8045) a NAT reported in accounting for this session
+   * (`port-range-report.ts`); the resolution index and the pool follow what committed.
+   */
+  async reportPortRange(input: Omit<PortRangeReportInput, 'reportId' | 'bindingId'>): Promise<PortRangeOutcome> {
+    const ids = newReportIds(input.receivedAt, input.at);
+    const done = await this.commit.run(async (tx) => {
+      const applied = await applyPortRangeReport(tx, this.store.dialect, { ...input, ...ids });
+      if (applied.committed) await this.noteChanged(tx, [input.sessionId]);
+      return applied;
+    });
+    if (done.ended) this.index.close(done.ended.id, done.ended.end);
+    if (done.committed) this.reflect(done.committed, input.receivedAt);
+    return done.result;
   }
 
   /** Accounting Start; returns the session's id. */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
  */
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export type IdKind = 'sub' | 'card' | 'vr' | 'nas' | 'pool' | 'ses' | 'bnd' | 'mer' | 'mkey' | 'mnet' | 'auth' | 'evt' | 'led' | 'txn' | 'aud' | 'tok' | 'whk' | 'exc' | 'exp' | 'acq' | 'anom' | 'dac';
+export type IdKind = 'sub' | 'card' | 'vr' | 'nas' | 'pool' | 'ses' | 'bnd' | 'mer' | 'mkey' | 'mnet' | 'auth' | 'evt' | 'led' | 'txn' | 'aud' | 'tok' | 'whk' | 'exc' | 'exp' | 'acq' | 'anom' | 'dac' | 'prr' | 'dnat';
 
 export function newId(kind: IdKind, now = Date.now()): string {
   let time = '';

@@ -15,6 +15,7 @@ import * as camaraConsentRefundsSinks from './0013-camara-consent-refunds-sinks.
 import * as webSessions from './0014-web-sessions.ts';
 import * as ipv6Prefixes from './0015-ipv6-prefixes.ts';
 import * as radsecAndCoaTriggers from './0016-radsec-and-coa-triggers.ts';
+import * as natPortBlocks from './0017-nat-port-blocks.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -39,6 +40,7 @@ const migrations: Record<string, DialectMigration> = {
   '0014-web-sessions': webSessions,
   '0015-ipv6-prefixes': ipv6Prefixes,
   '0016-radsec-and-coa-triggers': radsecAndCoaTriggers,
+  '0017-nat-port-blocks': natPortBlocks,
 };
 
 export class SidebandMigrations implements MigrationProvider {
