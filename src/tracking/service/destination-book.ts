@@ -25,7 +25,7 @@ type SessionDestinations = Map<string, TrackedEntry>;
 type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null; home: SessionDestinations | null };
 
 export class DestinationBook {
-  /** exporter → session → destination → entry; Map order is least recently touched first. */
+  /** exporter → session (Map order: least recently touched first) → destination → entry. */
   private byExporter = new Map<string, Map<string, SessionDestinations>>();
   /** Entries changed since the last drain, for the store: the entries themselves, no copies. */
   private dirty = new Set<TrackedEntry>();
@@ -53,7 +53,8 @@ export class DestinationBook {
     sessions.set(sessionId, dests);
     let entry = dests.get(destination);
     if (entry) {
-      dests.delete(destination);
+      // Updated in place: nothing reads a session's destinations in Map order (eviction
+      // looks for the oldest lastSeen, readers sort), and moving it cost a rehash now and then.
       entry.firstSeen = Math.min(entry.firstSeen, at);
       entry.lastSeen = Math.max(entry.lastSeen, at);
       entry.flows += flows;
@@ -67,8 +68,8 @@ export class DestinationBook {
         oldest!.home = null;
         this.evictions++;
       }
+      dests.set(destination, entry);
     }
-    dests.set(destination, entry);
     this.dirty.add(entry);
   }
 
