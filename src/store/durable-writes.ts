@@ -1,5 +1,5 @@
 import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
-import type { Store, Tx } from './open-store.ts';
+import type { Db, Store, Tx } from './open-store.ts';
 
 /**
  * The short write transactions of concurrent merchant requests (a signature's nonce, an
@@ -26,6 +26,15 @@ export class DurableWrites {
 
   run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.group ? this.group.run(work) : this.store.db.transaction().execute(work);
+  }
+
+  /**
+   * One statement, durable when it resolves: on SQLite it joins the group commit like
+   * `run`; on PostgreSQL it commits on its own, without the BEGIN and COMMIT round trips a
+   * transaction around a single statement would cost.
+   */
+  one<T>(statement: (q: Db | Tx) => Promise<T>): Promise<T> {
+    return this.group ? this.group.run(statement) : statement(this.store.db);
   }
 
   /** Waits for queued writes, then refuses new ones. */

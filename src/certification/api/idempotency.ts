@@ -55,8 +55,8 @@ export class IdempotencyKeys {
     const owner = randomUUID();
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await this.writes.run((tx) =>
-          tx
+        await this.writes.one((q) =>
+          q
             .insertInto('idempotency_keys')
             .values({ merchant_id: merchantId, key, request_hash: requestHash, status: 'in_progress', response_status: null, response_body: null, created_at: now, owner, locked_until: now + IDEMPOTENCY_LEASE_MS, resource_id: null })
             .execute(),

@@ -161,7 +161,7 @@ export class RequestAuthentication {
     // The nonce is recorded only for a signature that verified, so nobody can burn a
     // merchant's nonces with forged requests; the primary key makes reuse fail atomically.
     try {
-      await this.writes.run((tx) => tx.insertInto('signature_nonces').values({ key_id: result.keyid, nonce, expires_at: (expires + 60) * 1000 }).execute());
+      await this.writes.one((q) => q.insertInto('signature_nonces').values({ key_id: result.keyid, nonce, expires_at: (expires + 60) * 1000 }).execute());
     } catch (e) {
       // Only a duplicate key means a replay; a store failure is not the merchant's fault.
       if (!isUniqueViolation(e)) throw e;
