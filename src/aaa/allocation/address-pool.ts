@@ -1,3 +1,5 @@
+import { parseIpv6Prefix } from '../../core/network/ipv6-prefix.ts';
+import { prefixClaim, type PrefixPlace } from './prefix-claim.ts';
 import { ipv4Layout, ipv6PrefixLayout, type AllocatedUnit, type UnitLayout } from './unit-layout.ts';
 
 export type { AllocatedUnit } from './unit-layout.ts';
@@ -59,6 +61,25 @@ export class AddressPool {
   /** Whether the pool's range covers the IPv6 prefix, unit or not. */
   covers(prefix: string): boolean {
     return this.layout.covers(prefix);
+  }
+
+  /** An IPv6 pool's range and unit length. */
+  get place(): PrefixPlace | undefined {
+    return this.layout.place;
+  }
+
+  /**
+   * The units an IPv6 prefix of any length inside the range overlaps (`prefix-claim.ts`):
+   * the one containing a longer prefix, each one a shorter prefix covers; none when the
+   * range does not cover it or it covers too many to bind.
+   */
+  unitsTouching(network: string, length: number): number[] {
+    const prefix = parseIpv6Prefix(`${network}/${length}`);
+    const place = this.layout.place;
+    if (!place || !prefix || !this.layout.covers(prefix.text)) return [];
+    const claim = prefixClaim(place, prefix);
+    if (!claim) return [];
+    return Array.from({ length: claim.unitCount }, (_, i) => claim.firstUnit + i);
   }
 
   describe(unit: number): AllocatedUnit {

@@ -1,4 +1,5 @@
 import { ipv6PrefixAt, ipv6PrefixContains, parseIpv6Prefix } from '../../core/network/ipv6-prefix.ts';
+import type { PrefixPlace } from './prefix-claim.ts';
 
 /** A unit as the NAS is told it and the store keys it. */
 export interface AllocatedUnit {
@@ -20,6 +21,8 @@ export interface UnitLayout {
   describe(unit: number): AllocatedUnit;
   unitOf(address: string, portFirst: number | null, prefixLength: number | null): number | undefined;
   covers(prefix: string): boolean;
+  /** An IPv6 layout's range and unit length. */
+  readonly place?: PrefixPlace;
 }
 
 /** RFC 6890 leaves 0–1023 as system ports; CGNAT blocks start above them. */
@@ -74,6 +77,7 @@ export function ipv6PrefixLayout(name: string, cidr: string, unitLength: number 
   return {
     family: 6,
     size: 2 ** (unitLength - range.length),
+    place: { range, unitLength },
     unitOf(address, portFirst, prefixLength) {
       if (portFirst !== null || prefixLength !== unitLength) return undefined;
       const prefix = parseIpv6Prefix(`${address}/${prefixLength}`);

@@ -5,6 +5,7 @@ import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { accountingEventTime, type EventTimeRejection } from '../protocol/accounting-event-time.ts';
 import { AcctStatusType } from '../wire/attribute-values.ts';
 import type { AccountingFacts, AccountingOutcome, SessionService } from './session-service.ts';
+import type { UnboundReason } from './prefix-bindings.ts';
 
 /** An Accounting-Request as decoded: what it reports, and the attributes that date it. */
 export interface AccountingRequest {
@@ -38,6 +39,12 @@ const statusKinds = new Map<number, StatusKind>(Object.entries(AcctStatusType).m
  * history. The answer says whether to acknowledge (every applied or recognised request,
  * late ones included, so the NAS stops retrying) or to drop and why.
  */
+const unboundMessages: Record<UnboundReason, string> = {
+  'outside-pools': 'Accounting reports an IPv6 prefix outside every pool; not bound',
+  'held-by-another': 'Accounting reports an IPv6 prefix overlapping one another session holds; not bound',
+  'covers-too-many-units': 'Accounting reports an IPv6 prefix covering too many of its pool\'s units; not bound',
+};
+
 export class AccountingService {
   private readonly anomalies: Counter<'kind'>;
   private readonly unboundPrefixes: Counter<'reason'>;
@@ -80,7 +87,7 @@ export class AccountingService {
     if (outcome?.anomaly) this.noteAnomaly(outcome.anomaly, request, outcome, time.at);
     for (const u of outcome?.unboundPrefixes ?? []) {
       this.unboundPrefixes.inc({ reason: u.reason });
-      this.logger.warn({ nas: request.facts.nasId, session: outcome!.sessionId, acctSessionId: request.facts.acctSessionId, attribute: u.kind, prefix: u.prefix, reason: u.reason }, u.reason === 'outside-pools' ? 'Accounting reports an IPv6 prefix outside every pool; not bound' : 'Accounting reports an IPv6 prefix another session holds; not bound');
+      this.logger.warn({ nas: request.facts.nasId, session: outcome!.sessionId, acctSessionId: request.facts.acctSessionId, attribute: u.kind, prefix: u.prefix, reason: u.reason }, unboundMessages[u.reason]);
     }
     return { answered: true, result, at: time.at, outcome };
   }

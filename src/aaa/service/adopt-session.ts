@@ -2,7 +2,7 @@ import type { Dialect, Tx } from '../../store/open-store.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { closeWithoutStop, reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
-import { bindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
+import { bindReported, type BindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
 import { chargeSubscriber, committedLocked, committedOf, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
 
@@ -37,7 +37,7 @@ export interface AdoptInput {
   /** The IPv6 prefixes the NAS reports, bound as `bindReported` says, with ids chosen beforehand. */
   prefixes: ReportedPrefix[];
   prefixIds: string[];
-  inIpv6Pool: (prefix: string) => boolean;
+  ipv6PlaceOf: BindReported['placeOf'];
 }
 
 /**
@@ -127,7 +127,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   if (binding) await tx.insertInto('bindings').values(binding).execute();
   if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt, row.id);
   if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });
-  const unboundPrefixes = await bindReported(tx, { sessionId: input.sessionId, held: [], reported: input.prefixes, start, end, inPool: input.inIpv6Pool, ids: input.prefixIds });
+  const unboundPrefixes = await bindReported(tx, { sessionId: input.sessionId, held: [], reported: input.prefixes, start, end, placeOf: input.ipv6PlaceOf, ids: input.prefixIds });
   committed.push(committedOf(row, binding, undefined, input.prefixes.length > 0 ? await prefixesOf(tx, input.sessionId) : []));
   return { anomaly, conflict, committed, unboundPrefixes };
 }

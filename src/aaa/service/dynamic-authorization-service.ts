@@ -121,16 +121,23 @@ export class DynamicAuthorizationService {
     const address = destinationOf(nas, session.nas_ip_address);
     if (!address) return fail('DYNAMIC_AUTHORIZATION_NO_DESTINATION', `NAS ${nas.name} is registered as ${nas.range.text} and the session names no NAS-IP-Address inside it; give its dynamic-authorization address with \`sideband nas update ${nas.name} --coa-address A\`.`);
     const binding = await this.store.db.selectFrom('bindings').select('address').where('session_id', '=', session.id).where('end_at', 'is', null).executeTakeFirst();
+    const framedPrefixes = await this.store.db.selectFrom('prefix_bindings').select(['network', 'prefix_length']).where('session_id', '=', session.id).where('kind', '=', 'framed-ipv6-prefix').where('end_at', 'is', null).execute();
 
     // RFC 5176 §3: NAS identification (NAS-IP-Address, NAS-Identifier) and session
-    // identification (Acct-Session-Id, User-Name, Framed-IP-Address, NAS-Port); "the
-    // combination … MUST match at least one session", else the NAS NAKs with 503.
+    // identification (Acct-Session-Id, User-Name, Framed-IP-Address, NAS-Port, and for a
+    // dual-stack session Framed-IPv6-Prefix and Framed-Interface-Id); "the combination …
+    // MUST match at least one session", else the NAS NAKs with 503. Delegated-IPv6-Prefix
+    // is not among §3's session identification attributes: a NAS may refuse it in a
+    // Disconnect-Request (401 Unsupported Attribute), and in a CoA-Request RFC 4818 §3 makes
+    // it an authorization to apply, so it is never sent.
     const attributes: AttributeInput[] = [];
     if (session.nas_ip_address) attributes.push({ name: 'NAS-IP-Address', value: session.nas_ip_address });
     if (session.nas_identifier) attributes.push({ name: 'NAS-Identifier', value: session.nas_identifier });
     attributes.push({ name: 'User-Name', value: session.login });
     if (session.acct_session_id) attributes.push({ name: 'Acct-Session-Id', value: session.acct_session_id });
     if (binding && !binding.address.includes(':')) attributes.push({ name: 'Framed-IP-Address', value: binding.address });
+    for (const p of framedPrefixes) attributes.push({ name: 'Framed-IPv6-Prefix', value: `${p.network}/${p.prefix_length}` });
+    if (session.framed_interface_id) attributes.push({ name: 'Framed-Interface-Id', value: Buffer.from(session.framed_interface_id, 'hex') });
     if (session.nas_port !== null) attributes.push({ name: 'NAS-Port', value: session.nas_port });
     // RFC 5176 §3.1 lists Session-Timeout among what a CoA-Request may change.
     if (row.kind === 'coa' && row.session_timeout !== null) attributes.push({ name: 'Session-Timeout', value: row.session_timeout });

@@ -9,9 +9,12 @@ import type { GroupCommit } from '../../store/group-commit.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import { AddressPool, ipv4ToInt, type AllocatedUnit } from '../allocation/address-pool.ts';
+import type { PrefixPlace } from '../allocation/prefix-claim.ts';
+import type { Ipv6Prefix } from '../../core/network/ipv6-prefix.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { applyAccounting, closeWithoutStop, type AccountingReport, type ClosedBy } from '../protocol/session-accounting.ts';
 import { adoptSession, type AddressConflict, type AddressConflictPolicy } from './adopt-session.ts';
+import { clashHolders } from './clash-holders.ts';
 import { findSession } from './find-session.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { classFor, sessionFromClass } from './session-class.ts';
@@ -239,10 +242,7 @@ export class SessionService {
       this.remember({ id: s.id, subscriberId: s.subscriber_id, login: s.login, nasId: s.nas_id, status: s.status as OpenSession['status'], acctSessionId: s.acct_session_id, bindingId: s.binding_id, poolId: s.pool_id, unit, portKey: s.port_key, prefixUnits: [] });
     }
     const openPrefixes = await db.selectFrom('prefix_bindings').select(['session_id', 'network', 'prefix_length']).where('end_at', 'is', null).execute();
-    for (const p of openPrefixes) {
-      const held = this.prefixUnitOf(p.network, p.prefix_length);
-      if (held) this.open.get(p.session_id)?.prefixUnits.push(held);
-    }
+    for (const p of openPrefixes) this.open.get(p.session_id)?.prefixUnits.push(...this.prefixUnitsOf(p.network, p.prefix_length));
     return { bindings, openSessions: this.open.size };
   }
 
@@ -262,29 +262,28 @@ export class SessionService {
       if (rows.length === 0) return count;
       for (const b of rows) {
         this.index.add({ id: b.id, sessionId: b.session_id, address: b.network, ...(b.prefix_length < 128 ? { prefixLength: b.prefix_length } : {}), start: b.start_at, end: b.end_at });
-        const held = this.prefixUnitOf(b.network, b.prefix_length);
-        if (!held) continue;
-        const pool = this.pools.get(held.poolId)!;
-        if (b.end_at === null) pool.markHeld(held.unit);
-        else if (b.end_at + this.holdDownMs > now) {
-          pool.markHeld(held.unit);
-          pool.release(held.unit, now, b.end_at + this.holdDownMs);
+        for (const held of this.prefixUnitsOf(b.network, b.prefix_length)) {
+          const pool = this.pools.get(held.poolId)!;
+          if (b.end_at === null) pool.markHeld(held.unit);
+          else if (b.end_at + this.holdDownMs > now) {
+            pool.markHeld(held.unit);
+            pool.release(held.unit, now, b.end_at + this.holdDownMs);
+          }
+          if (b.subscriber_id && b.nas_port !== null && pool.prefixLength === b.prefix_length) this.sticky.set(`${b.nas_id}|${b.nas_port}|${b.subscriber_id}|${held.poolId}`, held.unit);
         }
-        if (b.subscriber_id && b.nas_port !== null) this.sticky.set(`${b.nas_id}|${b.nas_port}|${b.subscriber_id}|${held.poolId}`, held.unit);
       }
       count += rows.length;
       after = rows[rows.length - 1]!.id;
     }
   }
 
-  /** The IPv6 pool unit that is exactly this prefix, if any. */
-  private prefixUnitOf(network: string, length: number): PoolUnit | undefined {
+  /** The IPv6 pool units a prefix of any length overlaps (`AddressPool.unitsTouching`). */
+  private prefixUnitsOf(network: string, length: number): PoolUnit[] {
     for (const [poolId, p] of this.pools) {
-      if (!p.isIpv6) continue;
-      const unit = p.unitOf(network, null, length);
-      if (unit !== undefined) return { poolId, unit };
+      const units = p.isIpv6 ? p.unitsTouching(network, length) : [];
+      if (units.length > 0) return units.map((unit) => ({ poolId, unit }));
     }
-    return undefined;
+    return [];
   }
 
   /** Builds the IPv6 pools added since start that no authorization has drawn from yet, so that a NAS's own prefixes from them are recognised. */
@@ -293,10 +292,10 @@ export class SessionService {
     for (const r of rows) if (!this.pools.has(r.id)) await this.poolFor(r.id);
   }
 
-  /** Whether some IPv6 pool's range covers the prefix (a NAS's own allocation from it is ours to bind). */
-  private inIpv6Pool(prefix: string): boolean {
-    for (const p of this.pools.values()) if (p.isIpv6 && p.covers(prefix)) return true;
-    return false;
+  /** The range and unit of the IPv6 pool whose range covers the prefix (a NAS's own allocation from it is ours to bind). */
+  private ipv6PlaceOf(prefix: Ipv6Prefix): PrefixPlace | undefined {
+    for (const p of this.pools.values()) if (p.isIpv6 && p.covers(prefix.text)) return p.place;
+    return undefined;
   }
 
   private remember(s: OpenSession): void {
@@ -322,7 +321,7 @@ export class SessionService {
     const known = this.open.get(s.id);
     const pool = s.poolId ? this.pools.get(s.poolId) : undefined;
     // The IPv6 units its open prefixes hold now; those it held before and no longer are released.
-    const prefixUnits = s.status === 'closed' ? [] : s.prefixes.filter((p) => p.end === null).flatMap((p) => this.prefixUnitOf(p.address, p.prefixLength ?? 128) ?? []);
+    const prefixUnits = s.status === 'closed' ? [] : s.prefixes.filter((p) => p.end === null).flatMap((p) => this.prefixUnitsOf(p.address, p.prefixLength ?? 128));
     const same = (a: PoolUnit, b: PoolUnit): boolean => a.poolId === b.poolId && a.unit === b.unit;
     for (const u of known?.prefixUnits ?? []) if (!prefixUnits.some((n) => same(n, u))) this.pools.get(u.poolId)?.release(u.unit, now);
     for (const u of prefixUnits) if (!known?.prefixUnits.some((o) => same(o, u))) this.pools.get(u.poolId)?.markHeld(u.unit);
@@ -390,8 +389,8 @@ export class SessionService {
     const b = s.binding;
     if (pool && b && b.end !== null) this.restUnit(pool, pool.unitOf(b.address, b.portFirst ?? null), b, now);
     for (const p of s.prefixes) {
-      const held = p.end === null ? undefined : this.prefixUnitOf(p.address, p.prefixLength ?? 128);
-      if (held) this.restUnit(this.pools.get(held.poolId)!, held.unit, p, now);
+      if (p.end === null) continue;
+      for (const held of this.prefixUnitsOf(p.address, p.prefixLength ?? 128)) this.restUnit(this.pools.get(held.poolId)!, held.unit, p, now);
     }
   }
 
@@ -568,12 +567,15 @@ export class SessionService {
             for (const t of takes) t.pool.giveBack(t.index);
             return other;
           }
-          // Another gateway sharing the database holds one of these units: that one stays
-          // marked held here too, the others are free again; try the next ones.
+          // Another gateway sharing the database holds one of these units: memory learns its
+          // holder (clash-holders.ts), so the unit is released with it; the others, and one
+          // whose holder closed meanwhile, are free again. Try the next ones.
           if ((pool && unitIndex !== undefined) || takes.length > 0) {
-            const clashed = await this.openKeysHeld([...(unit ? [unit.openKey] : [])], takes.map((t) => t.unit.openKey));
-            if (pool && unitIndex !== undefined && unit && !clashed.has(unit.openKey)) pool.giveBack(unitIndex);
-            for (const t of takes) if (!clashed.has(t.unit.openKey)) t.pool.giveBack(t.index);
+            const holders = await clashHolders(this.store, [...(unit ? [unit.openKey] : [])], takes.map((t) => t.unit.openKey));
+            for (const h of new Set(holders.values())) await this.applyRemote(h, now);
+            const keep = (key: string): boolean => this.open.has(holders.get(key)?.id ?? '');
+            if (pool && unitIndex !== undefined && unit && !keep(unit.openKey)) pool.giveBack(unitIndex);
+            for (const t of takes) if (!keep(t.unit.openKey)) t.pool.giveBack(t.index);
             continue;
           }
           throw e;
@@ -586,15 +588,6 @@ export class SessionService {
       return { sessionId, classValue: classFor(sessionId), unit, framedIpv6Prefix: taken('framed-ipv6-prefix'), delegatedIpv6Prefix: taken('delegated-ipv6-prefix'), reused: false };
     }
     throw new SidebandError('AAA_POOL_EXHAUSTED', 'Every address tried was taken by another gateway.');
-  }
-
-  /** Of these open keys (IPv4 units, then IPv6 prefixes), those an open binding holds in the store. */
-  private async openKeysHeld(ipv4: string[], ipv6: string[]): Promise<Set<string>> {
-    const db = this.store.db;
-    const found = new Set<string>();
-    if (ipv4.length > 0) for (const r of await db.selectFrom('bindings').select('open_key').where('open_key', 'in', ipv4).execute()) found.add(r.open_key!);
-    if (ipv6.length > 0) for (const r of await db.selectFrom('prefix_bindings').select('open_key').where('open_key', 'in', ipv6).execute()) found.add(r.open_key!);
-    return found;
   }
 
   /**
@@ -638,7 +631,7 @@ export class SessionService {
     const prefixes = reportedPrefixes(f);
     const prefixIds = prefixes.map(() => newId('bnd', at));
     if (prefixes.length > 0) await this.loadIpv6Pools();
-    const inIpv6Pool = (prefix: string): boolean => this.inIpv6Pool(prefix);
+    const ipv6PlaceOf = (prefix: Ipv6Prefix): PrefixPlace | undefined => this.ipv6PlaceOf(prefix);
     const done = await this.commit.run(async (tx): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
       const current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
       if (current) {
@@ -651,11 +644,11 @@ export class SessionService {
         }
         // What the NAS reports of IPv6 becomes the open session's bindings (a closing one takes no new prefix).
         const open = (change.next?.status ?? current.row.status) !== 'closed';
-        const unboundPrefixes = open && prefixes.length > 0 ? await bindReported(tx, { sessionId: current.row.id, held: current.prefixes, reported: prefixes, start: at, end: null, inPool: inIpv6Pool, ids: prefixIds }) : [];
+        const unboundPrefixes = open && prefixes.length > 0 ? await bindReported(tx, { sessionId: current.row.id, held: current.prefixes, reported: prefixes, start: at, end: null, placeOf: ipv6PlaceOf, ids: prefixIds }) : [];
         const held = open && prefixes.length > 0 ? { ...current, prefixes: await prefixesOf(tx, current.row.id) } : current;
         return { outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: null, unboundPrefixes }, committed: [committedLocked(held, change)] };
       }
-      const adopted = await adoptSession(tx, { report, facts: f, ...ids, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), prefixes, prefixIds, inIpv6Pool });
+      const adopted = await adoptSession(tx, { report, facts: f, ...ids, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), prefixes, prefixIds, ipv6PlaceOf });
       await this.noteChanged(tx, adopted.committed.map((c) => c.id));
       const self = adopted.committed.at(-1)!;
       return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };

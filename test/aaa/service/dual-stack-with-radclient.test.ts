@@ -115,6 +115,46 @@ for (const dialect of dialects) {
       assert.deepEqual(rows.map((r) => r.network), ['2001:db8:1fe:ff00::'], 'nothing written for the prefix outside the pools');
     });
 
+    it('holds the unit containing a longer prefix, refuses one overlapping another session\'s at any length, and binds a shorter one only over free units', async () => {
+      const homesHeld = async (): Promise<number> => ((await m.t.operator('/v1/pools/usage')).body as { data: Array<{ pool: string; held: number }> }).data.find((p) => p.pool === 'homes')!.held;
+      const db = m.t.gateway.context.store.db;
+      const heldBefore = await homesHeld();
+      // A /60 inside the /56 unit 2001:db8:1fd::/56: bound, and the unit held, keyed by the unit.
+      await account('Acct-Status-Type = Start, User-Name = ada, Acct-Session-Id = nas-own-60, NAS-Port = 8, Delegated-IPv6-Prefix = 2001:db8:1fd:10::/60');
+      const own = await operator('/v1/resolve?address=2001:db8:1fd:1a::1');
+      assert.equal(own.body.binding?.prefix, '2001:db8:1fd:10::/60', JSON.stringify(own.body));
+      const row = await db.selectFrom('prefix_bindings').select('open_key').where('session_id', '=', own.body.session.id).executeTakeFirstOrThrow();
+      assert.equal(row.open_key, '2001:db8:1fd::/56');
+      assert.equal(await homesHeld(), heldBefore + 1);
+
+      const overlapping = await unbound('held-by-another');
+      const tooWide = await unbound('covers-too-many-units');
+      const ben = 'User-Name = ben, Acct-Session-Id = nas-own-b, NAS-Port = 9';
+      await account(`Acct-Status-Type = Start, ${ben}, Delegated-IPv6-Prefix = 2001:db8:1fd::/56`);
+      await account(`Acct-Status-Type = Interim-Update, ${ben}, Delegated-IPv6-Prefix = 2001:db8:1fd:20::/60`);
+      await account(`Acct-Status-Type = Interim-Update, ${ben}, Delegated-IPv6-Prefix = 2001:db8:1fd::/52`);
+      assert.equal(await unbound('held-by-another'), overlapping + 3, 'the unit, a /60 beside ada\'s, a /52 around it');
+      await account(`Acct-Status-Type = Interim-Update, ${ben}, Delegated-IPv6-Prefix = 2001:db8:1f0::/44`);
+      assert.equal(await unbound('covers-too-many-units'), tooWide + 1);
+      const benSession = (await db.selectFrom('sessions').select('id').where('acct_session_id', '=', 'nas-own-b').executeTakeFirstOrThrow()).id;
+      assert.deepEqual(await db.selectFrom('prefix_bindings').select('id').where('session_id', '=', benSession).execute(), [], 'nothing written for refused prefixes');
+      assert.equal(await homesHeld(), heldBefore + 1);
+
+      // A /52 over sixteen free units: bound under its own text, all sixteen held.
+      await account(`Acct-Status-Type = Interim-Update, ${ben}, Delegated-IPv6-Prefix = 2001:db8:1fc::/52`);
+      assert.equal((await operator('/v1/resolve?address=2001:db8:1fc:a00::1')).body.subscriber?.login, 'ben');
+      assert.equal(await homesHeld(), heldBefore + 17);
+
+      // Ada's Stop releases her unit: ben's /60 in it replaces his /52, whose sixteen units are released.
+      await account('Acct-Status-Type = Stop, User-Name = ada, Acct-Session-Id = nas-own-60, NAS-Port = 8, Acct-Session-Time = 60');
+      assert.equal(await homesHeld(), heldBefore + 16);
+      await account(`Acct-Status-Type = Interim-Update, ${ben}, Delegated-IPv6-Prefix = 2001:db8:1fd:20::/60`);
+      assert.equal((await operator('/v1/resolve?address=2001:db8:1fd:20::1')).body.subscriber?.login, 'ben');
+      assert.equal(await homesHeld(), heldBefore + 1);
+      await account(`Acct-Status-Type = Stop, ${ben}, Acct-Session-Time = 60`);
+      assert.equal(await homesHeld(), heldBefore);
+    });
+
     it('authorizes a purchase by a customer the merchant sees over IPv6', async () => {
       const reply = await login('ada', 1);
       const address = reply.attributes['Delegated-IPv6-Prefix']!.replace('::/56', ':12:3456:789a:bcde:f0');

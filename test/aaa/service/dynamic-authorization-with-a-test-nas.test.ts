@@ -34,7 +34,9 @@ for (const dialect of dialects) {
       t = await startTestGateway(dialect, `coa-${dialect}`, { radius: { holdDownSeconds: 0, dynamicAuthorization: { timeoutMs: 200, attempts: 3, pollMs: 50 } } });
       const ctx = t.gateway.context;
       await ctx.network.addPool({ name: 'access', cidr: '198.51.100.0/24' });
-      await ctx.network.addNas({ name: 'bng-coa', address: '127.0.0.1/32', secret: SECRET, pool: 'access', coaPort: nas.port });
+      await ctx.network.addPool({ name: 'coa-links', cidr: '2001:db8:ff00::/48', prefixLength: 64 });
+      await ctx.network.addPool({ name: 'coa-homes', cidr: '2001:db8:100::/40', prefixLength: 56 });
+      await ctx.network.addNas({ name: 'bng-coa', address: '127.0.0.1/32', secret: SECRET, pool: 'access', framedIpv6Pool: 'coa-links', delegatedIpv6Pool: 'coa-homes', coaPort: nas.port });
       await t.gateway.authentication.nas.load();
       g = ['--data-dir', t.database.dataDir, ...(t.database.databaseUrl ? ['--database-url', t.database.databaseUrl] : [])];
     });
@@ -45,10 +47,10 @@ for (const dialect of dialects) {
     });
 
     /** A log-in and an Accounting Start through radclient, as a NAS sends them; returns the session id. */
-    const session = async (login: string, seconds: number | null = null): Promise<string> => {
+    const session = async (login: string, seconds: number | null = null, extra = ''): Promise<string> => {
       await t.gateway.context.subscribers.add({ login, password: `${login}-password`, seconds });
       port++;
-      const auth = await radclient(t.gateway.listen.radiusAuth!, 'auth', SECRET, [`User-Name = ${login}, User-Password = "${login}-password", Message-Authenticator = 0x00, NAS-Port = ${port}, NAS-IP-Address = 127.0.0.1, NAS-Identifier = bng-coa`]);
+      const auth = await radclient(t.gateway.listen.radiusAuth!, 'auth', SECRET, [`User-Name = ${login}, User-Password = "${login}-password", Message-Authenticator = 0x00, NAS-Port = ${port}, NAS-IP-Address = 127.0.0.1, NAS-Identifier = bng-coa${extra}`]);
       assert.equal(auth.replies[0]?.code, 'Access-Accept', auth.output);
       const { Class: cls, 'Framed-IP-Address': address } = auth.replies[0]!.attributes;
       const start = await radclient(t.gateway.listen.radiusAcct!, 'acct', SECRET, [`User-Name = ${login}, Acct-Status-Type = Start, Acct-Session-Id = ${login}-1, Class = ${cls}, Framed-IP-Address = ${address}, NAS-Port = ${port}, NAS-IP-Address = 127.0.0.1, NAS-Identifier = bng-coa`]);
@@ -233,6 +235,21 @@ for (const dialect of dialects) {
       const [entry] = await history(second);
       assert.equal(await recorded(entry!.id), 'ack');
       assert.equal(entry!.requestedBy, 'radius');
+    });
+
+    it('a Disconnect-Request for a dual-stack session names it by Framed-IPv6-Prefix and Framed-Interface-Id too, never by Delegated-IPv6-Prefix (RFC 5176 §3)', async () => {
+      const id = await session('dora', null, ', Framed-Interface-Id = 0211:2233:4455:6677');
+      const shown = await t.gateway.context.store.db.selectFrom('prefix_bindings').select(['kind', 'network', 'prefix_length']).where('session_id', '=', id).execute();
+      const framed = shown.find((p) => p.kind === 'framed-ipv6-prefix')!;
+      nas.behaviour = { answer: 'ack' };
+      const seen = nas.received.length;
+      const r = await post(`/v1/sessions/${id}/disconnect`);
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const received = await nas.nextRequest(seen);
+      assert.equal(received.packet.code, 'Disconnect-Request');
+      const text = checkIndependently(received, `dual-stack-${dialect}`, { 'User-Name': 'dora', 'Acct-Session-Id': 'dora-1', 'Framed-IPv6-Prefix': `${framed.network}/${framed.prefix_length}`, 'Framed-Interface-Id': '0211223344556677' });
+      assert.doesNotMatch(text, /Delegated-IPv6-Prefix/);
+      assert.equal(await recorded((r.body as { id: string }).id), 'ack');
     });
 
     it('refuses to disconnect a closed or unknown session, writing nothing', async () => {
