@@ -58,6 +58,11 @@ export class Gateway {
   private aaa: AuthenticationServer | null = null;
   private tracker: DestinationTracking | null = null;
   private collector: FlowCollector | null = null;
+
+  /** The flow collector, once started: it emits `datagram` after each one it handled. */
+  get flows(): FlowCollector | null {
+    return this.collector;
+  }
   private cert: CertificationServer | null = null;
   private channelPart: ChannelPart | null = null;
   private portal: SubscriberPortal | null = null;

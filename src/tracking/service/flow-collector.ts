@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { FlowDecoder } from '../wire/flow-decoder.ts';
@@ -10,7 +11,7 @@ import type { ExporterRegistry } from './exporter-registry.ts';
  * feed one decoder, whose template state is kept per exporter and observation domain, and
  * shared by rank: exporters registered by name before those only inside a range.
  */
-export class FlowCollector {
+export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string; records: number }] }> {
   private sockets: Socket[] = [];
   private readonly decoder = new FlowDecoder();
   private expirer: NodeJS.Timeout | null = null;
@@ -25,6 +26,7 @@ export class FlowCollector {
     private readonly logger: Logger,
     metrics: Metrics,
   ) {
+    super();
     this.datagrams = metrics.counter('sideband_flow_datagrams_total', 'Flow export datagrams received, by listener', ['listener']);
     this.records = metrics.counter('sideband_flow_records_total', 'Flow records decoded');
     this.dropped = metrics.counter('sideband_flow_dropped_total', 'Flow datagrams, sets, templates or records dropped, by cause', ['cause']);
@@ -65,8 +67,17 @@ export class FlowCollector {
     for (const [cause, n] of Object.entries(dropped)) if (n) this.dropped.inc({ cause }, n);
   }
 
-  /** Decodes one datagram and attributes its records; public for the benchmark. */
+  /**
+   * Decodes one datagram and attributes its records; public for the benchmark. Emits
+   * `datagram` once it is done, for whoever waits on the collector (tests, operators' tools).
+   */
   receive(listener: string, msg: Buffer, source: string): number {
+    const records = this.decodeAndAttribute(listener, msg, source);
+    this.emit('datagram', { listener, records });
+    return records;
+  }
+
+  private decodeAndAttribute(listener: string, msg: Buffer, source: string): number {
     this.datagrams.inc({ listener });
     const exporter = this.exporters.admit(source);
     if (!exporter) {

@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { captureFile } from '../../fixtures/flows/capture-file.ts';
-import { softflowdBinary } from '../../fixtures/flows/softflowd.ts';
+import { exportCaptureTo, softflowdBinary, untilCollected } from '../../fixtures/flows/softflowd.ts';
 import { SUBSCRIBER_V6, subscriberTraffic } from '../../fixtures/flows/subscriber-traffic.ts';
 import { dialects } from '../../support/databases.ts';
 import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
 
 const binary = softflowdBinary();
 
-/** softflowd reads the capture and exports every flow (IPv6 templates: fields 27 and 28) to the collector, then exits. */
-function runSoftflowd(capture: string, collector: string, version: 9 | 10, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary!, ['-r', capture, '-n', collector, '-v', String(version), '-d', '-p', join(dir, `sf-${version}.pid`), '-c', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`softflowd exited ${code}: ${err}`))));
-  });
-}
 
 for (const dialect of dialects) {
   describe(`softflowd's IPv6 flows attributed by the delegated prefix that holds their source, on ${dialect}`, { skip: binary ? false : 'softflowd missing (apt-get install softflowd)' }, () => {
@@ -59,14 +48,11 @@ for (const dialect of dialects) {
       it(`NetFlow v${version === 9 ? 9 : '10 / IPFIX'}`, async () => {
         await t.gateway.context.store.db.deleteFrom('session_destinations').execute();
         t.gateway.tracking.book.expire(Number.MAX_SAFE_INTEGER);
-        await runSoftflowd(capture, t.gateway.listen[listener]!, version, dir);
+        await exportCaptureTo(binary!, capture, t.gateway.listen[listener]!, version, dir);
         // Datagrams are in flight after softflowd exits: wait for the destinations, not for a time.
-        let seen: string[] = [];
-        for (let i = 0; i < 200 && seen.length < expected.length; i++) {
-          const res = await t.operator(`/v1/sessions/${sessionId}/destinations`);
-          seen = (res.body as { data: Array<{ destination: string }> }).data.map((d) => d.destination).sort();
-          if (seen.length < expected.length) await delay(25);
-        }
+        await untilCollected(t.gateway.flows!, () => t.gateway.tracking.book.of(sessionId).length >= expected.length);
+        const res = await t.operator(`/v1/sessions/${sessionId}/destinations`);
+        const seen = (res.body as { data: Array<{ destination: string }> }).data.map((d) => d.destination).sort();
         assert.deepEqual(seen, expected);
       });
     }

@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { captureFile } from '../../fixtures/flows/capture-file.ts';
-import { softflowdBinary } from '../../fixtures/flows/softflowd.ts';
+import { exportCaptureTo, softflowdBinary, untilCollected } from '../../fixtures/flows/softflowd.ts';
 import { SUBSCRIBER_V4, subscriberTraffic } from '../../fixtures/flows/subscriber-traffic.ts';
 import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
 
 const binary = softflowdBinary();
 
-/** softflowd reads the capture and exports every flow to the collector, then exits. */
-function runSoftflowd(capture: string, collector: string, version: 9 | 10, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary!, ['-r', capture, '-n', collector, '-v', String(version), '-d', '-p', join(dir, `sf-${version}.pid`), '-c', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`softflowd exited ${code}: ${err}`));
-    });
-  });
-}
 
 describe('softflowd exporting a capture to the gateway\'s collector', { skip: binary ? false : 'softflowd missing (apt-get install softflowd)' }, () => {
   let t: TestGateway;
@@ -60,8 +46,9 @@ describe('softflowd exporting a capture to the gateway\'s collector', { skip: bi
     it(`attributes exactly the capture's destinations to the session (NetFlow v${version === 9 ? 9 : '10 / IPFIX'})`, async () => {
       await t.gateway.context.store.db.deleteFrom('session_destinations').execute();
       t.gateway.tracking.book.expire(Number.MAX_SAFE_INTEGER);
-      await runSoftflowd(capture, t.gateway.listen[listener]!, version, dir);
-      await new Promise((r) => setTimeout(r, 300));
+      await exportCaptureTo(binary!, capture, t.gateway.listen[listener]!, version, dir);
+      // Datagrams are in flight after softflowd exits: wait for the destinations, not for a time.
+      await untilCollected(t.gateway.flows!, () => t.gateway.tracking.book.of(sessionId).length >= expected.length);
       const res = await t.operator(`/v1/sessions/${sessionId}/destinations`);
       assert.equal(res.status, 200);
       const body = res.body as { data: Array<{ destination: string; flows: number; firstSeen: string; lastSeen: string }> };
@@ -76,8 +63,9 @@ describe('softflowd exporting a capture to the gateway\'s collector', { skip: bi
     const ctx = t.gateway.context;
     await ctx.store.db.deleteFrom('exporters').execute();
     await ctx.exporters.load();
-    await runSoftflowd(capture, t.gateway.listen.ipfix!, 10, dir);
-    await new Promise((r) => setTimeout(r, 200));
+    const handled = once(t.gateway.flows!, 'datagram');
+    await exportCaptureTo(binary!, capture, t.gateway.listen.ipfix!, 10, dir);
+    await handled;
     const text = await t.gateway.metrics.registry.metrics();
     assert.match(text, /sideband_flow_dropped_total\{cause="unknown-exporter"\} [1-9]/);
   });
