@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, type MerchantSetup } from '../support/merchant-harness.ts';
-import { camaraClient, camaraCustomer, paymentBody, PAYMENTS, REFUNDS } from './camara-harness.ts';
+import { camaraClient, camaraCustomer, paymentBody, PAYMENTS, referenceCode, REFUNDS } from './camara-harness.ts';
 
 const partial = (amount: number, extra: Record<string, unknown> = {}) => ({
   type: 'partial',
-  amountTransaction: { referenceCode: `refund-${randomUUID()}`, refundAmount: { chargingInformation: { amount, currency: 'EUR', description: 'A returned ticket' } }, ...extra },
+  amountTransaction: { referenceCode: referenceCode('refund'), refundAmount: { chargingInformation: { amount, currency: 'EUR', description: 'A returned ticket' } }, ...extra },
 });
-const total = (extra: Record<string, unknown> = {}) => ({ type: 'total', reason: 'Returned', amountTransaction: { referenceCode: `refund-${randomUUID()}`, refundAmount: {}, ...extra } });
+const total = (extra: Record<string, unknown> = {}) => ({ type: 'total', reason: 'Returned', amountTransaction: { referenceCode: referenceCode('refund'), refundAmount: {}, ...extra } });
 
 for (const dialect of dialects) {
   describe(`CAMARA Carrier Billing refunds (${dialect})`, () => {

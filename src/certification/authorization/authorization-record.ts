@@ -34,7 +34,14 @@ export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, a
   const eventId = newId('evt', at);
   await tx.insertInto('authorization_events').values({ id: eventId, authorization_id: row.id, type, amount, detail: detail ? JSON.stringify(detail) : null, at }).execute();
   if (webhook) {
-    const merchant = await tx.selectFrom('merchants').select('webhook_url').where('id', '=', row.merchant_id).executeTakeFirst();
+    // One round trip for both places the event may go: the merchant's webhook and, for a
+    // CAMARA payment, its sink.
+    const merchant = await tx
+      .selectFrom('merchants')
+      .leftJoin('camara_payments', (join) => join.on('camara_payments.authorization_id', '=', row.id))
+      .select(['merchants.webhook_url', 'camara_payments.flow', 'camara_payments.sink', 'camara_payments.sink_token', 'camara_payments.sink_token_expires_at'])
+      .where('merchants.id', '=', row.merchant_id)
+      .executeTakeFirst();
     if (merchant?.webhook_url) {
       const payload = JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
       await tx
@@ -43,7 +50,7 @@ export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, a
         .execute();
     }
     // A CAMARA payment's own notifications go to its sink through the same outbox.
-    await notifyPaymentSink(tx, row, webhook, eventId, at);
+    if (merchant?.sink && merchant.flow) await notifyPaymentSink(tx, row, webhook, eventId, at, { flow: merchant.flow, sink: merchant.sink, sink_token: merchant.sink_token, sink_token_expires_at: merchant.sink_token_expires_at });
   }
   return eventId;
 }

@@ -2,7 +2,7 @@ import { newId } from '../../core/identity/ids.ts';
 import { parseRfc3339 } from '../../core/time/rfc3339.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Tx } from '../../store/open-store.ts';
-import type { CamaraRefundTable } from '../../store/schema.ts';
+import type { CamaraPaymentTable, CamaraRefundTable } from '../../store/schema.ts';
 import type { AuthorizationRow, EventType } from '../authorization/authorization-record.ts';
 
 export const CARRIER_BILLING_BASE = '/carrier-billing/v0.5';
@@ -85,10 +85,9 @@ function paymentEvent(row: AuthorizationRow, webhook: EventType, flow: string): 
   }
 }
 
-/** Called by the core's outbox (recordEvent) for every change of an authorization: a CAMARA payment with a sink is notified. */
-export async function notifyPaymentSink(tx: Tx, row: AuthorizationRow, webhook: EventType, eventId: string, at: number): Promise<void> {
-  const payment = await tx.selectFrom('camara_payments').select(['flow', 'sink', 'sink_token', 'sink_token_expires_at']).where('authorization_id', '=', row.id).executeTakeFirst();
-  if (!payment?.sink) return;
+/** Called by the core's outbox (recordEvent), with the payment's row, for every change of a CAMARA payment that has a sink. */
+export async function notifyPaymentSink(tx: Tx, row: AuthorizationRow, webhook: EventType, eventId: string, at: number, payment: Pick<CamaraPaymentTable, 'flow' | 'sink' | 'sink_token' | 'sink_token_expires_at'>): Promise<void> {
+  if (!payment.sink) return;
   const e = paymentEvent(row, webhook, payment.flow);
   if (!e) return;
   await queue(tx, row.merchant_id, { url: payment.sink, token: payment.sink_token, expiresAt: payment.sink_token_expires_at }, {
