@@ -32,6 +32,14 @@ export interface Resolution {
 
 /** "Who held address A (and port P) at time T": the resolution the merchant API rests on. */
 export async function resolveHolder(sessions: SessionService, store: Store, input: { address: string; port?: number | undefined; at?: number }): Promise<Resolution> {
+  return (await locateHolder(sessions, store, input)).resolution;
+}
+
+/**
+ * `resolveHolder`, with what the merchant API needs of the session beside it (when it
+ * ended), read in the same query rather than in a second round trip.
+ */
+export async function locateHolder(sessions: SessionService, store: Store, input: { address: string; port?: number | undefined; at?: number }): Promise<{ resolution: Resolution; sessionEndedAt: number | null }> {
   const address = canonicalAddress(input.address);
   const at = input.at ?? Date.now();
   if (input.port !== undefined && (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535)) {
@@ -52,16 +60,17 @@ export async function resolveHolder(sessions: SessionService, store: Store, inpu
   const session = await store.db
     .selectFrom('sessions')
     .innerJoin('nas_clients', 'nas_clients.id', 'sessions.nas_id')
-    .select(['sessions.id', 'sessions.subscriber_id', 'sessions.login', 'sessions.status', 'sessions.nas_port', 'sessions.acct_session_id', 'nas_clients.name as nas'])
+    .select(['sessions.id', 'sessions.subscriber_id', 'sessions.login', 'sessions.status', 'sessions.ended_at', 'sessions.nas_port', 'sessions.acct_session_id', 'nas_clients.name as nas'])
     .where('sessions.id', '=', binding.sessionId)
     .executeTakeFirstOrThrow();
-  return {
+  const resolution: Resolution = {
     address, port: input.port ?? null, at: new Date(at).toISOString(),
     subscriber: { id: session.subscriber_id, login: session.login },
     session: { id: session.id, status: session.status, nas: session.nas, nasPort: session.nas_port, acctSessionId: session.acct_session_id },
     binding: { id: binding.id, start: toIso(binding.start)!, end: toIso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null, prefix: binding.prefixLength !== undefined ? `${binding.address}/${binding.prefixLength}` : null },
     ...(translation ? { translation } : {}),
   };
+  return { resolution, sessionEndedAt: session.ended_at };
 }
 
 /** Operator API routes of the authentication server. */

@@ -10,7 +10,7 @@ import type { Store, Tx } from '../../store/open-store.ts';
 import type { SettlementPreference } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
 import { queueSpendingRule } from '../../aaa/service/dynamic-authorization-queue.ts';
-import { resolveHolder } from '../../aaa/service/resolution-routes.ts';
+import { locateHolder } from '../../aaa/service/resolution-routes.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { DestinationCheckMode, DestinationTracking } from '../../tracking/service/destination-tracking.ts';
 import type { Acquirer } from '../settlement/acquirer.ts';
@@ -100,8 +100,9 @@ export class AuthorizationService {
   async create(merchant: MerchantRow, input: CreateAuthorization, claim: IdempotencyClaim | null = null, now = Date.now()): Promise<AuthorizationRow> {
     const observedAt = input.customer.observedAt ?? now;
     let holder;
+    let sessionEndedAt: number | null;
     try {
-      holder = await resolveHolder(this.sessions, this.store, { address: input.customer.address, port: input.customer.port, at: observedAt });
+      ({ resolution: holder, sessionEndedAt } = await locateHolder(this.sessions, this.store, { address: input.customer.address, port: input.customer.port, at: observedAt }));
     } catch (e) {
       if (e instanceof SidebandError && e.code === 'RESOLVE_NOT_FOUND') throw new SidebandError('CUSTOMER_NOT_FOUND', `Nobody held ${input.customer.address}${input.customer.port !== undefined ? ` port ${input.customer.port}` : ''} at ${new Date(observedAt).toISOString()}.`, { param: 'customer' });
       if (e instanceof SidebandError && e.code === 'RESOLVE_PORT_REQUIRED') throw new SidebandError('RESOLVE_PORT_REQUIRED', e.message, { param: 'customer.port' });
@@ -109,10 +110,7 @@ export class AuthorizationService {
     }
     const subscriberId = holder.subscriber.id;
     if (!subscriberId) throw new SidebandError('CUSTOMER_NOT_FOUND', 'The address was held by a session of no known subscriber.', { param: 'customer' });
-    const [subscriber, session] = await Promise.all([
-      this.store.db.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).executeTakeFirstOrThrow(),
-      this.store.db.selectFrom('sessions').select(['status', 'ended_at']).where('id', '=', holder.session.id).executeTakeFirstOrThrow(),
-    ]);
+    const subscriber = await this.store.db.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).executeTakeFirstOrThrow();
     const settlement = input.settlement ?? merchant.settlement_preference;
     const base = {
       id: newId('auth', now), merchant_id: merchant.id, subscriber_id: subscriberId, session_id: holder.session.id, card_id: null as string | null,
@@ -125,7 +123,7 @@ export class AuthorizationService {
 
     // 1b. A customer who is there: seen recently, by a session still open (or just closed).
     const bindingEnd = holder.binding.end === null ? null : Date.parse(holder.binding.end);
-    const leftAt = Math.min(session.status === 'closed' ? (session.ended_at ?? 0) : Infinity, bindingEnd ?? Infinity);
+    const leftAt = Math.min(holder.session.status === 'closed' ? (sessionEndedAt ?? 0) : Infinity, bindingEnd ?? Infinity);
     if (now - observedAt > this.policy.observedMaxAgeMs || now - leftAt > this.policy.presenceGraceMs) return decline('CUSTOMER_NOT_PRESENT');
 
     // 2. The destination check (the seed's third data set).
