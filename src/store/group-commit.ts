@@ -4,7 +4,12 @@ import type { Metrics } from '../observability/metrics.ts';
 import { failureKind, isTransient, type FailureKind } from './failure-kind.ts';
 import type { Db, Tx } from './open-store.ts';
 
-type Job<T> = { run: (tx: Tx) => Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
+/**
+ * `rerun` is true when an earlier run of the same transaction failed transiently, so its
+ * COMMIT may have landed: only then must a job look for its own rows before writing them.
+ */
+export type JobWork<T> = (tx: Tx, rerun: boolean) => Promise<T>;
+type Job<T> = { run: JobWork<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
 
 export interface GroupCommitOptions {
   maxBatch?: number;
@@ -13,6 +18,9 @@ export interface GroupCommitOptions {
   logger?: Logger;
   metrics?: Metrics;
 }
+
+/** Turns of the event loop a commit waits at most for more jobs (see gather). */
+const GATHER_TURNS = 4;
 
 /** What a failed transaction led to: run again, its jobs split apart, or a job rejected. */
 type FailureAction = 'retried' | 'split' | 'rejected';
@@ -37,6 +45,8 @@ export class GroupCommit {
   private flushing = false;
   private closed = false;
   private idle: Array<() => void> = [];
+  /** Work registered by jobs to run once after all of a transaction's jobs, before its COMMIT (see atEnd). */
+  private readonly ending = new WeakMap<Tx, Map<string, (tx: Tx) => Promise<void>>>();
   private readonly maxBatch: number;
   private readonly maxAttempts: number;
   private readonly logger: Logger | undefined;
@@ -52,19 +62,45 @@ export class GroupCommit {
     this.failures = options.metrics?.counter('sideband_group_commit_failures_total', 'Group-commit transactions that failed, by failure kind and what followed', ['kind', 'action']);
   }
 
-  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  run<T>(work: JobWork<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('group commit closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run: work, resolve, reject } as Job<unknown>);
       if (!this.flushing) {
         this.flushing = true;
-        setImmediate(() => void this.flush());
+        setImmediate(() => void this.gather(this.queue.length));
       }
     });
   }
 
+  /**
+   * Runs `finish` once in this transaction after its last job and before its COMMIT, however
+   * many jobs ask under `key`: what each job would write alone (a change-log row, a
+   * NOTIFY) becomes one statement per commit. A transaction run again starts afresh.
+   */
+  atEnd(tx: Tx, key: string, finish: (tx: Tx) => Promise<void>): void {
+    let pending = this.ending.get(tx);
+    if (!pending) this.ending.set(tx, (pending = new Map()));
+    if (!pending.has(key)) pending.set(key, finish);
+  }
+
   get pending(): number {
     return this.queue.length;
+  }
+
+  /**
+   * Waits while each turn of the event loop brings more jobs, up to GATHER_TURNS turns, then
+   * commits. libuv reads at most 32 datagrams from a socket per turn, so a burst of RADIUS
+   * requests reaches the queue over several turns; one commit (one fsync) for all of them
+   * instead of one per 32. A turn without a new job commits at once, so a lone request
+   * waits for no one.
+   */
+  private gather(seen: number, turns = 1): void {
+    if (this.queue.length > seen && this.queue.length < this.maxBatch && turns < GATHER_TURNS) {
+      setImmediate(() => this.gather(this.queue.length, turns + 1));
+      return;
+    }
+    void this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -83,12 +119,13 @@ export class GroupCommit {
         await this.db.transaction().execute(async (tx) => {
           for (let i = 0; i < jobs.length; i++) {
             try {
-              results.push(await jobs[i]!.run(tx));
+              results.push(await jobs[i]!.run(tx, attempt > 1));
             } catch (e) {
               failedAt = i;
               throw e;
             }
           }
+          for (const finish of this.ending.get(tx)?.values() ?? []) await finish(tx);
         });
         jobs.forEach((job, i) => job.resolve(results[i]));
         return;

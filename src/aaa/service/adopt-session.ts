@@ -1,10 +1,18 @@
 import type { Dialect, Tx } from '../../store/open-store.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
+import type { BindingTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { closeWithoutStop, reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
 import { bindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
-import { chargeSubscriber, committedLocked, committedOf, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { chargeSubscriber, committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
+
+const subscriberByLogin = new PreparedStatement<{ id: string }>('select id from subscribers where login = ?');
+/** Bindings of the address over [start, end): open ones, or ended after `start`. */
+const bindingsOverlapping = new PreparedStatement<Pick<BindingTable, 'session_id' | 'start_at' | 'end_at'>>(
+  'select session_id, start_at, end_at from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?)',
+);
 
 /** What an Accounting Start does when it claims an address another session holds. */
 export type AddressConflictPolicy = 'trust-nas' | 'refuse';
@@ -32,6 +40,8 @@ export interface AdoptInput {
   anomalyId: string;
   policy: AddressConflictPolicy;
   dialect: Dialect;
+  /** The group commit runs this transaction again after a failure that may have followed its COMMIT. */
+  rerun?: boolean;
   /** The pool an address belongs to, when it is one of ours. */
   poolIdOf: (address: string) => string | null;
   /** The IPv6 prefixes the NAS reports, bound as `bindReported` says, with ids chosen beforehand. */
@@ -59,12 +69,13 @@ export interface AdoptInput {
  */
 export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> {
   const { report: r, facts: f } = input;
-  const again = await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst();
+  // Only a rerun can meet its own rows: the ids are new, chosen before the first run.
+  const again = input.rerun !== false ? await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst() : undefined;
   if (again) {
     const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', again.id).executeTakeFirst();
     return { anomaly: null, conflict: null, committed: [committedOf(again, binding, undefined, await prefixesOf(tx, again.id))], unboundPrefixes: [] };
   }
-  const subscriber = f.login ? await tx.selectFrom('subscribers').select('id').where('login', '=', f.login).executeTakeFirst() : undefined;
+  const subscriber = f.login ? await subscriberByLogin.first(tx, input.dialect, [f.login]) : undefined;
   const closed = r.kind === 'stop';
   const start = r.kind === 'start' ? r.at : reportedStart(r);
   const end = closed ? Math.max(r.at, start) : null;
@@ -80,13 +91,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   // another session's finished hold.
   let boundFrom = start;
   if (address !== null) {
-    const overlapping = await tx
-      .selectFrom('bindings')
-      .select(['bindings.session_id', 'bindings.start_at', 'bindings.end_at'])
-      .where('bindings.address', '=', address)
-      .where('bindings.start_at', '<', end ?? Number.MAX_SAFE_INTEGER)
-      .where((eb) => eb.or([eb('bindings.end_at', 'is', null), eb('bindings.end_at', '>', start)]))
-      .execute();
+    const overlapping = await bindingsOverlapping.all(tx, input.dialect, [address, end ?? Number.MAX_SAFE_INTEGER, start]);
     // A live claim dated back (an Interim-Update's Acct-Session-Time, a delayed Start)
     // may reach into a hold that has ended since: what we recorded then stands, and the
     // address is bound from the end of the last such hold, so that no instant has two
@@ -122,9 +127,9 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     input_octets: r.inputOctets ?? 0, output_octets: r.outputOctets ?? 0, terminate_cause: closed ? r.terminateCause : null, charged_seconds: charge,
     session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null, framed_interface_id: f.framedInterfaceId ?? null,
   };
-  await tx.insertInto('sessions').values(row).execute();
+  await insertSession.run(tx, input.dialect, row);
   const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: boundFrom, end_at: end, open_key: closed ? null : address } : undefined;
-  if (binding) await tx.insertInto('bindings').values(binding).execute();
+  if (binding) await insertBinding.run(tx, input.dialect, binding);
   if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt, row.id);
   if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });
   const unboundPrefixes = await bindReported(tx, { sessionId: input.sessionId, held: [], reported: input.prefixes, start, end, inPool: input.inIpv6Pool, ids: input.prefixIds });
