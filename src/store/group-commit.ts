@@ -13,6 +13,13 @@ type Job<T> = { run: JobWork<T>; resolve: (v: T) => void; reject: (e: unknown) =
 
 export interface GroupCommitOptions {
   maxBatch?: number;
+  /**
+   * Transactions in flight at once, each on its own connection (default 1). Only where the
+   * database takes concurrent writers (PostgreSQL): a batch there waits on one round trip
+   * per statement, so one lane leaves both the gateway and the database mostly idle.
+   * Concurrent batches meet as two gateways on one database do (row locks, unique keys).
+   */
+  lanes?: number;
   /** Runs of one transaction that fails transiently, the first included. */
   maxAttempts?: number;
   logger?: Logger;
@@ -42,7 +49,10 @@ type FailureAction = 'retried' | 'split' | 'rejected';
  */
 export class GroupCommit {
   private queue: Array<Job<unknown>> = [];
-  private flushing = false;
+  /** Batches being committed now, and whether a gather is scheduled. */
+  private active = 0;
+  private gathering = false;
+  private readonly lanes: number;
   private closed = false;
   private idle: Array<() => void> = [];
   /** Work registered by jobs to run once after all of a transaction's jobs, before its COMMIT (see atEnd). */
@@ -57,6 +67,7 @@ export class GroupCommit {
     options: GroupCommitOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 512;
+    this.lanes = options.lanes ?? 1;
     this.maxAttempts = options.maxAttempts ?? 4;
     this.logger = options.logger;
     this.failures = options.metrics?.counter('sideband_group_commit_failures_total', 'Group-commit transactions that failed, by failure kind and what followed', ['kind', 'action']);
@@ -66,11 +77,16 @@ export class GroupCommit {
     if (this.closed) return Promise.reject(new Error('group commit closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run: work, resolve, reject } as Job<unknown>);
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.gather(this.queue.length));
-      }
+      this.schedule();
     });
+  }
+
+  /** Starts gathering a batch when a lane is free and none is gathering already. */
+  private schedule(): void {
+    if (this.gathering || this.active >= this.lanes || this.queue.length === 0) return;
+    this.gathering = true;
+    const seen = this.queue.length;
+    setImmediate(() => this.gather(seen));
   }
 
   /**
@@ -97,16 +113,25 @@ export class GroupCommit {
    */
   private gather(seen: number, turns = 1): void {
     if (this.queue.length > seen && this.queue.length < this.maxBatch && turns < GATHER_TURNS) {
-      setImmediate(() => this.gather(this.queue.length, turns + 1));
+      const now = this.queue.length;
+      setImmediate(() => this.gather(now, turns + 1));
       return;
     }
-    void this.flush();
+    this.gathering = false;
+    void this.flush(this.queue.splice(0, this.maxBatch));
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) await this.commitBatch(this.queue.splice(0, this.maxBatch));
-    this.flushing = false;
-    for (const wake of this.idle.splice(0)) wake();
+  private async flush(batch: Array<Job<unknown>>): Promise<void> {
+    this.active++;
+    // The next batch gathers while this one commits, in another lane if there is one.
+    this.schedule();
+    try {
+      await this.commitBatch(batch);
+    } finally {
+      this.active--;
+    }
+    this.schedule();
+    if (this.active === 0 && !this.gathering && this.queue.length === 0) for (const wake of this.idle.splice(0)) wake();
   }
 
   private async commitBatch(initial: Array<Job<unknown>>): Promise<void> {
@@ -170,6 +195,6 @@ export class GroupCommit {
   /** Waits for queued writes, then refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.flushing || this.queue.length > 0) await new Promise<void>((r) => this.idle.push(r));
+    if (this.active > 0 || this.gathering || this.queue.length > 0) await new Promise<void>((r) => this.idle.push(r));
   }
 }

@@ -1,14 +1,28 @@
 import type { Dialect, Tx } from '../../store/open-store.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
-import type { BindingTable } from '../../store/schema.ts';
+import type { BindingTable, SessionTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { closeWithoutStop, reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
 import { bindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
-import { chargeSubscriber, committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { chargeSubscriber, committedLocked, committedOf, insertBinding, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
 
-const subscriberByLogin = new PreparedStatement<{ id: string }>('select id from subscribers where login = ?');
+/** Every column of an adopted session's row but subscriber_id, which the INSERT finds by login. */
+const ADOPTED_COLUMNS = [
+  'id', 'login', 'nas_id', 'nas_identifier', 'nas_ip_address', 'nas_port', 'nas_port_id', 'acct_session_id', 'class', 'framed_address', 'pool_id', 'status',
+  'authorized_at', 'started_at', 'ended_at', 'last_seen_at', 'session_time', 'input_octets', 'output_octets', 'terminate_cause', 'charged_seconds', 'session_timeout', 'closed_by',
+  'port_key', 'calling_station_id', 'framed_interface_id',
+] as const satisfies ReadonlyArray<Exclude<keyof SessionTable, 'subscriber_id'>>;
+const BINDING_COLUMNS = ['id', 'session_id', 'address', 'port_first', 'port_last', 'start_at', 'end_at', 'open_key'] as const satisfies ReadonlyArray<keyof BindingTable>;
+const list = (columns: readonly string[]): string => columns.map((c) => `"${c}"`).join(', ');
+const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+const ADOPTED_INSERT = `insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id) values (${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?)) returning subscriber_id`;
+const insertAdopted = new PreparedStatement<{ subscriber_id: string | null }>(ADOPTED_INSERT);
+/** The same and its binding, in one statement (PostgreSQL: the binding's foreign key is checked at the statement's end). */
+const insertAdoptedWithBinding = new PreparedStatement<{ subscriber_id: string | null }>(
+  `with s as (${ADOPTED_INSERT}), b as (insert into bindings (${list(BINDING_COLUMNS)}) values (${marks(BINDING_COLUMNS.length)})) select subscriber_id from s`,
+);
 /** Bindings of the address over [start, end): open ones, or ended after `start`. */
 const bindingsOverlapping = new PreparedStatement<Pick<BindingTable, 'session_id' | 'start_at' | 'end_at'>>(
   'select session_id, start_at, end_at from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?)',
@@ -75,7 +89,6 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', again.id).executeTakeFirst();
     return { anomaly: null, conflict: null, committed: [committedOf(again, binding, undefined, await prefixesOf(tx, again.id))], unboundPrefixes: [] };
   }
-  const subscriber = f.login ? await subscriberByLogin.first(tx, input.dialect, [f.login]) : undefined;
   const closed = r.kind === 'stop';
   const start = r.kind === 'start' ? r.at : reportedStart(r);
   const end = closed ? Math.max(r.at, start) : null;
@@ -121,15 +134,22 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   }
 
   const row = {
-    id: input.sessionId, subscriber_id: subscriber?.id ?? null, login: f.login ?? '', nas_id: f.nasId, nas_identifier: f.nasIdentifier, nas_ip_address: f.nasIpAddress, nas_port: f.nasPort,
+    id: input.sessionId, subscriber_id: null as string | null, login: f.login ?? '', nas_id: f.nasId, nas_identifier: f.nasIdentifier, nas_ip_address: f.nasIpAddress, nas_port: f.nasPort,
     nas_port_id: f.nasPortId, acct_session_id: f.acctSessionId, class: f.classValue, framed_address: address, pool_id: address ? input.poolIdOf(address) : null,
     status: closed ? ('closed' as const) : ('active' as const), authorized_at: null, started_at: start, ended_at: end, last_seen_at: r.receivedAt, session_time: sessionTime,
     input_octets: r.inputOctets ?? 0, output_octets: r.outputOctets ?? 0, terminate_cause: closed ? r.terminateCause : null, charged_seconds: charge,
     session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null, framed_interface_id: f.framedInterfaceId ?? null,
   };
-  await insertSession.run(tx, input.dialect, row);
   const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: boundFrom, end_at: end, open_key: closed ? null : address } : undefined;
-  if (binding) await insertBinding.run(tx, input.dialect, binding);
+  // The subscriber is found by login in the INSERT itself; on PostgreSQL the binding goes in
+  // the same statement (each statement there is a round trip the Accounting-Response waits for).
+  const sessionValues = [...ADOPTED_COLUMNS.map((c) => row[c]), f.login];
+  const written =
+    binding && input.dialect === 'postgres'
+      ? await insertAdoptedWithBinding.first(tx, input.dialect, [...sessionValues, ...BINDING_COLUMNS.map((c) => binding[c])])
+      : await insertAdopted.first(tx, input.dialect, sessionValues);
+  row.subscriber_id = written?.subscriber_id ?? null;
+  if (binding && input.dialect !== 'postgres') await insertBinding.run(tx, input.dialect, binding);
   if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt, row.id);
   if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });
   const unboundPrefixes = await bindReported(tx, { sessionId: input.sessionId, held: [], reported: input.prefixes, start, end, inPool: input.inIpv6Pool, ids: input.prefixIds });

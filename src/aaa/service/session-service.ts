@@ -15,7 +15,7 @@ import { adoptSession, type AddressConflict, type AddressConflictPolicy } from '
 import { findSession } from './find-session.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { classFor, sessionFromClass } from './session-class.ts';
-import type { BindingTable, PrefixBindingKind, SessionTable } from '../../store/schema.ts';
+import type { BindingTable, PrefixBindingKind, PrefixBindingTable, SessionTable } from '../../store/schema.ts';
 import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
 import { committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRangeReportInput } from './port-range-report.ts';
@@ -162,10 +162,23 @@ const renewPending = new PreparedStatement<SessionTable>(
    where id = ? and status = 'authorized' returning *`,
 );
 const bindingOfSession = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? limit 1');
+/** renewPending and the rows it reads after, as one statement (PostgreSQL only). */
+const renewPendingWithRows = new PreparedStatement<{ session: SessionTable; binding: BindingTable | null; prefixes: PrefixBindingTable[] }>(
+  `with s as (
+     update sessions set last_seen_at = ?, session_timeout = ?, calling_station_id = ?, nas_identifier = ?, nas_ip_address = ?
+     where id = ? and status = 'authorized' returning *)
+   select row_to_json(s) as session,
+     (select row_to_json(b) from bindings b where b.session_id = s.id limit 1) as binding,
+     (select coalesce(json_agg(p order by p.start_at), '[]'::json) from prefix_bindings p where p.session_id = s.id) as prefixes
+   from s`,
+);
 
-/** The change-log rows of one transaction and its NOTIFY, in one statement (PostgreSQL only). */
+/**
+ * The change-log rows of one transaction and its NOTIFY, in one statement (PostgreSQL
+ * only). The payload is the writer's origin, so that its own feed need not wake for it.
+ */
 const noteSessionChanges = new PreparedStatement(
-  `with wake as (select pg_notify(?, '')) insert into session_changes (session_id, origin, at)
+  `with wake as (select pg_notify(?, ?)) insert into session_changes (session_id, origin, at)
    select id, ?, (extract(epoch from clock_timestamp()) * 1000)::bigint from unnest(?::text[]) as id, wake`,
 );
 
@@ -387,7 +400,7 @@ export class SessionService {
     if (!changed) {
       this.changedIn.set(tx, (changed = []));
       // Once per transaction, after all its jobs: one round trip for the whole group commit.
-      this.commit.atEnd(tx, 'session-changes', () => noteSessionChanges.run(tx, 'postgres', [SESSION_CHANNEL, this.origin, changed!]).then(() => undefined));
+      this.commit.atEnd(tx, 'session-changes', () => noteSessionChanges.run(tx, 'postgres', [SESSION_CHANNEL, this.origin, this.origin, changed!]).then(() => undefined));
     }
     changed.push(...sessionIds);
   }
@@ -484,7 +497,15 @@ export class SessionService {
     if (!id) return null;
     const dialect = this.store.dialect;
     const committed = await this.commit.run(async (tx) => {
-      const row = await renewPending.first(tx, dialect, [now, input.sessionTimeout ?? null, input.callingStationId ?? null, input.nasIdentifier, input.nasIpAddress, id]);
+      const renewal = [now, input.sessionTimeout ?? null, input.callingStationId ?? null, input.nasIdentifier, input.nasIpAddress, id];
+      if (dialect === 'postgres') {
+        // One round trip: on PostgreSQL each statement is one, and they are what a renewal waits for.
+        const renewed = await renewPendingWithRows.first(tx, dialect, renewal);
+        if (!renewed) return null;
+        await this.noteChanged(tx, [id]);
+        return committedOf(renewed.session, renewed.binding ?? undefined, undefined, renewed.prefixes);
+      }
+      const row = await renewPending.first(tx, dialect, renewal);
       if (!row) return null;
       await this.noteChanged(tx, [id]);
       return committedOf(row, await bindingOfSession.first(tx, dialect, [id]), undefined, await prefixesOfSession.all(tx, dialect, [id]));
