@@ -2,7 +2,8 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { failureKind, isTransient, type FailureKind } from './failure-kind.ts';
-import type { Db, Tx } from './open-store.ts';
+import type { Db, SqliteStatements, Tx } from './open-store.ts';
+import { runsDirectlyOn } from './prepared-statement.ts';
 
 /**
  * `rerun` is true when an earlier run of the same transaction failed transiently, so its
@@ -20,6 +21,8 @@ export interface GroupCommitOptions {
    * Concurrent batches meet as two gateways on one database do (row locks, unique keys).
    */
   lanes?: number;
+  /** SQLite's statement cache: hot statements in the batch's transaction run on it directly (prepared-statement.ts). */
+  sqlite?: SqliteStatements | null;
   /** Runs of one transaction that fails transiently, the first included. */
   maxAttempts?: number;
   logger?: Logger;
@@ -53,6 +56,7 @@ export class GroupCommit {
   private active = 0;
   private gathering = false;
   private readonly lanes: number;
+  private readonly sqlite: SqliteStatements | null;
   private closed = false;
   private idle: Array<() => void> = [];
   /** Work registered by jobs to run once after all of a transaction's jobs, before its COMMIT (see atEnd). */
@@ -68,6 +72,7 @@ export class GroupCommit {
   ) {
     this.maxBatch = options.maxBatch ?? 512;
     this.lanes = options.lanes ?? 1;
+    this.sqlite = options.sqlite ?? null;
     this.maxAttempts = options.maxAttempts ?? 4;
     this.logger = options.logger;
     this.failures = options.metrics?.counter('sideband_group_commit_failures_total', 'Group-commit transactions that failed, by failure kind and what followed', ['kind', 'action']);
@@ -142,6 +147,7 @@ export class GroupCommit {
       let failedAt = -1;
       try {
         await this.db.transaction().execute(async (tx) => {
+          if (this.sqlite) runsDirectlyOn(tx, this.sqlite);
           for (let i = 0; i < jobs.length; i++) {
             try {
               results.push(await jobs[i]!.run(tx, attempt > 1));
