@@ -20,6 +20,17 @@ export interface FreeradiusConfig {
   secret: string;
   /** Login and Cleartext-Password of every subscriber, for the `files` module. */
   users: Array<[login: string, password: string]>;
+  /** When set, `rlm_sql` (PostgreSQL) and `sqlippool` on this database, the subscribers drawing from pool `poolName`. */
+  sql?: SqlPeer;
+}
+
+/** Where rlm_sql_postgresql connects (a libpq connection string's parts) and the sqlippool pool name. */
+export interface SqlPeer {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  poolName: string;
 }
 
 /**
@@ -34,7 +45,17 @@ export interface FreeradiusConfig {
  *   IPv6 address) replaced by two on 127.0.0.1 and the given ports.
  * - sites-enabled/inner-tunnel: its `listen` section (127.0.0.1:18120) removed; the site
  *   stays because the eap module names it.
- * - mods-config/files/authorize: only the bench's users, `login Cleartext-Password := "…"`.
+ * - mods-config/files/authorize: only the bench's users, `login Cleartext-Password := "…"`
+ *   (with `sql`, also `Pool-Name := "…"`: sqlippool allocates from that pool).
+ *
+ * With `sql` (the PostgreSQL peer), also:
+ * - mods-enabled/sql: Debian's mods-available/sql with `dialect = "postgresql"`,
+ *   `driver = "rlm_sql_postgresql"` and the database; its stock queries
+ *   (mods-config/sql/main/postgresql): radcheck/radusergroup in authorize, radacct in
+ *   accounting, radpostauth in post-auth, each statement its own commit.
+ * - mods-enabled/sqlippool: Debian's mods-available/sqlippool with `dialect = "postgresql"`,
+ *   called in post-auth (allocation) and accounting (lease update), where the stock site
+ *   has it commented out.
  */
 export function writeFreeradiusConfig(c: FreeradiusConfig): void {
   cpSync(SYSTEM_RADDB, c.raddb, { recursive: true, verbatimSymlinks: true });
@@ -56,16 +77,30 @@ export function writeFreeradiusConfig(c: FreeradiusConfig): void {
 
   const listen = (type: 'auth' | 'acct', port: number): string => `listen {\n\ttype = ${type}\n\tipaddr = 127.0.0.1\n\tport = ${port}\n\trecv_buff = ${RECEIVE_BUFFER}\n}\n`;
   // Debian ships sites-enabled/* as symlinks into sites-available/: write files instead.
-  const site = (name: string, extra: string): void => {
+  const site = (name: string, extra: string, change: (text: string) => string = (t) => t): void => {
     const path = join(c.raddb, 'sites-enabled', name);
     const text = withoutListenSections(readFileSync(join(c.raddb, 'sites-available', name), 'utf8'));
     rmSync(path);
-    writeFileSync(path, text.replace(/^server \S+ \{\n/m, (open) => open + extra));
+    writeFileSync(path, change(text.replace(/^server \S+ \{\n/m, (open) => open + extra)));
   };
-  site('default', listen('auth', c.authPort) + listen('acct', c.acctPort));
+  const withIppool = (text: string): string =>
+    c.sql ? text.replace(/^(\s*)(post-auth|accounting) \{\n/gm, (open, indent: string) => `${open}${indent}\tsqlippool\n`) : text;
+  site('default', listen('auth', c.authPort) + listen('acct', c.acctPort), withIppool);
   site('inner-tunnel', '');
 
-  writeFileSync(join(c.raddb, 'mods-config', 'files', 'authorize'), c.users.map(([login, password]) => `${login} Cleartext-Password := "${password}"\n`).join(''));
+  const pool = c.sql ? `, Pool-Name := "${c.sql.poolName}"` : '';
+  writeFileSync(join(c.raddb, 'mods-config', 'files', 'authorize'), c.users.map(([login, password]) => `${login} Cleartext-Password := "${password}"${pool}\n`).join(''));
+  if (c.sql) enableSql(c.raddb, c.sql);
+}
+
+function enableSql(raddb: string, peer: SqlPeer): void {
+  const sql = readFileSync(join(raddb, 'mods-available', 'sql'), 'utf8')
+    .replace(/^(\s*)dialect = .*$/m, '$1dialect = "postgresql"')
+    .replace(/^(\s*)driver = .*$/m, '$1driver = "rlm_sql_postgresql"')
+    .replace(/^(\s*)radius_db = .*$/m, `$1radius_db = "host=${peer.host} port=${peer.port} dbname=${peer.database} user=${peer.user}"`);
+  writeFileSync(join(raddb, 'mods-enabled', 'sql'), sql);
+  const ippool = readFileSync(join(raddb, 'mods-available', 'sqlippool'), 'utf8').replace(/^(\s*)dialect = .*$/m, '$1dialect = "postgresql"');
+  writeFileSync(join(raddb, 'mods-enabled', 'sqlippool'), ippool);
 }
 
 function edit(path: string, change: (text: string) => string): void {

@@ -1,9 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SECRET, login, password } from './bench-data.ts';
-import { writeFreeradiusConfig } from './freeradius-config.ts';
+import pg from 'pg';
+import { POOL_CIDR, SECRET, login, password } from './bench-data.ts';
+import { SYSTEM_RADDB, writeFreeradiusConfig, type SqlPeer } from './freeradius-config.ts';
+import { throwawayDatabase, type ThrowawayDatabase } from '../../test/support/databases.ts';
 import { RADCLIENT } from './radclient-load.ts';
 import { ChildLines, exited, type ServerUnderTest } from './server-under-test.ts';
 
@@ -26,35 +28,99 @@ async function freePort(): Promise<number> {
 // when the bench dies without cleaning up.
 const WATCHDOG = '"$0" -f -d "$1" & echo $!; read _; kill $! 2>/dev/null; wait';
 
+const POOL_NAME = 'bench';
+/** rlm_sql's PostgreSQL driver, from Debian's freeradius-postgresql (installed here when missing, as root). */
+const SQL_DRIVER = '/usr/lib/freeradius/rlm_sql_postgresql.so';
+
+function ensureSqlDriver(): void {
+  if (existsSync(SQL_DRIVER) || process.getuid?.() !== 0) return;
+  console.log('# installing freeradius-postgresql (Debian package) for rlm_sql_postgresql');
+  execFileSync('apt-get', ['install', '-y', '-q', 'freeradius-postgresql'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+/**
+ * A throwaway PostgreSQL database with FreeRADIUS's own schema (Debian's
+ * mods-config/sql/main/postgresql and ippool/postgresql) and, in radippool, every host
+ * address of Sideband's pool (the same size), each lease expired.
+ */
+async function sqlPeerDatabase(): Promise<{ database: ThrowawayDatabase; peer: SqlPeer }> {
+  ensureSqlDriver();
+  if (!existsSync(SQL_DRIVER)) throw new Error(`${SQL_DRIVER} is missing: apt-get install freeradius-postgresql`);
+  const database = await throwawayDatabase('postgres');
+  try {
+    const url = new URL(database.databaseUrl!);
+    const client = new pg.Client({ connectionString: database.databaseUrl });
+    await client.connect();
+    try {
+      for (const part of ['main', 'ippool']) await client.query(readFileSync(join(SYSTEM_RADDB, 'mods-config', 'sql', part, 'postgresql', 'schema.sql'), 'utf8'));
+      const [network, bits] = POOL_CIDR.split('/');
+      await client.query(
+        `insert into radippool (pool_name, framedipaddress, expiry_time)
+         select $1, $2::inet + g, now() - interval '1 hour' from generate_series(1, $3::int) g`,
+        [POOL_NAME, network, 2 ** (32 - Number(bits)) - 2],
+      );
+      await client.query('analyze');
+    } finally {
+      await client.end();
+    }
+    return { database, peer: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username) || 'postgres', database: database.name!, poolName: POOL_NAME } };
+  } catch (e) {
+    await database.drop();
+    throw e;
+  }
+}
+
+export interface FreeradiusOptions {
+  /** rlm_sql (PostgreSQL) and sqlippool on a throwaway database, dropped when stopped. */
+  postgres?: boolean;
+}
+
 /**
  * Writes a configuration under `dir` (see freeradius-config.ts), checks it with
  * `freeradius -C`, and runs `freeradius -f` (foreground, not debug) until stopped.
  */
-export async function startFreeradius(dir: string, subscribers: number): Promise<ServerUnderTest> {
+export async function startFreeradius(dir: string, subscribers: number, options: FreeradiusOptions = {}): Promise<ServerUnderTest> {
   const [authPort, acctPort] = [await freePort(), await freePort()];
   const raddb = join(dir, 'raddb');
   const users = Array.from({ length: subscribers }, (_, i): [string, string] => [login(i), password(i)]);
-  writeFreeradiusConfig({ dir, raddb, authPort, acctPort, secret: SECRET, users });
+  const sql = options.postgres ? await sqlPeerDatabase() : undefined;
+  try {
+    writeFreeradiusConfig({ dir, raddb, authPort, acctPort, secret: SECRET, users, ...(sql ? { sql: sql.peer } : {}) });
+  } catch (e) {
+    await sql?.database.drop();
+    throw e;
+  }
+  return run(dir, raddb, authPort, acctPort, sql);
+}
+
+async function run(dir: string, raddb: string, authPort: number, acctPort: number, sql: { database: ThrowawayDatabase; peer: SqlPeer } | undefined): Promise<ServerUnderTest> {
   const log = join(dir, 'log', 'radius.log');
   const check = spawnSync(FREERADIUS, ['-C', '-d', raddb], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`freeradius -C rejected the bench's configuration:\n${tail(log)}${check.stderr}`);
+  if (check.status !== 0) {
+    await sql?.database.drop();
+    throw new Error(`freeradius -C rejected the bench's configuration:\n${tail(log)}${check.stderr}${check.stdout.split('\n').slice(-15).join('\n')}`);
+  }
 
   const child = spawn('sh', ['-c', WATCHDOG, FREERADIUS, raddb], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = new ChildLines(child, 'FreeRADIUS');
-  const stop = async (): Promise<void> => {
-    child.stdin.end();
-    await exited(child, 10_000);
-  };
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      child.stdin.end();
+      await exited(child, 10_000);
+      await sql?.database.drop();
+    })());
   try {
     const pid = Number(await lines.next(5_000, 'starting'));
     await untilAnswering(`127.0.0.1:${authPort}`, log);
     return {
-      name: 'FreeRADIUS',
+      name: sql ? 'FreeRADIUS sql' : 'FreeRADIUS',
       pid,
       auth: `127.0.0.1:${authPort}`,
       acct: `127.0.0.1:${acctPort}`,
       async records() {
-        return { detailRecords: detailRecords(join(dir, 'log', 'radacct')) };
+        const detail = { detailRecords: detailRecords(join(dir, 'log', 'radacct')) };
+        return sql ? { ...detail, ...(await sqlRecords(sql.database.databaseUrl!)) } : detail;
       },
       stop,
     };
@@ -73,6 +139,21 @@ async function untilAnswering(server: string, log: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`FreeRADIUS did not answer Status-Server on ${server}:\n${tail(log)}`);
+}
+
+/** Rows rlm_sql wrote (radacct, radpostauth) and the leases sqlippool holds. */
+async function sqlRecords(url: string): Promise<Record<string, number>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<Record<string, string>>(
+      `select (select count(*) from radacct) as "radacctRows", (select count(*) from radpostauth) as "radpostauthRows",
+              (select count(*) from radippool where expiry_time > now()) as "leases"`,
+    );
+    return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
+  } finally {
+    await client.end();
+  }
 }
 
 /** Accounting records the detail module wrote: one `Acct-Status-Type` line each. */

@@ -140,6 +140,18 @@ try {
 
   for (const dialect of args.dialects.split(',').filter(Boolean) as Array<'sqlite' | 'postgres'>) {
     if (aborted) break;
+    if (dialect === 'postgres') {
+      // The PostgreSQL row's peer: rlm_sql and sqlippool on the same server, same pool size.
+      const sqlDir = join(work, 'freeradius-sql');
+      mkdirSync(sqlDir);
+      try {
+        await phase(await startFreeradius(sqlDir, SUBSCRIBERS, { postgres: true }));
+      } catch (e) {
+        notes.push(`FreeRADIUS sql skipped: ${(e as Error).message.split('\n')[0]}`);
+        console.log(`${notes.at(-1)}\n`);
+      }
+      if (aborted) break;
+    }
     let server;
     try {
       server = await startSideband({ dialect, subscribers: SUBSCRIBERS, ...(args['cpu-prof'] ? { cpuProfileDir: args['cpu-prof'] } : {}) });
@@ -168,16 +180,23 @@ try {
 }
 
 function summary(r: ResolutionFigures): void {
-  const freeradius = new Map(results.filter((m) => m.server === 'FreeRADIUS').map((m) => [m.kind, perSecond(m)]));
+  // Each Sideband row against its own peer: SQLite against FreeRADIUS with `files`,
+  // PostgreSQL against FreeRADIUS with rlm_sql and sqlippool on the same server.
+  const peerOf = (server: string): string | undefined => (server === 'Sideband sqlite' ? 'FreeRADIUS' : server === 'Sideband postgres' ? 'FreeRADIUS sql' : undefined);
+  const rate = new Map(results.map((m) => [`${m.server}|${m.kind}`, perSecond(m)]));
+  const cpu = new Map(results.map((m) => [`${m.server}|${m.kind}`, cpuPerRequest(m)]));
   const row = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(i === 0 ? 17 : 25) : c.padStart(10))).join(' ');
-  console.log(row(['server', 'kind', 'requests', 'seconds', 'req/s', 'ratio', 'µs CPU/req', 'µs PG/req']));
+  console.log(row(['server', 'kind', 'requests', 'seconds', 'req/s', 'ratio', 'µs CPU/req', 'CPU ratio', 'µs PG/req']));
   for (const m of results) {
-    const base = freeradius.get(m.kind);
-    const database = m.server.endsWith('postgres') ? Math.round((m.databaseCpuSeconds / Math.max(1, m.accepted)) * 1e6).toLocaleString('en') : '';
+    const peer = peerOf(m.server);
+    const base = peer ? rate.get(`${peer}|${m.kind}`) : undefined;
+    const baseCpu = peer ? cpu.get(`${peer}|${m.kind}`) : undefined;
+    const database = m.server.endsWith('postgres') || m.server.endsWith('sql') ? Math.round((m.databaseCpuSeconds / Math.max(1, m.accepted)) * 1e6).toLocaleString('en') : '';
     console.log(row([m.server, m.kind, m.accepted.toLocaleString('en'), m.seconds.toFixed(2), Math.round(perSecond(m)).toLocaleString('en'),
-      base ? (perSecond(m) / base).toFixed(2) : '', Math.round(cpuPerRequest(m)).toLocaleString('en'), database]));
+      base ? (perSecond(m) / base).toFixed(2) : '', Math.round(cpuPerRequest(m)).toLocaleString('en'), baseCpu ? (baseCpu / cpuPerRequest(m)).toFixed(2) : '', database]));
   }
-  console.log('ratio: Sideband req/s ÷ FreeRADIUS req/s for the same kind. µs CPU/req: the server process; µs PG/req: PostgreSQL\'s processes.');
+  console.log('ratio: Sideband req/s ÷ its peer\'s req/s for the same kind (SQLite: FreeRADIUS with files; PostgreSQL: FreeRADIUS sql).');
+  console.log('CPU ratio: the peer\'s server CPU per request ÷ Sideband\'s (above 1: Sideband spends less). µs PG/req: PostgreSQL\'s processes.');
   console.log('radclient polls without sleeping while requests are outstanding: it holds most of a core at any rate, and the server gets the rest.');
   console.log(`resolution, ${r.bindings.toLocaleString('en')} bindings: ${Math.round(r.hits.lookups / r.hits.seconds).toLocaleString('en')} hits/s, ${Math.round(r.misses.lookups / r.misses.seconds).toLocaleString('en')} misses/s, resident ${mb(r.rssAfter)} (+${mb(r.rssAfter - r.rssBefore)})`);
   for (const note of notes) console.log(note);

@@ -2,17 +2,35 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { failureKind, isTransient, type FailureKind } from './failure-kind.ts';
-import type { Db, Tx } from './open-store.ts';
+import type { Db, SqliteStatements, Tx } from './open-store.ts';
+import { runsDirectlyOn } from './prepared-statement.ts';
 
-type Job<T> = { run: (tx: Tx) => Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
+/**
+ * `rerun` is true when an earlier run of the same transaction failed transiently, so its
+ * COMMIT may have landed: only then must a job look for its own rows before writing them.
+ */
+export type JobWork<T> = (tx: Tx, rerun: boolean) => Promise<T>;
+type Job<T> = { run: JobWork<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
 
 export interface GroupCommitOptions {
   maxBatch?: number;
+  /**
+   * Transactions in flight at once, each on its own connection (default 1). Only where the
+   * database takes concurrent writers (PostgreSQL): a batch there waits on one round trip
+   * per statement, so one lane leaves both the gateway and the database mostly idle.
+   * Concurrent batches meet as two gateways on one database do (row locks, unique keys).
+   */
+  lanes?: number;
+  /** SQLite's statement cache: hot statements in the batch's transaction run on it directly (prepared-statement.ts). */
+  sqlite?: SqliteStatements | null;
   /** Runs of one transaction that fails transiently, the first included. */
   maxAttempts?: number;
   logger?: Logger;
   metrics?: Metrics;
 }
+
+/** Turns of the event loop a commit waits at most for more jobs (see gather). */
+const GATHER_TURNS = 4;
 
 /** What a failed transaction led to: run again, its jobs split apart, or a job rejected. */
 type FailureAction = 'retried' | 'split' | 'rejected';
@@ -34,9 +52,15 @@ type FailureAction = 'retried' | 'split' | 'rejected';
  */
 export class GroupCommit {
   private queue: Array<Job<unknown>> = [];
-  private flushing = false;
+  /** Batches being committed now, and whether a gather is scheduled. */
+  private active = 0;
+  private gathering = false;
+  private readonly lanes: number;
+  private readonly sqlite: SqliteStatements | null;
   private closed = false;
   private idle: Array<() => void> = [];
+  /** Work registered by jobs to run once after all of a transaction's jobs, before its COMMIT (see atEnd). */
+  private readonly ending = new WeakMap<Tx, Map<string, (tx: Tx) => Promise<void>>>();
   private readonly maxBatch: number;
   private readonly maxAttempts: number;
   private readonly logger: Logger | undefined;
@@ -47,30 +71,72 @@ export class GroupCommit {
     options: GroupCommitOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 512;
+    this.lanes = options.lanes ?? 1;
+    this.sqlite = options.sqlite ?? null;
     this.maxAttempts = options.maxAttempts ?? 4;
     this.logger = options.logger;
     this.failures = options.metrics?.counter('sideband_group_commit_failures_total', 'Group-commit transactions that failed, by failure kind and what followed', ['kind', 'action']);
   }
 
-  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  run<T>(work: JobWork<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('group commit closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run: work, resolve, reject } as Job<unknown>);
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  /** Starts gathering a batch when a lane is free and none is gathering already. */
+  private schedule(): void {
+    if (this.gathering || this.active >= this.lanes || this.queue.length === 0) return;
+    this.gathering = true;
+    const seen = this.queue.length;
+    setImmediate(() => this.gather(seen));
+  }
+
+  /**
+   * Runs `finish` once in this transaction after its last job and before its COMMIT, however
+   * many jobs ask under `key`: what each job would write alone (a change-log row, a
+   * NOTIFY) becomes one statement per commit. A transaction run again starts afresh.
+   */
+  atEnd(tx: Tx, key: string, finish: (tx: Tx) => Promise<void>): void {
+    let pending = this.ending.get(tx);
+    if (!pending) this.ending.set(tx, (pending = new Map()));
+    if (!pending.has(key)) pending.set(key, finish);
   }
 
   get pending(): number {
     return this.queue.length;
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) await this.commitBatch(this.queue.splice(0, this.maxBatch));
-    this.flushing = false;
-    for (const wake of this.idle.splice(0)) wake();
+  /**
+   * Waits while each turn of the event loop brings more jobs, up to GATHER_TURNS turns, then
+   * commits. libuv reads at most 32 datagrams from a socket per turn, so a burst of RADIUS
+   * requests reaches the queue over several turns; one commit (one fsync) for all of them
+   * instead of one per 32. A turn without a new job commits at once, so a lone request
+   * waits for no one.
+   */
+  private gather(seen: number, turns = 1): void {
+    if (this.queue.length > seen && this.queue.length < this.maxBatch && turns < GATHER_TURNS) {
+      const now = this.queue.length;
+      setImmediate(() => this.gather(now, turns + 1));
+      return;
+    }
+    this.gathering = false;
+    void this.flush(this.queue.splice(0, this.maxBatch));
+  }
+
+  private async flush(batch: Array<Job<unknown>>): Promise<void> {
+    this.active++;
+    // The next batch gathers while this one commits, in another lane if there is one.
+    this.schedule();
+    try {
+      await this.commitBatch(batch);
+    } finally {
+      this.active--;
+    }
+    this.schedule();
+    if (this.active === 0 && !this.gathering && this.queue.length === 0) for (const wake of this.idle.splice(0)) wake();
   }
 
   private async commitBatch(initial: Array<Job<unknown>>): Promise<void> {
@@ -81,14 +147,16 @@ export class GroupCommit {
       let failedAt = -1;
       try {
         await this.db.transaction().execute(async (tx) => {
+          if (this.sqlite) runsDirectlyOn(tx, this.sqlite);
           for (let i = 0; i < jobs.length; i++) {
             try {
-              results.push(await jobs[i]!.run(tx));
+              results.push(await jobs[i]!.run(tx, attempt > 1));
             } catch (e) {
               failedAt = i;
               throw e;
             }
           }
+          for (const finish of this.ending.get(tx)?.values() ?? []) await finish(tx);
         });
         jobs.forEach((job, i) => job.resolve(results[i]));
         return;
@@ -133,6 +201,6 @@ export class GroupCommit {
   /** Waits for queued writes, then refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.flushing || this.queue.length > 0) await new Promise<void>((r) => this.idle.push(r));
+    if (this.active > 0 || this.gathering || this.queue.length > 0) await new Promise<void>((r) => this.idle.push(r));
   }
 }

@@ -29,6 +29,11 @@ export interface Store {
   readonly dialect: Dialect;
   /** Where the data lives, for messages: the SQLite path or the URL without its password. */
   readonly location: string;
+  /**
+   * SQLite only: the connection's statement cache, for hot statements run inside a group
+   * commit's transaction (prepared-statement.ts). Null on PostgreSQL.
+   */
+  readonly sqlite: SqliteStatements | null;
   close(): Promise<void>;
 }
 
@@ -50,7 +55,12 @@ function redactUrl(url: string): string {
  * so compiled statements are kept by their SQL text. Safe because better-sqlite3 runs a
  * statement synchronously to completion: no two uses of one statement overlap.
  */
-function cachingStatements(file: BetterSqlite3.Database): { prepare: BetterSqlite3.Database['prepare']; close: () => void } {
+export interface SqliteStatements {
+  prepare: BetterSqlite3.Database['prepare'];
+  close: () => void;
+}
+
+function cachingStatements(file: BetterSqlite3.Database): SqliteStatements {
   const statements = new Map<string, BetterSqlite3.Statement>();
   return {
     prepare: ((sql: string) => {
@@ -71,6 +81,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db;
   let dialect: Dialect;
   let location: string;
+  let sqlite: SqliteStatements | null = null;
   if (options.databaseUrl) {
     dialect = 'postgres';
     location = redactUrl(options.databaseUrl);
@@ -95,7 +106,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     } catch (e) {
       throw new SidebandError('STORE_UNREACHABLE', `Cannot open the SQLite database at ${location}: ${(e as Error).message}`, { cause: e });
     }
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(file) }) });
+    sqlite = cachingStatements(file);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   try {
     await sql`select 1`.execute(db);
@@ -103,7 +115,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     await db.destroy().catch(() => {});
     throw new SidebandError('STORE_UNREACHABLE', `Cannot reach the database at ${location}: ${(e as Error).message}`, { cause: e });
   }
-  const store: Store = { db, dialect, location, close: () => db.destroy() };
+  const store: Store = { db, dialect, location, sqlite, close: () => db.destroy() };
   try {
     if (options.migrate) await migrateStore(store);
     else if (options.verifySchema !== false) await assertSchemaCurrent(store);

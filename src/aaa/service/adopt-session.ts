@@ -1,10 +1,43 @@
 import type { Dialect, Tx } from '../../store/open-store.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
+import type { BindingTable, SessionTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { closeWithoutStop, reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
 import { bindReported, type BindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
-import { chargeSubscriber, committedLocked, committedOf, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { chargeSubscriber, committedLocked, committedOf, insertBinding, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
+
+/** Every column of an adopted session's row but subscriber_id, which the INSERT finds by login. */
+const ADOPTED_COLUMNS = [
+  'id', 'login', 'nas_id', 'nas_identifier', 'nas_ip_address', 'nas_port', 'nas_port_id', 'acct_session_id', 'class', 'framed_address', 'pool_id', 'status',
+  'authorized_at', 'started_at', 'ended_at', 'last_seen_at', 'session_time', 'input_octets', 'output_octets', 'terminate_cause', 'charged_seconds', 'session_timeout', 'closed_by',
+  'port_key', 'calling_station_id', 'framed_interface_id',
+] as const satisfies ReadonlyArray<Exclude<keyof SessionTable, 'subscriber_id'>>;
+const BINDING_COLUMNS = ['id', 'session_id', 'address', 'port_first', 'port_last', 'start_at', 'end_at', 'open_key'] as const satisfies ReadonlyArray<keyof BindingTable>;
+const list = (columns: readonly string[]): string => columns.map((c) => `"${c}"`).join(', ');
+const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+const ADOPTED_INSERT = `insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id) values (${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?)) returning subscriber_id`;
+const insertAdopted = new PreparedStatement<{ subscriber_id: string | null }>(ADOPTED_INSERT);
+/**
+ * Both inserts only when no binding of the address overlaps [start, end) — the overlap
+ * check of bindingsOverlapping — in one statement (PostgreSQL); no row back when it did.
+ */
+const adoptIfUnheld = new PreparedStatement<{ subscriber_id: string | null }>(
+  `with o as (select 1 from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?) limit 1),
+   s as (insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id)
+         select ${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?) where not exists (select 1 from o) returning subscriber_id),
+   b as (insert into bindings (${list(BINDING_COLUMNS)}) select ${marks(BINDING_COLUMNS.length)} from s)
+   select subscriber_id from s`,
+);
+/** The same and its binding, in one statement (PostgreSQL: the binding's foreign key is checked at the statement's end). */
+const insertAdoptedWithBinding = new PreparedStatement<{ subscriber_id: string | null }>(
+  `with s as (${ADOPTED_INSERT}), b as (insert into bindings (${list(BINDING_COLUMNS)}) values (${marks(BINDING_COLUMNS.length)})) select subscriber_id from s`,
+);
+/** Bindings of the address over [start, end): open ones, or ended after `start`. */
+const bindingsOverlapping = new PreparedStatement<Pick<BindingTable, 'session_id' | 'start_at' | 'end_at'>>(
+  'select session_id, start_at, end_at from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?)',
+);
 
 /** What an Accounting Start does when it claims an address another session holds. */
 export type AddressConflictPolicy = 'trust-nas' | 'refuse';
@@ -32,6 +65,8 @@ export interface AdoptInput {
   anomalyId: string;
   policy: AddressConflictPolicy;
   dialect: Dialect;
+  /** The group commit runs this transaction again after a failure that may have followed its COMMIT. */
+  rerun?: boolean;
   /** The pool an address belongs to, when it is one of ours. */
   poolIdOf: (address: string) => string | null;
   /** The IPv6 prefixes the NAS reports, bound as `bindReported` says, with ids chosen beforehand. */
@@ -59,12 +94,12 @@ export interface AdoptInput {
  */
 export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> {
   const { report: r, facts: f } = input;
-  const again = await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst();
+  // Only a rerun can meet its own rows: the ids are new, chosen before the first run.
+  const again = input.rerun !== false ? await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst() : undefined;
   if (again) {
     const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', again.id).executeTakeFirst();
     return { anomaly: null, conflict: null, committed: [committedOf(again, binding, undefined, await prefixesOf(tx, again.id))], unboundPrefixes: [] };
   }
-  const subscriber = f.login ? await tx.selectFrom('subscribers').select('id').where('login', '=', f.login).executeTakeFirst() : undefined;
   const closed = r.kind === 'stop';
   const start = r.kind === 'start' ? r.at : reportedStart(r);
   const end = closed ? Math.max(r.at, start) : null;
@@ -73,58 +108,73 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   const anomaly: AccountingAnomalyKind | null = r.kind === 'interim' ? 'interim-without-start' : r.kind === 'stop' ? 'stop-without-start' : null;
   const address = f.framedAddress;
 
-  const committed: CommittedSession[] = [];
-  let conflict: AddressConflict | null = null;
-  let bind = address !== null;
-  // When the address became this session's: its start, unless that is back-dated into
-  // another session's finished hold.
-  let boundFrom = start;
-  if (address !== null) {
-    const overlapping = await tx
-      .selectFrom('bindings')
-      .select(['bindings.session_id', 'bindings.start_at', 'bindings.end_at'])
-      .where('bindings.address', '=', address)
-      .where('bindings.start_at', '<', end ?? Number.MAX_SAFE_INTEGER)
-      .where((eb) => eb.or([eb('bindings.end_at', 'is', null), eb('bindings.end_at', '>', start)]))
-      .execute();
-    // A live claim dated back (an Interim-Update's Acct-Session-Time, a delayed Start)
-    // may reach into a hold that has ended since: what we recorded then stands, and the
-    // address is bound from the end of the last such hold, so that no instant has two
-    // holders (resolution answers for the past). The session keeps its reported start.
-    if (!closed) for (const b of overlapping) if (b.end_at !== null && b.end_at > boundFrom) boundFrom = b.end_at;
-    // A live claim conflicts with live holders; a finished one with anybody who held the address meanwhile.
-    const holders = closed ? overlapping : overlapping.filter((b) => b.end_at === null);
-    if (holders.length > 0) {
-      conflict = { address, holders: holders.map((h) => h.session_id), policy: input.policy };
-      for (const h of holders) {
-        await recordAnomaly(tx, {
-          kind: 'address-conflict', nasId: f.nasId, sessionId: input.sessionId, otherSessionId: h.session_id, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
-          detail: { address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: input.policy },
-        });
-      }
-      if (input.policy === 'refuse') bind = false;
-      else if (!closed) {
-        for (const h of holders) {
-          const held = await lockSession(tx, input.dialect, h.session_id);
-          if (!held) continue;
-          const change = closeWithoutStop(recordOf(held.row), boundFrom, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
-          await writeChange(tx, held, change, {}, r.receivedAt);
-          committed.push(committedLocked(held, change));
-        }
-      }
-    }
-  }
-
   const row = {
-    id: input.sessionId, subscriber_id: subscriber?.id ?? null, login: f.login ?? '', nas_id: f.nasId, nas_identifier: f.nasIdentifier, nas_ip_address: f.nasIpAddress, nas_port: f.nasPort,
+    id: input.sessionId, subscriber_id: null as string | null, login: f.login ?? '', nas_id: f.nasId, nas_identifier: f.nasIdentifier, nas_ip_address: f.nasIpAddress, nas_port: f.nasPort,
     nas_port_id: f.nasPortId, acct_session_id: f.acctSessionId, class: f.classValue, framed_address: address, pool_id: address ? input.poolIdOf(address) : null,
     status: closed ? ('closed' as const) : ('active' as const), authorized_at: null, started_at: start, ended_at: end, last_seen_at: r.receivedAt, session_time: sessionTime,
     input_octets: r.inputOctets ?? 0, output_octets: r.outputOctets ?? 0, terminate_cause: closed ? r.terminateCause : null, charged_seconds: charge,
     session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null, framed_interface_id: f.framedInterfaceId ?? null,
   };
-  await tx.insertInto('sessions').values(row).execute();
-  const binding = bind && address !== null ? { id: input.bindingId, session_id: input.sessionId, address, port_first: null, port_last: null, start_at: boundFrom, end_at: end, open_key: closed ? null : address } : undefined;
-  if (binding) await tx.insertInto('bindings').values(binding).execute();
+  const bindingFrom = (from: number, a: string): BindingTable => ({ id: input.bindingId, session_id: input.sessionId, address: a, port_first: null, port_last: null, start_at: from, end_at: end, open_key: closed ? null : a });
+  // The subscriber is found by login in the INSERT itself; on PostgreSQL the binding goes in
+  // the same statement (each statement there is a round trip the Accounting-Response waits for).
+  const sessionValues = [...ADOPTED_COLUMNS.map((c) => row[c]), f.login];
+  const range = [end ?? Number.MAX_SAFE_INTEGER, start];
+
+  const committed: CommittedSession[] = [];
+  let conflict: AddressConflict | null = null;
+  let binding: BindingTable | undefined;
+  let written: { subscriber_id: string | null } | undefined;
+  if (address !== null && input.dialect === 'postgres') {
+    // The usual case, nobody held the address over the session's time: the check and both
+    // inserts in one statement. Otherwise it writes nothing, and the full path below runs.
+    const unheld = bindingFrom(start, address);
+    written = await adoptIfUnheld.first(tx, input.dialect, [address, ...range, ...sessionValues, ...BINDING_COLUMNS.map((c) => unheld[c])]);
+    if (written) binding = unheld;
+  }
+  if (!written) {
+    let bind = address !== null;
+    // When the address became this session's: its start, unless that is back-dated into
+    // another session's finished hold.
+    let boundFrom = start;
+    if (address !== null) {
+      const overlapping = await bindingsOverlapping.all(tx, input.dialect, [address, ...range]);
+      // A live claim dated back (an Interim-Update's Acct-Session-Time, a delayed Start)
+      // may reach into a hold that has ended since: what we recorded then stands, and the
+      // address is bound from the end of the last such hold, so that no instant has two
+      // holders (resolution answers for the past). The session keeps its reported start.
+      if (!closed) for (const b of overlapping) if (b.end_at !== null && b.end_at > boundFrom) boundFrom = b.end_at;
+      // A live claim conflicts with live holders; a finished one with anybody who held the address meanwhile.
+      const holders = closed ? overlapping : overlapping.filter((b) => b.end_at === null);
+      if (holders.length > 0) {
+        conflict = { address, holders: holders.map((h) => h.session_id), policy: input.policy };
+        for (const h of holders) {
+          await recordAnomaly(tx, {
+            kind: 'address-conflict', nasId: f.nasId, sessionId: input.sessionId, otherSessionId: h.session_id, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
+            detail: { address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: input.policy },
+          });
+        }
+        if (input.policy === 'refuse') bind = false;
+        else if (!closed) {
+          for (const h of holders) {
+            const held = await lockSession(tx, input.dialect, h.session_id);
+            if (!held) continue;
+            const change = closeWithoutStop(recordOf(held.row), boundFrom, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
+            await writeChange(tx, held, change, {}, r.receivedAt);
+            committed.push(committedLocked(held, change));
+          }
+        }
+      }
+    }
+    const b = bind && address !== null ? bindingFrom(boundFrom, address) : undefined;
+    binding = b;
+    written =
+      b && input.dialect === 'postgres'
+        ? await insertAdoptedWithBinding.first(tx, input.dialect, [...sessionValues, ...BINDING_COLUMNS.map((c) => b[c])])
+        : await insertAdopted.first(tx, input.dialect, sessionValues);
+    if (b && input.dialect !== 'postgres') await insertBinding.run(tx, input.dialect, b);
+  }
+  row.subscriber_id = written?.subscriber_id ?? null;
   if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt, row.id);
   if (anomaly) await recordAnomaly(tx, { id: input.anomalyId, kind: anomaly, nasId: f.nasId, sessionId: input.sessionId, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt });
   const unboundPrefixes = await bindReported(tx, { sessionId: input.sessionId, held: [], reported: input.prefixes, start, end, placeOf: input.ipv6PlaceOf, ids: input.prefixIds });

@@ -47,7 +47,8 @@ export class AuthenticationServer {
     private readonly leases: JobLeases,
     notices: ChangeNotices | null,
   ) {
-    this.commit = new GroupCommit(store.db, { logger: logger.child({ part: 'group-commit' }), metrics });
+    // PostgreSQL takes concurrent writers: several batches in flight (see GroupCommitOptions.lanes).
+    this.commit = new GroupCommit(store.db, { logger: logger.child({ part: 'group-commit' }), metrics, lanes: store.dialect === 'postgres' ? 4 : 1, sqlite: store.sqlite });
     this.sessions = new SessionService(store, this.commit, logger, config.radius.holdDownSeconds * 1000, { addressConflict: config.radius.addressConflict });
     this.feed = notices ? new SessionFeed(store, this.sessions, logger.child({ part: 'session-feed' }), metrics, notices, leases) : null;
     this.nas = new NasDirectory(store, vault, logger);

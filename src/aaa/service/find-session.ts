@@ -1,5 +1,7 @@
 import type { BindingIndex } from '../../core/resolution/binding-index.ts';
-import type { Db } from '../../store/open-store.ts';
+import type { Db, Dialect } from '../../store/open-store.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
+import type { SessionTable } from '../../store/schema.ts';
 import { reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
 import { sessionFromClass } from './session-class.ts';
 import type { AccountingFacts, OpenSession } from './session-service.ts';
@@ -12,6 +14,11 @@ export interface OpenSessions {
   byAcctId: ReadonlyMap<string, string>;
   index: BindingIndex;
 }
+
+/** Every Accounting-Request for a session this gateway does not hold open asks this (an adopted Start always). */
+const sessionsByAcctId = new PreparedStatement<Pick<SessionTable, 'id' | 'status' | 'login' | 'authorized_at' | 'started_at' | 'ended_at'>>(
+  'select id, status, login, authorized_at, started_at, ended_at from sessions where nas_id = ? and acct_session_id = ? order by id desc limit 8',
+);
 
 const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a === b;
 
@@ -30,7 +37,7 @@ const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a
  *
  * Null when none: the session is adopted.
  */
-export async function findSession(db: Db, memory: OpenSessions, f: AccountingFacts, r: AccountingReport): Promise<string | null> {
+export async function findSession(db: Db, dialect: Dialect, memory: OpenSessions, f: AccountingFacts, r: AccountingReport): Promise<string | null> {
   const byClass = sessionFromClass(f.classValue);
   if (byClass) {
     if (memory.open.has(byClass)) return byClass;
@@ -41,14 +48,7 @@ export async function findSession(db: Db, memory: OpenSessions, f: AccountingFac
     const known = memory.byAcctId.get(`${f.nasId}|${f.acctSessionId}`);
     const open = known ? memory.open.get(known) : undefined;
     if (open && sameLogin(open.login, f.login)) return open.id;
-    const candidates = await db
-      .selectFrom('sessions')
-      .select(['id', 'status', 'login', 'authorized_at', 'started_at', 'ended_at'])
-      .where('nas_id', '=', f.nasId)
-      .where('acct_session_id', '=', f.acctSessionId)
-      .orderBy('id', 'desc')
-      .limit(8)
-      .execute();
+    const candidates = await sessionsByAcctId.all(db, dialect, [f.nasId, f.acctSessionId]);
     const begun = reportedStart(r);
     for (const c of candidates) {
       if (!sameLogin(c.login, f.login)) continue;

@@ -67,7 +67,8 @@ export class SessionFeed {
     this.retainMs = options.retainMs ?? 3_600_000;
     this.changes = metrics.counter('sideband_session_feed_changes_total', 'Session changes by other gateways applied to this one');
     this.lag = metrics.histogram('sideband_session_feed_lag_seconds', 'Time from another gateway writing a session change to this gateway applying it', [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
-    notices.on(SESSION_CHANNEL, () => this.poke(), () => this.poke());
+    // A notification naming this gateway as origin is its own commit: nothing to follow.
+    notices.on(SESSION_CHANNEL, (origin) => origin !== sessions.origin && this.poke(), () => this.poke());
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Binding } from '../../core/resolution/binding.ts';
 import { newId } from '../../core/identity/ids.ts';
 import type { Dialect, Tx } from '../../store/open-store.ts';
+import { PreparedInsert, PreparedStatement } from '../../store/prepared-statement.ts';
 import type { BindingTable, PrefixBindingKind, PrefixBindingTable, SessionTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import type { SessionChange, SessionRecord } from '../protocol/session-accounting.ts';
@@ -40,13 +41,27 @@ export interface LockedSession {
  * writer in another process outdated fails with SQLITE_BUSY_SNAPSHOT and is run again.
  */
 export async function lockSession(tx: Tx, dialect: Dialect, id: string): Promise<LockedSession | undefined> {
-  const query = tx.selectFrom('sessions').selectAll().where('id', '=', id);
-  const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+  const row = await (dialect === 'postgres' ? sessionForUpdate : sessionById).first(tx, dialect, [id]);
   if (!row) return undefined;
-  const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).orderBy('start_at', 'desc').executeTakeFirst();
+  const binding = await latestBindingOf.first(tx, dialect, [id]);
   // A binding a NAT released (port-range-report.ts) while the session goes on: no Stop or sweep moves its end.
-  return { row, binding: row.status !== 'closed' && binding?.end_at != null ? undefined : binding, prefixes: await prefixesOf(tx, id) };
+  return { row, binding: row.status !== 'closed' && binding?.end_at != null ? undefined : binding, prefixes: await prefixesOfSession.all(tx, dialect, [id]) };
 }
+
+const sessionById = new PreparedStatement<SessionTable>('select * from sessions where id = ?');
+const sessionForUpdate = new PreparedStatement<SessionTable>('select * from sessions where id = ? for update');
+const latestBindingOf = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? order by start_at desc limit 1');
+
+/** A session row and a binding row as the hot paths write them: every column, in one fixed statement each. */
+export const insertSession = new PreparedInsert<SessionTable>('sessions', [
+  'id', 'subscriber_id', 'login', 'nas_id', 'nas_identifier', 'nas_ip_address', 'nas_port', 'nas_port_id', 'acct_session_id', 'class', 'framed_address', 'pool_id', 'status',
+  'authorized_at', 'started_at', 'ended_at', 'last_seen_at', 'session_time', 'input_octets', 'output_octets', 'terminate_cause', 'charged_seconds', 'session_timeout', 'closed_by',
+  'port_key', 'calling_station_id', 'framed_interface_id',
+]);
+export const insertBinding = new PreparedInsert<BindingTable>('bindings', ['id', 'session_id', 'address', 'port_first', 'port_last', 'start_at', 'end_at', 'open_key']);
+
+/** prefixesOf for the hot paths, compiled once (`store/prepared-statement.ts`). */
+export const prefixesOfSession = new PreparedStatement<PrefixBindingTable>('select * from prefix_bindings where session_id = ? order by start_at');
 
 export function prefixesOf(tx: Tx, sessionId: string): Promise<PrefixBindingTable[]> {
   return tx.selectFrom('prefix_bindings').selectAll().where('session_id', '=', sessionId).orderBy('start_at').execute();

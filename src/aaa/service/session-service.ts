@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { BindingIndex } from '../../core/resolution/binding-index.ts';
 import type { Binding } from '../../core/resolution/binding.ts';
 import { newId } from '../../core/identity/ids.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { GroupCommit } from '../../store/group-commit.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import { AddressPool, ipv4ToInt, type AllocatedUnit } from '../allocation/address-pool.ts';
@@ -18,9 +18,9 @@ import { clashHolders } from './clash-holders.ts';
 import { findSession } from './find-session.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { classFor, sessionFromClass } from './session-class.ts';
-import type { PrefixBindingKind, SessionTable } from '../../store/schema.ts';
+import type { BindingTable, PrefixBindingKind, PrefixBindingTable, SessionTable } from '../../store/schema.ts';
 import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
-import { committedLocked, committedOf, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
 import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRangeReportInput } from './port-range-report.ts';
 
 export type { AddressConflictPolicy } from './adopt-session.ts';
@@ -159,6 +159,32 @@ function poolOfRow(row: { name: string; cidr: string; ports_per_block: number | 
 /** The PostgreSQL notification channel a session change is announced on. */
 export const SESSION_CHANNEL = 'sideband_sessions';
 
+/** A retried log-in renews its unstarted authorization (reusePending): the row as renewed, or none when it started meanwhile. */
+const renewPending = new PreparedStatement<SessionTable>(
+  `update sessions set last_seen_at = ?, session_timeout = ?, calling_station_id = ?, nas_identifier = ?, nas_ip_address = ?
+   where id = ? and status = 'authorized' returning *`,
+);
+const bindingOfSession = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? limit 1');
+/** renewPending and the rows it reads after, as one statement (PostgreSQL only). */
+const renewPendingWithRows = new PreparedStatement<{ session: SessionTable; binding: BindingTable | null; prefixes: PrefixBindingTable[] }>(
+  `with s as (
+     update sessions set last_seen_at = ?, session_timeout = ?, calling_station_id = ?, nas_identifier = ?, nas_ip_address = ?
+     where id = ? and status = 'authorized' returning *)
+   select row_to_json(s) as session,
+     (select row_to_json(b) from bindings b where b.session_id = s.id limit 1) as binding,
+     (select coalesce(json_agg(p order by p.start_at), '[]'::json) from prefix_bindings p where p.session_id = s.id) as prefixes
+   from s`,
+);
+
+/**
+ * The change-log rows of one transaction and its NOTIFY, in one statement (PostgreSQL
+ * only). The payload is the writer's origin, so that its own feed need not wake for it.
+ */
+const noteSessionChanges = new PreparedStatement(
+  `with wake as (select pg_notify(?, ?)) insert into session_changes (session_id, origin, at)
+   select id, ?, (extract(epoch from clock_timestamp()) * 1000)::bigint from unnest(?::text[]) as id, wake`,
+);
+
 /**
  * Sessions and address bindings: the seed's session table 300 and its second data set.
  * Every change is written through the group commit, decided inside its transaction on
@@ -182,6 +208,8 @@ export class SessionService {
   private readonly policy: AddressConflictPolicy;
   /** This process in the session change log, so that its feed skips its own changes. */
   readonly origin = randomUUID();
+  /** Sessions each open transaction changed, written to the change log as it ends (noteChanged). */
+  private readonly changedIn = new WeakMap<Tx, string[]>();
 
   constructor(
     private readonly store: Store,
@@ -367,9 +395,13 @@ export class SessionService {
    */
   private async noteChanged(tx: Tx, sessionIds: string[]): Promise<void> {
     if (this.store.dialect !== 'postgres' || sessionIds.length === 0) return;
-    const at = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
-    await tx.insertInto('session_changes').values(sessionIds.map((id) => ({ session_id: id, origin: this.origin, at }))).execute();
-    await sql`select pg_notify(${SESSION_CHANNEL}, '')`.execute(tx);
+    let changed = this.changedIn.get(tx);
+    if (!changed) {
+      this.changedIn.set(tx, (changed = []));
+      // Once per transaction, after all its jobs: one round trip for the whole group commit.
+      this.commit.atEnd(tx, 'session-changes', () => noteSessionChanges.run(tx, 'postgres', [SESSION_CHANNEL, this.origin, this.origin, changed!]).then(() => undefined));
+    }
+    changed.push(...sessionIds);
   }
 
   /**
@@ -462,17 +494,20 @@ export class SessionService {
         ? (await this.store.db.selectFrom('sessions').select('id').where('nas_id', '=', input.nasId).where('port_key', '=', portKey).where('subscriber_id', '=', input.subscriberId).where('status', '=', 'authorized').executeTakeFirst())?.id
         : undefined);
     if (!id) return null;
+    const dialect = this.store.dialect;
     const committed = await this.commit.run(async (tx) => {
-      const done = await tx
-        .updateTable('sessions')
-        .set({ last_seen_at: now, session_timeout: input.sessionTimeout ?? null, calling_station_id: input.callingStationId ?? null, nas_identifier: input.nasIdentifier, nas_ip_address: input.nasIpAddress })
-        .where('id', '=', id)
-        .where('status', '=', 'authorized')
-        .executeTakeFirst();
-      if (Number(done.numUpdatedRows) === 0) return null;
+      const renewal = [now, input.sessionTimeout ?? null, input.callingStationId ?? null, input.nasIdentifier, input.nasIpAddress, id];
+      if (dialect === 'postgres') {
+        // One round trip: on PostgreSQL each statement is one, and they are what a renewal waits for.
+        const renewed = await renewPendingWithRows.first(tx, dialect, renewal);
+        if (!renewed) return null;
+        await this.noteChanged(tx, [id]);
+        return committedOf(renewed.session, renewed.binding ?? undefined, undefined, renewed.prefixes);
+      }
+      const row = await renewPending.first(tx, dialect, renewal);
+      if (!row) return null;
       await this.noteChanged(tx, [id]);
-      const row = await tx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      return committedOf(row, await tx.selectFrom('bindings').selectAll().where('session_id', '=', id).executeTakeFirst(), undefined, await prefixesOf(tx, id));
+      return committedOf(row, await bindingOfSession.first(tx, dialect, [id]), undefined, await prefixesOfSession.all(tx, dialect, [id]));
     });
     if (!committed) {
       // It started (or closed) meanwhile: this is a new log-in.
@@ -531,8 +566,8 @@ export class SessionService {
               if (until !== null) return { which: i, until };
             }
           }
-          await tx.insertInto('sessions').values(row).execute();
-          if (binding) await tx.insertInto('bindings').values(binding).execute();
+          await insertSession.run(tx, this.store.dialect, row);
+          if (binding) await insertBinding.run(tx, this.store.dialect, binding);
           if (prefixRows.length > 0) await tx.insertInto('prefix_bindings').values(prefixRows).execute();
           await this.noteChanged(tx, [sessionId]);
           return null;
@@ -626,13 +661,13 @@ export class SessionService {
 
   private async accountNow(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number): Promise<AccountingOutcome> {
     const report: AccountingReport = { kind, at, receivedAt, acctSessionId: f.acctSessionId, sessionTime: f.sessionTime, inputOctets: f.inputOctets, outputOctets: f.outputOctets, terminateCause: f.terminateCause };
-    const id = await findSession(this.store.db, { open: this.open, byAcctId: this.byAcctId, index: this.index }, f, report);
+    const id = await findSession(this.store.db, this.store.dialect, { open: this.open, byAcctId: this.byAcctId, index: this.index }, f, report);
     const ids = { sessionId: newId('ses', at), bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };
     const prefixes = reportedPrefixes(f);
     const prefixIds = prefixes.map(() => newId('bnd', at));
     if (prefixes.length > 0) await this.loadIpv6Pools();
     const ipv6PlaceOf = (prefix: Ipv6Prefix): PrefixPlace | undefined => this.ipv6PlaceOf(prefix);
-    const done = await this.commit.run(async (tx): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
+    const done = await this.commit.run(async (tx, rerun): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
       const current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
       if (current) {
         const change = applyAccounting(recordOf(current.row), report, current.binding?.start_at ?? null, current.binding?.end_at ?? null);
@@ -648,7 +683,7 @@ export class SessionService {
         const held = open && prefixes.length > 0 ? { ...current, prefixes: await prefixesOf(tx, current.row.id) } : current;
         return { outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: null, unboundPrefixes }, committed: [committedLocked(held, change)] };
       }
-      const adopted = await adoptSession(tx, { report, facts: f, ...ids, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), prefixes, prefixIds, ipv6PlaceOf });
+      const adopted = await adoptSession(tx, { report, facts: f, ...ids, rerun, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), prefixes, prefixIds, ipv6PlaceOf });
       await this.noteChanged(tx, adopted.committed.map((c) => c.id));
       const self = adopted.committed.at(-1)!;
       return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };

@@ -1,6 +1,7 @@
 import { verifyPassword } from '../../core/identity/password-hash.ts';
 import type { Store } from '../../store/open-store.ts';
-import type { SubscriberStatus } from '../../store/schema.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
+import type { SubscriberStatus, SubscriberTable } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
 import { spendingExhausted } from './dynamic-authorization-queue.ts';
 
@@ -15,6 +16,11 @@ export interface SubscriberEntry {
   chapRecordId: string | null;
   loadedAt: number;
 }
+
+/** Every Access-Request whose subscriber is not cached reads this. */
+const subscriberByLogin = new PreparedStatement<Pick<SubscriberTable, 'id' | 'login' | 'status' | 'seconds_remaining' | 'password_hash' | 'chap_record_id' | 'amount_used' | 'spending_limit' | 'spent_session_seconds'>>(
+  'select id, login, status, seconds_remaining, password_hash, chap_record_id, amount_used, spending_limit, spent_session_seconds from subscribers where login = ?',
+);
 
 /**
  * Subscribers as RADIUS sees them, cached for `ttlMs` so that a burst of log-ins does not
@@ -38,11 +44,7 @@ export class SubscriberDirectory {
   async get(login: string, now = Date.now()): Promise<SubscriberEntry | null> {
     const cached = this.entries.get(login);
     if (cached !== undefined && (cached === null ? false : now - cached.loadedAt < this.ttlMs)) return cached;
-    const row = await this.store.db
-      .selectFrom('subscribers')
-      .select(['id', 'login', 'status', 'seconds_remaining', 'password_hash', 'chap_record_id', 'amount_used', 'spending_limit', 'spent_session_seconds'])
-      .where('login', '=', login)
-      .executeTakeFirst();
+    const row = await subscriberByLogin.first(this.store.db, this.store.dialect, [login]);
     const entry = row ? { id: row.id, login: row.login, status: row.status, secondsRemaining: row.seconds_remaining,
       spendingExhausted: row.spent_session_seconds !== null && Number(row.spent_session_seconds) === 0 && spendingExhausted(row), passwordHash: row.password_hash, chapRecordId: row.chap_record_id, loadedAt: now } : null;
     if (this.entries.size >= this.maxEntries) {

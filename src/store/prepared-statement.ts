@@ -1,0 +1,71 @@
+import { CompiledQuery } from 'kysely';
+import type { Db, Dialect, SqliteStatements, Tx } from './open-store.ts';
+
+/** SQLite transactions whose connection hot statements may use directly (see runsDirectlyOn). */
+const direct = new WeakMap<Db | Tx, SqliteStatements>();
+
+/**
+ * Inside this transaction, run prepared statements on SQLite's connection itself instead of
+ * through Kysely's executor (its connection lock, result transforms and promises cost more
+ * than the statement). Only for a transaction that holds the one connection for its whole
+ * length, as the group commit's do: outside one, Kysely's lock keeps a read from seeing
+ * another transaction's uncommitted rows.
+ */
+export function runsDirectlyOn(tx: Tx, sqlite: SqliteStatements): void {
+  direct.set(tx, sqlite);
+}
+
+/**
+ * A statement on a hot path (every RADIUS request runs a few), written once as SQL text
+ * with `?` placeholders instead of through Kysely's builder: the builder builds and
+ * compiles its query tree on every call, which cost more CPU per Access-Request than
+ * SQLite itself. The text is fixed, so better-sqlite3 prepares it once (open-store.ts
+ * keeps prepared statements by text). Only plain SQL that both dialects read alike;
+ * PostgreSQL gets `$1, $2 …` for the `?`s.
+ */
+export class PreparedStatement<Row = Record<string, unknown>> {
+  private readonly text: Record<Dialect, string>;
+
+  constructor(sql: string) {
+    let n = 0;
+    this.text = { sqlite: sql, postgres: sql.replace(/\?/g, () => `$${++n}`) };
+  }
+
+  async all(db: Db | Tx, dialect: Dialect, parameters: readonly unknown[]): Promise<Row[]> {
+    const sqlite = dialect === 'sqlite' ? direct.get(db) : undefined;
+    if (sqlite) {
+      const statement = sqlite.prepare(this.text.sqlite);
+      if (statement.reader) return statement.all(parameters) as Row[];
+      statement.run(parameters);
+      return [];
+    }
+    return (await db.executeQuery<Row>(CompiledQuery.raw(this.text[dialect], [...parameters]))).rows;
+  }
+
+  async first(db: Db | Tx, dialect: Dialect, parameters: readonly unknown[]): Promise<Row | undefined> {
+    return (await this.all(db, dialect, parameters))[0];
+  }
+
+  /** Runs a write; returns how many rows it changed. */
+  async run(db: Db | Tx, dialect: Dialect, parameters: readonly unknown[]): Promise<number> {
+    const sqlite = dialect === 'sqlite' ? direct.get(db) : undefined;
+    if (sqlite) return sqlite.prepare(this.text.sqlite).run(parameters).changes;
+    return Number((await db.executeQuery(CompiledQuery.raw(this.text[dialect], [...parameters]))).numAffectedRows ?? 0);
+  }
+}
+
+/** An INSERT of one row into `table`, its columns in this order; `values` reads them from a row object. */
+export class PreparedInsert<Row extends object> {
+  private readonly statement: PreparedStatement;
+
+  constructor(
+    table: string,
+    private readonly columns: ReadonlyArray<keyof Row & string>,
+  ) {
+    this.statement = new PreparedStatement(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+  }
+
+  run(db: Db | Tx, dialect: Dialect, row: Row): Promise<number> {
+    return this.statement.run(db, dialect, this.columns.map((c) => row[c] ?? null));
+  }
+}
