@@ -149,6 +149,7 @@ export class NetworkProvisioning {
         throw new SidebandError('NAS_NAME_TAKEN', taken.removed_at === null ? `A NAS client named ${name} already exists.` : `A NAS client named ${name} was removed; its name stays with its sessions in the history. Choose another name.`, { param: 'name' });
       }
       if (tlsFingerprint) await assertFingerprintFree(tx, tlsFingerprint, null);
+      if (tlsName) await assertTlsNameFree(tx, tlsName, null);
       const poolNamed = async (poolName: string | null | undefined, family: 4 | 6, param: string): Promise<string | null> => {
         if (!poolName) return null;
         const pool = await tx.selectFrom('pools').select(['id', 'cidr']).where('name', '=', poolName).executeTakeFirst();
@@ -185,6 +186,7 @@ export class NetworkProvisioning {
     if (Object.keys(patch).length === 0) throw new SidebandError('REQUEST_INVALID', 'Nothing to change: give --coa-address, --coa-port, --tls-fingerprint or --tls-name.');
     await this.store.db.transaction().execute(async (tx) => {
       if (patch.tls_fingerprint) await assertFingerprintFree(tx, patch.tls_fingerprint, view.id);
+      if (patch.tls_name) await assertTlsNameFree(tx, patch.tls_name, view.id);
       const r = await tx.updateTable('nas_clients').set(patch).where('id', '=', view.id).where('removed_at', 'is', null).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) throw new SidebandError('NAS_NOT_FOUND', `No NAS client named ${name}.`, { param: 'name' });
       const before = { coaPort: view.coaPort, coaAddress: view.coaAddress, tlsFingerprint: view.tlsFingerprint, tlsName: view.tlsName };
@@ -278,4 +280,12 @@ async function assertFingerprintFree(tx: Tx, fingerprint: string, except: string
   if (except) q = q.where('id', '!=', except);
   const holder = await q.executeTakeFirst();
   if (holder) throw new SidebandError('NAS_TLS_FINGERPRINT_TAKEN', `NAS client ${holder.name} is registered with that certificate fingerprint.`, { param: 'tlsFingerprint' });
+}
+
+/** One certificate name names one NAS, for the same reason (a unique index backs both checks). */
+async function assertTlsNameFree(tx: Tx, name: string, except: string | null): Promise<void> {
+  let q = tx.selectFrom('nas_clients').select('name').where('tls_name', '=', name).where('removed_at', 'is', null);
+  if (except) q = q.where('id', '!=', except);
+  const holder = await q.executeTakeFirst();
+  if (holder) throw new SidebandError('NAS_TLS_NAME_TAKEN', `NAS client ${holder.name} is known over RadSec by the name ${name}.`, { param: 'tlsName' });
 }

@@ -16,6 +16,7 @@ import * as webSessions from './0014-web-sessions.ts';
 import * as ipv6Prefixes from './0015-ipv6-prefixes.ts';
 import * as radsecAndCoaTriggers from './0016-radsec-and-coa-triggers.ts';
 import * as natPortBlocks from './0017-nat-port-blocks.ts';
+import * as radsecNameUnique from './0018-radsec-name-unique.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -41,6 +42,7 @@ const migrations: Record<string, DialectMigration> = {
   '0015-ipv6-prefixes': ipv6Prefixes,
   '0016-radsec-and-coa-triggers': radsecAndCoaTriggers,
   '0017-nat-port-blocks': natPortBlocks,
+  '0018-radsec-name-unique': radsecNameUnique,
 };
 
 export class SidebandMigrations implements MigrationProvider {
