@@ -33,9 +33,19 @@ export interface DemoChannelLine {
 export const DEMO_TEST_CARD = '4242424242424242';
 
 /** Seeds a fresh store with one of everything a newcomer needs to try the gateway. */
+
+/**
+ * A random secret for the demo data, typed on command lines by the README and the
+ * quickstart (`radclient … auth "$S"`): base64url, but never starting with '-', which a
+ * program would read as an option (one secret in 64 did).
+ */
+function demoSecret(bytes: number): string {
+  const text = randomBytes(bytes).toString('base64url');
+  return text.startsWith('-') ? `x${text.slice(1)}` : text;
+}
 export async function seedDemoData(ctx: Context): Promise<DemoCredentials> {
-  const password = randomBytes(9).toString('base64url');
-  const secret = randomBytes(18).toString('base64url');
+  const password = demoSecret(9);
+  const secret = demoSecret(18);
   await ctx.network.addPool({ name: 'demo-pool', cidr: '192.0.2.0/24' });
   await ctx.network.addNas({ name: 'demo-nas', address: '127.0.0.0/8', secret, pool: 'demo-pool' });
   await ctx.exporters.add({ name: 'demo-exporter', address: '127.0.0.0/8' });
@@ -51,7 +61,7 @@ export async function seedDemoData(ctx: Context): Promise<DemoCredentials> {
   await ctx.merchants.certify(merchant.id);
   const { token } = await ctx.tokens.issue('demo-operator');
   // Numbers from the 555-01xx fiction range, beside the provider's default +1555010000x.
-  const channel: DemoChannelLine = { username: 'demo-shop', password: randomBytes(18).toString('base64url'), lineNumber: '+15550177000', numbers: ['+15550177001', '+15550177002'] };
+  const channel: DemoChannelLine = { username: 'demo-shop', password: demoSecret(18), lineNumber: '+15550177000', numbers: ['+15550177001', '+15550177002'] };
   return {
     subscriber: { login: 'demo', password },
     nas: { name: 'demo-nas', secret },
