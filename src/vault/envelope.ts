@@ -12,7 +12,8 @@ import { SidebandError } from '../errors/sideband-error.ts';
 const IV = 12;
 const TAG = 16;
 
-function seal(key: Buffer, plaintext: Buffer, aad: string): string {
+/** AES-256-GCM under `key`, `aad` bound as associated data; also seals what is not a vault record (web sessions). */
+export function seal(key: Buffer, plaintext: Buffer, aad: string): string {
   const iv = randomBytes(IV);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
@@ -20,7 +21,8 @@ function seal(key: Buffer, plaintext: Buffer, aad: string): string {
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
 }
 
-function open(key: Buffer, sealed: string, aad: string): Buffer {
+/** Opens what `seal` sealed; VAULT_DECRYPT_FAILED on a wrong key, another `aad` or altered bytes. */
+export function open(key: Buffer, sealed: string, aad: string): Buffer {
   const raw = Buffer.from(sealed, 'base64');
   if (raw.length < IV + TAG) throw new SidebandError('VAULT_DECRYPT_FAILED', 'Sealed value is truncated.');
   try {

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { open, seal } from '../vault/envelope.ts';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/open-store.ts';
 import type { Database, WebSessionTable } from '../store/schema.ts';
@@ -30,27 +31,20 @@ const idHash = (id: string): string => createHash('sha256').update(id).digest('b
 
 /**
  * The data's key is derived from the session id (HKDF-SHA256): only a request carrying the
- * cookie can open it. AES-256-GCM with a fresh nonce per write; the row's hash is the
- * associated data, so a sealed value cannot be moved to another row.
+ * cookie can open it. Sealed as the vault seals (envelope.ts: AES-256-GCM, a fresh nonce per
+ * write); the row's hash is the associated data, so a sealed value cannot be moved to another row.
  */
 function dataKey(id: string): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(id), Buffer.alloc(0), 'sideband web session data', 32));
 }
 
-function seal(id: string, data: unknown): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', dataKey(id), iv).setAAD(Buffer.from(idHash(id)));
-  const sealed = Buffer.concat([cipher.update(JSON.stringify(data), 'utf8'), cipher.final()]);
-  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+function sealData(id: string, data: unknown): string {
+  return seal(dataKey(id), Buffer.from(JSON.stringify(data), 'utf8'), idHash(id));
 }
 
-function open<T>(id: string, text: string): T | null {
-  const bytes = Buffer.from(text, 'base64url');
-  if (bytes.length < 28) return null;
+function openData<T>(id: string, text: string): T | null {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', dataKey(id), bytes.subarray(0, 12)).setAAD(Buffer.from(idHash(id)));
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    return JSON.parse(Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8')) as T;
+    return JSON.parse(open(dataKey(id), text, idHash(id)).toString('utf8')) as T;
   } catch {
     return null;
   }
@@ -80,7 +74,7 @@ export class WebSessionStore<T> {
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(32).toString('base64url');
     const idle = subject === null ? Math.min(ANONYMOUS_IDLE_MS, this.policy.idleMs) : this.policy.idleMs;
-    await this.store.db.insertInto('web_sessions').values({ id_hash: idHash(id), site: this.site, subject, csrf, data: seal(id, data), created_at: now, last_seen: now, expires_at: now + idle }).execute();
+    await this.store.db.insertInto('web_sessions').values({ id_hash: idHash(id), site: this.site, subject, csrf, data: sealData(id, data), created_at: now, last_seen: now, expires_at: now + idle }).execute();
     if (subject !== null) {
       const rows = await this.store.db.selectFrom('web_sessions').select('id_hash').where('site', '=', this.site).where('subject', '=', subject).orderBy('last_seen', 'desc').orderBy('created_at', 'desc').execute();
       const surplus = rows.slice(this.policy.perSubject).map((r) => r.id_hash).filter((h) => h !== idHash(id));
@@ -95,7 +89,7 @@ export class WebSessionStore<T> {
     const hash = idHash(id);
     const row = await this.store.db.selectFrom('web_sessions').selectAll().where('id_hash', '=', hash).where('site', '=', this.site).executeTakeFirst();
     if (!row || Number(row.expires_at) <= now) return null;
-    const data = open<T>(id, row.data);
+    const data = openData<T>(id, row.data);
     if (data === null) return null;
     if (now - Number(row.last_seen) >= this.touchMs) {
       const idle = row.subject === null ? Math.min(ANONYMOUS_IDLE_MS, this.policy.idleMs) : this.policy.idleMs;
