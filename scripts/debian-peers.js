@@ -4,8 +4,8 @@
 // says what it skips. Shared by the README's test line and every bench under bench/.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-// /usr/sbin is not on every PATH (kamailio, freeradius and nfacctd live there).
-const haveCommand = (name) => spawnSync('sh', ['-c', `PATH=$PATH:/usr/sbin:/sbin command -v ${name}`], { stdio: 'ignore' }).status === 0;
+/** Whether `name` runs here; /usr/sbin is not on every PATH (kamailio, freeradius and nfacctd live there). */
+export const haveCommand = (name) => spawnSync('sh', ['-c', `PATH=$PATH:/usr/sbin:/sbin command -v ${name}`], { stdio: 'ignore' }).status === 0;
 
 /**
  * Makes sure each command is present, installing the Debian package that provides it

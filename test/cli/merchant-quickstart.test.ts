@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ephemeralPorts, spawnGateway, type SpawnedGateway } from '../support/spawn-gateway.ts';
+import { haveCommand } from '../../scripts/debian-peers.js';
 
 /**
  * docs/merchant-quickstart.md, as written: its `sh` blocks in order in one shell (so the
@@ -17,7 +18,7 @@ import { ephemeralPorts, spawnGateway, type SpawnedGateway } from '../support/sp
 const root = new URL('../..', import.meta.url).pathname;
 const page = readFileSync(join(root, 'docs', 'merchant-quickstart.md'), 'utf8');
 const blocks = (lang: string): string[] => [...page.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
-const have = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+const have = haveCommand;
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { exitCodes } from '../../src/cli/output.ts';
 import { ephemeralPorts, spawnGateway, type SpawnedGateway } from '../support/spawn-gateway.ts';
 import { testCardNumber } from '../support/test-cards.ts';
+import { haveCommand } from '../../scripts/debian-peers.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -39,7 +40,7 @@ function runLines(script: string, cwd: string, env: NodeJS.ProcessEnv = {}): { c
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const have = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+const have = haveCommand;
 
 describe('the README\'s examples, as written, against a fresh demo data directory', () => {
   let dir: string;

@@ -1,6 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { haveCommand } from '../../scripts/debian-peers.js';
 
-export const haveRadclient = spawnSync('sh', ['-c', 'command -v radclient'], { stdio: 'ignore' }).status === 0;
+export const haveRadclient = haveCommand('radclient');
 
 export interface RadclientReply {
   code: string | null;

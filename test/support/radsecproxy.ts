@@ -1,11 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { haveCommand } from '../../scripts/debian-peers.js';
 
-export const haveRadsecproxy = spawnSync('sh', ['-c', 'command -v radsecproxy'], { stdio: 'ignore' }).status === 0;
+export const haveRadsecproxy = haveCommand('radsecproxy');
 
 export interface Radsecproxy {
   /** Where radclient sends, as a NAS would send to its local proxy: host:port (UDP). */

@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { haveCommand } from '../../scripts/debian-peers.js';
 
 /** A UDP port on 127.0.0.1 nobody uses right now. */
 export function freeUdpPort(): Promise<number> {
@@ -16,7 +17,7 @@ export function freeUdpPort(): Promise<number> {
   });
 }
 
-export const haveSipp = spawnSync('sh', ['-c', 'command -v sipp'], { stdio: 'ignore' }).status === 0;
+export const haveSipp = haveCommand('sipp');
 export const sippMissing = 'sipp missing (apt-get install sip-tester)';
 
 export interface SippOptions {

@@ -10,8 +10,9 @@ import { decodePacket } from '../../src/aaa/wire/decode-packet.ts';
 import type { AttributeInput } from '../../src/aaa/wire/encode-packet.ts';
 import { AUTHENTICATOR_OFFSET } from '../../src/aaa/wire/packet-format.ts';
 import type { RadiusPacket } from '../../src/aaa/wire/radius-packet.ts';
+import { haveCommand } from '../../scripts/debian-peers.js';
 
-export const haveTshark = spawnSync('sh', ['-c', 'command -v tshark'], { stdio: 'ignore' }).status === 0;
+export const haveTshark = haveCommand('tshark');
 
 /** How the test NAS answers a request: as RFC 5176 §2 allows, or not at all, or first with a forgery. */
 export type NasBehaviour =

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { verifyAccountingRequestAuthenticator } from '../../../src/aaa/protocol/accounting-request-authenticator.ts';
@@ -10,11 +10,12 @@ import { recoverUserPassword } from '../../../src/aaa/protocol/user-password.ts'
 import { AcctStatusType } from '../../../src/aaa/wire/attribute-values.ts';
 import { decodePacket } from '../../../src/aaa/wire/decode-packet.ts';
 import type { RadiusPacket } from '../../../src/aaa/wire/radius-packet.ts';
+import { haveCommand } from '../../../scripts/debian-peers.js';
 
 // FreeRADIUS's radclient as the NAS: it signs, hides and computes CHAP with FreeRADIUS's
 // own code, and checks our Response Authenticator and Message-Authenticator the same way.
 
-const haveRadclient = spawnSync('sh', ['-c', 'command -v radclient'], { stdio: 'ignore' }).status === 0;
+const haveRadclient = haveCommand('radclient');
 const skip = haveRadclient ? false : 'radclient is not installed (Debian package freeradius-utils)';
 
 const secret = 'loopback-interop-secret-7f3a';
