@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { DurableWrites } from '../../store/durable-writes.ts';
+import { PreparedStatement, dialectOf } from '../../store/prepared-statement.ts';
 import type { Db, Store, Tx } from '../../store/open-store.ts';
 import type { Database } from '../../store/schema.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
@@ -130,9 +131,15 @@ export async function linkClaim(tx: Tx, claim: IdempotencyClaim, resourceId: str
 
 /** Stores the response in the transaction of the write it reports; refuses if the key changed hands. */
 export async function completeClaim(tx: Tx, claim: IdempotencyClaim, status: number, body: string): Promise<void> {
-  const r = await answer(tx, claim, status, body).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw lost(claim);
+  const changed = await storeAnswer.run(tx, dialectOf(tx), [status, body, claim.merchantId, claim.key, claim.owner]);
+  if (changed !== 1) throw lost(claim);
 }
+
+/** `answer` as one prepared statement: every purchase stores its answer this way. */
+const storeAnswer = new PreparedStatement(
+  `update idempotency_keys set status = 'done', response_status = ?, response_body = ?, locked_until = 0
+   where merchant_id = ? and key = ? and owner = ? and status = 'in_progress'`,
+);
 
 type KeyUpdate = UpdateQueryBuilder<Database, 'idempotency_keys', 'idempotency_keys', UpdateResult>;
 
