@@ -63,7 +63,12 @@ export interface SqliteStatements {
 function cachingStatements(file: BetterSqlite3.Database): SqliteStatements {
   const statements = new Map<string, BetterSqlite3.Statement>();
   return {
-    prepare: ((sql: string) => {
+    prepare: ((text: string) => {
+      // Kysely opens every transaction with a plain (deferred) BEGIN. One that reads, then
+      // writes after another process committed fails at once with SQLITE_BUSY ("database is
+      // locked": its snapshot is stale, and busy_timeout is not consulted). IMMEDIATE takes
+      // the write lock at BEGIN, where busy_timeout waits for the other process instead.
+      const sql = text === 'begin' ? 'begin immediate' : text;
       let statement = statements.get(sql);
       if (!statement) {
         // Bounded: ad-hoc query texts (multi-row inserts of varying size) must not grow it for ever.
