@@ -22,6 +22,15 @@ function peerFingerprint(socket: TLSSocket): string | null {
   return raw ? certificateFingerprint(new X509Certificate(raw.raw).toString()) : null;
 }
 
+/**
+ * Frames are small and each waits for the peer's answer or follows one that did (hello,
+ * item, done): with Nagle's algorithm a frame written while the previous one is unacknowledged
+ * waits for the peer's delayed ACK, 40 ms on Linux, which was most of an exchange's time.
+ */
+function noDelay(socket: TLSSocket): void {
+  socket.setNoDelay(true);
+}
+
 /** The passive end (the callee): listens for the caller's TLS connection. */
 export function listenMedia(identity: ChannelIdentity, host: string, expectedPeer: string, timeoutMs: number): Promise<MediaListener> {
   return new Promise((resolve, reject) => {
@@ -36,6 +45,7 @@ export function listenMedia(identity: ChannelIdentity, host: string, expectedPee
       }
       clearTimeout(timer);
       server.close();
+      noDelay(socket);
       settle(socket);
     });
     const timer = setTimeout(() => { server.close(); fail(new Error('media-timeout')); }, timeoutMs);
@@ -59,6 +69,7 @@ export function connectMedia(identity: ChannelIdentity, host: string, port: numb
         return;
       }
       socket.setTimeout(0);
+      noDelay(socket);
       resolve(socket);
     });
     socket.once('timeout', () => { socket.destroy(); reject(new Error('media-timeout')); });
