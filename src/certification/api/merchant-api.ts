@@ -195,7 +195,8 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
     };
     signed.get('/v1/channel', async () => channel().capabilities());
     signed.post('/v1/channel/exchanges', async (request: Authed, reply) =>
-      idempotent(request, reply, false, async () => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJsonBody(request.rawBody))) })));
+      // The exchange stores its answer under the key in the commit that records it.
+      idempotent(request, reply, false, async (claim) => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJsonBody(request.rawBody)), claim), stored: true as const })));
     signed.get('/v1/channel/exchanges/:id', async (request: Authed) => channel().view(idOf(request, 'CHANNEL_EXCHANGE_NOT_FOUND'), merchantOf(request).id));
 
     signed.get('/v1/captures/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, idOf(request), 'capture'));
