@@ -56,7 +56,8 @@ const env = {
   SIDEBAND_TEST_SEED: process.env.SIDEBAND_TEST_SEED ?? randomBytes(8).toString('hex'),
 };
 
-const totals = { pass: 0, fail: 0, skipped: 0 };
+// A test whose hook failed is reported `cancelled`, not `fail`: it failed all the same.
+const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0 };
 
 function runPhase(files, transcript) {
   return new Promise((resolve) => {
@@ -88,5 +89,5 @@ if (isStale()) build();
 
 const code1 = await runPhase(phase1, 'test-output.log');
 const code2 = await runPhase(phase2, null);
-console.log(`\n${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+console.log(`\n${totals.pass} passed, ${totals.fail + totals.cancelled} failed, ${totals.skipped} skipped`);
 process.exit(code1 !== 0 ? code1 : code2);

@@ -8,7 +8,7 @@
 // a gateway that fails fast can never look faster than one that works.
 import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
-import { cpuSeconds } from '../radius/process-usage.ts';
+import { commandCpuSeconds, cpuSeconds } from '../radius/process-usage.ts';
 import { createInterface } from 'node:readline';
 import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 
@@ -87,10 +87,15 @@ for (const dialect of ['sqlite', 'postgres']) {
     for (const c of levels) {
       const load = loadavg()[0]!;
       const cpuBefore = cpuSeconds(pid);
+      const pgBefore = dialect === 'postgres' ? commandCpuSeconds('postgres') : 0;
+      const clientBefore = process.cpuUsage();
       const r = await level(client, setup.addresses, c);
-      // CPU the gateway spent per approval: steadier than the rate on a shared machine.
-      const cpuPer = ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, r.successes);
-      const row = `${dialect.padEnd(9)} concurrency ${String(c).padStart(3)}  ${r.rps.toFixed(0).padStart(6)} approved/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  gateway CPU ${cpuPer.toFixed(2)} ms/approval  load ${load.toFixed(1)}  (${r.requests} requests: ${r.successes} approved; declined: ${counted(r.declines)}; errors: ${counted(r.errors)})`;
+      // CPU per approval, steadier than the rate on a shared machine: the gateway's, the
+      // PostgreSQL server's, and this load generator's (signing and HTTP), which shares the cores.
+      const per = (seconds: number) => ((seconds * 1000) / Math.max(1, r.successes)).toFixed(2);
+      const clientUsed = process.cpuUsage(clientBefore);
+      const cpu = `CPU ms/approval: gateway ${per(cpuSeconds(pid) - cpuBefore)}${dialect === 'postgres' ? `, postgres ${per(commandCpuSeconds('postgres') - pgBefore)}` : ''}, client ${per((clientUsed.user + clientUsed.system) / 1e6)}`;
+      const row = `${dialect.padEnd(9)} concurrency ${String(c).padStart(3)}  ${r.rps.toFixed(0).padStart(6)} approved/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ${cpu}  load ${load.toFixed(1)}  (${r.requests} requests: ${r.successes} approved; declined: ${counted(r.declines)}; errors: ${counted(r.errors)})`;
       console.log(row);
       rows.push(row);
     }

@@ -1,7 +1,8 @@
-import { PostgresAdapter, sql } from 'kysely';
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 import type { Db, Tx } from './open-store.ts';
+import { dialectOf } from './prepared-statement.ts';
 
 /**
  * The PostgreSQL channel on which a transaction that changed what gateways keep in memory
@@ -21,7 +22,7 @@ export const isFollowedAction = (action: string): boolean => FOLLOWED.some((p) =
  * SQLite runs one gateway per data directory; its followers poll instead.
  */
 export async function announce(db: Db | Tx, action: string, subjectId: string | null): Promise<void> {
-  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+  if (dialectOf(db) !== 'postgres') return;
   await sql`select pg_notify(${REGISTRY_CHANNEL}, ${`${action} ${subjectId ?? ''}`.trim()})`.execute(db);
 }
 

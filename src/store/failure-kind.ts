@@ -28,6 +28,9 @@ const pgClientConnectionErrors = [/^Connection terminated/, /is not queryable/, 
 function kindOfOne(e: unknown): FailureKind | undefined {
   if (!e || typeof e !== 'object') return undefined;
   const code = (e as { code?: unknown }).code;
+  // A prepared statement whose table a migration changed (open-store.ts): rolled back, and
+  // the connection no longer uses prepared statements, so running it again succeeds.
+  if ((e as { retryable?: unknown }).retryable === 'stale-plan') return 'serialization';
   if (typeof code === 'string') {
     if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique-violation';
     if (code === '40001' || code === '40P01') return 'serialization';

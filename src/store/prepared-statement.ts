@@ -1,5 +1,8 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, PostgresAdapter } from 'kysely';
 import type { Db, Dialect, SqliteStatements, Tx } from './open-store.ts';
+
+/** Which database a connection or transaction talks to, for code handed only a `Tx`. */
+export const dialectOf = (db: Db | Tx): Dialect => (db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite');
 
 /** SQLite transactions whose connection hot statements may use directly (see runsDirectlyOn). */
 const direct = new WeakMap<Db | Tx, SqliteStatements>();
@@ -54,18 +57,30 @@ export class PreparedStatement<Row = Record<string, unknown>> {
   }
 }
 
-/** An INSERT of one row into `table`, its columns in this order; `values` reads them from a row object. */
+/** Every column of a table, checked by the compiler: a column added to the row type and left out here fails to build. */
+export const allColumns = <Row extends object>(columns: Record<keyof Row & string, true>): Array<keyof Row & string> => Object.keys(columns) as Array<keyof Row & string>;
+
+/** An INSERT of rows into `table`, its columns in this order; `values` reads them from a row object. */
 export class PreparedInsert<Row extends object> {
-  private readonly statement: PreparedStatement;
+  /** One statement per row count used: a ledger transaction writes two rows, rarely more. */
+  private readonly statements = new Map<number, PreparedStatement>();
 
   constructor(
-    table: string,
+    private readonly table: string,
     private readonly columns: ReadonlyArray<keyof Row & string>,
-  ) {
-    this.statement = new PreparedStatement(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
-  }
+  ) {}
 
   run(db: Db | Tx, dialect: Dialect, row: Row): Promise<number> {
-    return this.statement.run(db, dialect, this.columns.map((c) => row[c] ?? null));
+    return this.runRows(db, dialect, [row]);
+  }
+
+  runRows(db: Db | Tx, dialect: Dialect, rows: readonly Row[]): Promise<number> {
+    let statement = this.statements.get(rows.length);
+    if (!statement) {
+      const tuple = `(${this.columns.map(() => '?').join(', ')})`;
+      statement = new PreparedStatement(`insert into "${this.table}" (${this.columns.map((c) => `"${c}"`).join(', ')}) values ${rows.map(() => tuple).join(', ')}`);
+      if (rows.length <= 8) this.statements.set(rows.length, statement);
+    }
+    return statement.run(db, dialect, rows.flatMap((row) => this.columns.map((c) => row[c] ?? null)));
   }
 }

@@ -60,6 +60,37 @@ for (const dialect of dialects) {
       assert.equal(replay.body.error?.code, 'SIGNATURE_NONCE_REUSED');
     });
 
+    it('a purchase spends its nonce with its key: a replay, a refused body, a bad key, a taken key, and eight at once', async () => {
+      const count = async () => (await m.t.gateway.context.store.db.selectFrom('authorizations').select((eb) => eb.fn.countAll<number>().as('n')).where('merchant_id', '=', m.merchantId).executeTakeFirstOrThrow()).n;
+      const before = Number(await count());
+      // The same signed request twice: the nonce, written in the key's statement, refuses the second.
+      const n1 = randomUUID();
+      const k1 = randomUUID();
+      assert.equal((await raw({ sign: { nonce: n1 }, headers: { 'idempotency-key': k1 } })).status, 201);
+      assert.equal((await raw({ sign: { nonce: n1 }, headers: { 'idempotency-key': k1 } })).body.error?.code, 'SIGNATURE_NONCE_REUSED');
+      // A new nonce with the taken key gets the stored answer, and its nonce is spent even so.
+      const n2 = randomUUID();
+      assert.equal((await raw({ sign: { nonce: n2 }, headers: { 'idempotency-key': k1 } })).status, 201);
+      assert.equal((await raw({ sign: { nonce: n2 }, headers: { 'idempotency-key': k1 } })).body.error?.code, 'SIGNATURE_NONCE_REUSED');
+      // A body refused before the key is taken, and a malformed key: both spend the nonce.
+      const n3 = randomUUID();
+      assert.equal((await raw({ sign: { nonce: n3 }, body: JSON.stringify({ customer: { address }, amount: -1, currency: 'EUR' }) })).status, 400);
+      assert.equal((await raw({ sign: { nonce: n3 } })).body.error?.code, 'SIGNATURE_NONCE_REUSED');
+      const n4 = randomUUID();
+      assert.equal((await raw({ sign: { nonce: n4 }, headers: { 'idempotency-key': 'k'.repeat(300) } })).body.error?.code, 'FIELD_INVALID');
+      assert.equal((await raw({ sign: { nonce: n4 } })).body.error?.code, 'SIGNATURE_NONCE_REUSED');
+      // Eight copies of one signed request at once, then eight with one nonce and eight keys: one purchase each time.
+      const n5 = randomUUID();
+      const k5 = randomUUID();
+      const same = await Promise.all(Array.from({ length: 8 }, () => raw({ sign: { nonce: n5 }, headers: { 'idempotency-key': k5 } })));
+      assert.deepEqual(same.map((r) => r.status).sort(), [201, 401, 401, 401, 401, 401, 401, 401]);
+      assert.ok(same.filter((r) => r.status === 401).every((r) => r.body.error?.code === 'SIGNATURE_NONCE_REUSED'));
+      const n6 = randomUUID();
+      const keys = await Promise.all(Array.from({ length: 8 }, () => raw({ sign: { nonce: n6 } })));
+      assert.deepEqual(keys.map((r) => r.status).sort(), [201, 401, 401, 401, 401, 401, 401, 401]);
+      assert.equal(Number(await count()) - before, 3, 'one authorization for k1, one for k5, one for the nonce n6');
+    });
+
     it('certification: an uncertified merchant and a revoked one are refused with 403', async () => {
       const ctx = m.t.gateway.context;
       const pending = await ctx.merchants.add({ name: 'Pending Shop' });

@@ -1,4 +1,5 @@
-import { PostgresAdapter, sql } from 'kysely';
+import { sql } from 'kysely';
+import { dialectOf } from '../../store/prepared-statement.ts';
 import { newId } from '../../core/identity/ids.ts';
 import { toIso } from '../../core/time/to-iso.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
@@ -85,7 +86,7 @@ async function insert(tx: Tx, session: Pick<SessionTable, 'id' | 'nas_id'>, kind
 
 /** Wakes the lease holder at commit (PostgreSQL); SQLite's gateway polls. */
 async function wake(tx: Tx, claimedBy: string | null | undefined): Promise<void> {
-  if (claimedBy || !(tx.getExecutor().adapter instanceof PostgresAdapter)) return;
+  if (claimedBy || dialectOf(tx) !== 'postgres') return;
   await sql`select pg_notify(${DYNAMIC_AUTHORIZATION_CHANNEL}, '')`.execute(tx);
 }
 
@@ -133,6 +134,12 @@ export async function queuePrepaidLimits(tx: Tx, subscriberId: string, secondsRe
   return queueTimeLimits(tx, subscriberId, { ...o, reason: 'prepaid-seconds' }, () => secondsRemaining, except);
 }
 
+export interface SpendingState {
+  amount_used: number;
+  spending_limit: number;
+  spent_session_seconds: number | null;
+}
+
 /**
  * The subscriber's spending rule (`sideband subscriber set-limit --spent-session-seconds
  * N`): once they have spent their whole limit, each open session may last N more
@@ -140,8 +147,9 @@ export async function queuePrepaidLimits(tx: Tx, subscriberId: string, secondsRe
  * unless it ends sooner anyway. Called in the transaction that reserved the spending (or
  * changed the limit or the rule); queues nothing while money is left or without a rule.
  */
-export async function queueSpendingRule(tx: Tx, subscriberId: string, o: Omit<QueueOptions, 'reason'>): Promise<string[]> {
-  const s = await tx.selectFrom('subscribers').select(['amount_used', 'spending_limit', 'spent_session_seconds']).where('id', '=', subscriberId).executeTakeFirst();
+export async function queueSpendingRule(tx: Tx, subscriberId: string, o: Omit<QueueOptions, 'reason'>, spending?: SpendingState): Promise<string[]> {
+  // `spending`: the row as the caller's UPDATE … RETURNING left it in this transaction.
+  const s = spending ?? (await tx.selectFrom('subscribers').select(['amount_used', 'spending_limit', 'spent_session_seconds']).where('id', '=', subscriberId).executeTakeFirst());
   if (!s || s.spent_session_seconds === null || !spendingExhausted(s)) return [];
   const grace = Number(s.spent_session_seconds);
   // As prepaid seconds "in all": what the session has run plus the grace, so that it is left the grace from now.

@@ -6,6 +6,7 @@ import { SessionProvisioning } from '../../provisioning/sessions.ts';
 import type { SessionService } from './session-service.ts';
 import { toIso } from '../../core/time/to-iso.ts';
 import { deterministicNatAt } from '../../provisioning/deterministic-nat.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
 
 function parseTime(value: string | undefined): number {
   if (value === undefined) return Date.now();
@@ -35,11 +36,57 @@ export async function resolveHolder(sessions: SessionService, store: Store, inpu
   return (await locateHolder(sessions, store, input)).resolution;
 }
 
+/** What a purchase needs of the subscriber, read with the session (locateHolder's `forMerchant`). */
+export interface HolderSubscriber {
+  status: string;
+  currency: string;
+  auto_approve_limit: number | null;
+  release_to_merchant: number;
+}
+
+interface HolderRow {
+  id: string;
+  subscriber_id: string | null;
+  login: string;
+  status: string;
+  ended_at: number | null;
+  nas_port: number | null;
+  acct_session_id: string | null;
+  nas: string;
+}
+
+const HOLDER_COLUMNS = 's.id, s.subscriber_id, s.login, s.status, s.ended_at, s.nas_port, s.acct_session_id, n.name as nas';
+const holderSession = new PreparedStatement<HolderRow>(`select ${HOLDER_COLUMNS} from sessions s join nas_clients n on n.id = s.nas_id where s.id = ?`);
+/**
+ * The same row with the subscriber and the merchant's networks beside it: a purchase needs
+ * all three, and each round trip to PostgreSQL costs more than the rows. One row per
+ * network (a merchant has a few), or one with a null network when it has none.
+ */
+interface HolderRowForMerchant extends HolderRow {
+  subscriber_status: string | null;
+  subscriber_currency: string | null;
+  auto_approve_limit: number | null;
+  release_to_merchant: number | null;
+  merchant_network: string | null;
+}
+const holderSessionForMerchant = new PreparedStatement<HolderRowForMerchant>(
+  `select ${HOLDER_COLUMNS}, sub.status as subscriber_status, sub.currency as subscriber_currency, sub.auto_approve_limit, sub.release_to_merchant, mn.cidr as merchant_network
+   from sessions s join nas_clients n on n.id = s.nas_id
+   left join subscribers sub on sub.id = s.subscriber_id
+   left join merchant_networks mn on mn.merchant_id = ?
+   where s.id = ?`,
+);
+
 /**
  * `resolveHolder`, with what the merchant API needs of the session beside it (when it
- * ended), read in the same query rather than in a second round trip.
+ * ended), read in the same query rather than in a second round trip; with `forMerchant`,
+ * also the subscriber's row and that merchant's networks.
  */
-export async function locateHolder(sessions: SessionService, store: Store, input: { address: string; port?: number | undefined; at?: number }): Promise<{ resolution: Resolution; sessionEndedAt: number | null }> {
+export async function locateHolder(
+  sessions: SessionService,
+  store: Store,
+  input: { address: string; port?: number | undefined; at?: number; forMerchant?: string },
+): Promise<{ resolution: Resolution; sessionEndedAt: number | null; subscriber: HolderSubscriber | null; merchantNetworks: string[] }> {
   const address = canonicalAddress(input.address);
   const at = input.at ?? Date.now();
   if (input.port !== undefined && (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535)) {
@@ -57,12 +104,9 @@ export async function locateHolder(sessions: SessionService, store: Store, input
   }
   const binding = translation ? sessions.resolve(translation.insideAddress, at) : sessions.resolve(address, at, input.port);
   if (!binding) throw new SidebandError('RESOLVE_NOT_FOUND', `Nobody held ${address}${input.port !== undefined ? ` port ${input.port}` : ''} at ${new Date(at).toISOString()}.`);
-  const session = await store.db
-    .selectFrom('sessions')
-    .innerJoin('nas_clients', 'nas_clients.id', 'sessions.nas_id')
-    .select(['sessions.id', 'sessions.subscriber_id', 'sessions.login', 'sessions.status', 'sessions.ended_at', 'sessions.nas_port', 'sessions.acct_session_id', 'nas_clients.name as nas'])
-    .where('sessions.id', '=', binding.sessionId)
-    .executeTakeFirstOrThrow();
+  const forMerchant = input.forMerchant === undefined ? null : await holderSessionForMerchant.all(store.db, store.dialect, [input.forMerchant, binding.sessionId]);
+  const session = forMerchant ? forMerchant[0] : await holderSession.first(store.db, store.dialect, [binding.sessionId]);
+  if (!session) throw new SidebandError('RESOLVE_NOT_FOUND', `The session that held ${address} is no longer on file.`);
   const resolution: Resolution = {
     address, port: input.port ?? null, at: new Date(at).toISOString(),
     subscriber: { id: session.subscriber_id, login: session.login },
@@ -70,7 +114,12 @@ export async function locateHolder(sessions: SessionService, store: Store, input
     binding: { id: binding.id, start: toIso(binding.start)!, end: toIso(binding.end), portFirst: binding.portFirst ?? null, portLast: binding.portLast ?? null, prefix: binding.prefixLength !== undefined ? `${binding.address}/${binding.prefixLength}` : null },
     ...(translation ? { translation } : {}),
   };
-  return { resolution, sessionEndedAt: session.ended_at };
+  const first = forMerchant?.[0];
+  const subscriber: HolderSubscriber | null = first && first.subscriber_status !== null && first.subscriber_currency !== null && first.release_to_merchant !== null
+    ? { status: first.subscriber_status, currency: first.subscriber_currency, auto_approve_limit: first.auto_approve_limit, release_to_merchant: first.release_to_merchant }
+    : null;
+  const merchantNetworks = (forMerchant ?? []).flatMap((r) => (r.merchant_network === null ? [] : [r.merchant_network]));
+  return { resolution, sessionEndedAt: session.ended_at, subscriber, merchantNetworks };
 }
 
 /** Operator API routes of the authentication server. */

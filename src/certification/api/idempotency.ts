@@ -2,9 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { UpdateQueryBuilder, UpdateResult } from 'kysely';
 import { DurableWrites } from '../../store/durable-writes.ts';
+import { PreparedStatement, dialectOf } from '../../store/prepared-statement.ts';
 import type { Db, Store, Tx } from '../../store/open-store.ts';
 import type { Database } from '../../store/schema.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
+import { insertNonce, insertNonceText, nonceParameters, nonceReused, type PendingNonce } from './request-authentication.ts';
 
 const RETENTION_MS = 24 * 3600 * 1000;
 /**
@@ -50,21 +52,17 @@ export class IdempotencyKeys {
     return createHash('sha256').update(method).update('\n').update(path).update('\n').update(body).digest('base64url');
   }
 
-  async begin(merchantId: string, key: string, requestHash: string, now = Date.now()): Promise<IdempotencyStart> {
+  /**
+   * `nonce`: the request's signature nonce when authentication left it to this first write
+   * (request-authentication.ts): recorded in the same statement (PostgreSQL) or the same
+   * job of the group commit (SQLite) as the key, so a purchase commits once before its
+   * decision instead of twice; a replayed nonce is refused before the key is taken.
+   */
+  async begin(merchantId: string, key: string, requestHash: string, now = Date.now(), nonce?: PendingNonce): Promise<IdempotencyStart> {
     if (key.length < 1 || key.length > 255) throw new SidebandError('FIELD_INVALID', 'Idempotency-Key must be 1 to 255 characters.', { param: 'Idempotency-Key' });
     const owner = randomUUID();
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.writes.one((q) =>
-          q
-            .insertInto('idempotency_keys')
-            .values({ merchant_id: merchantId, key, request_hash: requestHash, status: 'in_progress', response_status: null, response_body: null, created_at: now, owner, locked_until: now + IDEMPOTENCY_LEASE_MS, resource_id: null })
-            .execute(),
-        );
-        return { kind: 'new', claim: { merchantId, key, owner, resourceId: null } };
-      } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-      }
+      if (await this.takeKey([merchantId, key, requestHash, now, owner, now + IDEMPOTENCY_LEASE_MS], nonce)) return { kind: 'new', claim: { merchantId, key, owner, resourceId: null } };
       const row = await this.store.db.selectFrom('idempotency_keys').selectAll().where('merchant_id', '=', merchantId).where('key', '=', key).executeTakeFirst();
       if (!row) continue;
       if (row.request_hash !== requestHash) throw new SidebandError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${key} was used with a different request.`, { param: 'Idempotency-Key' });
@@ -95,6 +93,58 @@ export class IdempotencyKeys {
     throw new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `Idempotency-Key ${key} is changing hands; retry.`, { param: 'Idempotency-Key' });
   }
 
+  /** Inserts the key in progress; false when it exists already. Records a pending nonce first, whatever the key's fate. */
+  private async takeKey(values: unknown[], nonce: PendingNonce | undefined): Promise<boolean> {
+    const insertKeyOnly = async (): Promise<boolean> => {
+      try {
+        await this.writes.one((q) => insertKey.run(q, dialectOf(q), values));
+        return true;
+      } catch (e) {
+        if (isUniqueViolation(e)) return false;
+        throw e;
+      }
+    };
+    if (!nonce || nonce.recorded) return insertKeyOnly();
+    if (this.store.dialect === 'postgres') {
+      try {
+        await insertKeyWithNonce.run(this.store.db, 'postgres', [...nonceParameters(nonce), ...values]);
+        nonce.recorded = true;
+        return true;
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        if ((e as { table?: unknown }).table === 'signature_nonces') throw nonceReused();
+      }
+      // The key exists: the statement failed whole, so the nonce is recorded on its own.
+      try {
+        await insertNonce.run(this.store.db, 'postgres', nonceParameters(nonce));
+      } catch (e) {
+        if (isUniqueViolation(e)) throw nonceReused();
+        throw e;
+      }
+      nonce.recorded = true;
+      return false;
+    }
+    // SQLite: one job of the group commit; a failed INSERT undoes only itself, so a key
+    // that exists leaves the nonce recorded.
+    const taken = await this.writes.one(async (q) => {
+      try {
+        await insertNonce.run(q, 'sqlite', nonceParameters(nonce));
+      } catch (e) {
+        if (isUniqueViolation(e)) throw nonceReused();
+        throw e;
+      }
+      try {
+        await insertKey.run(q, 'sqlite', values);
+        return true;
+      } catch (e) {
+        if (isUniqueViolation(e)) return false;
+        throw e;
+      }
+    });
+    nonce.recorded = true;
+    return taken;
+  }
+
   /**
    * Stores an answer decided outside a money write (a refusal before anything was
    * written, or a route that is no money operation), so a retry gets the same answer.
@@ -120,6 +170,12 @@ export class IdempotencyKeys {
   }
 }
 
+const KEY_INSERT = `insert into idempotency_keys (merchant_id, key, request_hash, status, response_status, response_body, created_at, owner, locked_until, resource_id)
+  values (?, ?, ?, 'in_progress', null, null, ?, ?, ?, null)`;
+const insertKey = new PreparedStatement(KEY_INSERT);
+/** PostgreSQL runs a data-modifying WITH even when nothing reads it: both rows, one statement, one commit. */
+const insertKeyWithNonce = new PreparedStatement(`with nonce as (${insertNonceText}) ${KEY_INSERT}`);
+
 /** Ties the key to what the request committed first, in that same transaction. */
 /** Ties the key to what the request committed first, in that same transaction. */
 export async function linkClaim(tx: Tx, claim: IdempotencyClaim, resourceId: string): Promise<void> {
@@ -130,9 +186,15 @@ export async function linkClaim(tx: Tx, claim: IdempotencyClaim, resourceId: str
 
 /** Stores the response in the transaction of the write it reports; refuses if the key changed hands. */
 export async function completeClaim(tx: Tx, claim: IdempotencyClaim, status: number, body: string): Promise<void> {
-  const r = await answer(tx, claim, status, body).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw lost(claim);
+  const changed = await storeAnswer.run(tx, dialectOf(tx), [status, body, claim.merchantId, claim.key, claim.owner]);
+  if (changed !== 1) throw lost(claim);
 }
+
+/** `answer` as one prepared statement: every purchase stores its answer this way. */
+const storeAnswer = new PreparedStatement(
+  `update idempotency_keys set status = 'done', response_status = ?, response_body = ?, locked_until = 0
+   where merchant_id = ? and key = ? and owner = ? and status = 'in_progress'`,
+);
 
 type KeyUpdate = UpdateQueryBuilder<Database, 'idempotency_keys', 'idempotency_keys', UpdateResult>;
 

@@ -79,7 +79,10 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       request.rawBody = raw;
       const url = deps.auth.targetUri.resolve(request);
-      request.merchant = await deps.auth.authenticate({ method: request.method, url, headers: request.headers, body: raw });
+      // A purchase records its signature's nonce in the statement that takes its key.
+      const key = request.headers['idempotency-key'];
+      const deferNonce = (request.routeOptions.config as { nonceWithKey?: boolean }).nonceWithKey === true && typeof key === 'string' && key.length > 0;
+      request.merchant = await deps.auth.authenticate({ method: request.method, url, headers: request.headers, body: raw }, Date.now(), { deferNonce });
       request.log = request.log.child({ merchant: request.merchant.merchant.id });
     });
 
@@ -100,7 +103,12 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
         const r = await run(null);
         return reply.status(r.status).send(r.body);
       }
-      const started = await deps.idempotency.begin(merchant.id, key, IdempotencyKeys.hash(request.method, request.url, request.rawBody!));
+      const nonce = request.merchant?.pendingNonce;
+      const started = await deps.idempotency.begin(merchant.id, key, IdempotencyKeys.hash(request.method, request.url, request.rawBody!), Date.now(), nonce).catch(async (e: unknown) => {
+        // Refused before the key's statement ran (a malformed key): the nonce is still spent.
+        if (nonce) await deps.auth.recordNonce(nonce);
+        throw e;
+      });
       if (started.kind === 'replay') return reply.status(started.status).header('idempotent-replayed', 'true').type('application/json').send(started.body);
       const claim = started.claim;
       try {
@@ -134,8 +142,15 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
 
     // Bodies are checked before the key is taken: a refused body is not the key's answer,
     // so the corrected request may use the same key.
-    signed.post('/v1/authorizations', async (request: Authed, reply: FastifyReply) => {
-      const input = parseCreateAuthorization(parseJsonBody(request.rawBody));
+    signed.post('/v1/authorizations', { config: { nonceWithKey: true } }, async (request: Authed, reply: FastifyReply) => {
+      let input;
+      try {
+        input = parseCreateAuthorization(parseJsonBody(request.rawBody));
+      } catch (e) {
+        // A refused body never reaches the key; its signature's nonce is spent all the same.
+        if (request.merchant?.pendingNonce) await deps.auth.recordNonce(request.merchant.pendingNonce);
+        throw e;
+      }
       return idempotent(
         request, reply, true,
         async (claim) => {

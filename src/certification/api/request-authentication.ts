@@ -3,6 +3,7 @@ import { verifyRequestSignature, type VerificationFailure } from '@sideband/http
 import type { ErrorCode } from '../../errors/registry.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
+import { PreparedStatement, dialectOf } from '../../store/prepared-statement.ts';
 import type { Store } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { MerchantRow } from '../authorization/authorization-service.ts';
@@ -45,7 +46,27 @@ interface KeyAndMerchant {
 export interface AuthenticatedMerchant {
   merchant: MerchantRow & { name: string };
   keyId: string;
+  /**
+   * With `deferNonce`: the verified signature's nonce, not yet recorded. Whoever takes it
+   * over records it before any other write of the request (`IdempotencyKeys.begin` does so
+   * in the statement that takes the key) or, when the request ends before that,
+   * with `recordNonce`.
+   */
+  pendingNonce?: PendingNonce;
 }
+
+/** A nonce whose signature verified, waiting to be recorded (see `AuthenticatedMerchant.pendingNonce`). */
+export interface PendingNonce {
+  keyId: string;
+  nonce: string;
+  expiresAt: number;
+  recorded: boolean;
+}
+
+export const insertNonceText = 'insert into signature_nonces (key_id, nonce, expires_at) values (?, ?, ?)';
+export const insertNonce = new PreparedStatement(insertNonceText);
+export const nonceParameters = (n: PendingNonce): unknown[] => [n.keyId, n.nonce, n.expiresAt];
+export const nonceReused = (): SidebandError => new SidebandError('SIGNATURE_NONCE_REUSED', 'Signature refused: the nonce was already used.');
 
 /** What every merchant request's signature must cover (docs/merchant-api.md). */
 const REQUIRED_COMPONENTS = ['@method', '@target-uri', 'content-digest'] as const;
@@ -119,7 +140,12 @@ export class RequestAuthentication {
     return key;
   }
 
-  async authenticate(request: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: Buffer }, now = Date.now()): Promise<AuthenticatedMerchant> {
+  /**
+   * Verifies the request's signature and key. Its nonce is recorded before this returns,
+   * or, with `deferNonce`, handed back for the request's first write to record (one commit
+   * and one round trip fewer for a purchase).
+   */
+  async authenticate(request: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: Buffer }, now = Date.now(), options: { deferNonce?: boolean } = {}): Promise<AuthenticatedMerchant> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     // RFC 9421 §7.2.1 "Insufficient Coverage": an Idempotency-Key outside the signature
@@ -160,14 +186,23 @@ export class RequestAuthentication {
     if (merchant.status !== 'certified') throw new SidebandError('MERCHANT_NOT_CERTIFIED', `Merchant ${merchant.id} is not certified.`);
     // The nonce is recorded only for a signature that verified, so nobody can burn a
     // merchant's nonces with forged requests; the primary key makes reuse fail atomically.
+    const pending: PendingNonce = { keyId: result.keyid, nonce, expiresAt: (expires + 60) * 1000, recorded: false };
+    if (options.deferNonce) return { merchant, keyId: result.keyid, pendingNonce: pending };
+    await this.recordNonce(pending);
+    return { merchant, keyId: result.keyid };
+  }
+
+  /** Records a deferred nonce on its own (nothing took it over); refuses a replay. */
+  async recordNonce(pending: PendingNonce): Promise<void> {
+    if (pending.recorded) return;
     try {
-      await this.writes.one((q) => q.insertInto('signature_nonces').values({ key_id: result.keyid, nonce, expires_at: (expires + 60) * 1000 }).execute());
+      await this.writes.one((q) => insertNonce.run(q, dialectOf(q), nonceParameters(pending)));
     } catch (e) {
       // Only a duplicate key means a replay; a store failure is not the merchant's fault.
       if (!isUniqueViolation(e)) throw e;
-      throw new SidebandError('SIGNATURE_NONCE_REUSED', 'Signature refused: the nonce was already used.');
+      throw nonceReused();
     }
-    return { merchant, keyId: result.keyid };
+    pending.recorded = true;
   }
 
   async purgeNonces(now = Date.now()): Promise<void> {

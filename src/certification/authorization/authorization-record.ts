@@ -1,7 +1,9 @@
 import { newId } from '../../core/identity/ids.ts';
 import type { Tx } from '../../store/open-store.ts';
 import type { AuthorizationView as Authorization, AuthorizationStatusName as AuthorizationStatus, WebhookEventTypeName as WebhookEventType } from '../api/contract/merchant-api-schemas.ts';
-import type { AuthorizationTable } from '../../store/schema.ts';
+import type { Selectable } from 'kysely';
+import type { AuthorizationEventTable, AuthorizationTable, CamaraPaymentTable, WebhookDeliveryTable } from '../../store/schema.ts';
+import { PreparedInsert, PreparedStatement, allColumns, dialectOf } from '../../store/prepared-statement.ts';
 import { notifyPaymentSink } from '../camara/camara-notifications.ts';
 
 export type AuthorizationRow = AuthorizationTable;
@@ -30,24 +32,30 @@ export function merchantView(row: AuthorizationRow): MerchantAuthorization {
  * CAMARA payment a sink), queues its delivery in the same transaction (an outbox): the
  * change and its notice commit together.
  */
+// Every purchase writes these: prepared once rather than built per call (prepared-statement.ts).
+const insertEvent = new PreparedInsert<AuthorizationEventTable>('authorization_events', allColumns<AuthorizationEventTable>({ id: true, authorization_id: true, type: true, amount: true, detail: true, at: true }));
+type DeliveryRow = Selectable<WebhookDeliveryTable>;
+const insertDelivery = new PreparedInsert<DeliveryRow>('webhook_deliveries', allColumns<DeliveryRow>({
+  id: true, merchant_id: true, event_id: true, event_type: true, url: true, payload: true, status: true, attempts: true, next_attempt_at: true, last_status: true, last_error: true, created_at: true, delivered_at: true,
+  format: true, bearer_token: true, bearer_expires_at: true,
+}));
+/** One round trip for both places an event may go: the merchant's webhook and, for a CAMARA payment, its sink. */
+type SinkColumns = Pick<CamaraPaymentTable, 'flow' | 'sink' | 'sink_token' | 'sink_token_expires_at'>;
+const eventDestinations = new PreparedStatement<{ webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null }>(
+  `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
+   from merchants m left join camara_payments c on c.authorization_id = ?
+   where m.id = ?`,
+);
+
 export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, amount: number | null, at: number, webhook: EventType | null, detail?: Record<string, unknown>): Promise<string> {
   const eventId = newId('evt', at);
-  await tx.insertInto('authorization_events').values({ id: eventId, authorization_id: row.id, type, amount, detail: detail ? JSON.stringify(detail) : null, at }).execute();
+  const dialect = dialectOf(tx);
+  await insertEvent.run(tx, dialect, { id: eventId, authorization_id: row.id, type, amount, detail: detail ? JSON.stringify(detail) : null, at });
   if (webhook) {
-    // One round trip for both places the event may go: the merchant's webhook and, for a
-    // CAMARA payment, its sink.
-    const merchant = await tx
-      .selectFrom('merchants')
-      .leftJoin('camara_payments', (join) => join.on('camara_payments.authorization_id', '=', row.id))
-      .select(['merchants.webhook_url', 'camara_payments.flow', 'camara_payments.sink', 'camara_payments.sink_token', 'camara_payments.sink_token_expires_at'])
-      .where('merchants.id', '=', row.merchant_id)
-      .executeTakeFirst();
+    const merchant = await eventDestinations.first(tx, dialect, [row.id, row.merchant_id]);
     if (merchant?.webhook_url) {
       const payload = JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
-      await tx
-        .insertInto('webhook_deliveries')
-        .values({ id: newId('whk', at), merchant_id: row.merchant_id, event_id: eventId, event_type: webhook, url: merchant.webhook_url, payload, status: 'pending', attempts: 0, next_attempt_at: at, last_status: null, last_error: null, created_at: at, delivered_at: null })
-        .execute();
+      await insertDelivery.run(tx, dialect, { id: newId('whk', at), merchant_id: row.merchant_id, event_id: eventId, event_type: webhook, url: merchant.webhook_url, payload, status: 'pending', attempts: 0, next_attempt_at: at, last_status: null, last_error: null, created_at: at, delivered_at: null, format: 'sideband', bearer_token: null, bearer_expires_at: null });
     }
     // A CAMARA payment's own notifications go to its sink through the same outbox.
     if (merchant?.sink && merchant.flow) await notifyPaymentSink(tx, row, webhook, eventId, at, { flow: merchant.flow, sink: merchant.sink, sink_token: merchant.sink_token, sink_token_expires_at: merchant.sink_token_expires_at });

@@ -6,6 +6,7 @@ import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
+import { PreparedInsert, PreparedStatement, allColumns } from '../../store/prepared-statement.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import type { SettlementPreference } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
@@ -59,6 +60,22 @@ function keyAlreadySpent(e: unknown, claim: IdempotencyClaim | null): unknown {
 }
 
 
+/**
+ * The spending hold: one conditional UPDATE is its own check, so concurrent purchases can
+ * never together pass the limit; it returns what the spending rule needs, saving a read.
+ */
+const reserveSpending = new PreparedStatement<{ amount_used: number; spending_limit: number; spent_session_seconds: number | null }>(
+  `update subscribers set amount_used = amount_used + ?, updated_at = ?
+   where id = ? and status = 'active' and amount_used + ? <= spending_limit
+   returning amount_used, spending_limit, spent_session_seconds`,
+);
+
+export const insertAuthorization = new PreparedInsert<AuthorizationRow>('authorizations', allColumns<AuthorizationRow>({
+  id: true, merchant_id: true, subscriber_id: true, session_id: true, card_id: true, customer_address: true, customer_port: true, observed_at: true, amount: true, currency: true,
+  captured_amount: true, refunded_amount: true, status: true, reason: true, capture_mode: true, settlement: true, description: true, merchant_reference: true,
+  customer_pseudonym: true, acquirer_reference: true, billing_details: true, idempotency_key: true, expires_at: true, created_at: true, updated_at: true,
+}));
+
 export interface MerchantRow {
   id: string;
   status: string;
@@ -99,18 +116,17 @@ export class AuthorizationService {
    */
   async create(merchant: MerchantRow, input: CreateAuthorization, claim: IdempotencyClaim | null = null, now = Date.now()): Promise<AuthorizationRow> {
     const observedAt = input.customer.observedAt ?? now;
-    let holder;
-    let sessionEndedAt: number | null;
+    let located;
     try {
-      ({ resolution: holder, sessionEndedAt } = await locateHolder(this.sessions, this.store, { address: input.customer.address, port: input.customer.port, at: observedAt }));
+      located = await locateHolder(this.sessions, this.store, { address: input.customer.address, port: input.customer.port, at: observedAt, forMerchant: merchant.id });
     } catch (e) {
       if (e instanceof SidebandError && e.code === 'RESOLVE_NOT_FOUND') throw new SidebandError('CUSTOMER_NOT_FOUND', `Nobody held ${input.customer.address}${input.customer.port !== undefined ? ` port ${input.customer.port}` : ''} at ${new Date(observedAt).toISOString()}.`, { param: 'customer' });
       if (e instanceof SidebandError && e.code === 'RESOLVE_PORT_REQUIRED') throw new SidebandError('RESOLVE_PORT_REQUIRED', e.message, { param: 'customer.port' });
       throw e;
     }
+    const { resolution: holder, sessionEndedAt, subscriber } = located;
     const subscriberId = holder.subscriber.id;
-    if (!subscriberId) throw new SidebandError('CUSTOMER_NOT_FOUND', 'The address was held by a session of no known subscriber.', { param: 'customer' });
-    const subscriber = await this.store.db.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).executeTakeFirstOrThrow();
+    if (!subscriberId || !subscriber) throw new SidebandError('CUSTOMER_NOT_FOUND', 'The address was held by a session of no known subscriber.', { param: 'customer' });
     const settlement = input.settlement ?? merchant.settlement_preference;
     const base = {
       id: newId('auth', now), merchant_id: merchant.id, subscriber_id: subscriberId, session_id: holder.session.id, card_id: null as string | null,
@@ -127,7 +143,7 @@ export class AuthorizationService {
     if (now - observedAt > this.policy.observedMaxAgeMs || now - leftAt > this.policy.presenceGraceMs) return decline('CUSTOMER_NOT_PRESENT');
 
     // 2. The destination check (the seed's third data set).
-    const networks = (await this.store.db.selectFrom('merchant_networks').select('cidr').where('merchant_id', '=', merchant.id).execute()).map((n) => parseCidr(n.cidr));
+    const networks = located.merchantNetworks.map((cidr) => parseCidr(cidr));
     const check = await this.tracking.check(holder.session.id, networks, this.policy.destinationCheck, this.policy.destinationWindowMs, observedAt);
     if (!check.contacted) return decline('DESTINATION_NOT_VISITED');
 
@@ -161,14 +177,8 @@ export class AuthorizationService {
     // requests can never together pass a limit.
     const row: AuthorizationRow = { ...base, status, reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
     const held = await this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
-      const reserved = await tx
-        .updateTable('subscribers')
-        .set((eb) => ({ amount_used: eb('amount_used', '+', input.amount), updated_at: now }))
-        .where('id', '=', subscriberId)
-        .where('status', '=', 'active')
-        .where((eb) => eb(eb('amount_used', '+', input.amount), '<=', eb.ref('spending_limit')))
-        .executeTakeFirst();
-      if (Number(reserved.numUpdatedRows) !== 1) return { refused: 'SPENDING_LIMIT_EXCEEDED' };
+      const spending = await reserveSpending.first(tx, this.store.dialect, [input.amount, now, subscriberId, input.amount]);
+      if (!spending) return { refused: 'SPENDING_LIMIT_EXCEEDED' };
       if (card) {
         let credit = tx.updateTable('cards').set((eb) => ({ credit_used: eb('credit_used', '+', input.amount) })).where('id', '=', card.id).where('status', '=', 'active');
         if (creditLimit !== null) credit = credit.where((eb) => eb(eb('credit_used', '+', input.amount), '<=', creditLimit));
@@ -180,10 +190,10 @@ export class AuthorizationService {
           return { refused: 'CREDIT_LIMIT_EXCEEDED' };
         }
       }
-      await tx.insertInto('authorizations').values(row).execute();
+      await insertAuthorization.run(tx, this.store.dialect, row);
       await input.recordWith?.(tx, row);
       // The subscriber's spending rule may end or shorten their sessions once this spent the rest.
-      await queueSpendingRule(tx, subscriberId, { requestedBy: 'spending-limit', now });
+      await queueSpendingRule(tx, subscriberId, { requestedBy: 'spending-limit', now }, spending);
       await post(tx, move(input.amount, account.available(subscriberId), account.held(subscriberId)), input.currency, row.id, now);
       await recordEvent(tx, row, status, input.amount, now, status === 'processing' ? null : status === 'pending' ? 'authorization.pending' : 'authorization.approved', { destinationCheck: check.mode });
       let final = row;
@@ -215,7 +225,7 @@ export class AuthorizationService {
 
   private async recordDeclined(row: AuthorizationRow, claim: IdempotencyClaim | null, recordWith: CreateAuthorization['recordWith']): Promise<AuthorizationRow> {
     await this.writes.run(async (tx: Tx) => {
-      await tx.insertInto('authorizations').values(row).execute();
+      await insertAuthorization.run(tx, this.store.dialect, row);
       await recordWith?.(tx, row);
       await recordEvent(tx, row, 'declined', row.amount, row.created_at, 'authorization.declined', { reason: row.reason });
       if (claim) await completeClaim(tx, claim, 201, JSON.stringify(merchantView(row)));

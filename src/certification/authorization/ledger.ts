@@ -1,5 +1,9 @@
 import { newId } from '../../core/identity/ids.ts';
 import type { Tx } from '../../store/open-store.ts';
+import { PreparedInsert, allColumns, dialectOf } from '../../store/prepared-statement.ts';
+import type { LedgerEntryTable } from '../../store/schema.ts';
+
+const insertEntries = new PreparedInsert<LedgerEntryTable>('ledger_entries', allColumns<LedgerEntryTable>({ id: true, transaction_id: true, account: true, amount: true, currency: true, authorization_id: true, at: true }));
 
 /**
  * Accounts of the double-entry ledger. Holds are memo accounts: an approval moves the
@@ -32,7 +36,7 @@ export async function post(tx: Tx, postings: Posting[], currency: string, author
   if (sum !== 0) throw new Error(`unbalanced ledger transaction (sum ${sum})`);
   const transactionId = newId('txn', at);
   const rows = postings.filter((p) => p.amount !== 0).map((p) => ({ id: newId('led', at), transaction_id: transactionId, account: p.account, amount: p.amount, currency, authorization_id: authorizationId, at }));
-  if (rows.length > 0) await tx.insertInto('ledger_entries').values(rows).execute();
+  if (rows.length > 0) await insertEntries.runRows(tx, dialectOf(tx), rows);
   return transactionId;
 }
 
