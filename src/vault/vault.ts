@@ -9,6 +9,14 @@ import { openRecord, rewrapKey, sealRecord } from './envelope.ts';
 import type { Keyring, MasterKey } from './keyring.ts';
 import { MasterKeyRegistry } from './master-key-registry.ts';
 
+/** A vault record whose decryption has been audited (Vault.auditOpen), still sealed. */
+export interface AuditedRecord {
+  id: string;
+  keyId: string;
+  wrappedKey: string;
+  ciphertext: string;
+}
+
 /** Why a record is being opened; written to the audit log with every decryption. */
 export type DecryptPurpose =
   | 'radius-chap'
@@ -159,11 +167,26 @@ export class Vault {
   }
 
   async open<T>(recordId: string, purpose: DecryptPurpose, actor: string, db: Db | Tx = this.store.db): Promise<T> {
+    return this.openAudited<T>(await this.auditOpen(db, recordId, purpose, actor));
+  }
+
+  /**
+   * The first half of `open` for a caller that records the audit entry in its own
+   * transaction, beside its other writes: reads the record and appends the entry in `db`.
+   * Pass the result to `openAudited` only once that transaction has committed.
+   */
+  async auditOpen(db: Db | Tx, recordId: string, purpose: DecryptPurpose, actor: string): Promise<AuditedRecord> {
     const row = await db.selectFrom('vault_records').select(['kind', 'key_id', 'wrapped_key', 'ciphertext']).where('id', '=', recordId).executeTakeFirst();
     if (!row) throw new SidebandError('VAULT_DECRYPT_FAILED', `Vault record ${recordId} does not exist.`);
-    const master = this.keyring.get(row.key_id);
+    // A key this keyring lacks fails here, before anything is audited.
+    this.keyring.get(row.key_id);
     await appendAudit(db, { actor, action: 'vault.decrypt', subjectType: 'vault_record', subjectId: recordId, detail: { purpose, kind: row.kind, keyId: row.key_id } });
-    const plain = openRecord(recordId, { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext }, master.key);
+    return { id: recordId, keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext };
+  }
+
+  /** Decrypts a record whose audit entry `auditOpen` wrote in a transaction that has committed. */
+  openAudited<T>(record: AuditedRecord): T {
+    const plain = openRecord(record.id, { keyId: record.keyId, wrappedKey: record.wrappedKey, ciphertext: record.ciphertext }, this.keyring.get(record.keyId).key);
     return JSON.parse(plain.toString('utf8')) as T;
   }
 

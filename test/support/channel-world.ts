@@ -3,6 +3,7 @@ import { createChannelIdentity, type ChannelIdentity, ChannelEndpoint, SipTeleph
 import { MerchantChannel, type ChannelCard } from '@sideband/merchant-sdk/channel';
 import { createTestLogger } from '../../src/observability/logger.ts';
 import type { RunningKamailio } from './kamailio.ts';
+import type { TestDialect } from './databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from './merchant-harness.ts';
 import { futureExpiry, testCardNumber } from './test-cards.ts';
 
@@ -25,15 +26,17 @@ export interface World {
   cards: ChannelCard[];
   /** process.hrtime.bigint() when each card reached the acquirer hook. */
   cardTimes: bigint[];
+  /** The same, by the exchange that carried the card. */
+  cardAt: Map<string, bigint>;
   pan: string;
   authorizationId: () => Promise<string>;
   dispose(): Promise<void>;
 }
 
-/** A gateway whose secure channel uses `exchange` (the built-in one when undefined), and a merchant's SDK endpoint. */
-export async function world(name: string, kamailio?: RunningKamailio): Promise<World> {
+/** A gateway on `dialect` whose secure channel uses `exchange` (the built-in one when undefined), and a merchant's SDK endpoint. */
+export async function world(name: string, kamailio?: RunningKamailio, dialect: TestDialect = 'sqlite'): Promise<World> {
   const lines = [{ username: SHOP.username, password: SHOP.password, numbers: [SHOP.lineNumber, ...SHOP.numbers] }, { username: EAVESDROPPER.username, password: EAVESDROPPER.password, numbers: EAVESDROPPER.numbers }];
-  const m = await merchantSetup('sqlite', name, {
+  const m = await merchantSetup(dialect, name, {
     config: { channel: { lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers, reservationSeconds: 3, exchange: kamailio ? { builtIn: false, host: kamailio.host, port: kamailio.port, username: PROVIDER.username, password: PROVIDER.password } : { lines } } },
   });
   const registrar = kamailio ? kamailio.uri : `sip:${m.t.gateway.listen.exchangeUdp}`;
@@ -42,10 +45,13 @@ export async function world(name: string, kamailio?: RunningKamailio): Promise<W
   const endpoint = new ChannelEndpoint({ party: 'merchant', identity, telephony, numbers: SHOP.numbers, mediaAddress: '127.0.0.1', reservationTtlMs: 3000, ringTimeoutMs: 3000, exchangeTimeoutMs: 3000 });
   const cards: ChannelCard[] = [];
   const cardTimes: bigint[] = [];
+  const cardAt = new Map<string, bigint>();
   const channel = new MerchantChannel({
     client: m.client, endpoint, listen: { host: '127.0.0.1', port: 0 },
-    onCard: (card) => {
-      cardTimes.push(process.hrtime.bigint());
+    onCard: (card, { exchangeId }) => {
+      const at = process.hrtime.bigint();
+      cardTimes.push(at);
+      cardAt.set(exchangeId, at);
       cards.push(card);
     },
     goods: () => [{ kind: 'goods', contentType: 'application/epub+zip', data: Buffer.from('an e-book').toString('base64') }],
@@ -55,7 +61,7 @@ export async function world(name: string, kamailio?: RunningKamailio): Promise<W
   const pan = testCardNumber(50);
   let n = 0;
   return {
-    m, registrar, identity, telephony, endpoint, channel, cards, cardTimes, pan,
+    m, registrar, identity, telephony, endpoint, channel, cards, cardTimes, cardAt, pan,
     async authorizationId() {
       const { address } = await shopper(m, `${name}-buyer-${n++}`, { card: { number: pan, expiry: futureExpiry() } });
       const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });

@@ -209,8 +209,10 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
       return c;
     };
     signed.get('/v1/channel', async () => channel().capabilities());
-    signed.post('/v1/channel/exchanges', async (request: Authed, reply) =>
-      idempotent(request, reply, false, async () => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJsonBody(request.rawBody))) })));
+    // The nonce goes with the key's statement, the answer with the exchange's row: two commits before the call, not four.
+    signed.post('/v1/channel/exchanges', { config: { nonceWithKey: true } }, async (request: Authed, reply) =>
+      // The exchange stores its answer under the key in the commit that records it.
+      idempotent(request, reply, false, async (claim) => ({ status: 201, body: await channel().merchantInitiated(merchantOf(request).id, parseExchangeRequest(parseJsonBody(request.rawBody)), claim), stored: true as const })));
     signed.get('/v1/channel/exchanges/:id', async (request: Authed) => channel().view(idOf(request, 'CHANNEL_EXCHANGE_NOT_FOUND'), merchantOf(request).id));
 
     signed.get('/v1/captures/:id', async (request: Authed) => deps.authorizations.lifecycle.movement(merchantOf(request).id, idOf(request), 'capture'));

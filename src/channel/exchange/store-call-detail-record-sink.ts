@@ -1,4 +1,5 @@
 import type { Logger } from '../../observability/logger.ts';
+import { DurableWrites } from '../../store/durable-writes.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { CallDetailRecord } from './call-detail-record.ts';
 import type { CallDetailRecordSink } from './call-detail-record-sink.ts';
@@ -6,8 +7,10 @@ import type { CallDetailRecordSink } from './call-detail-record-sink.ts';
 /** Call detail records into the store's `call_records`, retried a few times before they are logged as lost. */
 export class StoreCallDetailRecordSink implements CallDetailRecordSink {
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly logger: Logger,
+    /** Shared with the channel's other writes (channel-part.ts), so concurrent ones share a commit. */
+    private readonly writes: DurableWrites = new DurableWrites(store),
   ) {}
 
   async write(r: CallDetailRecord): Promise<void> {
@@ -18,7 +21,7 @@ export class StoreCallDetailRecordSink implements CallDetailRecordSink {
     };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.store.db.insertInto('call_records').values(row).execute();
+        await this.writes.one((q) => q.insertInto('call_records').values(row).execute());
         return;
       } catch (e) {
         if (attempt >= 3) {

@@ -4,6 +4,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
+import { DurableWrites } from '../../store/durable-writes.ts';
 import type { JobLeases } from '../../store/job-leases.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Vault } from '../../vault/vault.ts';
@@ -22,9 +23,12 @@ const CLAIM_MS = 60_000;
 /** The provider's lines at the exchange, as the built-in exchange must know them. */
 export const providerLine = (config: Config, password: string) => ({ username: config.channel.exchange.username, password, numbers: [config.channel.lineNumber, ...config.channel.numbers] });
 
-/** Starts the exchange alone (`sideband exchange`) or inside the gateway, with the configured lines and the provider's (its password from providerLinePassword). */
-export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics, providerPassword: string, extraLines: readonly ExchangeLine[] = []): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
-  const cdrSink = store ? new StoreCallDetailRecordSink(store, logger) : { write: (cdr: object) => logger.info({ cdr }, 'call detail record') };
+/**
+ * Starts the exchange alone (`sideband exchange`) or inside the gateway, with the configured lines and the provider's (its password from providerLinePassword).
+ * Inside the gateway its call detail records go through the channel's `writes`, so that a call's record and its exchange's outcome can share a commit.
+ */
+export async function startExchange(config: Config, store: Store | null, logger: Logger, metrics: Metrics, providerPassword: string, extraLines: readonly ExchangeLine[] = [], writes?: DurableWrites): Promise<{ exchange: Exchange; listen: Record<string, string> }> {
+  const cdrSink = store ? new StoreCallDetailRecordSink(store, logger, writes) : { write: (cdr: object) => logger.info({ cdr }, 'call detail record') };
   const exchange = new Exchange({ logger: logger.child({ part: 'exchange' }), metrics, cdrSink });
   const port = config.channel.exchange.port;
   const at = await exchange.start({ host: config.channel.exchange.host, udpPort: port, tcpPort: port, lines: [providerLine(config, providerPassword), ...config.channel.exchange.lines, ...extraLines], limits: config.channel.exchange.limits });
@@ -43,6 +47,7 @@ export class ChannelPart {
   private exchange: Exchange | null = null;
   private endpoint: ChannelEndpoint | null = null;
   private claimTimer: NodeJS.Timeout | null = null;
+  private readonly writes: DurableWrites;
 
   constructor(
     private readonly config: Config,
@@ -54,7 +59,9 @@ export class ChannelPart {
     private readonly leases: JobLeases,
     /** Lines the built-in exchange serves besides the configured ones (the development start's demo store). */
     private readonly extraLines: readonly ExchangeLine[] = [],
-  ) {}
+  ) {
+    this.writes = new DurableWrites(store, { logger: logger.child({ part: 'channel-writes' }), metrics });
+  }
 
   /**
    * Gateways sharing a database and an exchange must not reserve the same number: the
@@ -89,7 +96,7 @@ export class ChannelPart {
     let port = c.exchange.port;
     const password = await providerLinePassword(this.config, this.store, this.vault);
     if (c.exchange.builtIn) {
-      const started = await startExchange(this.config, this.store, this.logger, this.metrics, password, this.extraLines);
+      const started = await startExchange(this.config, this.store, this.logger, this.metrics, password, this.extraLines, this.writes);
       this.exchange = started.exchange;
       Object.assign(listen, started.listen);
       const where = (c.exchange.transport === 'tcp' ? started.listen.exchangeTcp : started.listen.exchangeUdp)!;
@@ -101,7 +108,7 @@ export class ChannelPart {
     const telephony = await SipTelephony.start({ host: c.mediaAddress, registrar, username: c.exchange.username, password, lineNumber: c.lineNumber, numbers: c.numbers, transport: c.exchange.transport, logger: this.logger.child({ part: 'channel-sip' }) });
     const identity = await loadProviderIdentity(this.store, this.vault);
     this.endpoint = new ChannelEndpoint({ party: 'provider', identity, telephony, numbers: c.numbers, mediaAddress: c.mediaAddress, reservationTtlMs: c.reservationSeconds * 1000 });
-    this.channel = new ProviderChannel(this.store, this.vault, this.endpoint, this.signer, this.logger.child({ part: 'channel' }));
+    this.channel = new ProviderChannel(this.store, this.vault, this.endpoint, this.signer, this.logger.child({ part: 'channel' }), this.writes);
     return listen;
   }
 
@@ -109,5 +116,6 @@ export class ChannelPart {
     if (this.claimTimer) clearInterval(this.claimTimer);
     await this.endpoint?.close();
     await this.exchange?.stop();
+    await this.writes.close();
   }
 }

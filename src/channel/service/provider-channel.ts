@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { type ChannelEndpoint, type ChannelOutcome, type Peer, checkDirection, type Party, type ChannelItem } from '@sideband/channel';
 import type { ChannelExchangeView as ChannelExchange } from '../../certification/api/contract/merchant-api-schemas.ts';
 import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
+import { completeClaim, type IdempotencyClaim } from '../../certification/api/idempotency.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
 import { appendAudit } from '../../store/audit-log.ts';
-import type { Store } from '../../store/open-store.ts';
+import { DurableWrites } from '../../store/durable-writes.ts';
+import type { Store, Tx } from '../../store/open-store.ts';
 import type { ChannelExchangeTable } from '../../store/schema.ts';
-import type { Vault } from '../../vault/vault.ts';
+import type { AuditedRecord, Vault } from '../../vault/vault.ts';
 
 export interface ExchangeRequest {
   exchangeId?: string;
@@ -44,49 +46,124 @@ export class ProviderChannel {
     readonly endpoint: ChannelEndpoint,
     private readonly signer: WebhookSigner,
     private readonly logger: Logger,
+    /** The channel's commits; shared with the exchange's call detail records so that they share fsyncs. */
+    private readonly writes: DurableWrites = new DurableWrites(store),
   ) {}
 
   capabilities(): { supported: true; lineNumber: string; fingerprint: string } {
     return { supported: true, lineNumber: this.endpoint.lineNumber, fingerprint: this.endpoint.fingerprint };
   }
 
-  private async merchantPeer(merchantId: string): Promise<Peer & { url: string }> {
-    const m = await this.store.db.selectFrom('merchants').select(['channel_url', 'channel_line', 'channel_fingerprint']).where('id', '=', merchantId).executeTakeFirstOrThrow();
+  private peerOf(m: { channel_url: string | null; channel_line: string | null; channel_fingerprint: string | null }, merchantId: string): Peer & { url: string } {
     if (!m.channel_url || !m.channel_line || !m.channel_fingerprint) throw new SidebandError('CHANNEL_NOT_CONFIGURED', `Merchant ${merchantId} has no channel endpoint registered.`);
     return { party: 'merchant', lineNumber: m.channel_line, fingerprint: m.channel_fingerprint, url: m.channel_url };
   }
 
-  private async authorization(merchantId: string, id: string) {
-    const a = await this.store.db.selectFrom('authorizations').select(['id', 'merchant_id', 'subscriber_id', 'status', 'card_id']).where('id', '=', id).executeTakeFirst();
+  private static checkAuthorization<A extends { merchant_id: string | null; status: string | null }>(a: A | undefined, merchantId: string, id: string): asserts a is A & { merchant_id: string; status: string } {
     if (!a || a.merchant_id !== merchantId) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${id}.`, { param: 'authorizationId' });
     if (a.status !== 'approved' && a.status !== 'captured') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${a.status}; the channel carries data only for an approved purchase.`);
-    return a;
   }
 
-  /** The card, opened for the channel only, as the one item the provider sends. */
-  private cardItem(subscriberId: string, exchangeId: string): () => Promise<ChannelItem[]> {
-    return async () => {
-      const card = await this.store.db.selectFrom('cards').select('record_id').where('subscriber_id', '=', subscriberId).where('status', '=', 'active').orderBy('created_at').executeTakeFirst();
-      if (!card?.record_id) return [];
-      const r = await this.vault.open<ConfidentialRecord>(card.record_id, 'secure-channel', `channel:${exchangeId}`);
-      return [{ kind: 'card', contentType: 'application/json', data: JSON.stringify({ number: r.number, expiry: r.expiry, holderName: r.holderName }) }];
+  /** The merchant's approved authorization and its channel registration, in one query. */
+  private async authorizationAndPeer(merchantId: string, id: string): Promise<{ subscriberId: string; peer: Peer & { url: string } }> {
+    const r = await this.store.db
+      .selectFrom('merchants as m')
+      .leftJoin('authorizations as a', (join) => join.on('a.id', '=', id).onRef('a.merchant_id', '=', 'm.id'))
+      .select(['m.channel_url', 'm.channel_line', 'm.channel_fingerprint', 'a.merchant_id', 'a.subscriber_id', 'a.status'])
+      .where('m.id', '=', merchantId)
+      .executeTakeFirst();
+    ProviderChannel.checkAuthorization(r, merchantId, id);
+    return { subscriberId: r.subscriber_id!, peer: this.peerOf(r, merchantId) };
+  }
+
+  /**
+   * What the exchange does once its call is up and both certificates are checked: it is
+   * marked `active`, and — when this end sends first, so that the card follows at once —
+   * the card's vault record is read and its decryption audited, all in one commit, then
+   * opened: one commit, not one for the status and another for Vault.open's audit entry,
+   * between the call coming up and the card leaving (on SQLite each is an fsync that
+   * blocks the event loop). A decryption still happens only after its audit entry is
+   * durable, and only for an exchange that is active (the conditional update).
+   * As callee the card is opened only when it is to be sent (after the caller's items).
+   */
+  private activation(exchangeId: string, subscriberId: string, itemsOut: number, sendsFirst: boolean): { onActive: () => void; outgoing: () => Promise<ChannelItem[]> } {
+    let opened: Promise<ChannelItem[]> | null = null;
+    const activate = (withCard: boolean): Promise<ChannelItem[]> =>
+      this.writes
+        .run(async (tx) => {
+          const marked = await tx.updateTable('channel_exchanges').set({ status: 'active', active_at: Date.now() }).where('id', '=', exchangeId).where('status', 'in', ['negotiating', 'calling']).executeTakeFirst();
+          if (Number(marked.numUpdatedRows) !== 1) return null;
+          return withCard ? this.auditCard(tx, subscriberId, exchangeId) : null;
+        })
+        .then((sealed) => (sealed ? this.openCard(sealed) : []));
+    return {
+      onActive: () => {
+        opened = activate(itemsOut > 0 && sendsFirst);
+        // Failures surface in outgoing(); an exchange that sends nothing only logs them.
+        opened.catch((e: unknown) => this.logger.error({ err: e, exchange: exchangeId }, 'could not mark the exchange active'));
+      },
+      outgoing: async () => {
+        if (itemsOut === 0) return [];
+        try {
+          if (sendsFirst) return await (opened ?? activate(true));
+          return await this.writes.run((tx) => this.auditCard(tx, subscriberId, exchangeId)).then((sealed) => (sealed ? this.openCard(sealed) : []));
+        } catch (e) {
+          // Nothing is sent without its audit entry; the peer sees too few items.
+          this.logger.error({ err: e, exchange: exchangeId }, 'the card could not be opened for the exchange');
+          return [];
+        }
+      },
     };
   }
 
-  private async record(row: ChannelExchangeTable): Promise<void> {
-    await this.store.db.insertInto('channel_exchanges').values(row).execute();
+  /** In `tx`: the subscriber's active card's vault record, and the audit entry of its decryption (Vault.auditOpen). */
+  private async auditCard(tx: Tx, subscriberId: string, exchangeId: string) {
+    const card = await tx.selectFrom('cards').select('record_id').where('subscriber_id', '=', subscriberId).where('status', '=', 'active').orderBy('created_at').executeTakeFirst();
+    if (!card?.record_id) return null;
+    return this.vault.auditOpen(tx, card.record_id, 'secure-channel', `channel:${exchangeId}`);
   }
 
+  private openCard(sealed: AuditedRecord): ChannelItem[] {
+    const r = this.vault.openAudited<ConfidentialRecord>(sealed);
+    return [{ kind: 'card', contentType: 'application/json', data: JSON.stringify({ number: r.number, expiry: r.expiry, holderName: r.holderName }) }];
+  }
+
+  /**
+   * Records the exchange and, in the same commit, the answer its Idempotency-Key replays
+   * (when the request carried one): one commit where there were two, and no moment at
+   * which the exchange exists but a retry of its request would run it again. The call is
+   * placed only after this commit, so everything the answer acknowledges is durable.
+   * The job may run again after its transaction rolled back (group-commit.ts): it writes
+   * nothing outside it.
+   */
+  private async record<V extends ExchangeView>(row: ChannelExchangeTable, answer: V, claim: IdempotencyClaim | null): Promise<V> {
+    await this.writes.run(async (tx) => {
+      await tx.insertInto('channel_exchanges').values(row).execute();
+      if (claim) await completeClaim(tx, claim, 201, JSON.stringify(answer));
+    });
+    return answer;
+  }
+
+  /** The outcome, and its audit entry, in one commit. */
   private async finish(id: string, outcome: ChannelOutcome): Promise<void> {
-    const now = Date.now();
-    await this.store.db.updateTable('channel_exchanges').set({ status: outcome.ok ? 'completed' : 'failed', cause: outcome.ok ? null : outcome.cause, ended_at: now }).where('id', '=', id).execute();
-    await appendAudit(this.store.db, { actor: 'channel', action: outcome.ok ? 'channel.completed' : 'channel.failed', subjectType: 'channel_exchange', subjectId: id, detail: { sent: outcome.sent, received: outcome.received.length, ...(outcome.ok ? {} : { cause: outcome.cause }) } });
+    await this.writes.run(async (tx) => {
+      await tx.updateTable('channel_exchanges').set({ status: outcome.ok ? 'completed' : 'failed', cause: outcome.ok ? null : outcome.cause, ended_at: Date.now() }).where('id', '=', id).execute();
+      await appendAudit(tx, { actor: 'channel', action: outcome.ok ? 'channel.completed' : 'channel.failed', subjectType: 'channel_exchange', subjectId: id, detail: { sent: outcome.sent, received: outcome.received.length, ...(outcome.ok ? {} : { cause: outcome.cause }) } });
+    });
     if (outcome.received.length) this.goods.set(id, outcome.received);
     this.logger.info({ exchange: id, ok: outcome.ok, ...(outcome.ok ? {} : { cause: outcome.cause, detail: outcome.detail }) }, 'secure-channel exchange ended');
   }
 
-  private markActive(id: string): () => void {
-    return () => void this.store.db.updateTable('channel_exchanges').set({ status: 'active', active_at: Date.now() }).where('id', '=', id).where('status', 'in', ['negotiating', 'calling']).execute().catch(() => {});
+  /** Records the outcome once the exchange is over; a failure to do so is logged, never left unhandled. */
+  private finishWhenOver(id: string, outcome: Promise<ChannelOutcome>): void {
+    outcome.then((o) => this.finish(id, o)).catch((e: unknown) => this.logger.error({ err: e, exchange: id }, 'could not record the end of a secure-channel exchange'));
+  }
+
+  private viewOf(r: ChannelExchangeTable): ExchangeView {
+    return {
+      id: r.id, status: r.status, cause: r.cause, active: r.status === 'active', initiator: r.initiator, firstSender: r.first_sender, providerRole: r.provider_role,
+      fallback: r.fallback, itemsSent: r.status === 'completed' ? r.items_out : 0, itemsReceived: this.goods.get(r.id)?.length ?? 0,
+    };
   }
 
   /**
@@ -94,33 +171,33 @@ export class ProviderChannel {
    * provider sends first, the merchant supplied a number and the provider calls it; if the
    * merchant sends first, the provider reserves a number and returns it with a token.
    */
-  async merchantInitiated(merchantId: string, req: ExchangeRequest): Promise<ExchangeView> {
+  async merchantInitiated(merchantId: string, req: ExchangeRequest, claim: IdempotencyClaim | null = null): Promise<ExchangeView> {
     const exchangeId = req.exchangeId ?? `exc_${randomBytes(12).toString('base64url')}`;
     if (!EXCHANGE_ID.test(exchangeId)) throw new SidebandError('FIELD_INVALID', 'exchangeId is exc_ followed by 16 to 64 letters, digits, _ or -.', { param: 'exchangeId' });
     const numberBy: Party = req.number ? 'merchant' : 'provider';
     const direction = checkDirection(req.firstSender, numberBy);
     if (!direction.ok) throw new SidebandError('CHANNEL_DIRECTION_RULE', req.firstSender === 'merchant' ? 'You send first, so you place the call: do not send a number.' : 'The provider sends first, so it calls you: supply a number (and token) from your pool.', { param: 'number' });
-    const a = await this.authorization(merchantId, req.authorizationId);
-    const peer = await this.merchantPeer(merchantId);
+    const { subscriberId, peer } = await this.authorizationAndPeer(merchantId, req.authorizationId);
     const providerRole = direction.roles.caller === 'provider' ? 'caller' : 'callee';
     const now = Date.now();
     const base: ChannelExchangeTable = {
-      id: exchangeId, merchant_id: merchantId, authorization_id: a.id, subscriber_id: a.subscriber_id, initiator: 'merchant', first_sender: req.firstSender, provider_role: providerRole,
+      id: exchangeId, merchant_id: merchantId, authorization_id: req.authorizationId, subscriber_id: subscriberId, initiator: 'merchant', first_sender: req.firstSender, provider_role: providerRole,
       number: req.number ?? null, items_out: req.items.provider, items_in: req.items.merchant, status: providerRole === 'caller' ? 'calling' : 'negotiating', cause: null, fallback: null, created_at: now, active_at: null, ended_at: null,
     };
-    const plan = { exchangeId, peer, outgoing: req.items.provider > 0 ? this.cardItem(a.subscriber_id, exchangeId) : async () => [], expectIncoming: req.items.merchant, onActive: this.markActive(exchangeId) };
+    const plan = { exchangeId, peer, expectIncoming: req.items.merchant, ...this.activation(exchangeId, subscriberId, req.items.provider, req.firstSender === 'provider') };
     if (providerRole === 'caller') {
       if (!req.token) throw new SidebandError('FIELD_INVALID', 'token is required with number.', { param: 'token' });
-      await this.record(base);
+      const view = await this.record(base, this.viewOf(base), claim);
       // Acknowledged by this answer; the call follows at once.
-      void this.endpoint.placeCall({ ...plan, number: req.number!, token: req.token }).then((o) => this.finish(exchangeId, o));
-      return this.view(exchangeId);
+      this.finishWhenOver(exchangeId, this.endpoint.placeCall({ ...plan, number: req.number!, token: req.token }));
+      return view;
     }
     const reserved = this.endpoint.reserve(plan);
     if (!reserved) throw new SidebandError('CHANNEL_POOL_EXHAUSTED', 'No number of the provider\'s pool is free.');
-    await this.record({ ...base, number: reserved.number });
-    void reserved.outcome.then((o) => this.finish(exchangeId, o));
-    return { ...(await this.view(exchangeId)), number: reserved.number, token: reserved.token };
+    const row = { ...base, number: reserved.number };
+    const view = await this.record(row, { ...this.viewOf(row), number: reserved.number, token: reserved.token }, claim);
+    this.finishWhenOver(exchangeId, reserved.outcome);
+    return view;
   }
 
   /**
@@ -131,8 +208,7 @@ export class ProviderChannel {
   async providerInitiated(authorizationId: string, items: { merchant: number; upTo?: number } = { merchant: 0 }): Promise<ExchangeView> {
     const a = await this.store.db.selectFrom('authorizations').select(['merchant_id']).where('id', '=', authorizationId).executeTakeFirst();
     if (!a) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${authorizationId}.`);
-    const auth = await this.authorization(a.merchant_id, authorizationId);
-    const peer = await this.merchantPeer(a.merchant_id);
+    const { subscriberId, peer } = await this.authorizationAndPeer(a.merchant_id, authorizationId);
     const exchangeId = `exc_${randomBytes(12).toString('base64url')}`;
     const post = async (path: string, body: unknown) => {
       const url = new URL(path, peer.url).toString();
@@ -156,25 +232,20 @@ export class ProviderChannel {
     if (!(merchantItems >= items.merchant && merchantItems <= (items.upTo ?? items.merchant))) {
       throw new SidebandError('CHANNEL_UNAVAILABLE', `The merchant's channel endpoint answered ${JSON.stringify(answered)} goods; ${items.merchant} to ${items.upTo ?? items.merchant} were offered.`);
     }
-    const now = Date.now();
-    await this.record({
-      id: exchangeId, merchant_id: a.merchant_id, authorization_id: authorizationId, subscriber_id: auth.subscriber_id, initiator: 'provider', first_sender: 'provider', provider_role: 'caller',
-      number: offer.body.number, items_out: 1, items_in: merchantItems, status: 'calling', cause: null, fallback: null, created_at: now, active_at: null, ended_at: null,
-    });
+    const row: ChannelExchangeTable = {
+      id: exchangeId, merchant_id: a.merchant_id, authorization_id: authorizationId, subscriber_id: subscriberId, initiator: 'provider', first_sender: 'provider', provider_role: 'caller',
+      number: offer.body.number, items_out: 1, items_in: merchantItems, status: 'calling', cause: null, fallback: null, created_at: Date.now(), active_at: null, ended_at: null,
+    };
+    const view = await this.record(row, this.viewOf(row), null);
     await post(`channel/exchanges/${exchangeId}/ack`, {}).catch(() => undefined);
-    void this.endpoint
-      .placeCall({ exchangeId, peer, number: offer.body.number, token: offer.body.token, outgoing: this.cardItem(auth.subscriber_id, exchangeId), expectIncoming: merchantItems, onActive: this.markActive(exchangeId) })
-      .then((o) => this.finish(exchangeId, o));
-    return this.view(exchangeId);
+    this.finishWhenOver(exchangeId, this.endpoint.placeCall({ exchangeId, peer, number: offer.body.number, token: offer.body.token, expectIncoming: merchantItems, ...this.activation(exchangeId, subscriberId, 1, true) }));
+    return view;
   }
 
   async view(id: string, merchantId?: string): Promise<ExchangeView> {
     const r = await this.store.db.selectFrom('channel_exchanges').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r || (merchantId && r.merchant_id !== merchantId)) throw new SidebandError('CHANNEL_EXCHANGE_NOT_FOUND', `No exchange ${id}.`);
-    return {
-      id: r.id, status: r.status, cause: r.cause, active: r.status === 'active', initiator: r.initiator, firstSender: r.first_sender, providerRole: r.provider_role,
-      fallback: r.fallback, itemsSent: r.status === 'completed' ? r.items_out : 0, itemsReceived: this.goods.get(r.id)?.length ?? 0,
-    };
+    return this.viewOf(r);
   }
 
   /** The subscriber's "secure" switch for a merchant: for the next purchase, until switched off, or off. */
