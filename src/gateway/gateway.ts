@@ -148,8 +148,8 @@ export class Gateway {
       Object.assign(this.listen, await this.channelPart.start());
       this.cert.channel = this.channelPart.channel;
       const channel = this.channelPart.channel!;
-      this.cert.authorizations.lifecycle.approvalListeners.push((row) => {
-        channel.onApproved(row).catch((e) => logger.warn({ err: e, authorization: row.id }, 'could not start the secure channel the subscriber switched on'));
+      this.cert.authorizations.lifecycle.approvalListeners.push((row, known) => {
+        channel.onApproved(row, known?.channelMode).catch((e) => logger.warn({ err: e, authorization: row.id }, 'could not start the secure channel the subscriber switched on'));
       });
     }
 

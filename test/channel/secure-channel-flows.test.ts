@@ -94,6 +94,15 @@ for (const via of ['the built-in exchange', 'Kamailio'] as const) {
       await w.m.client.authorizations.create({ customer: { address }, amount: 300, currency: 'EUR' });
       await sleep(500);
       assert.equal(w.cards.length, before, 'switched off: no channel');
+      // "once": the next approved purchase only, then off again.
+      assert.equal(await put('once'), 200);
+      const a = await w.m.client.authorizations.create({ customer: { address }, amount: 300, currency: 'EUR' });
+      assert.equal(a.status, 'approved');
+      for (let t = 0; t < 100 && w.cards.length === before; t++) await sleep(30);
+      assert.equal(w.cards.length, before + 1, 'switched on once: the channel for this purchase');
+      await w.m.client.authorizations.create({ customer: { address }, amount: 300, currency: 'EUR' });
+      await sleep(500);
+      assert.equal(w.cards.length, before + 1, 'the one-off switch was used up');
     });
 
     it('refuses a plan that breaks the direction rule, on both sides', async () => {

@@ -42,6 +42,8 @@ export interface HolderSubscriber {
   currency: string;
   auto_approve_limit: number | null;
   release_to_merchant: number;
+  /** Their secure-channel switch for this merchant; null when off. */
+  channel_mode: string | null;
 }
 
 interface HolderRow {
@@ -68,19 +70,22 @@ interface HolderRowForMerchant extends HolderRow {
   auto_approve_limit: number | null;
   release_to_merchant: number | null;
   merchant_network: string | null;
+  channel_mode: string | null;
 }
 const holderSessionForMerchant = new PreparedStatement<HolderRowForMerchant>(
-  `select ${HOLDER_COLUMNS}, sub.status as subscriber_status, sub.currency as subscriber_currency, sub.auto_approve_limit, sub.release_to_merchant, mn.cidr as merchant_network
+  `select ${HOLDER_COLUMNS}, sub.status as subscriber_status, sub.currency as subscriber_currency, sub.auto_approve_limit, sub.release_to_merchant, mn.cidr as merchant_network, cp.mode as channel_mode
    from sessions s join nas_clients n on n.id = s.nas_id
    left join subscribers sub on sub.id = s.subscriber_id
    left join merchant_networks mn on mn.merchant_id = ?
+   left join channel_preferences cp on cp.subscriber_id = s.subscriber_id and cp.merchant_id = ?
    where s.id = ?`,
 );
 
 /**
  * `resolveHolder`, with what the merchant API needs of the session beside it (when it
  * ended), read in the same query rather than in a second round trip; with `forMerchant`,
- * also the subscriber's row and that merchant's networks.
+ * also the subscriber's row, that merchant's networks and the subscriber's secure-channel
+ * switch for it.
  */
 export async function locateHolder(
   sessions: SessionService,
@@ -104,7 +109,7 @@ export async function locateHolder(
   }
   const binding = translation ? sessions.resolve(translation.insideAddress, at) : sessions.resolve(address, at, input.port);
   if (!binding) throw new SidebandError('RESOLVE_NOT_FOUND', `Nobody held ${address}${input.port !== undefined ? ` port ${input.port}` : ''} at ${new Date(at).toISOString()}.`);
-  const forMerchant = input.forMerchant === undefined ? null : await holderSessionForMerchant.all(store.db, store.dialect, [input.forMerchant, binding.sessionId]);
+  const forMerchant = input.forMerchant === undefined ? null : await holderSessionForMerchant.all(store.db, store.dialect, [input.forMerchant, input.forMerchant, binding.sessionId]);
   const session = forMerchant ? forMerchant[0] : await holderSession.first(store.db, store.dialect, [binding.sessionId]);
   if (!session) throw new SidebandError('RESOLVE_NOT_FOUND', `The session that held ${address} is no longer on file.`);
   const resolution: Resolution = {
@@ -116,7 +121,7 @@ export async function locateHolder(
   };
   const first = forMerchant?.[0];
   const subscriber: HolderSubscriber | null = first && first.subscriber_status !== null && first.subscriber_currency !== null && first.release_to_merchant !== null
-    ? { status: first.subscriber_status, currency: first.subscriber_currency, auto_approve_limit: first.auto_approve_limit, release_to_merchant: first.release_to_merchant }
+    ? { status: first.subscriber_status, currency: first.subscriber_currency, auto_approve_limit: first.auto_approve_limit, release_to_merchant: first.release_to_merchant, channel_mode: first.channel_mode }
     : null;
   const merchantNetworks = (forMerchant ?? []).flatMap((r) => (r.merchant_network === null ? [] : [r.merchant_network]));
   return { resolution, sessionEndedAt: session.ended_at, subscriber, merchantNetworks };

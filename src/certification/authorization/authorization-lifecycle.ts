@@ -49,6 +49,14 @@ async function returnLimits(tx: Tx, row: AuthorizationRow, amount: number, now: 
 }
 
 /**
+ * What the approving request already read that a listener would otherwise read again:
+ * the subscriber's secure-channel switch for this merchant (null: off).
+ */
+export interface ApprovalContext {
+  channelMode: string | null;
+}
+
+/**
  * Everything after the decision: the acquirer's answer, capture (full, partial, several),
  * void, refund, the subscriber's confirmation, expiry and recovery. Each change is one
  * conditional UPDATE (so two concurrent captures can never take more than was
@@ -59,7 +67,7 @@ async function returnLimits(tx: Tx, row: AuthorizationRow, amount: number, now: 
  */
 export class AuthorizationLifecycle {
   /** Told of each approval (the secure channel starts there when the subscriber switched it on). */
-  readonly approvalListeners: Array<(row: AuthorizationRow) => void> = [];
+  readonly approvalListeners: Array<(row: AuthorizationRow, known?: ApprovalContext) => void> = [];
 
   constructor(
     private readonly store: Store,
@@ -70,10 +78,10 @@ export class AuthorizationLifecycle {
     private readonly cardFor: (row: AuthorizationRow) => Promise<CardForAcquirer>,
   ) {}
 
-  approved(row: AuthorizationRow): void {
+  approved(row: AuthorizationRow, known?: ApprovalContext): void {
     for (const listener of this.approvalListeners) {
       try {
-        listener(row);
+        listener(row, known);
       } catch (e) {
         this.logger.error({ err: e, authorization: row.id }, 'an approval listener failed');
       }

@@ -208,7 +208,7 @@ export class AuthorizationService {
     });
     if ('refused' in held) return decline(held.refused);
     if (held.row.status === 'processing') return this.lifecycle.completeAtAcquirer(held.row, now);
-    if (held.row.status !== 'pending') this.lifecycle.approved(held.row);
+    if (held.row.status !== 'pending') this.lifecycle.approved(held.row, { channelMode: subscriber.channel_mode });
     return held.row;
   }
 
