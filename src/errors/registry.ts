@@ -199,6 +199,7 @@ export const errorRegistry = define({
   CHANNEL_POOL_EXHAUSTED: { status: 503, type: 'unavailable', cause: 'Every number of the callee\'s pool is reserved.', fix: 'Retry shortly, or add numbers to the pool.' },
   CHANNEL_LINE_PASSWORD_UNKNOWN: { status: 500, type: 'configuration', cause: '`sideband exchange` runs alone without channel.exchange.password, and the data it was given holds no provider line password (no gateway has started on it, or it is not the gateways\' data). It never generates one: the gateways would not know it.', fix: 'Set channel.exchange.password in its configuration and the same in the gateways\', or give it the gateways\' --data-dir / --database-url and keyring after a gateway has started once.' },
   CHANNEL_EXCHANGE_NOT_FOUND: { status: 404, type: 'not_found', cause: 'No secure-channel exchange has that id.', fix: 'Check the id.' },
+  CHANNEL_EXCHANGE_ID_TAKEN: { status: 409, type: 'conflict', cause: 'The exchangeId in the request names an exchange that exists already (created under another Idempotency-Key, or without one).', fix: 'Choose a new exchangeId for a new exchange; to repeat a request, send the Idempotency-Key that created it.' },
   CHANNEL_EXCHANGE_STATE_INVALID: { status: 409, type: 'conflict', cause: 'The exchange is not in a state that allows this (e.g. a fallback choice while the channel is still being set up).', fix: 'GET the exchange to see its status.' },
 
   // ── SIP (the separate network): why a call or registration failed ──

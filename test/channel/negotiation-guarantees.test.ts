@@ -90,7 +90,7 @@ for (const dialect of dialects) {
       const r = reserve(exchangeId);
       const params = { exchangeId, authorizationId, firstSender: 'provider' as const, items: { provider: 1, merchant: 0 }, number: r.number, token: r.token };
       await client.channel.createExchange(params);
-      await assert.rejects(client.channel.createExchange(params), (e: unknown) => e instanceof SidebandApiError && e.status >= 400);
+      await assert.rejects(client.channel.createExchange(params), (e: unknown) => e instanceof SidebandApiError && e.status === 409 && e.code === 'CHANNEL_EXCHANGE_ID_TAKEN');
       const outcome = await r.outcome;
       assert.equal(outcome.ok, true, JSON.stringify(outcome));
       assert.equal(r.received.length, 1, 'one card: the refused request placed no call');
@@ -114,6 +114,15 @@ for (const dialect of dialects) {
         await sleep(100);
       }
       assert.fail('the reservations did not lapse');
+    });
+
+    it('a number reserved for a request refused at its record (an exchange id taken) goes back at once', async () => {
+      const negotiate = async (exchangeId?: string) => client.channel.createExchange({ ...(exchangeId ? { exchangeId } : {}), authorizationId: await w.authorizationId(), firstSender: 'merchant', items: { provider: 0, merchant: 1 } });
+      const first = await negotiate();
+      await assert.rejects(negotiate(first.id), (e: unknown) => e instanceof SidebandApiError && e.status === 409 && e.code === 'CHANNEL_EXCHANGE_ID_TAKEN');
+      // Every other number of the pool is free now, not once the refused reservation lapses.
+      const rest = await Promise.all(PROVIDER.numbers.slice(1).map(() => negotiate()));
+      assert.deepEqual([first.number, ...rest.map((r) => r.number)].sort(), [...PROVIDER.numbers].sort());
     });
 
     it('the card leaves once its exchange is active and its decryption audited, both in one commit', async () => {

@@ -136,6 +136,20 @@ export class ChannelEndpoint {
     return { number: r.number, token, ttlMs: this.reservationTtlMs, outcome };
   }
 
+  /**
+   * Gives back a number reserved for an exchange that will not happen (its record could not
+   * be written): the number is free at once instead of at the end of its time-to-live.
+   * Does nothing once the call has come. Returns whether it gave the number back.
+   */
+  cancelReservation(number: string, exchangeId: string): boolean {
+    const p = this.pending.get(number);
+    if (!p || p.exchangeId !== exchangeId || p.inCall) return false;
+    this.pending.delete(number);
+    this.pool.release(number);
+    p.settle({ ok: false, cause: 'no-call', received: [], sent: 0 });
+    return true;
+  }
+
   private async answer(call: IncomingCall): Promise<void> {
     const reservation = this.pool.lookup(call.dialed);
     const p = this.pending.get(call.dialed);

@@ -3,6 +3,7 @@ import { type ChannelEndpoint, type ChannelOutcome, type Peer, checkDirection, t
 import type { ChannelExchangeView as ChannelExchange } from '../../certification/api/contract/merchant-api-schemas.ts';
 import type { WebhookSigner } from '../../certification/webhooks/webhook-signer.ts';
 import { completeClaim, type IdempotencyClaim } from '../../certification/api/idempotency.ts';
+import { isUniqueViolation } from '../../store/unique-violation.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
@@ -140,6 +141,10 @@ export class ProviderChannel {
     await this.writes.run(async (tx) => {
       await tx.insertInto('channel_exchanges').values(row).execute();
       if (claim) await completeClaim(tx, claim, 201, JSON.stringify(answer));
+    }).catch((e: unknown) => {
+      // The merchant chose an id an exchange has already: theirs to fix, not a fault to retry.
+      if (isUniqueViolation(e)) throw new SidebandError('CHANNEL_EXCHANGE_ID_TAKEN', `An exchange ${row.id} exists already; choose a new exchangeId (or retry with the Idempotency-Key that created it).`, { param: 'exchangeId' });
+      throw e;
     });
     return answer;
   }
@@ -195,7 +200,10 @@ export class ProviderChannel {
     const reserved = this.endpoint.reserve(plan);
     if (!reserved) throw new SidebandError('CHANNEL_POOL_EXHAUSTED', 'No number of the provider\'s pool is free.');
     const row = { ...base, number: reserved.number };
-    const view = await this.record(row, { ...this.viewOf(row), number: reserved.number, token: reserved.token }, claim);
+    const view = await this.record(row, { ...this.viewOf(row), number: reserved.number, token: reserved.token }, claim).catch((e: unknown) => {
+      this.endpoint.cancelReservation(reserved.number, exchangeId);
+      throw e;
+    });
     this.finishWhenOver(exchangeId, reserved.outcome);
     return view;
   }
