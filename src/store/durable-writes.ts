@@ -21,7 +21,7 @@ export class DurableWrites {
     private readonly store: Store,
     options: GroupCommitOptions = {},
   ) {
-    this.group = store.dialect === 'sqlite' ? new GroupCommit(store.db, options) : null;
+    this.group = store.dialect === 'sqlite' ? new GroupCommit(store.db, { sqlite: store.sqlite, ...options }) : null;
   }
 
   run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
