@@ -121,7 +121,7 @@ export class BindingIndex {
   /** Longest-prefix match: the binding of the longest prefix held at `at` that contains `key`. */
   private prefixWinner(key: string, at: number, wanted: number): Binding | undefined {
     for (const length of this.blocks.prefixLengths) {
-      const head = this.blocks.first(maskIpv6Key(key, length), length);
+      const head = this.blocks.firstOfPrefix(key, length);
       if (head === NONE) continue;
       const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
       if (slot !== NONE) return this.materialise(slot, this.foundList);

@@ -41,6 +41,11 @@ export class PortBlockLists {
     return this.headsOf(prefixLength)?.get(key) ?? NONE;
   }
 
+  /** The first list of the `prefixLength`-bit IPv6 prefix that `key` lies in, or -1. */
+  firstOfPrefix(key: string, prefixLength: number): number {
+    return this.prefixHeads.get(prefixLength)?.getPrefix(key, prefixLength) ?? NONE;
+  }
+
   /** The length of the prefix whose network `keyOf(list)` is; 0 for a single address. */
   prefixLengthOf(list: number): number {
     return this.word(list, PREFIX);
