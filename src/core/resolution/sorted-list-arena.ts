@@ -14,6 +14,10 @@ const INLINE = 8;
 const OWN_WORDS = INLINE_AT + INLINE;
 /** The size class of the first block, twice what the header holds. */
 const SPILL_CLASS = 4;
+/** Lists longer than this are searched from an interpolated guess; shorter ones span a few cache lines. */
+const INTERPOLATE = 32;
+/** Keys per cache line: the first step away from a guess. */
+const LINE = 8;
 
 /**
  * Many short growable lists of int32 values sorted by a float64 key (binding slots by
@@ -73,6 +77,39 @@ export class SortedListArena {
     }
     const keys = this.keys;
     const offset = this.header[h + OFFSET]!;
+    if (hi > INTERPOLATE) {
+      // A long list is one address's history, its starts spread about evenly over time:
+      // a guess by interpolation, then steps doubling away from it, leave a binary search
+      // of a few entries. Bisecting from the middle missed the cache at nearly every
+      // halving; this reads the two ends side by side, then a line or two.
+      const first = keys[offset]!;
+      const last = keys[offset + hi - 1]!;
+      if (key < first) return 0;
+      if (key >= last) return hi;
+      const guess = Math.floor(((key - first) / (last - first)) * (hi - 1));
+      // Out of range (or NaN) only where the span overflows: then bisect the whole list.
+      if (guess >= 0 && guess < hi) {
+        if (keys[offset + guess]! <= key) {
+          lo = guess + 1;
+          for (let step = LINE; guess + step < hi; step *= 2) {
+            if (keys[offset + guess + step]! > key) {
+              hi = guess + step;
+              break;
+            }
+            lo = guess + step + 1;
+          }
+        } else {
+          hi = guess;
+          for (let step = LINE; guess - step >= lo; step *= 2) {
+            if (keys[offset + guess - step]! <= key) {
+              lo = guess - step + 1;
+              break;
+            }
+            hi = guess - step;
+          }
+        }
+      }
+    }
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (keys[offset + mid]! <= key) lo = mid + 1;
