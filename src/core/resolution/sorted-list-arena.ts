@@ -138,6 +138,13 @@ export class SortedListArena {
     this.freeList = list;
   }
 
+  /** Empties `list`, freeing its block if it has one. */
+  clear(list: number): void {
+    const h = list * this.stride;
+    if (this.header[h + LENGTH]! > INLINE) this.freeBlock(this.header[h + OFFSET]!, this.header[h + SIZE_CLASS]!);
+    this.header[h + LENGTH] = 0;
+  }
+
   /** Inserts `value`, whose key is `keyOf(value)`, at `index`; the caller keeps the order. */
   insert(list: number, index: number, value: number): void {
     const h = list * this.stride;
