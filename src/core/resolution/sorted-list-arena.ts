@@ -14,9 +14,9 @@ const INLINE = 8;
 const OWN_WORDS = INLINE_AT + INLINE;
 /** The size class of the first block, twice what the header holds. */
 const SPILL_CLASS = 4;
-/** Lists longer than this are searched from an interpolated guess; shorter ones span a few cache lines. */
+/** Lists longer than this are searched from an interpolated guess; shorter ones, a few cache lines, are read through. */
 const INTERPOLATE = 32;
-/** Keys per cache line: the first step away from a guess. */
+/** The first step away from a guess: two cache lines of entries. */
 const LINE = 8;
 
 /**
@@ -66,48 +66,53 @@ export class SortedListArena {
   /** How many values of `list` have a key at or below `key`. */
   countUpTo(list: number, key: number): number {
     const h = list * this.stride;
-    let lo = 0;
-    let hi = this.header[h + LENGTH]!;
-    if (hi <= INLINE) {
+    const length = this.header[h + LENGTH]!;
+    let count = 0;
+    if (length <= INLINE) {
       // Every key, not a bisection: the keys of a header's values are asked of their
       // owner (a record each, elsewhere in memory), and reads that do not wait on one
       // another's answer miss the cache side by side rather than one after another.
-      for (let i = 0; i < hi; i++) if (this.keyOf(this.header[h + INLINE_AT + i]!) <= key) lo++;
-      return lo;
+      for (let i = 0; i < length; i++) if (this.keyOf(this.header[h + INLINE_AT + i]!) <= key) count++;
+      return count;
     }
     const entries = this.entries;
-    // The key of entry i is entries[2 * i + base].
+    // The key of entry i is entries[base + 2 * i].
     const base = 2 * this.header[h + OFFSET]!;
-    if (hi > INTERPOLATE) {
-      // A long list is one address's history, its starts spread about evenly over time:
-      // a guess by interpolation, then steps doubling away from it, leave a binary search
-      // of a few entries. Bisecting from the middle missed the cache at nearly every
-      // halving; this reads the two ends side by side, then a line or two.
-      const first = entries[base]!;
-      const last = entries[base + 2 * (hi - 1)]!;
-      if (key < first) return 0;
-      if (key >= last) return hi;
-      const guess = Math.floor(((key - first) / (last - first)) * (hi - 1));
-      // Out of range (or NaN) only where the span overflows: then bisect the whole list.
-      if (guess >= 0 && guess < hi) {
-        if (entries[base + 2 * guess]! <= key) {
-          lo = guess + 1;
-          for (let step = LINE; guess + step < hi; step *= 2) {
-            if (entries[base + 2 * (guess + step)]! > key) {
-              hi = guess + step;
-              break;
-            }
-            lo = guess + step + 1;
+    if (length <= INTERPOLATE) {
+      // A few cache lines in a row: read through, the reads run ahead of the compares.
+      for (let i = 0; i < length; i++) if (entries[base + 2 * i]! <= key) count++;
+      return count;
+    }
+    // A long list is one address's history, its starts spread about evenly over time: a
+    // guess by interpolation, then steps doubling away from it, leave a binary search of
+    // a few entries. Bisecting from the middle missed the cache at nearly every halving;
+    // this reads the two ends side by side, then a line or two.
+    let lo = 0;
+    let hi = length;
+    const first = entries[base]!;
+    const last = entries[base + 2 * (length - 1)]!;
+    if (key < first) return 0;
+    if (key >= last) return length;
+    const guess = Math.floor(((key - first) / (last - first)) * (length - 1));
+    // Out of range (or NaN) only where the span overflows: then bisect the whole list.
+    if (guess >= 0 && guess < length) {
+      if (entries[base + 2 * guess]! <= key) {
+        lo = guess + 1;
+        for (let step = LINE; guess + step < length; step *= 2) {
+          if (entries[base + 2 * (guess + step)]! > key) {
+            hi = guess + step;
+            break;
           }
-        } else {
-          hi = guess;
-          for (let step = LINE; guess - step >= lo; step *= 2) {
-            if (entries[base + 2 * (guess - step)]! <= key) {
-              lo = guess - step + 1;
-              break;
-            }
-            hi = guess - step;
+          lo = guess + step + 1;
+        }
+      } else {
+        hi = guess;
+        for (let step = LINE; guess - step >= 0; step *= 2) {
+          if (entries[base + 2 * (guess - step)]! <= key) {
+            lo = guess - step + 1;
+            break;
           }
+          hi = guess - step;
         }
       }
     }
