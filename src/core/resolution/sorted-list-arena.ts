@@ -78,10 +78,16 @@ export class SortedListArena {
     const entries = this.entries;
     // The key of entry i is entries[base + 2 * i].
     const base = 2 * this.header[h + OFFSET]!;
+    // A bound before or after the whole list (a lookup outside an address's history, or
+    // one of the many port blocks `isPortBlocked` asks) is answered from its two ends.
+    const first = entries[base]!;
+    const last = entries[base + 2 * (length - 1)]!;
+    if (key < first) return 0;
+    if (key >= last) return length;
     if (length <= INTERPOLATE) {
       // A few cache lines in a row: read through, the reads run ahead of the compares.
-      for (let i = 0; i < length; i++) if (entries[base + 2 * i]! <= key) count++;
-      return count;
+      for (let i = 1; i < length - 1; i++) if (entries[base + 2 * i]! <= key) count++;
+      return count + 1;
     }
     // A long list is one address's history, its starts spread about evenly over time: a
     // guess by interpolation, then steps doubling away from it, leave a binary search of
@@ -89,10 +95,6 @@ export class SortedListArena {
     // this reads the two ends side by side, then a line or two.
     let lo = 0;
     let hi = length;
-    const first = entries[base]!;
-    const last = entries[base + 2 * (length - 1)]!;
-    if (key < first) return 0;
-    if (key >= last) return length;
     const guess = Math.floor(((key - first) / (last - first)) * (length - 1));
     // Out of range (or NaN) only where the span overflows: then bisect the whole list.
     if (guess >= 0 && guess < length) {
