@@ -18,7 +18,22 @@ export class AddressTable {
 
   /** The value stored for `key`, or -1. */
   get(key: AddressKey): number {
-    return typeof key === 'number' ? this.v4.get(this.toWords(key)) : this.v6.get(this.toWords(key));
+    return typeof key === 'number' ? this.v4.getWord(key | 0) : this.v6.get(this.toWords(key));
+  }
+
+  /**
+   * The value stored for the network of the `length`-bit prefix that IPv6 key `key` lies
+   * in (its first `length` bits, the rest zero), or -1: a longest-prefix match probes one
+   * length after another without making each network's key.
+   */
+  getPrefix(key: string, length: number): number {
+    const words = this.toWords(key);
+    for (let w = 0; w < 4; w++) {
+      const bits = length - 32 * w;
+      if (bits <= 0) words[w] = 0;
+      else if (bits < 32) words[w] = words[w]! & ~(-1 >>> bits);
+    }
+    return this.v6.get(words);
   }
 
   set(key: AddressKey, value: number): void {
@@ -42,22 +57,35 @@ class WordTable {
   /** Per cell, the key's words then the value. */
   private cells: Int32Array;
   private readonly stride: number;
+  /** Cells - 1: cells are a power of two. */
+  private mask = 1024 - 1;
   private shift = 32 - 10;
   private count = 0;
 
   constructor(private readonly width: number) {
     this.stride = width + 1;
-    this.cells = emptyCells(1024, this.stride);
+    this.cells = emptyCells(this.mask + 1, this.stride);
   }
 
   get(words: Int32Array): number {
-    const { cells, stride, width } = this;
-    const mask = (cells.length / stride) - 1;
+    const { cells, stride, width, mask } = this;
     for (let i = this.home(words, 0); ; i = (i + 1) & mask) {
       const at = i * stride;
       const value = cells[at + width]!;
       if (value === FREE) return -1;
       if (matches(cells, at, words, 0, width)) return value;
+    }
+  }
+
+  /** `get` for a table of one-word keys, on the word itself: the IPv4 lookup, the hot one. */
+  getWord(word: number): number {
+    const cells = this.cells;
+    const mask = this.mask;
+    // home() of one word.
+    for (let i = Math.imul(Math.imul(word, 0x9e3779b1), 0x85ebca6b) >>> this.shift; ; i = (i + 1) & mask) {
+      const value = cells[2 * i + 1]!;
+      if (value === FREE) return -1;
+      if (cells[2 * i] === word) return value;
     }
   }
 
@@ -74,8 +102,7 @@ class WordTable {
 
   /** Stores without growing; true when the key is new. */
   private place(words: Int32Array, from: number, value: number): boolean {
-    const { cells, stride, width } = this;
-    const mask = (cells.length / stride) - 1;
+    const { cells, stride, width, mask } = this;
     for (let i = this.home(words, from); ; i = (i + 1) & mask) {
       const at = i * stride;
       if (cells[at + width] === FREE) {
@@ -93,7 +120,8 @@ class WordTable {
   private grow(): void {
     const old = this.cells;
     const { stride, width } = this;
-    this.cells = emptyCells((old.length / stride) * 2, stride);
+    this.mask = this.mask * 2 + 1;
+    this.cells = emptyCells(this.mask + 1, stride);
     this.shift--;
     for (let at = 0; at < old.length; at += stride) {
       if (old[at + width] !== FREE) this.place(old, at, old[at + width]!);

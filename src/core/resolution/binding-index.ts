@@ -121,7 +121,7 @@ export class BindingIndex {
   /** Longest-prefix match: the binding of the longest prefix held at `at` that contains `key`. */
   private prefixWinner(key: string, at: number, wanted: number): Binding | undefined {
     for (const length of this.blocks.prefixLengths) {
-      const head = this.blocks.first(maskIpv6Key(key, length), length);
+      const head = this.blocks.firstOfPrefix(key, length);
       if (head === NONE) continue;
       const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
       if (slot !== NONE) return this.materialise(slot, this.foundList);
@@ -168,18 +168,38 @@ export class BindingIndex {
   /** Of the lists of one address covering `port`, the binding that won at `at`. */
   private winner(head: number, at: number, port: number): number {
     const blocks = this.blocks;
+    const directory = blocks.directoryOf(head);
+    if (directory !== NONE) return this.winnerByDirectory(head, directory, at, port);
     let best = NONE;
-    for (let list = head; list !== NONE; list = blocks.next(list)) {
-      // Lists are chained by first port, so none further on covers this one.
-      if (blocks.portFirst(list) > port) break;
-      if (blocks.portLast(list) < port) continue;
-      const slot = this.activeIn(list, at);
-      if (slot !== NONE && (best === NONE || this.startedLater(slot, best))) {
-        best = slot;
-        this.foundList = list;
-      }
+    for (let list = blocks.nextHolding(head, port); list !== NONE; list = blocks.nextHolding(blocks.next(list), port)) {
+      best = this.better(list, at, best);
     }
     return best;
+  }
+
+  /**
+   * `winner` on a long chain: back from the last block starting at or below `port` while
+   * an earlier one can still reach it. The whole-address list, which reaches every port,
+   * is asked apart, so that it does not make the walk go all the way back.
+   */
+  private winnerByDirectory(head: number, directory: number, at: number, port: number): number {
+    const blocks = this.blocks;
+    const whole = blocks.wholeList(head);
+    let best = whole === NONE ? NONE : this.better(whole, at, NONE);
+    for (let i = blocks.startingBy(directory, port) - 1; i >= 0; i--) {
+      const list = blocks.listIn(directory, i);
+      if (blocks.lastReach(list) < port) break;
+      if (blocks.portLast(list) >= port && list !== whole) best = this.better(list, at, best);
+    }
+    return best;
+  }
+
+  /** `best`, or the binding of `list` that held at `at` if it started later (then `foundList` is `list`). */
+  private better(list: number, at: number, best: number): number {
+    const slot = this.activeIn(list, at);
+    if (slot === NONE || (best !== NONE && !this.startedLater(slot, best))) return best;
+    this.foundList = list;
+    return slot;
   }
 
   /**

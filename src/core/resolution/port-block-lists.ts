@@ -13,16 +13,30 @@ const ADDRESS = 3;
 const IS_V6 = 4;
 /** The length of the IPv6 prefix the list's key is the network of; 0 for a single address. */
 const PREFIX = 5;
-const WORDS = 6;
+/** On an address's first list, its directory in `directories`, or -1. */
+const DIRECTORY = 6;
+/** The greatest last port of the port blocks (not whole addresses) chained up to this list; -1 if none. */
+const LAST_REACH = 7;
+const WORDS = 8;
+/** Chains at least this long get a directory. */
+const DIRECTORY_FROM = 4;
 
 /**
  * For each address, one list per port block that was ever bound on it (a whole-address
  * binding is the block 0–65535), chained in order of first port, then last port, so that
  * a search for one port stops at the first block that starts above it. What a list holds
  * is the caller's, kept in order of `keyOf`: the lists are the `arena`'s.
+ *
+ * A shared (carrier-grade NAT) address chains a few dozen blocks, and a walk down the
+ * chain to the one holding a port measured two thirds of a lookup. An address with a
+ * longer chain also has a directory, its lists in chain order in `directories`, so that
+ * a lookup bisects to the last block starting at or below the port and walks back only
+ * while an earlier block can still reach it (`LAST_REACH`, as `reach` does for times).
  */
 export class PortBlockLists {
   readonly arena: SortedListArena;
+  /** Per address with a long chain, its lists in chain order, keyed by (first port, last port). */
+  private readonly directories: SortedListArena;
   private readonly heads = new AddressTable();
   /** Heads of the lists of IPv6 prefixes, one table per prefix length. */
   private readonly prefixHeads = new Map<number, AddressTable>();
@@ -34,11 +48,37 @@ export class PortBlockLists {
   /** `keyOf` gives the order of what the lists hold. */
   constructor(keyOf: (value: number) => number) {
     this.arena = new SortedListArena(WORDS, keyOf);
+    this.directories = new SortedListArena(0, (list) => this.word(list, FIRST) * 65536 + this.word(list, LAST));
+  }
+
+  /** The directory of the address whose first list is `head`, or -1 when its chain is short. */
+  directoryOf(head: number): number {
+    return head === NONE ? NONE : this.word(head, DIRECTORY);
+  }
+
+  /** How many lists of `directory` start at or below `port`. */
+  startingBy(directory: number, port: number): number {
+    return this.directories.countUpTo(directory, port * 65536 + PORT_MAX);
+  }
+
+  /** The `index`th list of `directory`, in chain order. */
+  listIn(directory: number, index: number): number {
+    return this.directories.at(directory, index);
+  }
+
+  /** The greatest last port of the port blocks chained up to `list`, whole addresses aside; -1 if none. */
+  lastReach(list: number): number {
+    return this.word(list, LAST_REACH);
   }
 
   /** The address's (or, with `prefixLength`, the IPv6 prefix's) first list, or -1. */
   first(key: AddressKey, prefixLength = 0): number {
     return this.headsOf(prefixLength)?.get(key) ?? NONE;
+  }
+
+  /** The first list of the `prefixLength`-bit IPv6 prefix that `key` lies in, or -1. */
+  firstOfPrefix(key: string, prefixLength: number): number {
+    return this.prefixHeads.get(prefixLength)?.getPrefix(key, prefixLength) ?? NONE;
   }
 
   /** The length of the prefix whose network `keyOf(list)` is; 0 for a single address. */
@@ -56,6 +96,24 @@ export class PortBlockLists {
       this.prefixLengths.sort((a, b) => b - a);
     }
     return table;
+  }
+
+  /**
+   * The first list from `list` on along its chain (`list` itself included) whose block
+   * holds `port`, or -1. One tight loop over the headers: the chain of a shared address is
+   * a few dozen blocks long, and a step through `next`, `portFirst` and `portLast`
+   * cost twice as much.
+   */
+  nextHolding(list: number, port: number): number {
+    const { header, stride, ownerWord } = this.arena;
+    for (let at = list; at !== NONE; ) {
+      const h = at * stride + ownerWord;
+      // Lists are chained by first port, so none further on holds this one.
+      if (header[h + FIRST]! > port) return NONE;
+      if (header[h + LAST]! >= port) return at;
+      at = header[h + NEXT]!;
+    }
+    return NONE;
   }
 
   /** The address's next list after `list`, or -1. */
@@ -99,6 +157,8 @@ export class PortBlockLists {
       list = this.word(list, NEXT);
     }
     if (list !== NONE && this.word(list, FIRST) === first && this.word(list, LAST) === last) return list;
+    const head = heads.get(key);
+    const directory = this.directoryOf(head);
     const created = this.arena.create();
     this.setWord(created, FIRST, first);
     this.setWord(created, LAST, last);
@@ -114,6 +174,7 @@ export class PortBlockLists {
     }
     if (previous === NONE) heads.set(key, created);
     else this.setWord(previous, NEXT, created);
+    this.reindex(previous === NONE ? created : head, directory);
     return created;
   }
 
@@ -121,15 +182,44 @@ export class PortBlockLists {
   drop(list: number): void {
     const key = this.keyOf(list);
     const heads = this.headsOf(this.word(list, PREFIX))!;
+    const head = heads.get(key);
+    const directory = this.directoryOf(head);
     let previous = NONE;
-    for (let at = heads.get(key); at !== list; at = this.word(at, NEXT)) previous = at;
+    for (let at = head; at !== list; at = this.word(at, NEXT)) previous = at;
     if (previous === NONE) heads.set(key, this.word(list, NEXT));
     else this.setWord(previous, NEXT, this.word(list, NEXT));
+    this.reindex(previous === NONE ? this.word(list, NEXT) : head, directory);
     if (this.word(list, IS_V6) === 1) {
       this.v6Keys[this.word(list, ADDRESS)] = '';
       this.v6Free.push(this.word(list, ADDRESS));
     }
     this.arena.release(list);
+  }
+
+  /**
+   * After a list joined or left the chain from `head`: refreshes each list's LAST_REACH
+   * and rebuilds the address's directory (`directory`, its old one), or frees it once the
+   * chain is short. Linear in the chain, as finding the list's place in it already is.
+   */
+  private reindex(head: number, directory: number): void {
+    let length = 0;
+    let reach = NONE;
+    for (let list = head; list !== NONE; list = this.word(list, NEXT)) {
+      length++;
+      if (!this.holdsWholeAddress(list)) reach = Math.max(reach, this.word(list, LAST));
+      this.setWord(list, LAST_REACH, reach);
+      this.setWord(list, DIRECTORY, NONE);
+    }
+    const directories = this.directories;
+    if (directory !== NONE) directories.clear(directory);
+    if (length < DIRECTORY_FROM) {
+      if (directory !== NONE) directories.release(directory);
+      return;
+    }
+    if (directory === NONE) directory = directories.create();
+    let index = 0;
+    for (let list = head; list !== NONE; list = this.word(list, NEXT)) directories.insert(directory, index++, list);
+    this.setWord(head, DIRECTORY, directory);
   }
 
   private word(list: number, word: number): number {

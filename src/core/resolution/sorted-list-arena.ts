@@ -14,6 +14,10 @@ const INLINE = 8;
 const OWN_WORDS = INLINE_AT + INLINE;
 /** The size class of the first block, twice what the header holds. */
 const SPILL_CLASS = 4;
+/** Lists longer than this are searched from an interpolated guess; shorter ones, a few cache lines, are read through. */
+const INTERPOLATE = 32;
+/** The first step away from a guess: two cache lines of entries. */
+const LINE = 8;
 
 /**
  * Many short growable lists of int32 values sorted by a float64 key (binding slots by
@@ -23,18 +27,19 @@ const SPILL_CLASS = 4;
  * Each list has a header of int32 words: the arena's, then `ownerWords` for whoever owns
  * the list. Up to eight values live in the header itself, their keys asked of `keyOf`:
  * a lookup on a short history reads one header and a record or two. A longer list holds
- * `1 << sizeClass` values in a block of `values` and their keys at the same offsets in
- * `keys`, so that a binary search over a year of history walks one contiguous run rather
- * than a record per probe. A full block moves to one twice the size; freed blocks are
- * reused per size class.
+ * `1 << sizeClass` entries in a block of `entries`, each its key then its value as two
+ * float64 words, so that a search over a year of history walks one contiguous run rather
+ * than a record per probe, and finds the value in the line of the key it ends on (values
+ * kept apart from their keys cost a search one more miss). A full block moves to one
+ * twice the size; freed blocks are reused per size class.
  */
 export class SortedListArena {
   /** Per list, `stride` words: the arena's, then the owner's from `ownerWord`. */
   header: Int32Array;
   readonly stride: number;
   readonly ownerWord = OWN_WORDS;
-  private values = new Int32Array(4096);
-  private keys = new Float64Array(4096);
+  /** Per entry of a block, its key then its value; a block's offset counts entries. */
+  private entries = new Float64Array(2 * 4096);
   private top = 0;
   private lists = 0;
   private freeList = NONE;
@@ -55,27 +60,67 @@ export class SortedListArena {
   /** The `index`th value of `list`. */
   at(list: number, index: number): number {
     const h = list * this.stride;
-    return this.header[h + LENGTH]! <= INLINE ? this.header[h + INLINE_AT + index]! : this.values[this.header[h + OFFSET]! + index]!;
+    return this.header[h + LENGTH]! <= INLINE ? this.header[h + INLINE_AT + index]! : this.entries[2 * (this.header[h + OFFSET]! + index) + 1]!;
   }
 
   /** How many values of `list` have a key at or below `key`. */
   countUpTo(list: number, key: number): number {
     const h = list * this.stride;
-    let lo = 0;
-    let hi = this.header[h + LENGTH]!;
-    if (hi <= INLINE) {
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (this.keyOf(this.header[h + INLINE_AT + mid]!) <= key) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
+    const length = this.header[h + LENGTH]!;
+    let count = 0;
+    if (length <= INLINE) {
+      // Every key, not a bisection: the keys of a header's values are asked of their
+      // owner (a record each, elsewhere in memory), and reads that do not wait on one
+      // another's answer miss the cache side by side rather than one after another.
+      for (let i = 0; i < length; i++) if (this.keyOf(this.header[h + INLINE_AT + i]!) <= key) count++;
+      return count;
     }
-    const keys = this.keys;
-    const offset = this.header[h + OFFSET]!;
+    const entries = this.entries;
+    // The key of entry i is entries[base + 2 * i].
+    const base = 2 * this.header[h + OFFSET]!;
+    // A bound before or after the whole list (a lookup outside an address's history, or
+    // one of the many port blocks `isPortBlocked` asks) is answered from its two ends.
+    const first = entries[base]!;
+    const last = entries[base + 2 * (length - 1)]!;
+    if (key < first) return 0;
+    if (key >= last) return length;
+    if (length <= INTERPOLATE) {
+      // A few cache lines in a row: read through, the reads run ahead of the compares.
+      for (let i = 1; i < length - 1; i++) if (entries[base + 2 * i]! <= key) count++;
+      return count + 1;
+    }
+    // A long list is one address's history, its starts spread about evenly over time: a
+    // guess by interpolation, then steps doubling away from it, leave a binary search of
+    // a few entries. Bisecting from the middle missed the cache at nearly every halving;
+    // this reads the two ends side by side, then a line or two.
+    let lo = 0;
+    let hi = length;
+    const guess = Math.floor(((key - first) / (last - first)) * (length - 1));
+    // Out of range (or NaN) only where the span overflows: then bisect the whole list.
+    if (guess >= 0 && guess < length) {
+      if (entries[base + 2 * guess]! <= key) {
+        lo = guess + 1;
+        for (let step = LINE; guess + step < length; step *= 2) {
+          if (entries[base + 2 * (guess + step)]! > key) {
+            hi = guess + step;
+            break;
+          }
+          lo = guess + step + 1;
+        }
+      } else {
+        hi = guess;
+        for (let step = LINE; guess - step >= 0; step *= 2) {
+          if (entries[base + 2 * (guess - step)]! <= key) {
+            lo = guess - step + 1;
+            break;
+          }
+          hi = guess - step;
+        }
+      }
+    }
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (keys[offset + mid]! <= key) lo = mid + 1;
+      if (entries[base + 2 * mid]! <= key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -101,6 +146,13 @@ export class SortedListArena {
     this.freeList = list;
   }
 
+  /** Empties `list`, freeing its block if it has one. */
+  clear(list: number): void {
+    const h = list * this.stride;
+    if (this.header[h + LENGTH]! > INLINE) this.freeBlock(this.header[h + OFFSET]!, this.header[h + SIZE_CLASS]!);
+    this.header[h + LENGTH] = 0;
+  }
+
   /** Inserts `value`, whose key is `keyOf(value)`, at `index`; the caller keeps the order. */
   insert(list: number, index: number, value: number): void {
     const h = list * this.stride;
@@ -111,11 +163,10 @@ export class SortedListArena {
     } else {
       if (length === INLINE) this.spill(h);
       else if (length === 1 << this.header[h + SIZE_CLASS]!) this.enlarge(h);
-      const start = this.header[h + OFFSET]!;
-      this.values.copyWithin(start + index + 1, start + index, start + length);
-      this.keys.copyWithin(start + index + 1, start + index, start + length);
-      this.values[start + index] = value;
-      this.keys[start + index] = this.keyOf(value);
+      const at = 2 * (this.header[h + OFFSET]! + index);
+      this.entries.copyWithin(at + 2, at, at + 2 * (length - index));
+      this.entries[at] = this.keyOf(value);
+      this.entries[at + 1] = value;
     }
     this.header[h + LENGTH] = length + 1;
   }
@@ -127,11 +178,11 @@ export class SortedListArena {
       this.header.copyWithin(h + INLINE_AT + index, h + INLINE_AT + index + 1, h + INLINE_AT + length);
     } else {
       const start = this.header[h + OFFSET]!;
-      this.values.copyWithin(start + index, start + index + 1, start + length);
-      this.keys.copyWithin(start + index, start + index + 1, start + length);
+      const at = 2 * (start + index);
+      this.entries.copyWithin(at, at + 2, at + 2 * (length - index));
       // Back into the header once it fits there again.
       if (length - 1 === INLINE) {
-        this.header.set(this.values.subarray(start, start + INLINE), h + INLINE_AT);
+        for (let i = 0; i < INLINE; i++) this.header[h + INLINE_AT + i] = this.entries[2 * (start + i) + 1]!;
         this.freeBlock(start, this.header[h + SIZE_CLASS]!);
       }
     }
@@ -143,8 +194,8 @@ export class SortedListArena {
     const block = this.allocate(SPILL_CLASS);
     for (let i = 0; i < INLINE; i++) {
       const value = this.header[h + INLINE_AT + i]!;
-      this.values[block + i] = value;
-      this.keys[block + i] = this.keyOf(value);
+      this.entries[2 * (block + i)] = this.keyOf(value);
+      this.entries[2 * (block + i) + 1] = value;
     }
     this.header[h + OFFSET] = block;
     this.header[h + SIZE_CLASS] = SPILL_CLASS;
@@ -154,8 +205,7 @@ export class SortedListArena {
     const cls = this.header[h + SIZE_CLASS]!;
     const from = this.header[h + OFFSET]!;
     const to = this.allocate(cls + 1);
-    this.values.copyWithin(to, from, from + (1 << cls));
-    this.keys.copyWithin(to, from, from + (1 << cls));
+    this.entries.copyWithin(2 * to, 2 * from, 2 * (from + (1 << cls)));
     this.freeBlock(from, cls);
     this.header[h + OFFSET] = to;
     this.header[h + SIZE_CLASS] = cls + 1;
@@ -165,15 +215,14 @@ export class SortedListArena {
     if (cls > MAX_CLASS) throw new SidebandError('INTERNAL', 'A binding history outgrew 2^30 entries.');
     const reused = this.freeBlocks[cls]!;
     if (reused !== NONE) {
-      this.freeBlocks[cls] = this.values[reused]!;
+      this.freeBlocks[cls] = this.entries[2 * reused + 1]!;
       return reused;
     }
     const size = 1 << cls;
-    if (this.top + size > this.values.length) {
-      let capacity = this.values.length * 2;
-      while (this.top + size > capacity) capacity *= 2;
-      this.values = grown(this.values, capacity);
-      this.keys = grown(this.keys, capacity);
+    if (2 * (this.top + size) > this.entries.length) {
+      let capacity = this.entries.length * 2;
+      while (2 * (this.top + size) > capacity) capacity *= 2;
+      this.entries = grown(this.entries, capacity);
     }
     const block = this.top;
     this.top += size;
@@ -181,7 +230,7 @@ export class SortedListArena {
   }
 
   private freeBlock(block: number, cls: number): void {
-    this.values[block] = this.freeBlocks[cls]!;
+    this.entries[2 * block + 1] = this.freeBlocks[cls]!;
     this.freeBlocks[cls] = block;
   }
 }

@@ -115,6 +115,28 @@ describe('index storage', () => {
     assert.ok(Math.max(...[...reference.values()].map((v) => v.length)) > 8, 'some lists spilled into blocks');
   });
 
+  it('sorted list arena counts keys up to a bound exactly on long lists, however unevenly their keys are spread', () => {
+    // Long lists are searched from an interpolated guess: these spreads defeat the guess.
+    const spreads: Record<string, (i: number) => number> = {
+      even: (i) => 1_700_000_000_000 + i * 3_600_000,
+      clustered: (i) => (i % 50 === 0 ? i * 1e9 : Math.floor(i / 50) * 1e9 + 1),
+      repeated: (i) => Math.floor(i / 97),
+      growing: (i) => 2 ** (i / 4),
+      extremes: (i) => (i === 0 ? -Number.MAX_VALUE : i === 1 ? Number.MAX_VALUE : i),
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(spreads)), fc.integer({ min: 9, max: 1500 }), fc.array(fc.double({ noNaN: true }), { maxLength: 20 }), (name, length, extra) => {
+        const values = Array.from({ length }, (_, i) => spreads[name]!(i)).sort((a, b) => a - b);
+        const arena = new SortedListArena(0, (slot) => values[slot]!);
+        const list = arena.create();
+        for (let slot = 0; slot < length; slot++) arena.insert(list, slot, slot);
+        const probes = [...extra, ...values.filter((_, i) => i % 7 === 0), ...values.map((v) => v + 0.5).slice(0, 40), -Infinity, Infinity];
+        for (const probe of probes) assert.equal(arena.countUpTo(list, probe), values.filter((v) => v <= probe).length, `${name}, ${length} keys, probe ${probe}`);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('address table maps IPv4 and IPv6 keys through growth, storing -1 without losing the key', () => {
     const table = new AddressTable();
     const v4 = (i: number): number => (0xc6120000 + i * 7919) >>> 0;
