@@ -5,6 +5,7 @@ import type { Store } from '../../store/open-store.ts';
 import { PreparedStatement, runsDirectlyOn } from '../../store/prepared-statement.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { FlowRecord } from '../wire/flow-record.ts';
+import { CanonicalTexts } from './canonical-texts.ts';
 import { DestinationBook, type DestinationEntry, type DestinationLimits } from './destination-book.ts';
 
 /**
@@ -91,6 +92,7 @@ export class DestinationTracking {
   private readonly maxPendingWrites: number;
   /** Rows whose write failed, by session and destination, to be written with the next flush. */
   private pendingWrites = new Map<string, PendingEntry>();
+  private readonly texts = new CanonicalTexts();
 
   constructor(
     private readonly store: Store,
@@ -121,15 +123,36 @@ export class DestinationTracking {
 
   /** Attributes decoded flow records; returns how many found a session. */
   attributeFlows(records: readonly FlowRecord[]): number {
-    let n = 0;
+    const now = Date.now();
+    let attributed = 0;
+    let noBinding = 0;
+    let portRequired = 0;
+    let inFuture = 0;
+    const o: Observation = { exporter: '', sourceAddress: '', sourcePort: undefined, destinationAddress: '', at: 0 };
     for (const r of records) {
       // Behind a carrier-grade NAT the exporter may report the translated source: that is
       // the address and port the bindings (and the merchant) see.
-      const address = r.postNATSourceAddress ?? r.sourceAddress;
-      const port = r.postNAPTSourcePort ?? r.sourcePort;
-      if (this.observe({ exporter: r.exporter, sourceAddress: address, sourcePort: port, destinationAddress: r.postNATDestinationAddress ?? r.destinationAddress, at: r.end || r.start })) n++;
+      o.exporter = r.exporter;
+      o.sourceAddress = r.postNATSourceAddress ?? r.sourceAddress;
+      o.sourcePort = r.postNAPTSourcePort ?? r.sourcePort;
+      o.at = r.end || r.start;
+      const found = this.holderAt(o, now);
+      if (!found.attributed) {
+        if (found.reason === 'no-binding') noBinding++;
+        else if (found.reason === 'port-required') portRequired++;
+        else inFuture++;
+        continue;
+      }
+      const destination = this.texts.destination(r.postNATDestinationAddress ?? r.destinationAddress);
+      this.book.record(o.exporter, this.texts.session(o.sourceAddress, found.sessionId), destination, o.at, 1);
+      attributed++;
     }
-    return n;
+    // Counted once per datagram: prom-client's label lookup cost more than a record's attribution.
+    if (attributed > 0) this.attributed.inc(attributed);
+    if (noBinding > 0) this.unattributed.inc({ reason: 'no-binding' }, noBinding);
+    if (portRequired > 0) this.unattributed.inc({ reason: 'port-required' }, portRequired);
+    if (inFuture > 0) this.unattributed.inc({ reason: 'in-future' }, inFuture);
+    return attributed;
   }
 
   observe(o: Observation): boolean {
