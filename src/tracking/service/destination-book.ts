@@ -17,7 +17,13 @@ export interface DestinationLimits {
   sessionsPerExporter: number;
 }
 
-type SessionDestinations = Map<string, TrackedEntry>;
+/**
+ * One session's destinations. `referenced`: touched since the eviction clock last passed
+ * it (see DestinationBook.record).
+ */
+class SessionDestinations extends Map<string, TrackedEntry> {
+  referenced = false;
+}
 /**
  * `stored`: the lastSeen the store was last given for this entry, null before the first
  * write; `home`: the map it lives in, null once dropped from the book.
@@ -25,8 +31,11 @@ type SessionDestinations = Map<string, TrackedEntry>;
 type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null; home: SessionDestinations | null };
 
 export class DestinationBook {
-  /** exporter → session (Map order: least recently touched first) → destination → entry. */
+  /** exporter → session (Map order: the eviction clock's, oldest first) → destination → entry. */
   private byExporter = new Map<string, Map<string, SessionDestinations>>();
+  /** The exporter last recorded for, and its sessions: a datagram's records share one. */
+  private lastExporter: string | undefined;
+  private lastSessions: Map<string, SessionDestinations> | undefined;
   /** Entries changed since the last drain, for the store: the entries themselves, no copies. */
   private dirty = new Set<TrackedEntry>();
   evictions = 0;
@@ -34,23 +43,20 @@ export class DestinationBook {
   constructor(private readonly limits: DestinationLimits) {}
 
   record(exporter: string, sessionId: string, destination: string, at: number, flows = 1): void {
-    let sessions = this.byExporter.get(exporter);
+    let sessions = exporter === this.lastExporter ? this.lastSessions : this.byExporter.get(exporter);
     if (!sessions) {
       sessions = new Map();
       this.byExporter.set(exporter, sessions);
     }
+    this.lastExporter = exporter;
+    this.lastSessions = sessions;
     let dests = sessions.get(sessionId);
-    if (dests) sessions.delete(sessionId);
+    if (dests) dests.referenced = true;
     else {
-      dests = new Map();
-      if (sessions.size >= this.limits.sessionsPerExporter) {
-        const evicted = sessions.keys().next().value!;
-        for (const e of sessions.get(evicted)!.values()) e.home = null;
-        sessions.delete(evicted);
-        this.evictions++;
-      }
+      if (sessions.size >= this.limits.sessionsPerExporter) this.evictSession(sessions);
+      dests = new SessionDestinations();
+      sessions.set(sessionId, dests);
     }
-    sessions.set(sessionId, dests);
     let entry = dests.get(destination);
     if (entry) {
       // Updated in place: nothing reads a session's destinations in Map order (eviction
@@ -71,6 +77,28 @@ export class DestinationBook {
       dests.set(destination, entry);
     }
     this.dirty.add(entry);
+  }
+
+  /**
+   * Makes room for a session: the second-chance (CLOCK) approximation of least recently
+   * used. Moving a session to the end of the Map on every flow (delete, then set) was
+   * most of the cost of recording one; instead a flow marks its session referenced, and
+   * eviction passes referenced sessions over once, clearing the mark and moving them
+   * behind the others. So a session that sent anything since the clock last passed it
+   * outlives every one that did not.
+   */
+  private evictSession(sessions: Map<string, SessionDestinations>): void {
+    for (const [sessionId, dests] of sessions) {
+      sessions.delete(sessionId);
+      if (dests.referenced) {
+        dests.referenced = false;
+        sessions.set(sessionId, dests);
+        continue;
+      }
+      for (const e of dests.values()) e.home = null;
+      this.evictions++;
+      return;
+    }
   }
 
   /** Destinations of a session across exporters, newest first, within the age limit. */

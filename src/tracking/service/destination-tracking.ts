@@ -2,8 +2,10 @@ import { cidrContains, type Cidr } from '../../core/network/cidr.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Store } from '../../store/open-store.ts';
+import { PreparedStatement, runsDirectlyOn } from '../../store/prepared-statement.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { FlowRecord } from '../wire/flow-record.ts';
+import { CanonicalTexts } from './canonical-texts.ts';
 import { DestinationBook, type DestinationEntry, type DestinationLimits } from './destination-book.ts';
 
 /**
@@ -12,6 +14,25 @@ import { DestinationBook, type DestinationEntry, type DestinationLimits } from '
  * was most of the collector's work, and the destination check's window is minutes.
  */
 const REFRESH_MS = 10_000;
+
+// Rows per INSERT … ON CONFLICT (500 parameters, well under either database's limit), and
+// rows written between two yields to the event loop.
+const ROWS_PER_UPSERT = 100;
+const ROWS_PER_TURN = 2000;
+
+// A destination already stored keeps its first_seen; its last contact and count are totals.
+const upserts = new Map<number, PreparedStatement>();
+function upsertOf(rows: number): PreparedStatement {
+  let statement = upserts.get(rows);
+  if (!statement) {
+    const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?)').join(', ');
+    statement = new PreparedStatement(
+      `insert into session_destinations (session_id, destination, first_seen, last_seen, flows) values ${values} on conflict (session_id, destination) do update set last_seen = excluded.last_seen, flows = excluded.flows`,
+    );
+    upserts.set(rows, statement);
+  }
+  return statement;
+}
 
 /** How the merchant API's destination check reads the seed's table 200. */
 export type DestinationCheckMode = 'off' | 'recent' | 'last';
@@ -71,6 +92,7 @@ export class DestinationTracking {
   private readonly maxPendingWrites: number;
   /** Rows whose write failed, by session and destination, to be written with the next flush. */
   private pendingWrites = new Map<string, PendingEntry>();
+  private readonly texts = new CanonicalTexts();
 
   constructor(
     private readonly store: Store,
@@ -101,15 +123,36 @@ export class DestinationTracking {
 
   /** Attributes decoded flow records; returns how many found a session. */
   attributeFlows(records: readonly FlowRecord[]): number {
-    let n = 0;
+    const now = Date.now();
+    let attributed = 0;
+    let noBinding = 0;
+    let portRequired = 0;
+    let inFuture = 0;
+    const o: Observation = { exporter: '', sourceAddress: '', sourcePort: undefined, destinationAddress: '', at: 0 };
     for (const r of records) {
       // Behind a carrier-grade NAT the exporter may report the translated source: that is
       // the address and port the bindings (and the merchant) see.
-      const address = r.postNATSourceAddress ?? r.sourceAddress;
-      const port = r.postNAPTSourcePort ?? r.sourcePort;
-      if (this.observe({ exporter: r.exporter, sourceAddress: address, sourcePort: port, destinationAddress: r.postNATDestinationAddress ?? r.destinationAddress, at: r.end || r.start })) n++;
+      o.exporter = r.exporter;
+      o.sourceAddress = r.postNATSourceAddress ?? r.sourceAddress;
+      o.sourcePort = r.postNAPTSourcePort ?? r.sourcePort;
+      o.at = r.end || r.start;
+      const found = this.holderAt(o, now);
+      if (!found.attributed) {
+        if (found.reason === 'no-binding') noBinding++;
+        else if (found.reason === 'port-required') portRequired++;
+        else inFuture++;
+        continue;
+      }
+      const destination = this.texts.destination(r.postNATDestinationAddress ?? r.destinationAddress);
+      this.book.record(o.exporter, this.texts.session(o.sourceAddress, found.sessionId), destination, o.at, 1);
+      attributed++;
     }
-    return n;
+    // Counted once per datagram: prom-client's label lookup cost more than a record's attribution.
+    if (attributed > 0) this.attributed.inc(attributed);
+    if (noBinding > 0) this.unattributed.inc({ reason: 'no-binding' }, noBinding);
+    if (portRequired > 0) this.unattributed.inc({ reason: 'port-required' }, portRequired);
+    if (inFuture > 0) this.unattributed.inc({ reason: 'in-future' }, inFuture);
+    return attributed;
   }
 
   observe(o: Observation): boolean {
@@ -162,34 +205,26 @@ export class DestinationTracking {
     const changed = this.takePending(this.book.drain(refreshMs));
     if (changed.length === 0) return Promise.resolve();
     this.flushing = (async () => {
-      let written = 0;
       try {
-        // One transaction per 1,000 rows, yielding between them: on SQLite each write runs
-        // on the event loop, and one big transaction would stop the collector reading its
-        // socket for the whole of it.
-        for (let i = 0; i < changed.length; i += 1000) {
-          await this.store.db.transaction().execute(async (tx) => {
-            for (let j = i; j < Math.min(i + 1000, changed.length); j += 200) {
-              await tx
-                .insertInto('session_destinations')
-                .values(changed.slice(j, Math.min(j + 200, i + 1000)).map((e) => ({ session_id: e.sessionId, destination: e.destination, first_seen: e.firstSeen, last_seen: e.lastSeen, flows: e.flows })))
-                .onConflict((oc) =>
-                  oc.columns(['session_id', 'destination']).doUpdateSet((eb) => ({
-                    last_seen: eb.ref('excluded.last_seen'),
-                    flows: eb.ref('excluded.flows'),
-                  })),
-                )
-                .execute();
-            }
-          });
-          written = Math.min(i + 1000, changed.length);
-          await new Promise((r) => setImmediate(r));
-        }
+        await this.store.db.transaction().execute(async (tx) => {
+          const dialect = this.store.dialect;
+          // One statement per ROWS_PER_UPSERT rows, run on SQLite's connection itself: the
+          // query builder cost more than SQLite did (most of the flush), and one commit per
+          // flush is one fsync where a commit per thousand rows made dozens.
+          if (this.store.sqlite) runsDirectlyOn(tx, this.store.sqlite);
+          for (let i = 0; i < changed.length; i += ROWS_PER_UPSERT) {
+            // Each write runs on the event loop (SQLite): yield now and then so that the
+            // collector keeps reading its socket while a large flush goes on.
+            if (i > 0 && i % ROWS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+            const rows = changed.slice(i, i + ROWS_PER_UPSERT);
+            await upsertOf(rows.length).run(tx, dialect, rows.flatMap((e) => [e.sessionId, e.destination, e.firstSeen, e.lastSeen, e.flows]));
+          }
+        });
         this.book.expire();
       } catch (e) {
-        const kept = this.keepForRetry(changed.slice(written));
+        const kept = this.keepForRetry(changed);
         this.writeFailures.inc();
-        this.logger.error({ err: e, entries: changed.length - written, kept }, 'writing session destinations failed; kept to write again');
+        this.logger.error({ err: e, entries: changed.length, kept }, 'writing session destinations failed; kept to write again');
       } finally {
         this.flushing = null;
       }

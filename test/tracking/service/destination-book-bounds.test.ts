@@ -37,6 +37,21 @@ describe('the destination book', () => {
     const size = book.size;
     assert.ok(size.sessions <= 51 && size.destinations <= 51 * 4, `memory stays bounded: ${JSON.stringify(size)}`);
   });
+
+  it('when an exporter has too many sessions, one that sent flows since the last eviction outlives those that did not', () => {
+    const book = new DestinationBook({ perSession: 4, maxAgeMs: 60_000, sessionsPerExporter: 3 });
+    book.record('e1', 'old-busy', '198.51.100.1', 1000);
+    book.record('e1', 'old-idle', '198.51.100.2', 1001);
+    book.record('e1', 'newer', '198.51.100.3', 1002);
+    book.record('e1', 'old-busy', '198.51.100.4', 1003);
+    book.record('e1', 'newest', '198.51.100.5', 1004);
+    assert.deepEqual(book.of('old-idle', 2000), [], 'the least recently used goes first');
+    assert.equal(book.of('old-busy', 2000).length, 2);
+    book.record('e1', 'another', '198.51.100.6', 1005);
+    assert.deepEqual(book.of('newer', 2000), []);
+    assert.equal(book.of('old-busy', 2000).length, 2);
+    assert.equal(book.size.sessions, 3);
+  });
 });
 
 describe('what the destination book gives the store', () => {
