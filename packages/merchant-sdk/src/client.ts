@@ -2,6 +2,7 @@ import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { signRequest } from '@sideband/http-signatures';
 import type { ApiErrorBody, Authorization, AuthorizationList, ChannelCapabilities, ChannelExchange, CreateAuthorization, CreateCapture, CreateChannelExchange, CreateRefund, Movement } from './types.ts';
 import type { WebhookKeySet } from './webhook-verification.ts';
+import { NodeTransport, type TransportResponse } from './node-transport.ts';
 
 /** An answer of the API that is not a success: its `code` is stable (see the OpenAPI document). */
 export class SidebandApiError extends Error {
@@ -39,8 +40,13 @@ export interface SidebandClientOptions {
   privateKey: KeyObject | string;
   /** Retries after a network error, a 5xx, or an in-progress duplicate (waiting as long as Retry-After says, at most 15 s). Default 2. */
   maxRetries?: number;
+  /** Each attempt's limit, from sending the request to reading the whole answer. Default 10 000. */
   timeoutMs?: number;
-  /** For tests and instrumentation. */
+  /**
+   * Send the requests with this fetch instead (tests, instrumentation, a proxy's dispatcher).
+   * Default: Node's `http.request`/`https.request` through keep-alive connections the client
+   * owns (see `close()`), which costs the client less than half the CPU of the global fetch.
+   */
   fetch?: typeof fetch;
 }
 
@@ -67,10 +73,28 @@ const RETRYABLE_CODES = new Set(['IDEMPOTENCY_KEY_IN_PROGRESS', 'INTERNAL']);
 export class SidebandClient {
   private readonly key: KeyObject;
   private readonly fetchImpl: typeof fetch;
+  /** The default transport; none when the caller gave a fetch. */
+  private readonly node: NodeTransport | undefined;
 
   constructor(private readonly options: SidebandClientOptions) {
     this.key = typeof options.privateKey === 'string' ? createPrivateKey(options.privateKey) : options.privateKey;
     this.fetchImpl = options.fetch ?? fetch;
+    this.node = options.fetch === undefined ? new NodeTransport() : undefined;
+  }
+
+  /**
+   * Closes the keep-alive connections the client holds (none when you gave it `fetch`).
+   * You need not call it for the process to exit: idle connections do not keep it alive,
+   * and the gateway closes them after a few seconds. Call it when done with the client in a
+   * long-lived process, with no request in flight (those would fail as network errors). The
+   * client stays usable: a later request opens a new connection.
+   *
+   * @example
+   * const sideband = new SidebandClient({ baseUrl, keyId, privateKey });
+   * try { await sideband.authorizations.capture(id); } finally { sideband.close(); }
+   */
+  close(): void {
+    this.node?.destroy();
   }
 
   readonly authorizations = {
@@ -102,8 +126,9 @@ export class SidebandClient {
   }
 
   private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
-    const url = new URL(path, this.options.baseUrl).toString();
-    const destination = this.options.connectUrl === undefined ? url : new URL(path, this.options.connectUrl).toString();
+    const target = new URL(path, this.options.baseUrl);
+    const url = target.toString();
+    const destination = this.options.connectUrl === undefined ? target : new URL(path, this.options.connectUrl);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const maxRetries = this.options.maxRetries ?? 2;
     for (let attempt = 0; ; attempt++) {
@@ -118,9 +143,12 @@ export class SidebandClient {
       if (signed.contentDigest) headers['content-digest'] = signed.contentDigest;
       headers['signature-input'] = signed.signatureInput;
       headers.signature = signed.signature;
-      let res: Response;
+      let res: TransportResponse;
       try {
-        res = await this.fetchImpl(destination, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+        const timeoutMs = this.options.timeoutMs ?? 10_000;
+        res = this.node
+          ? await this.node.send(destination, { method, headers, ...(payload !== undefined ? { body: payload } : {}), timeoutMs })
+          : await this.fetchImpl(destination.href, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: AbortSignal.timeout(timeoutMs) });
       } catch (e) {
         if (attempt < maxRetries) {
           await backoff(attempt);
