@@ -259,7 +259,9 @@ describe('a script using the default transport', () => {
       const c = new SidebandClient({ baseUrl: process.env.BASE_URL, keyId: 'shop-key', privateKey: process.env.PEM, maxRetries: 0 });
       try {
         const a = await c.authorizations.create(${JSON.stringify(purchase)});
-        console.log(JSON.stringify({ status: a.status }));
+        // What still holds the event loop once the answer is in: an open connection must not.
+        const holding = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap');
+        console.log(JSON.stringify({ status: a.status, holding }));
       } catch (e) {
         console.log(JSON.stringify({ name: e.name, message: e.message, cause: e.cause?.code }));
       }`;
@@ -275,16 +277,16 @@ describe('a script using the default transport', () => {
 
   it('exits on its own right after its last answer, without close(), its connection still open', async () => {
     const r = await script(httpUrl);
-    assert.deepEqual(r.said, { status: 'approved' });
+    // Its idle connection is open (the server keeps it 60 s) but unref'd: nothing holds the loop.
+    assert.deepEqual(r.said, { status: 'approved', holding: [] });
     assert.equal(r.code, 0);
-    // The agent would close an idle connection after 4 s; exiting sooner shows it was unref'd.
-    assert.ok(r.exitMs < 3000, `exited ${r.exitMs} ms after its answer`);
+    assert.ok(r.exitMs < 30_000, `exited ${r.exitMs} ms after its answer, before the server let go of the connection`);
   });
 
   it('buys over https with the default trust store (NODE_EXTRA_CA_CERTS here), and refuses a certificate it does not trust', async () => {
     const trusted = await script(httpsUrl, { NODE_EXTRA_CA_CERTS: certs.caFile });
-    assert.deepEqual(trusted.said, { status: 'approved' });
-    assert.ok(trusted.exitMs < 3000, `exited ${trusted.exitMs} ms after its answer`);
+    assert.deepEqual(trusted.said, { status: 'approved', holding: [] });
+    assert.ok(trusted.exitMs < 30_000, `exited ${trusted.exitMs} ms after its answer`);
     const untrusted = await script(httpsUrl);
     assert.equal(untrusted.said.name, 'TypeError');
     assert.equal(untrusted.said.message, 'fetch failed');
