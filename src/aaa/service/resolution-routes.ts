@@ -59,11 +59,6 @@ interface HolderRow {
 
 const HOLDER_COLUMNS = 's.id, s.subscriber_id, s.login, s.status, s.ended_at, s.nas_port, s.acct_session_id, n.name as nas';
 const holderSession = new PreparedStatement<HolderRow>(`select ${HOLDER_COLUMNS} from sessions s join nas_clients n on n.id = s.nas_id where s.id = ?`);
-/**
- * The same row with the subscriber and the merchant's networks beside it: a purchase needs
- * all three, and each round trip to PostgreSQL costs more than the rows. One row per
- * network (a merchant has a few), or one with a null network when it has none.
- */
 interface HolderRowForMerchant extends HolderRow {
   subscriber_status: string | null;
   subscriber_currency: string | null;
@@ -72,6 +67,11 @@ interface HolderRowForMerchant extends HolderRow {
   merchant_network: string | null;
   channel_mode: string | null;
 }
+/**
+ * The same row with the subscriber, the merchant's networks and the subscriber's channel switch
+ * beside it: a purchase needs them all, and each round trip to PostgreSQL costs more than the rows. One row per
+ * network (a merchant has a few), or one with a null network when it has none.
+ */
 const holderSessionForMerchant = new PreparedStatement<HolderRowForMerchant>(
   `select ${HOLDER_COLUMNS}, sub.status as subscriber_status, sub.currency as subscriber_currency, sub.auto_approve_limit, sub.release_to_merchant, mn.cidr as merchant_network, cp.mode as channel_mode
    from sessions s join nas_clients n on n.id = s.nas_id

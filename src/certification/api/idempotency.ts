@@ -6,7 +6,7 @@ import { PreparedStatement, dialectOf } from '../../store/prepared-statement.ts'
 import type { Db, Store, Tx } from '../../store/open-store.ts';
 import type { Database } from '../../store/schema.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
-import { insertNonce, insertNonceText, nonceParameters, nonceReused, type PendingNonce } from './request-authentication.ts';
+import { insertNonceText, nonceParameters, nonceReused, spendNonce, type PendingNonce } from './request-authentication.ts';
 
 const RETENTION_MS = 24 * 3600 * 1000;
 /**
@@ -115,24 +115,14 @@ export class IdempotencyKeys {
         if ((e as { table?: unknown }).table === 'signature_nonces') throw nonceReused();
       }
       // The key exists: the statement failed whole, so the nonce is recorded on its own.
-      try {
-        await insertNonce.run(this.store.db, 'postgres', nonceParameters(nonce));
-      } catch (e) {
-        if (isUniqueViolation(e)) throw nonceReused();
-        throw e;
-      }
+      await spendNonce(this.store.db, nonce);
       nonce.recorded = true;
       return false;
     }
     // SQLite: one job of the group commit; a failed INSERT undoes only itself, so a key
     // that exists leaves the nonce recorded.
     const taken = await this.writes.one(async (q) => {
-      try {
-        await insertNonce.run(q, 'sqlite', nonceParameters(nonce));
-      } catch (e) {
-        if (isUniqueViolation(e)) throw nonceReused();
-        throw e;
-      }
+      await spendNonce(q, nonce);
       try {
         await insertKey.run(q, 'sqlite', values);
         return true;
@@ -176,7 +166,6 @@ const insertKey = new PreparedStatement(KEY_INSERT);
 /** PostgreSQL runs a data-modifying WITH even when nothing reads it: both rows, one statement, one commit. */
 const insertKeyWithNonce = new PreparedStatement(`with nonce as (${insertNonceText}) ${KEY_INSERT}`);
 
-/** Ties the key to what the request committed first, in that same transaction. */
 /** Ties the key to what the request committed first, in that same transaction. */
 export async function linkClaim(tx: Tx, claim: IdempotencyClaim, resourceId: string): Promise<void> {
   const r = await held(tx.updateTable('idempotency_keys').set({ resource_id: resourceId }), claim).executeTakeFirst();

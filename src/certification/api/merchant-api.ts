@@ -89,6 +89,19 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
     const merchantOf = (r: Authed) => r.merchant!.merchant;
 
     /**
+     * Runs what may refuse a request before its key's statement records the deferred nonce
+     * (a body check, a malformed key): a refused request has spent its nonce all the same.
+     */
+    const spendingNonceOnRefusal = async <T>(request: Authed, work: () => T | Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (e) {
+        if (request.merchant?.pendingNonce) await deps.auth.recordNonce(request.merchant.pendingNonce);
+        throw e;
+      }
+    };
+
+    /**
      * Runs a POST under its Idempotency-Key: required for creating an authorization,
      * optional (and sent by the SDK) for the others. The operation stores its own answer
      * in the transaction of its write (idempotency.ts); here a refusal decided before any
@@ -103,12 +116,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
         const r = await run(null);
         return reply.status(r.status).send(r.body);
       }
-      const nonce = request.merchant?.pendingNonce;
-      const started = await deps.idempotency.begin(merchant.id, key, IdempotencyKeys.hash(request.method, request.url, request.rawBody!), Date.now(), nonce).catch(async (e: unknown) => {
-        // Refused before the key's statement ran (a malformed key): the nonce is still spent.
-        if (nonce) await deps.auth.recordNonce(nonce);
-        throw e;
-      });
+      const started = await spendingNonceOnRefusal(request, () => deps.idempotency.begin(merchant.id, key, IdempotencyKeys.hash(request.method, request.url, request.rawBody!), Date.now(), request.merchant?.pendingNonce));
       if (started.kind === 'replay') return reply.status(started.status).header('idempotent-replayed', 'true').type('application/json').send(started.body);
       const claim = started.claim;
       try {
@@ -143,14 +151,7 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
     // Bodies are checked before the key is taken: a refused body is not the key's answer,
     // so the corrected request may use the same key.
     signed.post('/v1/authorizations', { config: { nonceWithKey: true } }, async (request: Authed, reply: FastifyReply) => {
-      let input;
-      try {
-        input = parseCreateAuthorization(parseJsonBody(request.rawBody));
-      } catch (e) {
-        // A refused body never reaches the key; its signature's nonce is spent all the same.
-        if (request.merchant?.pendingNonce) await deps.auth.recordNonce(request.merchant.pendingNonce);
-        throw e;
-      }
+      const input = await spendingNonceOnRefusal(request, () => parseCreateAuthorization(parseJsonBody(request.rawBody)));
       return idempotent(
         request, reply, true,
         async (claim) => {

@@ -4,7 +4,7 @@ import type { ErrorCode } from '../../errors/registry.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
 import { PreparedStatement, dialectOf } from '../../store/prepared-statement.ts';
-import type { Store } from '../../store/open-store.ts';
+import type { Db, Store, Tx } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { MerchantRow } from '../authorization/authorization-service.ts';
 import { TargetUriResolver } from './target-uri-resolver.ts';
@@ -64,9 +64,23 @@ export interface PendingNonce {
 }
 
 export const insertNonceText = 'insert into signature_nonces (key_id, nonce, expires_at) values (?, ?, ?)';
-export const insertNonce = new PreparedStatement(insertNonceText);
+const insertNonce = new PreparedStatement(insertNonceText);
 export const nonceParameters = (n: PendingNonce): unknown[] => [n.keyId, n.nonce, n.expiresAt];
 export const nonceReused = (): SidebandError => new SidebandError('SIGNATURE_NONCE_REUSED', 'Signature refused: the nonce was already used.');
+
+/**
+ * Writes the nonce in `db`; a nonce already there is a replay (SIGNATURE_NONCE_REUSED),
+ * its primary key making the check atomic. The caller marks it recorded once committed.
+ */
+export async function spendNonce(db: Db | Tx, pending: PendingNonce): Promise<void> {
+  try {
+    await insertNonce.run(db, dialectOf(db), nonceParameters(pending));
+  } catch (e) {
+    // Only a duplicate key means a replay; a store failure is not the merchant's fault.
+    if (!isUniqueViolation(e)) throw e;
+    throw nonceReused();
+  }
+}
 
 /** What every merchant request's signature must cover (docs/merchant-api.md). */
 const REQUIRED_COMPONENTS = ['@method', '@target-uri', 'content-digest'] as const;
@@ -195,13 +209,7 @@ export class RequestAuthentication {
   /** Records a deferred nonce on its own (nothing took it over); refuses a replay. */
   async recordNonce(pending: PendingNonce): Promise<void> {
     if (pending.recorded) return;
-    try {
-      await this.writes.one((q) => insertNonce.run(q, dialectOf(q), nonceParameters(pending)));
-    } catch (e) {
-      // Only a duplicate key means a replay; a store failure is not the merchant's fault.
-      if (!isUniqueViolation(e)) throw e;
-      throw nonceReused();
-    }
+    await this.writes.one((q) => spendNonce(q, pending));
     pending.recorded = true;
   }
 

@@ -27,11 +27,6 @@ export function merchantView(row: AuthorizationRow): MerchantAuthorization {
   };
 }
 
-/**
- * Records a state change as an event and, when the merchant has a webhook URL (or the
- * CAMARA payment a sink), queues its delivery in the same transaction (an outbox): the
- * change and its notice commit together.
- */
 // Every purchase writes these: prepared once rather than built per call (prepared-statement.ts).
 const insertEvent = new PreparedInsert<AuthorizationEventTable>('authorization_events', allColumns<AuthorizationEventTable>({ id: true, authorization_id: true, type: true, amount: true, detail: true, at: true }));
 type DeliveryRow = Selectable<WebhookDeliveryTable>;
@@ -39,14 +34,19 @@ const insertDelivery = new PreparedInsert<DeliveryRow>('webhook_deliveries', all
   id: true, merchant_id: true, event_id: true, event_type: true, url: true, payload: true, status: true, attempts: true, next_attempt_at: true, last_status: true, last_error: true, created_at: true, delivered_at: true,
   format: true, bearer_token: true, bearer_expires_at: true,
 }));
-/** One round trip for both places an event may go: the merchant's webhook and, for a CAMARA payment, its sink. */
 type SinkColumns = Pick<CamaraPaymentTable, 'flow' | 'sink' | 'sink_token' | 'sink_token_expires_at'>;
+/** One round trip for both places an event may go: the merchant's webhook and, for a CAMARA payment, its sink. */
 const eventDestinations = new PreparedStatement<{ webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null }>(
   `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
    from merchants m left join camara_payments c on c.authorization_id = ?
    where m.id = ?`,
 );
 
+/**
+ * Records a state change as an event and, when the merchant has a webhook URL (or the
+ * CAMARA payment a sink), queues its delivery in the same transaction (an outbox): the
+ * change and its notice commit together.
+ */
 export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, amount: number | null, at: number, webhook: EventType | null, detail?: Record<string, unknown>): Promise<string> {
   const eventId = newId('evt', at);
   const dialect = dialectOf(tx);

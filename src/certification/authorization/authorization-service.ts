@@ -70,7 +70,7 @@ const reserveSpending = new PreparedStatement<{ amount_used: number; spending_li
    returning amount_used, spending_limit, spent_session_seconds`,
 );
 
-export const insertAuthorization = new PreparedInsert<AuthorizationRow>('authorizations', allColumns<AuthorizationRow>({
+const insertAuthorization = new PreparedInsert<AuthorizationRow>('authorizations', allColumns<AuthorizationRow>({
   id: true, merchant_id: true, subscriber_id: true, session_id: true, card_id: true, customer_address: true, customer_port: true, observed_at: true, amount: true, currency: true,
   captured_amount: true, refunded_amount: true, status: true, reason: true, capture_mode: true, settlement: true, description: true, merchant_reference: true,
   customer_pseudonym: true, acquirer_reference: true, billing_details: true, idempotency_key: true, expires_at: true, created_at: true, updated_at: true,
