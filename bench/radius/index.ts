@@ -5,7 +5,7 @@
 //        [--requests 40000] [--per-file 2000] [--processes 1] [--parallel 128]
 //        [--bindings 1000000] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,7 +133,7 @@ async function resolution(): Promise<ResolutionFigures> {
 
 try {
   console.log(`${SUBSCRIBERS.toLocaleString('en')} subscribers; per kind ${WARMUP.toLocaleString('en')} warm-up then ${REQUESTS.toLocaleString('en')} measured requests,` +
-    ` ${PER_FILE} per radclient file, ${load.processes} radclient process(es) at -p ${load.parallel}; ${CORES} cores\n`);
+    ` ${PER_FILE} per radclient file, ${load.processes} radclient process(es) at -p ${load.parallel}; ${CORES} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   const frDir = join(work, 'freeradius');
   mkdirSync(frDir);
   await phase(await startFreeradius(frDir, SUBSCRIBERS));

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { commandCpuSeconds, cpuSeconds, machineBusySeconds } from './process-usage.ts';
 import { runLoad, type LoadOptions, type LoadResult } from './radclient-load.ts';
 import type { ServerUnderTest } from './server-under-test.ts';
@@ -45,7 +46,7 @@ export function describe(m: Measurement, cores: number): string {
   const lines = [
     `${m.server.padEnd(17)} ${m.kind.padEnd(25)} ${n(m.accepted).padStart(7)} answered in ${n(m.seconds, 2)} s = ${n(perSecond(m)).padStart(6)}/s;` +
       ` ${n(cpuPerRequest(m)).padStart(3)} µs server CPU/request; cores busy: server ${share(m.serverCpuSeconds)}, radclient ${share(m.clientCpuSeconds)},` +
-      `${database} others ${share(others)} of ${cores}`,
+      `${database} others ${share(others)} of ${cores}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   ];
   const warn = (text: string): number => lines.push(`${' '.repeat(18)}! ${text}`);
   if (others / m.seconds > 0.3) warn(`other processes kept ${share(others)} cores busy meanwhile: this rate is lower than on an idle machine`);

@@ -1,8 +1,11 @@
 // Store write throughput on both databases: single-row commits (what an operator
 // command or a RADIUS accounting record costs) and batched commits.
 //   node -C sideband-source --import tsx bench/store/index.ts
+import { availableParallelism, loadavg } from 'node:os';
 import { appendAudit } from '../../src/store/audit-log.ts';
 import { testContext } from '../../test/support/contexts.ts';
+
+console.log(`machine ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   const t = await testContext(dialect, `bench-store-${dialect}`);

@@ -1,10 +1,13 @@
 // Vault throughput: envelope seal/open of a card record, in process (no store), and the
 // same through the Vault with its audited open on SQLite and PostgreSQL.
 //   node -C sideband-source --import tsx bench/vault/index.ts
+import { availableParallelism, loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { openRecord, sealRecord } from '../../src/vault/envelope.ts';
 import { testContext } from '../../test/support/contexts.ts';
 import { testCardNumber } from '../../test/support/test-cards.ts';
+
+console.log(`machine ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const master = { id: 'mk-bench', key: randomBytes(32) };
 const record = Buffer.from(JSON.stringify({ number: testCardNumber(0), expiry: '12/30', holderName: 'Bench', creditLimit: 100000, creditRating: 'A', licenceNumber: 'X' }));
