@@ -140,12 +140,15 @@ export async function verifyRequestSignature<R extends ResolvedKey>(request: Htt
 
   // Steps 8–9: HTTP_VERIFY. RFC 9421 §3.3.6: "The signature base is taken as the input
   // message (M) with no pre-hash function."
-  let valid: boolean;
-  try {
-    valid = verify(null, Buffer.from(base.base, 'latin1'), key, signature);
-  } catch {
-    valid = false;
-  }
+  // With a callback, Node runs the verification on its thread pool: the ~0.15 ms of Ed25519
+  // work per request leaves the event loop free for other requests, on another core.
+  const valid = await new Promise<boolean>((resolve) => {
+    try {
+      verify(null, Buffer.from(base.base, 'latin1'), key, signature, (error, ok) => resolve(!error && ok));
+    } catch {
+      resolve(false);
+    }
+  });
   if (!valid) return refuse('signature-invalid', 'Ed25519 verification failed');
 
   // The signature vouches for the Content-Digest field; the digest vouches for the body.
