@@ -42,6 +42,21 @@ const eventDestinations = new PreparedStatement<{ webhook_url: string | null } &
    where m.id = ?`,
 );
 
+/** recordEvent's three statements as one (PostgreSQL): the event, its webhook delivery when the merchant has a URL, and the event's destinations. */
+const eventWithDelivery = new PreparedStatement<{ webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null }>(
+  `with event as (
+     insert into authorization_events (id, authorization_id, type, amount, detail, at) values ($1, $2, $3, $4, $5, $6)
+   ), destinations as (
+     select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
+     from merchants m left join camara_payments c on c.authorization_id = $2
+     where m.id = $7
+   ), delivery as (
+     insert into webhook_deliveries (id, merchant_id, event_id, event_type, url, payload, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at, format, bearer_token, bearer_expires_at)
+     select $8, $7, $1, $9, d.webhook_url, $10, 'pending', 0, $6, null, null, $6, null, 'sideband', null, null from destinations d where d.webhook_url is not null
+   )
+   select * from destinations`,
+);
+
 /**
  * Records a state change as an event and, when the merchant has a webhook URL (or the
  * CAMARA payment a sink), queues its delivery in the same transaction (an outbox): the
@@ -50,15 +65,22 @@ const eventDestinations = new PreparedStatement<{ webhook_url: string | null } &
 export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, amount: number | null, at: number, webhook: EventType | null, detail?: Record<string, unknown>): Promise<string> {
   const eventId = newId('evt', at);
   const dialect = dialectOf(tx);
-  await insertEvent.run(tx, dialect, { id: eventId, authorization_id: row.id, type, amount, detail: detail ? JSON.stringify(detail) : null, at });
+  const event = { id: eventId, authorization_id: row.id, type, amount, detail: detail ? JSON.stringify(detail) : null, at };
+  const payload = (): string => JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
   if (webhook) {
-    const merchant = await eventDestinations.first(tx, dialect, [row.id, row.merchant_id]);
-    if (merchant?.webhook_url) {
-      const payload = JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
-      await insertDelivery.run(tx, dialect, { id: newId('whk', at), merchant_id: row.merchant_id, event_id: eventId, event_type: webhook, url: merchant.webhook_url, payload, status: 'pending', attempts: 0, next_attempt_at: at, last_status: null, last_error: null, created_at: at, delivered_at: null, format: 'sideband', bearer_token: null, bearer_expires_at: null });
+    let merchant;
+    if (dialect === 'postgres') {
+      // One round trip where there were three: each is one the merchant's answer waits for.
+      merchant = await eventWithDelivery.first(tx, dialect, [eventId, row.id, type, amount, event.detail, at, row.merchant_id, newId('whk', at), webhook, payload()]);
+    } else {
+      await insertEvent.run(tx, dialect, event);
+      merchant = await eventDestinations.first(tx, dialect, [row.id, row.merchant_id]);
+      if (merchant?.webhook_url) {
+        await insertDelivery.run(tx, dialect, { id: newId('whk', at), merchant_id: row.merchant_id, event_id: eventId, event_type: webhook, url: merchant.webhook_url, payload: payload(), status: 'pending', attempts: 0, next_attempt_at: at, last_status: null, last_error: null, created_at: at, delivered_at: null, format: 'sideband', bearer_token: null, bearer_expires_at: null });
+      }
     }
     // A CAMARA payment's own notifications go to its sink through the same outbox.
     if (merchant?.sink && merchant.flow) await notifyPaymentSink(tx, row, webhook, eventId, at, { flow: merchant.flow, sink: merchant.sink, sink_token: merchant.sink_token, sink_token_expires_at: merchant.sink_token_expires_at });
-  }
+  } else await insertEvent.run(tx, dialect, event);
   return eventId;
 }
