@@ -72,6 +72,9 @@ function closeGracefully(socket: TLSSocket): Promise<void> {
   });
 }
 
+/** How long the callee leaves the hanging up to the caller once the exchange is over. */
+const CALLEE_HANGUP_GRACE_MS = 1000;
+
 interface Pending extends ExchangePlan {
   token: string;
   settle: (o: ChannelOutcome) => void;
@@ -190,8 +193,26 @@ export class ChannelEndpoint {
     } catch (e) {
       end({ ok: false, cause: 'media-failed', received: [], sent: 0, detail: (e as Error).message });
     } finally {
-      await established?.hangup().catch(() => {});
+      if (established) await this.hangUpAsCallee(established);
     }
+  }
+
+  /**
+   * The caller hangs up once its exchange is over; the callee, over at about the same
+   * moment, waits for that BYE instead of sending its own. Two BYEs crossing each other
+   * (glare) were each answered 481 and cost the exchange and both user agents their
+   * messages for nothing, on every exchange. A caller that does not hang up within
+   * CALLEE_HANGUP_GRACE_MS is hung up on.
+   */
+  private async hangUpAsCallee(call: EstablishedCall): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([call.ended.then(() => true), new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, CALLEE_HANGUP_GRACE_MS, false);
+      // Not what keeps a process alive: its user agent is, while it can still hang up.
+      timer.unref();
+    })]);
+    clearTimeout(timer);
+    if (!ended) await call.hangup().catch(() => {});
   }
 
   /** As caller: dials the number the callee reserved and runs the exchange. */

@@ -69,9 +69,13 @@ export async function runExchangeSession(frames: FrameStream, plan: SessionPlan)
       return (e as Error).message === 'timeout' ? 'timeout' : 'stream-closed';
     }
   };
-  const sendAll = async (): Promise<SessionOutcome | null> => {
+  /** `checked`: what must pass after the items are ready and before the first leaves (the caller's direction rule). */
+  const sendAll = async (checked?: () => Promise<SessionOutcome | null>): Promise<SessionOutcome | null> => {
     if (plan.beforeSending && !(await plan.beforeSending(received))) return fail('peer-error', 'this end refused to send');
-    for (const item of await plan.outgoing()) {
+    const items = await plan.outgoing();
+    const breach = await checked?.();
+    if (breach) return breach;
+    for (const item of items) {
       frames.send({ type: 'item', seq: ++sent, kind: item.kind, ...(item.contentType ? { contentType: item.contentType } : {}), data: item.data });
     }
     frames.send({ type: 'done' });
@@ -97,10 +101,16 @@ export async function runExchangeSession(frames: FrameStream, plan: SessionPlan)
   if (plan.role === 'caller') {
     frames.send({ type: 'hello', exchangeId: plan.exchangeId, token: plan.token });
     // The direction rule, from the caller's side: the callee must not have sent an item
-    // first. Let what already reached the socket be read before looking.
-    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-    if (frames.peek().some((f) => f.type === 'item')) return fail('direction-rule', 'the callee sent before the caller');
-    const s = await sendAll();
+    // first. Let what already reached the socket be read before looking — while the items
+    // are being produced (the provider's card waits for its audit commit), not before:
+    // those turns of the event loop were a fixed wait ahead of that commit.
+    const turns = (async () => {
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    })();
+    const s = await sendAll(async () => {
+      await turns;
+      return frames.peek().some((f) => f.type === 'item') ? fail('direction-rule', 'the callee sent before the caller') : null;
+    });
     if (s) return s;
     const r = await receiveAll();
     if (r) return r;

@@ -17,9 +17,13 @@ export interface MediaListener {
   close(): void;
 }
 
-/** The peer certificate's RFC 8122 fingerprint, hashed from its DER as received. */
+/**
+ * The peer certificate's RFC 8122 fingerprint, hashed from its DER as received. Only the
+ * DER is needed: getPeerCertificate() would also decode every field into an object, on
+ * each end of each call.
+ */
 function peerFingerprint(socket: TLSSocket): string | null {
-  const raw = socket.getPeerCertificate().raw as Buffer | undefined;
+  const raw = socket.getPeerX509Certificate()?.raw;
   if (!raw) return null;
   const f = derFingerprint(raw);
   return `${f.hashFunction} ${f.value}`;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DigestAuthenticator, formatDigestChallenge, parseDigestChallenge, answerDigestChallenge, formatDigestCredentials, parseDigestCredentials, digestResponse } from '@sideband/sip/protocol';
+import { ProxyCredentialCache } from '@sideband/sip/user-agent';
 
 describe('Digest known answers', () => {
   it('RFC 2617 §3.5: Mufasa, "Circle Of Life", qop=auth', () => {
@@ -85,3 +86,36 @@ describe('Digest challenge and response round trip (RFC 3261 §22)', () => {
 });
 
 const reason = (v: ReturnType<DigestAuthenticator['verify']>): string => (v.ok ? 'ok' : v.reason);
+
+describe('a line\'s INVITE credentials offered before the challenge (RFC 3261 §22.3)', () => {
+  const lookup = (u: string) => (u === 'provider' ? 'provider-password' : undefined);
+  const invite = { method: 'INVITE', uri: 'sip:+15550199@192.0.2.1:5060' };
+  const account = { username: 'provider', password: 'provider-password' };
+
+  it('answers the last accepted challenge again with a rising nonce count, which the exchange takes once each', () => {
+    const authenticator = new DigestAuthenticator({ realm: 'sideband', nonceLifetimeMs: 60_000 });
+    const cache = new ProxyCredentialCache();
+    assert.equal(cache.next(invite, account), null, 'nothing to offer before a challenge');
+    const challenge = parseDigestChallenge(formatDigestChallenge(authenticator.challenge()));
+    assert.ok(challenge.ok);
+    assert.equal(authenticator.verify(answerDigestChallenge(challenge.value, { ...invite, ...account }), invite, lookup).ok, true);
+    cache.answered(challenge.value);
+    const second = parseDigestCredentials(cache.next(invite, account)!);
+    const third = parseDigestCredentials(cache.next(invite, account)!);
+    assert.ok(second.ok && third.ok);
+    assert.deepEqual([second.value.nc, third.value.nc], ['00000002', '00000003']);
+    assert.equal(authenticator.verify(second.value, invite, lookup).ok, true);
+    assert.equal(authenticator.verify(third.value, invite, lookup).ok, true);
+    assert.equal(reason(authenticator.verify(third.value, invite, lookup)), 'nonce-count-replayed', 'a replayed unasked INVITE is still refused');
+    cache.forget();
+    assert.equal(cache.next(invite, account), null, 'refused once, nothing is offered until the next challenge');
+  });
+
+  it('never reuses a nonce challenged without qop=auth: there is no count to tell a replay by', () => {
+    const cache = new ProxyCredentialCache();
+    const challenge = parseDigestChallenge('Digest realm="sideband", nonce="abc", algorithm=MD5');
+    assert.ok(challenge.ok);
+    cache.answered(challenge.value);
+    assert.equal(cache.next(invite, account), null);
+  });
+});

@@ -24,3 +24,32 @@ export function answerChallenge(response: SipResponse, request: { method: string
   }
   return null;
 }
+
+/**
+ * An exchange's last Proxy-Authenticate challenge for a line, answered again on the line's
+ * next INVITE before it is asked for (RFC 3261 §22.3: a UA "MAY cache credentials" for a
+ * realm and send them in later requests), each time with the next nonce-count (RFC 2617
+ * §3.2.2), so that the exchange can still refuse a replay. Saves the INVITE that only earns
+ * a 407, and its 100, 407 and ACK, on every call; a nonce gone stale or a count that arrives
+ * out of order earns a 407 as before, answered afresh.
+ */
+export class ProxyCredentialCache {
+  private last: { challenge: DigestChallenge; nc: number } | null = null;
+
+  /** Remembers a challenge whose answer (nonce-count 1) the exchange took. Without qop=auth a nonce is never reused: with no count the exchange could not tell a replay. */
+  answered(challenge: DigestChallenge): void {
+    this.last = challenge.qop.includes('auth') ? { challenge, nc: 1 } : null;
+  }
+
+  /** Credentials for `request` under the remembered challenge, with the next count; null when there is none. */
+  next(request: { method: string; uri: string }, account: Account): string | null {
+    if (!this.last) return null;
+    this.last.nc++;
+    return formatDigestCredentials(answerDigestChallenge(this.last.challenge, { ...request, ...account, nc: this.last.nc }));
+  }
+
+  /** The exchange refused what was offered unasked: offer nothing until it challenges again. */
+  forget(): void {
+    this.last = null;
+  }
+}

@@ -1,11 +1,12 @@
 import type { ClientTransaction } from '../protocol/client-transaction.ts';
 import { Dialog } from '../protocol/dialog.ts';
+import type { DigestChallenge } from '../protocol/digest-challenge.ts';
 import { newCallId, newTag } from '../protocol/identifiers.ts';
 import { SipHeaders } from '../wire/sip-headers.ts';
 import { headerKey } from '../wire/header-name.ts';
 import type { SipRequest, SipResponse } from '../wire/sip-message.ts';
 import { formatSipUri } from '../wire/sip-uri.ts';
-import { answerChallenge } from './answer-challenge.ts';
+import { answerChallenge, ProxyCredentialCache } from './answer-challenge.ts';
 import { Call } from './call.ts';
 import type { Hop } from '../protocol/hop.ts';
 import type { SipUri } from '../wire/sip-uri.ts';
@@ -38,6 +39,8 @@ export interface CallingLine {
   readonly registrar: SipUri;
   readonly hop: Hop;
   readonly account: Account;
+  /** The line's last INVITE challenge, answered again on its next call (absent: every call is challenged). */
+  readonly proxyCredentials?: ProxyCredentialCache;
 }
 
 const reserved = new Set(['via', 'from', 'to', 'call-id', 'cseq', 'contact', 'content-length', 'content-type', 'max-forwards', 'route', 'record-route', 'authorization', 'proxy-authorization']);
@@ -56,6 +59,10 @@ export class OutgoingCall {
   private transaction: ClientTransaction | null = null;
   private request: SipRequest | null = null;
   private authAttempts = 0;
+  /** The INVITE went with credentials the exchange had not asked for yet (ProxyCredentialCache). */
+  private preemptive = false;
+  /** The 407 challenge this INVITE's credentials answer, until the exchange shows it took them. */
+  private answeredChallenge: DigestChallenge | null = null;
   private isSettled = false;
   private cancelReason: 'no-answer' | 'cancelled' | null = null;
   private cancelSent = false;
@@ -88,7 +95,9 @@ export class OutgoingCall {
     }
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.timers.push(setTimeout(() => this.requestCancel('no-answer'), this.options.ringTimeoutMs ?? 60_000));
-    this.send(null);
+    const cached = this.registration.proxyCredentials?.next({ method: 'INVITE', uri: this.requestUri() }, this.registration.account) ?? null;
+    this.preemptive = cached !== null;
+    this.send(cached === null ? null : { header: 'Proxy-Authorization', value: cached });
     return this.result;
   }
 
@@ -111,13 +120,17 @@ export class OutgoingCall {
       return this.fail(new SipFailure('SIP_INVALID_ARGUMENT', null, (e as Error).message));
     }
     headers.append('Content-Type', 'application/sdp');
-    const request: SipRequest = { kind: 'request', method: 'INVITE', uri: formatSipUri({ ...domain, user: this.dialled }), headers, body: Buffer.from(options.sdp, 'utf8') };
+    const request: SipRequest = { kind: 'request', method: 'INVITE', uri: this.requestUri(), headers, body: Buffer.from(options.sdp, 'utf8') };
     this.request = request;
     this.transaction = this.core.layer.sendRequest(request, registration.hop, {
       response: (response, transaction) => this.receive(response, transaction),
       timeout: () => this.fail(this.cancelFailure() ?? new SipFailure('SIP_UNREACHABLE', 408, `no response to INVITE from ${registration.hop.host}:${registration.hop.port}`)),
       transportError: (e) => this.fail(new SipFailure('SIP_UNREACHABLE', 503, `INVITE to ${registration.hop.host}:${registration.hop.port}: ${e.message}`)),
     });
+  }
+
+  private requestUri(): string {
+    return formatSipUri({ ...this.registration.registrar, params: new Map(), headers: null, user: this.dialled });
   }
 
   private receive(response: SipResponse, transaction: ClientTransaction): void {
@@ -127,12 +140,22 @@ export class OutgoingCall {
       if (response.status > 100) this.options.onProgress?.(response.status, response.reason);
       return;
     }
+    // Any other final answer means the exchange took the credentials: they may go unasked on the line's next call.
+    if (this.answeredChallenge && response.status !== 401 && response.status !== 407) {
+      this.registration.proxyCredentials?.answered(this.answeredChallenge);
+      this.answeredChallenge = null;
+    }
     if (response.status < 300) return void this.answered(response);
     if ((response.status === 401 || response.status === 407) && !this.isSettled && this.cancelReason === null && this.request) {
       const answer = answerChallenge(response, { method: 'INVITE', uri: this.request.uri }, this.registration.account);
+      // Credentials sent unasked and refused (a stale nonce, a count overtaken by another
+      // call's): not the line's failure; the challenge is answered as if it were the first.
+      if (this.preemptive) this.registration.proxyCredentials?.forget();
+      this.preemptive = false;
       // One answer to a challenge, and one more only for a stale nonce (RFC 2617 §3.2.1).
       if (answer && this.authAttempts < 2 && (this.authAttempts === 0 || answer.challenge.stale)) {
         this.authAttempts++;
+        this.answeredChallenge = response.status === 407 ? answer.challenge : null;
         // RFC 3261 §22.2: resubmitting with credentials, the UAC "MUST increment the CSeq
         // header field value as it would normally when sending an updated request".
         this.cseq++;

@@ -4,7 +4,7 @@ import { SipHeaders } from '../wire/sip-headers.ts';
 import type { SipRequest, SipResponse } from '../wire/sip-message.ts';
 import { parseNameAddress } from '../wire/name-addr.ts';
 import { formatSipUri, parseSipUri, type SipUri } from '../wire/sip-uri.ts';
-import { answerChallenge, type Account } from './answer-challenge.ts';
+import { answerChallenge, ProxyCredentialCache, type Account } from './answer-challenge.ts';
 import { SipFailure } from './sip-failure.ts';
 import { requestFinal, type UserAgentCore } from './user-agent-core.ts';
 
@@ -30,6 +30,8 @@ export const NUMBER = /^\+?[0-9*#]{1,32}$/;
  */
 export class Registration {
   private readonly bindings: Binding[];
+  /** Calls from these numbers answer the exchange's INVITE challenge before it is made (outgoing-call.ts). */
+  readonly proxyCredentials = new ProxyCredentialCache();
   private stopped = false;
 
   private constructor(
