@@ -38,8 +38,9 @@ const LINE = 8;
  * `1 << sizeClass` entries in a block of `entries`, each its key then its value as two
  * float64 words, so that a search over a year of history walks one contiguous run rather
  * than a record per probe, and finds the value in the line of the key it ends on (values
- * kept apart from their keys cost a search one more miss). A full block moves to one
- * twice the size; freed blocks are reused per size class.
+ * kept apart from their keys cost a search one more miss); its header keeps the keys of
+ * the block's first and last entries, so that a search starts from the header. A full
+ * block moves to one twice the size; freed blocks are reused per size class.
  */
 export class SortedListArena {
   /** Per list, `stride` words: the arena's, then the owner's from `ownerWord`. */
