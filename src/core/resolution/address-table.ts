@@ -2,6 +2,8 @@ import type { AddressKey } from './address-key.ts';
 
 /** Marks a free cell; -1 stays a storable value, so an address can be kept with "nothing". */
 const FREE = -0x80000000;
+/** What `get` answers for a key it does not hold; stored values may be -1 too. */
+const NOT_FOUND = -1;
 
 /**
  * A map from address key to an int, -1 standing for absent. Keys live in open-addressed
@@ -10,15 +12,43 @@ const FREE = -0x80000000;
  * a JS Map would spend a boxed number and three words on each of a million entries, and a
  * lookup by string key chases a pointer to the stored string before it can compare.
  * Entries are never deleted: an address is forgotten only with its pool.
+ *
+ * A table may keep `extraWords` more ints in each cell beside the value (-1 until set),
+ * read after a `get` from the cell it found: what the owner wants at hand without another
+ * miss. Such a table fills its cells up to three quarters rather than half, so that the
+ * larger cells cost about the memory the smaller ones did.
  */
 export class AddressTable {
-  private readonly v4 = new WordTable(1);
-  private readonly v6 = new WordTable(4);
+  private readonly v4: WordTable;
+  private readonly v6: WordTable;
   private readonly words = new Int32Array(4);
+  /** The table the last `get` looked in. */
+  private asked: WordTable;
+
+  constructor(extraWords = 0) {
+    this.v4 = new WordTable(1, extraWords);
+    this.v6 = new WordTable(4, extraWords);
+    this.asked = this.v4;
+  }
 
   /** The value stored for `key`, or -1. */
   get(key: AddressKey): number {
-    return typeof key === 'number' ? this.v4.getWord(key | 0) : this.v6.get(this.toWords(key));
+    if (typeof key === 'number') {
+      this.asked = this.v4;
+      return this.v4.getWord(key | 0);
+    }
+    this.asked = this.v6;
+    return this.v6.get(this.toWords(key));
+  }
+
+  /** Extra word `k` of the cell the last `get` found (-1 if it found none): no second probe. */
+  extraOfFound(k: number): number {
+    return this.asked.extraOfFound(k);
+  }
+
+  /** Sets extra word `k` of the cell the last `get` found; nothing when it found none. */
+  setExtraOfFound(k: number, value: number): void {
+    this.asked.setExtraOfFound(k, value);
   }
 
   /**
@@ -52,19 +82,27 @@ export class AddressTable {
   }
 }
 
-/** Open addressing with linear probing over keys of `width` int32 words, kept at most half full. */
+/**
+ * Open addressing with linear probing over keys of `width` int32 words, each cell the key's
+ * words, the value, then `extra` words; kept at most half full, or three quarters with
+ * extra words.
+ */
 class WordTable {
-  /** Per cell, the key's words then the value. */
   private cells: Int32Array;
   private readonly stride: number;
   /** Cells - 1: cells are a power of two. */
   private mask = 1024 - 1;
   private shift = 32 - 10;
   private count = 0;
+  /** Where the cell the last get or getWord found starts in `cells`; -1 when it found none. */
+  private foundAt = -1;
 
-  constructor(private readonly width: number) {
-    this.stride = width + 1;
-    this.cells = emptyCells(this.mask + 1, this.stride);
+  constructor(
+    private readonly width: number,
+    private readonly extra: number,
+  ) {
+    this.stride = width + 1 + extra;
+    this.cells = emptyCells(this.mask + 1, this.stride, width);
   }
 
   get(words: Int32Array): number {
@@ -72,25 +110,46 @@ class WordTable {
     for (let i = this.home(words, 0); ; i = (i + 1) & mask) {
       const at = i * stride;
       const value = cells[at + width]!;
-      if (value === FREE) return -1;
-      if (matches(cells, at, words, 0, width)) return value;
+      if (value === FREE) {
+        this.foundAt = -1;
+        return NOT_FOUND;
+      }
+      if (matches(cells, at, words, 0, width)) {
+        this.foundAt = at;
+        return value;
+      }
     }
   }
 
   /** `get` for a table of one-word keys, on the word itself: the IPv4 lookup, the hot one. */
   getWord(word: number): number {
-    const cells = this.cells;
-    const mask = this.mask;
+    const { cells, stride, mask } = this;
     // home() of one word.
     for (let i = Math.imul(Math.imul(word, 0x9e3779b1), 0x85ebca6b) >>> this.shift; ; i = (i + 1) & mask) {
-      const value = cells[2 * i + 1]!;
-      if (value === FREE) return -1;
-      if (cells[2 * i] === word) return value;
+      const at = i * stride;
+      const value = cells[at + 1]!;
+      if (value === FREE) {
+        this.foundAt = -1;
+        return NOT_FOUND;
+      }
+      if (cells[at] === word) {
+        this.foundAt = at;
+        return value;
+      }
     }
   }
 
+  extraOfFound(k: number): number {
+    return this.foundAt < 0 ? -1 : this.cells[this.foundAt + this.width + 1 + k]!;
+  }
+
+  setExtraOfFound(k: number, value: number): void {
+    if (this.foundAt >= 0) this.cells[this.foundAt + this.width + 1 + k] = value;
+  }
+
   set(words: Int32Array, value: number): void {
-    if ((this.count + 1) * 2 > this.cells.length / this.stride) this.grow();
+    const cells = this.cells.length / this.stride;
+    if (this.extra > 0 ? (this.count + 1) * 4 > cells * 3 : (this.count + 1) * 2 > cells) this.grow();
     if (this.place(words, 0, value)) this.count++;
   }
 
@@ -108,10 +167,12 @@ class WordTable {
       if (cells[at + width] === FREE) {
         for (let w = 0; w < width; w++) cells[at + w] = words[from + w]!;
         cells[at + width] = value;
+        this.foundAt = at;
         return true;
       }
       if (matches(cells, at, words, from, width)) {
         cells[at + width] = value;
+        this.foundAt = at;
         return false;
       }
     }
@@ -121,17 +182,20 @@ class WordTable {
     const old = this.cells;
     const { stride, width } = this;
     this.mask = this.mask * 2 + 1;
-    this.cells = emptyCells(this.mask + 1, stride);
+    this.cells = emptyCells(this.mask + 1, stride, width);
     this.shift--;
     for (let at = 0; at < old.length; at += stride) {
-      if (old[at + width] !== FREE) this.place(old, at, old[at + width]!);
+      if (old[at + width] === FREE) continue;
+      this.place(old, at, old[at + width]!);
+      this.cells.set(old.subarray(at + width + 1, at + stride), this.foundAt + width + 1);
     }
   }
 }
 
-function emptyCells(count: number, stride: number): Int32Array {
-  const cells = new Int32Array(count * stride);
-  for (let at = stride - 1; at < cells.length; at += stride) cells[at] = FREE;
+/** Free cells, their extra words -1. */
+function emptyCells(count: number, stride: number, width: number): Int32Array {
+  const cells = new Int32Array(count * stride).fill(-1);
+  for (let at = width; at < cells.length; at += stride) cells[at] = FREE;
   return cells;
 }
 

@@ -5,6 +5,8 @@ import { BindingRecords } from './binding-records.ts';
 import { PortBlockLists } from './port-block-lists.ts';
 
 const NONE = -1;
+/** What `recentWinner` answers when the winner, if any, lies further back than the cell's two bindings. */
+const FURTHER_BACK = -2;
 
 /**
  * Answers "who held address A (and source port P) at time T" over every binding, open and
@@ -69,7 +71,7 @@ export class BindingIndex {
     const slot = this.rows.add(b.id, b.sessionId, list, b.start, b.end ?? Infinity, this.added++);
     // After every binding that started no later: this one was added last.
     const at = this.startedBy(list, b.start);
-    this.blocks.arena.insert(list, at, slot);
+    this.blocks.insert(list, at, slot);
     this.refreshReach(list, at);
   }
 
@@ -89,9 +91,7 @@ export class BindingIndex {
     if (slot === NONE) return false;
     const list = this.rows.list(slot);
     const at = this.positionOf(slot);
-    this.blocks.arena.removeAt(list, at);
-    if (this.blocks.arena.lengthOf(list) === 0) this.blocks.drop(list);
-    else this.refreshReach(list, at);
+    if (!this.blocks.removeAt(list, at)) this.refreshReach(list, at);
     this.rows.release(slot);
     return true;
   }
@@ -112,10 +112,17 @@ export class BindingIndex {
     const wanted = portWanted(port);
     if (wanted === undefined) return undefined;
     const head = this.blocks.first(key);
-    const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
+    // An address whose only list holds it whole answers every port alike, usually from
+    // the latest two bindings its table cell keeps.
+    const latest = this.blocks.soleLatest();
+    let slot = latest === NONE ? FURTHER_BACK : this.recentWinner(latest, at);
+    const fromCell = slot !== FURTHER_BACK;
+    if (!fromCell) slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
     if (slot === NONE) return typeof key === 'string' ? this.prefixWinner(key, at, wanted) : undefined;
     // Strict dotted decimal is already canonical: the question's text is the answer's.
-    return this.materialise(slot, this.foundList, typeof key === 'number' && address.indexOf(':') < 0 ? address : undefined);
+    const text = typeof key === 'number' && address.indexOf(':') < 0 ? address : formatAddressKey(key);
+    // From the cell, the list is known to hold the whole address: its header need not be read.
+    return fromCell ? this.wholeAddressBinding(slot, text) : this.materialise(slot, this.foundList, text);
   }
 
   /** Longest-prefix match: the binding of the longest prefix held at `at` that contains `key`. */
@@ -163,6 +170,27 @@ export class BindingIndex {
       }
     }
     return best === NONE ? undefined : this.materialise(best, bestList);
+  }
+
+  /**
+   * `activeIn` on an address's only list, over the last two bindings its table cell
+   * keeps (`latest`, then `blocks.solePrevious()`): the winner, NONE, or FURTHER_BACK when
+   * the scan would go on past them.
+   */
+  private recentWinner(latest: number, at: number): number {
+    const rows = this.rows;
+    const previous = this.blocks.solePrevious();
+    let slot = latest;
+    if (rows.start(latest) > at) {
+      if (previous === NONE) return NONE;
+      if (rows.start(previous) > at) return FURTHER_BACK;
+      slot = previous;
+    }
+    if (rows.reach(slot) <= at) return NONE;
+    if (rows.end(slot) > at) return slot;
+    if (slot === previous) return FURTHER_BACK;
+    if (previous === NONE || rows.reach(previous) <= at) return NONE;
+    return rows.end(previous) > at ? previous : FURTHER_BACK;
   }
 
   /** Of the lists of one address covering `port`, the binding that won at `at`. */
@@ -288,14 +316,12 @@ export class BindingIndex {
   private materialise(slot: number, list: number, address = formatAddressKey(this.blocks.keyOf(list))): Binding {
     const rows = this.rows;
     const blocks = this.blocks;
+    const prefixLength = blocks.prefixLengthOf(list);
+    if (prefixLength === 0 && blocks.holdsWholeAddress(list)) return this.wholeAddressBinding(slot, address);
     const end = rows.end(slot);
     const [id, sessionId] = rows.ids(slot);
-    const prefixLength = blocks.prefixLengthOf(list);
     if (prefixLength > 0) {
       return { id, sessionId, address, prefixLength, start: rows.start(slot), end: end === Infinity ? null : end };
-    }
-    if (blocks.holdsWholeAddress(list)) {
-      return { id, sessionId, address, start: rows.start(slot), end: end === Infinity ? null : end };
     }
     return {
       id,
@@ -307,6 +333,14 @@ export class BindingIndex {
       end: end === Infinity ? null : end,
     };
   }
+  /** The binding in `slot`, which holds `address` whole, as a plain object. */
+  private wholeAddressBinding(slot: number, address: string): Binding {
+    const rows = this.rows;
+    const [id, sessionId] = rows.ids(slot);
+    const end = rows.end(slot);
+    return { id, sessionId, address, start: rows.start(slot), end: end === Infinity ? null : end };
+  }
+
 }
 
 /** A binding's ports, the whole range when it names none; both or neither must be given. */

@@ -20,6 +20,9 @@ const LAST_REACH = 7;
 const WORDS = 8;
 /** Chains at least this long get a directory. */
 const DIRECTORY_FROM = 4;
+// The words `heads` keeps in each address's cell beside its first list.
+const LATEST = 0;
+const PREVIOUS = 1;
 
 /**
  * For each address, one list per port block that was ever bound on it (a whole-address
@@ -37,7 +40,13 @@ export class PortBlockLists {
   readonly arena: SortedListArena;
   /** Per address with a long chain, its lists in chain order, keyed by (first port, last port). */
   private readonly directories: SortedListArena;
-  private readonly heads = new AddressTable();
+  /**
+   * Per address, its first list; and, while that list is its only one and holds the whole
+   * address, that list's last value and the one before (-1 where it holds fewer), so that
+   * a lookup in the recent history of an address with no port blocks, the common one, is
+   * answered from the table cell and those bindings' records without reading the list.
+   */
+  private readonly heads = new AddressTable(2);
   /** Heads of the lists of IPv6 prefixes, one table per prefix length. */
   private readonly prefixHeads = new Map<number, AddressTable>();
   /** The prefix lengths held, longest first: the order of a longest-prefix match. */
@@ -74,6 +83,36 @@ export class PortBlockLists {
   /** The address's (or, with `prefixLength`, the IPv6 prefix's) first list, or -1. */
   first(key: AddressKey, prefixLength = 0): number {
     return this.headsOf(prefixLength)?.get(key) ?? NONE;
+  }
+
+  /**
+   * After `first(key)` of an address (no prefix length): the last value of its only list
+   * if that list holds the whole address, else -1; read from the cell `first` found.
+   */
+  soleLatest(): number {
+    return this.heads.extraOfFound(LATEST);
+  }
+
+  /** After `soleLatest`: the value before it in that list, or -1 when it is the list's only one. */
+  solePrevious(): number {
+    return this.heads.extraOfFound(PREVIOUS);
+  }
+
+  /** Inserts `value` at `index` of `list` (the arena's insert), keeping the address's cell up to date. */
+  insert(list: number, index: number, value: number): void {
+    this.arena.insert(list, index, value);
+    if (this.word(list, PREFIX) === 0) this.keepLatestInCell(this.keyOf(list));
+  }
+
+  /** Removes the value at `index` of `list`, unchaining and freeing the list once empty (then true). */
+  removeAt(list: number, index: number): boolean {
+    this.arena.removeAt(list, index);
+    const emptied = this.arena.lengthOf(list) === 0;
+    const key = this.keyOf(list);
+    const single = this.word(list, PREFIX) === 0;
+    if (emptied) this.drop(list);
+    if (single) this.keepLatestInCell(key);
+    return emptied;
   }
 
   /** The first list of the `prefixLength`-bit IPv6 prefix that `key` lies in, or -1. */
@@ -178,8 +217,22 @@ export class PortBlockLists {
     return created;
   }
 
+  /** After a change to the lists of address `key`: sets its cell's copy of its latest two values (see `heads`). */
+  private keepLatestInCell(key: AddressKey): void {
+    const head = this.heads.get(key);
+    let latest = NONE;
+    let previous = NONE;
+    if (head !== NONE && this.word(head, NEXT) === NONE && this.holdsWholeAddress(head)) {
+      const length = this.arena.lengthOf(head);
+      latest = this.arena.at(head, length - 1);
+      if (length > 1) previous = this.arena.at(head, length - 2);
+    }
+    this.heads.setExtraOfFound(LATEST, latest);
+    this.heads.setExtraOfFound(PREVIOUS, previous);
+  }
+
   /** Unchains an emptied list and frees it; the address itself stays known. */
-  drop(list: number): void {
+  private drop(list: number): void {
     const key = this.keyOf(list);
     const heads = this.headsOf(this.word(list, PREFIX))!;
     const head = heads.get(key);

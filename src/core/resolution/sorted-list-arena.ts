@@ -12,6 +12,14 @@ const INLINE_AT = 3;
 /** Values a list keeps in its header before it needs a block. */
 const INLINE = 8;
 const OWN_WORDS = INLINE_AT + INLINE;
+/**
+ * Once a list has a block, its header's inline words are free: they keep the keys of its
+ * first and last entries, as float64 words (the word index halved), so that a search
+ * guesses from the header alone instead of first reading both ends of the block, a
+ * miss that the guess must wait for. Even word indices, in headers of an even stride.
+ */
+const FIRST_KEY = 4;
+const LAST_KEY = 6;
 /** The size class of the first block, twice what the header holds. */
 const SPILL_CLASS = 4;
 /** Lists longer than this are searched from an interpolated guess; shorter ones, a few cache lines, are read through. */
@@ -30,12 +38,15 @@ const LINE = 8;
  * `1 << sizeClass` entries in a block of `entries`, each its key then its value as two
  * float64 words, so that a search over a year of history walks one contiguous run rather
  * than a record per probe, and finds the value in the line of the key it ends on (values
- * kept apart from their keys cost a search one more miss). A full block moves to one
- * twice the size; freed blocks are reused per size class.
+ * kept apart from their keys cost a search one more miss); its header keeps the keys of
+ * the block's first and last entries, so that a search starts from the header. A full
+ * block moves to one twice the size; freed blocks are reused per size class.
  */
 export class SortedListArena {
   /** Per list, `stride` words: the arena's, then the owner's from `ownerWord`. */
   header: Int32Array;
+  /** The same memory as `header`, for the keys of a block's ends. */
+  private headerKeys: Float64Array;
   readonly stride: number;
   readonly ownerWord = OWN_WORDS;
   /** Per entry of a block, its key then its value; a block's offset counts entries. */
@@ -49,8 +60,10 @@ export class SortedListArena {
     ownerWords: number,
     private readonly keyOf: (value: number) => number,
   ) {
-    this.stride = OWN_WORDS + ownerWords;
+    // Even, so that every header's FIRST_KEY and LAST_KEY are 8-byte aligned.
+    this.stride = (OWN_WORDS + ownerWords + 1) & ~1;
     this.header = new Int32Array(256 * this.stride);
+    this.headerKeys = new Float64Array(this.header.buffer);
   }
 
   lengthOf(list: number): number {
@@ -80,8 +93,8 @@ export class SortedListArena {
     const base = 2 * this.header[h + OFFSET]!;
     // A bound before or after the whole list (a lookup outside an address's history, or
     // one of the many port blocks `isPortBlocked` asks) is answered from its two ends.
-    const first = entries[base]!;
-    const last = entries[base + 2 * (length - 1)]!;
+    const first = this.headerKeys[(h + FIRST_KEY) >> 1]!;
+    const last = this.headerKeys[(h + LAST_KEY) >> 1]!;
     if (key < first) return 0;
     if (key >= last) return length;
     if (length <= INTERPOLATE) {
@@ -133,7 +146,10 @@ export class SortedListArena {
       this.freeList = this.header[list * this.stride + OFFSET]!;
     } else {
       list = this.lists++;
-      if ((list + 1) * this.stride > this.header.length) this.header = grown(this.header, this.header.length * 2);
+      if ((list + 1) * this.stride > this.header.length) {
+        this.header = grown(this.header, this.header.length * 2);
+        this.headerKeys = new Float64Array(this.header.buffer);
+      }
     }
     const h = list * this.stride;
     this.header.fill(0, h, h + this.stride);
@@ -167,6 +183,7 @@ export class SortedListArena {
       this.entries.copyWithin(at + 2, at, at + 2 * (length - index));
       this.entries[at] = this.keyOf(value);
       this.entries[at + 1] = value;
+      this.keepEnds(h, length + 1);
     }
     this.header[h + LENGTH] = length + 1;
   }
@@ -184,6 +201,8 @@ export class SortedListArena {
       if (length - 1 === INLINE) {
         for (let i = 0; i < INLINE; i++) this.header[h + INLINE_AT + i] = this.entries[2 * (start + i) + 1]!;
         this.freeBlock(start, this.header[h + SIZE_CLASS]!);
+      } else {
+        this.keepEnds(h, length - 1);
       }
     }
     this.header[h + LENGTH] = length - 1;
@@ -199,6 +218,14 @@ export class SortedListArena {
     }
     this.header[h + OFFSET] = block;
     this.header[h + SIZE_CLASS] = SPILL_CLASS;
+    this.keepEnds(h, INLINE);
+  }
+
+  /** Copies the keys of the first and last of `length` entries of the block of the header at `h` into the header. */
+  private keepEnds(h: number, length: number): void {
+    const base = 2 * this.header[h + OFFSET]!;
+    this.headerKeys[(h + FIRST_KEY) >> 1] = this.entries[base]!;
+    this.headerKeys[(h + LAST_KEY) >> 1] = this.entries[base + 2 * (length - 1)]!;
   }
 
   private enlarge(h: number): void {

@@ -157,4 +157,26 @@ describe('index storage', () => {
     table.set(v4(0), 9);
     assert.equal(table.get(v4(0)), 9);
   });
+
+  it('address table keeps extra words beside each value through growth, -1 until set', () => {
+    const table = new AddressTable(2);
+    const v4 = (i: number): number => (0x64400000 + i * 104729) >>> 0;
+    const v6 = (i: number): string => parseAddressKey(`2001:db8::${(i & 0xffff).toString(16)}:${(i >>> 16).toString(16)}`) as string;
+    for (let i = 0; i < 30000; i++) {
+      for (const key of [v4(i), v6(i)]) {
+        table.set(key, i);
+        table.get(key);
+        if (i % 3 !== 0) table.setExtraOfFound(0, 2 * i);
+        if (i % 5 !== 0) table.setExtraOfFound(1, -3 - i);
+      }
+    }
+    for (let i = 0; i < 30000; i++) {
+      for (const key of [v4(i), v6(i)]) {
+        assert.equal(table.get(key), i);
+        assert.deepEqual([table.extraOfFound(0), table.extraOfFound(1)], [i % 3 !== 0 ? 2 * i : -1, i % 5 !== 0 ? -3 - i : -1]);
+      }
+    }
+    assert.equal(table.get(v4(30000)), -1);
+    assert.deepEqual([table.extraOfFound(0), table.extraOfFound(1)], [-1, -1], 'a key not held has no extra words');
+  });
 });

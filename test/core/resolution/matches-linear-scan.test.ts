@@ -145,6 +145,17 @@ const MIXED: World = { spellings: SPELLINGS, blocks: BLOCKS, ports: PORTS, prefi
 /** Narrowed to two spellings of one address and two blocks, so that the lists grow long. */
 const NARROW: World = { spellings: SPELLINGS.slice(0, 2), blocks: BLOCKS.slice(0, 2), ports: PORTS, prefixes: [] };
 const SHARED: World = { spellings: [['198.18.0.7', '198.18.0.7'], ['::ffff:198.18.0.7', '198.18.0.7'], ['198.18.0.8', '198.18.0.8']], blocks: CGNAT_BLOCKS, ports: CGNAT_PORTS, prefixes: [] };
+/**
+ * Addresses, IPv4 and IPv6, that are mostly bound whole, by few ids: each swings between
+ * one binding, two, more, a port block beside them and back, which the address table's
+ * copy of an address's latest two bindings must follow.
+ */
+const SOLE: World = {
+  spellings: [['100.64.0.1', '100.64.0.1'], ['::ffff:100.64.0.1', '100.64.0.1'], ['100.64.0.2', '100.64.0.2'], ['2001:db8::1', '2001:db8::1'], ['2001:0DB8:0:0:0:0:0:1', '2001:db8::1']],
+  blocks: [undefined, undefined, undefined, [0, 65535], [1024, 2047]],
+  ports: [undefined, 0, 1024, 1500, 65535],
+  prefixes: [],
+};
 const DUAL_STACK: World = { spellings: V6_SPELLINGS, blocks: [undefined, [0, 1023], [1024, 65535]], ports: [undefined, 0, 1024, 65535], prefixes: PREFIXES };
 
 const time = fc.integer({ min: 0, max: 60 });
@@ -229,6 +240,10 @@ describe('the binding index against a linear scan', () => {
 
   it('agrees on a shared address whose many port blocks, overlapping and whole, are found through its directory', () => {
     fc.assert(fc.property(fc.array(operation(80, SHARED), { minLength: 50, maxLength: 400 }), (ops) => run(SHARED, ops)), { numRuns: 200 });
+  });
+
+  it('agrees on addresses bound whole by one binding, then two or more, a port block and removals back to one', () => {
+    fc.assert(fc.property(fc.array(operation(6, SOLE), { minLength: 10, maxLength: 200 }), (ops) => run(SOLE, ops)), { numRuns: 600 });
   });
 
   it('agrees on IPv6 addresses and prefixes, longest prefix held at the time first', () => {
