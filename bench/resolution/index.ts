@@ -1,6 +1,7 @@
 // Loads 1,000,000 bindings into a BindingIndex and times lookups (then 1,000,000 IPv6 prefix bindings apart). Addresses come from
 // 100.64.0.0/10 (subscribers with a whole address) and 198.18.0.0/15 (CGNAT addresses
 // shared by port blocks); they exist only in memory. Run: node -C sideband-source --import tsx bench/resolution/index.ts
+import { availableParallelism, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BindingIndex } from '../../src/core/resolution/binding-index.ts';
@@ -129,7 +130,7 @@ function queries(order: number[]): { address: string[]; at: number[]; port: (num
 }
 const near = queries(inOrder);
 const cold = queries(shuffled);
-console.log(`lookups: best of ${ROUNDS} rounds of ${LOOKUPS.toLocaleString('en')}, addresses given as text`);
+console.log(`lookups: best of ${ROUNDS} rounds of ${LOOKUPS.toLocaleString('en')}, addresses given as text; ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 time('resolve, hits in load order', (i) => index.resolve(near.address[i % hits]!, near.at[i % hits]!, near.port[i % hits])?.sessionId === near.session[i % hits]);
 time('resolve, hits shuffled', (i) => index.resolve(cold.address[i % hits]!, cold.at[i % hits]!, cold.port[i % hits])?.sessionId === cold.session[i % hits]);
 
