@@ -333,6 +333,7 @@ export class BindingIndex {
       end: end === Infinity ? null : end,
     };
   }
+
   /** The binding in `slot`, which holds `address` whole, as a plain object. */
   private wholeAddressBinding(slot: number, address: string): Binding {
     const rows = this.rows;
@@ -340,7 +341,6 @@ export class BindingIndex {
     const end = rows.end(slot);
     return { id, sessionId, address, start: rows.start(slot), end: end === Infinity ? null : end };
   }
-
 }
 
 /** A binding's ports, the whole range when it names none; both or neither must be given. */
