@@ -20,7 +20,7 @@ import { KeyedQueue } from './keyed-queue.ts';
 import { classFor, sessionFromClass } from './session-class.ts';
 import type { BindingTable, PrefixBindingKind, PrefixBindingTable, SessionTable } from '../../store/schema.ts';
 import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
-import { committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { COMMITTED_COLUMNS, committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedColumns, type CommittedSession } from './session-rows.ts';
 import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRangeReportInput } from './port-range-report.ts';
 
 export type { AddressConflictPolicy } from './adopt-session.ts';
@@ -160,16 +160,16 @@ function poolOfRow(row: { name: string; cidr: string; ports_per_block: number | 
 export const SESSION_CHANNEL = 'sideband_sessions';
 
 /** A retried log-in renews its unstarted authorization (reusePending): the row as renewed, or none when it started meanwhile. */
-const renewPending = new PreparedStatement<SessionTable>(
+const renewPending = new PreparedStatement<CommittedColumns>(
   `update sessions set last_seen_at = ?, session_timeout = ?, calling_station_id = ?, nas_identifier = ?, nas_ip_address = ?
-   where id = ? and status = 'authorized' returning *`,
+   where id = ? and status = 'authorized' returning ${COMMITTED_COLUMNS}`,
 );
 const bindingOfSession = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? limit 1');
 /** renewPending and the rows it reads after, as one statement (PostgreSQL only). */
-const renewPendingWithRows = new PreparedStatement<{ session: SessionTable; binding: BindingTable | null; prefixes: PrefixBindingTable[] }>(
+const renewPendingWithRows = new PreparedStatement<{ session: CommittedColumns; binding: BindingTable | null; prefixes: PrefixBindingTable[] }>(
   `with s as (
      update sessions set last_seen_at = ?, session_timeout = ?, calling_station_id = ?, nas_identifier = ?, nas_ip_address = ?
-     where id = ? and status = 'authorized' returning *)
+     where id = ? and status = 'authorized' returning ${COMMITTED_COLUMNS})
    select row_to_json(s) as session,
      (select row_to_json(b) from bindings b where b.session_id = s.id limit 1) as binding,
      (select coalesce(json_agg(p order by p.start_at), '[]'::json) from prefix_bindings p where p.session_id = s.id) as prefixes
