@@ -30,29 +30,31 @@ export function merchantView(row: AuthorizationRow): MerchantAuthorization {
 // Every purchase writes these: prepared once rather than built per call (prepared-statement.ts).
 const insertEvent = new PreparedInsert<AuthorizationEventTable>('authorization_events', allColumns<AuthorizationEventTable>({ id: true, authorization_id: true, type: true, amount: true, detail: true, at: true }));
 type DeliveryRow = Selectable<WebhookDeliveryTable>;
-const insertDelivery = new PreparedInsert<DeliveryRow>('webhook_deliveries', allColumns<DeliveryRow>({
+const DELIVERY_COLUMNS = allColumns<DeliveryRow>({
   id: true, merchant_id: true, event_id: true, event_type: true, url: true, payload: true, status: true, attempts: true, next_attempt_at: true, last_status: true, last_error: true, created_at: true, delivered_at: true,
   format: true, bearer_token: true, bearer_expires_at: true,
-}));
+});
+const insertDelivery = new PreparedInsert<DeliveryRow>('webhook_deliveries', DELIVERY_COLUMNS);
 type SinkColumns = Pick<CamaraPaymentTable, 'flow' | 'sink' | 'sink_token' | 'sink_token_expires_at'>;
-/** One round trip for both places an event may go: the merchant's webhook and, for a CAMARA payment, its sink. */
-const eventDestinations = new PreparedStatement<{ webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null }>(
-  `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
+type Destinations = { webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null };
+/** Both places an event may go, in one read: the merchant's webhook and, for a CAMARA payment, its sink. Parameters: authorization id, merchant id. */
+const DESTINATIONS = `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
    from merchants m left join camara_payments c on c.authorization_id = ?
-   where m.id = ?`,
-);
+   where m.id = ?`;
+const eventDestinations = new PreparedStatement<Destinations>(DESTINATIONS);
 
-/** recordEvent's three statements as one (PostgreSQL): the event, its webhook delivery when the merchant has a URL, and the event's destinations. */
-const eventWithDelivery = new PreparedStatement<{ webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null }>(
+/**
+ * recordEvent's three statements as one (PostgreSQL): the event, the event's destinations,
+ * and its webhook delivery when the merchant has a URL. The delivery's values follow
+ * DELIVERY_COLUMNS' order.
+ */
+const eventWithDelivery = new PreparedStatement<Destinations>(
   `with event as (
-     insert into authorization_events (id, authorization_id, type, amount, detail, at) values ($1, $2, $3, $4, $5, $6)
-   ), destinations as (
-     select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
-     from merchants m left join camara_payments c on c.authorization_id = $2
-     where m.id = $7
+     insert into authorization_events (id, authorization_id, type, amount, detail, at) values (?, ?, ?, ?, ?, ?)
+   ), destinations as (${DESTINATIONS}
    ), delivery as (
-     insert into webhook_deliveries (id, merchant_id, event_id, event_type, url, payload, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at, format, bearer_token, bearer_expires_at)
-     select $8, $7, $1, $9, d.webhook_url, $10, 'pending', 0, $6, null, null, $6, null, 'sideband', null, null from destinations d where d.webhook_url is not null
+     insert into webhook_deliveries (${DELIVERY_COLUMNS.join(', ')})
+     select ?, ?, ?, ?, d.webhook_url, ?, 'pending', 0, ?, null, null, ?, null, 'sideband', null, null from destinations d where d.webhook_url is not null
    )
    select * from destinations`,
 );
@@ -71,7 +73,7 @@ export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, a
     let merchant;
     if (dialect === 'postgres') {
       // One round trip where there were three: each is one the merchant's answer waits for.
-      merchant = await eventWithDelivery.first(tx, dialect, [eventId, row.id, type, amount, event.detail, at, row.merchant_id, newId('whk', at), webhook, payload()]);
+      merchant = await eventWithDelivery.first(tx, dialect, [eventId, row.id, type, amount, event.detail, at, row.id, row.merchant_id, newId('whk', at), row.merchant_id, eventId, webhook, payload(), at, at]);
     } else {
       await insertEvent.run(tx, dialect, event);
       merchant = await eventDestinations.first(tx, dialect, [row.id, row.merchant_id]);
