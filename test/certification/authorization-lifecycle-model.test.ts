@@ -54,7 +54,11 @@ interface Real {
   address: string;
   subscriberId: string;
   dialect: TestDialect;
+  /** `card` goes through the acquirer and holds the card's credit; `provider_bill` holds only the spending limit (PostgreSQL decides it in one statement). */
+  settlement: Settlement;
 }
+
+type Settlement = 'card' | 'provider_bill';
 
 /** What the subscriber's spending (and the card's credit) carries: every hold, less what was given back. */
 const used = (model: Model) => model.auths.reduce((s, a) => s + a.amount - a.released - a.refunded, 0);
@@ -94,17 +98,18 @@ async function clearFaults(r: Real): Promise<void> {
 }
 
 /** The model's answer to a create, and its effect on the model, computed from the state before it. */
-function decideCreate(model: Model, amount: number, automatic: boolean, realId: () => string): Answer {
+function decideCreate(model: Model, amount: number, automatic: boolean, realId: () => string, settlement: Settlement): Answer {
   const spending = used(model);
   const credit = used(model);
   const declined = (reason: string): Answer => {
     model.auths.push({ id: realId(), amount, captured: 0, refunded: 0, released: amount, status: 'declined', automatic });
     return { ok: true, body: { status: 'declined', reason, amount, capturedAmount: 0 } };
   };
-  if (amount > CREDIT_LIMIT) return declined('CREDIT_LIMIT_EXCEEDED');
+  const card = settlement === 'card';
+  if (card && amount > CREDIT_LIMIT) return declined('CREDIT_LIMIT_EXCEEDED');
   if (spending + amount > SPENDING_LIMIT) return declined('SPENDING_LIMIT_EXCEEDED');
-  if (credit + amount > CREDIT_LIMIT) return declined('CREDIT_LIMIT_EXCEEDED');
-  if (amount % 100 === 51) return declined('CARD_DECLINED');
+  if (card && credit + amount > CREDIT_LIMIT) return declined('CREDIT_LIMIT_EXCEEDED');
+  if (card && amount % 100 === 51) return declined('CARD_DECLINED');
   model.auths.push({ id: realId(), amount, captured: automatic ? amount : 0, refunded: 0, released: 0, status: automatic ? 'captured' : 'approved', automatic });
   return { ok: true, body: { status: automatic ? 'captured' : 'approved', reason: null, amount, capturedAmount: automatic ? amount : 0 } };
 }
@@ -159,7 +164,7 @@ class CreateCommand implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, r: Real): Promise<void> {
     const key = randomUUID();
-    const params = { customer: { address: r.address }, amount: this.amount, currency: 'EUR', capture: this.automatic ? ('automatic' as const) : ('manual' as const) };
+    const params = { customer: { address: r.address }, amount: this.amount, currency: 'EUR', capture: this.automatic ? ('automatic' as const) : ('manual' as const), settlement: r.settlement };
     let id = '';
     const sent: Sent = {
       kind: 'create', key, answer: null,
@@ -168,7 +173,7 @@ class CreateCommand implements fc.AsyncCommand<Model, Real> {
         id = a.id;
         return a;
       },
-      decide: () => decideCreate(model, this.amount, this.automatic, () => id),
+      decide: () => decideCreate(model, this.amount, this.automatic, () => id, r.settlement),
     };
     model.sent.push(sent);
     await deliver(model, r, sent, this.fault);
@@ -232,14 +237,14 @@ class ConcurrentDuplicatesCommand implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, r: Real): Promise<void> {
     const key = randomUUID();
-    const params = { customer: { address: r.address }, amount: this.amount, currency: 'EUR' };
+    const params = { customer: { address: r.address }, amount: this.amount, currency: 'EUR', settlement: r.settlement };
     const answers = await Promise.all(Array.from({ length: 4 }, () => answerOf(r.m.client.authorizations.create(params, { idempotencyKey: key }))));
     const successes = answers.filter((a): a is { ok: true; body: Authorization } => a.ok);
     assert.ok(answers.every((a) => a.ok || a.code === 'IDEMPOTENCY_KEY_IN_PROGRESS'), JSON.stringify(answers));
     assert.ok(successes.length >= 1, 'one of the duplicates ran');
     for (const s of successes) assert.deepEqual(s.body, successes[0]!.body, 'duplicates get one answer');
     const first = successes[0]!;
-    const expected = decideCreate(model, this.amount, false, () => first.body.id);
+    const expected = decideCreate(model, this.amount, false, () => first.body.id, r.settlement);
     assertAnswer(first, expected, 'concurrent duplicates');
     model.sent.push({ kind: 'create', key, answer: first, send: () => r.m.client.authorizations.create(params, { idempotencyKey: key }), decide: () => expected });
   }
@@ -269,7 +274,7 @@ async function checkInvariants(model: Model, r: Real): Promise<void> {
   const sub = await db.selectFrom('subscribers').select('amount_used').where('id', '=', r.subscriberId).executeTakeFirstOrThrow();
   const card = await db.selectFrom('cards').select('credit_used').where('subscriber_id', '=', r.subscriberId).executeTakeFirstOrThrow();
   assert.equal(sub.amount_used, used(model), 'spending used');
-  assert.equal(card.credit_used, used(model), 'credit used');
+  assert.equal(card.credit_used, r.settlement === 'card' ? used(model) : 0, 'credit used');
   assert.ok(sub.amount_used <= SPENDING_LIMIT && card.credit_used <= CREDIT_LIMIT);
 }
 
@@ -316,27 +321,32 @@ for (const dialect of dialects) {
     });
     after(async () => m?.dispose());
 
-    it('random create / capture / void / refund / retry / duplicates with faults keep every invariant', async (t) => {
-      seen.clear();
-      await fc.assert(
-        fc.asyncProperty(fc.commands(commands, { maxCommands: 18 }), async (cmds) => {
-          const login = `model-${dialect}-${run++}`;
-          const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
-          const real: Real = { m, acquirer, address, subscriberId, dialect };
-          const model: Model = { auths: [], sent: [] };
-          await fc.asyncModelRun(() => ({ model, real }), [...cmds].map((c) => ({
-            check: (mo: Readonly<Model>) => c.check(mo),
-            run: async (mo: Model, re: Real) => {
-              await c.run(mo, re);
-              await checkInvariants(mo, re);
-            },
-            toString: () => c.toString(),
-          })));
-        }),
-        { numRuns: 25, endOnFailure: true, includeErrorInReport: true },
-      );
-      t.diagnostic(`exercised: ${[...seen].map(([k, v]) => `${k} ×${v}`).join(', ')}; acquirer faults raised ×${acquirer.faultsRaised}`);
-      assert.ok((seen.get('replays checked') ?? 0) > 0 && acquirer.faultsRaised > 0, 'the runs retried and met faults');
-    });
+    for (const [settlement, numRuns] of [['card', 25], ['provider_bill', 15]] as const) {
+      it(`random create / capture / void / refund / retry / duplicates with faults keep every invariant (${settlement})`, async (t) => {
+        seen.clear();
+        const faultsBefore = acquirer.faultsRaised;
+        await fc.assert(
+          fc.asyncProperty(fc.commands(commands, { maxCommands: 18 }), async (cmds) => {
+            const login = `model-${dialect}-${run++}`;
+            const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
+            const real: Real = { m, acquirer, address, subscriberId, dialect, settlement };
+            const model: Model = { auths: [], sent: [] };
+            await fc.asyncModelRun(() => ({ model, real }), [...cmds].map((c) => ({
+              check: (mo: Readonly<Model>) => c.check(mo),
+              run: async (mo: Model, re: Real) => {
+                await c.run(mo, re);
+                await checkInvariants(mo, re);
+              },
+              toString: () => c.toString(),
+            })));
+          }),
+          { numRuns, endOnFailure: true, includeErrorInReport: true },
+        );
+        t.diagnostic(`exercised: ${[...seen].map(([k, v]) => `${k} ×${v}`).join(', ')}; acquirer faults raised ×${acquirer.faultsRaised - faultsBefore}`);
+        assert.ok((seen.get('replays checked') ?? 0) > 0, 'the runs retried');
+        if (settlement === 'card') assert.ok(acquirer.faultsRaised > faultsBefore, 'the runs met acquirer faults');
+        else assert.ok((seen.get('fault store-ledger') ?? 0) + (seen.get('fault store-response') ?? 0) > 0, 'the runs met store faults');
+      });
+    }
   });
 }

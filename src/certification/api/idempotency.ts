@@ -169,14 +169,14 @@ const insertKeyWithNonce = new PreparedStatement(`with nonce as (${insertNonceTe
 /** Ties the key to what the request committed first, in that same transaction. */
 export async function linkClaim(tx: Tx, claim: IdempotencyClaim, resourceId: string): Promise<void> {
   const r = await held(tx.updateTable('idempotency_keys').set({ resource_id: resourceId }), claim).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw lost(claim);
+  if (Number(r.numUpdatedRows) !== 1) throw claimLost(claim);
   claim.resourceId = resourceId;
 }
 
 /** Stores the response in the transaction of the write it reports; refuses if the key changed hands. */
 export async function completeClaim(tx: Tx, claim: IdempotencyClaim, status: number, body: string): Promise<void> {
   const changed = await storeAnswer.run(tx, dialectOf(tx), [status, body, claim.merchantId, claim.key, claim.owner]);
-  if (changed !== 1) throw lost(claim);
+  if (changed !== 1) throw claimLost(claim);
 }
 
 /** `answer` as one prepared statement: every purchase stores its answer this way. */
@@ -202,6 +202,6 @@ export async function completeResource(tx: Tx, resourceId: string, status: numbe
   await tx.updateTable('idempotency_keys').set({ status: 'done', response_status: status, response_body: body, locked_until: 0 }).where('resource_id', '=', resourceId).where('status', '=', 'in_progress').execute();
 }
 
-function lost(claim: IdempotencyClaim): SidebandError {
+export function claimLost(claim: IdempotencyClaim): SidebandError {
   return new SidebandError('IDEMPOTENCY_KEY_IN_PROGRESS', `Idempotency-Key ${claim.key} was taken over by a retry of the same request; its answer will be replayed.`, { param: 'Idempotency-Key' });
 }

@@ -30,15 +30,15 @@ export function merchantView(row: AuthorizationRow): MerchantAuthorization {
 // Every purchase writes these: prepared once rather than built per call (prepared-statement.ts).
 const insertEvent = new PreparedInsert<AuthorizationEventTable>('authorization_events', allColumns<AuthorizationEventTable>({ id: true, authorization_id: true, type: true, amount: true, detail: true, at: true }));
 type DeliveryRow = Selectable<WebhookDeliveryTable>;
-const DELIVERY_COLUMNS = allColumns<DeliveryRow>({
+export const DELIVERY_COLUMNS = allColumns<DeliveryRow>({
   id: true, merchant_id: true, event_id: true, event_type: true, url: true, payload: true, status: true, attempts: true, next_attempt_at: true, last_status: true, last_error: true, created_at: true, delivered_at: true,
   format: true, bearer_token: true, bearer_expires_at: true,
 });
 const insertDelivery = new PreparedInsert<DeliveryRow>('webhook_deliveries', DELIVERY_COLUMNS);
 type SinkColumns = Pick<CamaraPaymentTable, 'flow' | 'sink' | 'sink_token' | 'sink_token_expires_at'>;
-type Destinations = { webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null };
+export type Destinations = { webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null };
 /** Both places an event may go, in one read: the merchant's webhook and, for a CAMARA payment, its sink. Parameters: authorization id, merchant id. */
-const DESTINATIONS = `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
+export const DESTINATIONS = `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
    from merchants m left join camara_payments c on c.authorization_id = ?
    where m.id = ?`;
 const eventDestinations = new PreparedStatement<Destinations>(DESTINATIONS);

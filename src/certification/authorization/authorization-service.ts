@@ -6,7 +6,7 @@ import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
-import { PreparedInsert, PreparedStatement, allColumns } from '../../store/prepared-statement.ts';
+import { PreparedInsert, PreparedStatement } from '../../store/prepared-statement.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import type { SettlementPreference } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
@@ -18,10 +18,12 @@ import type { Acquirer } from '../settlement/acquirer.ts';
 import type { AcquirerOutbox } from '../settlement/acquirer-outbox.ts';
 import { encryptBillingDetails } from '../settlement/billing-release.ts';
 import { merchantView, recordEvent, type AuthorizationRow } from './authorization-record.ts';
-import { completeClaim, linkClaim, type IdempotencyClaim } from '../api/idempotency.ts';
+import { claimLost, completeClaim, linkClaim, type IdempotencyClaim } from '../api/idempotency.ts';
+import { notifyPaymentSink } from '../camara/camara-notifications.ts';
 import { customerPseudonym } from './customer-pseudonym.ts';
-import { account, move, post } from './ledger.ts';
+import { account, move, post, type Posting } from './ledger.ts';
 import { AuthorizationLifecycle } from './authorization-lifecycle.ts';
+import { AUTHORIZATION_COLUMNS, RESERVE_SPENDING, decideInOne, type SpendingState } from './decision-statement.ts';
 
 export interface CreateAuthorization {
   customer: { address: string; port?: number | undefined; observedAt?: number | undefined };
@@ -60,21 +62,9 @@ function keyAlreadySpent(e: unknown, claim: IdempotencyClaim | null): unknown {
 }
 
 
-/**
- * The spending hold: one conditional UPDATE is its own check, so concurrent purchases can
- * never together pass the limit; it returns what the spending rule needs, saving a read.
- */
-const reserveSpending = new PreparedStatement<{ amount_used: number; spending_limit: number; spent_session_seconds: number | null }>(
-  `update subscribers set amount_used = amount_used + ?, updated_at = ?
-   where id = ? and status = 'active' and amount_used + ? <= spending_limit
-   returning amount_used, spending_limit, spent_session_seconds`,
-);
+const reserveSpending = new PreparedStatement<SpendingState>(RESERVE_SPENDING);
 
-const insertAuthorization = new PreparedInsert<AuthorizationRow>('authorizations', allColumns<AuthorizationRow>({
-  id: true, merchant_id: true, subscriber_id: true, session_id: true, card_id: true, customer_address: true, customer_port: true, observed_at: true, amount: true, currency: true,
-  captured_amount: true, refunded_amount: true, status: true, reason: true, capture_mode: true, settlement: true, description: true, merchant_reference: true,
-  customer_pseudonym: true, acquirer_reference: true, billing_details: true, idempotency_key: true, expires_at: true, created_at: true, updated_at: true,
-}));
+const insertAuthorization = new PreparedInsert<AuthorizationRow>('authorizations', AUTHORIZATION_COLUMNS);
 
 export interface MerchantRow {
   id: string;
@@ -176,7 +166,7 @@ export class AuthorizationService {
     // 5. The holds, atomically: each conditional UPDATE is its own check, so concurrent
     // requests can never together pass a limit.
     const row: AuthorizationRow = { ...base, status, reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
-    const held = await this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
+    const held = await (this.decidesInOneStatement(row, card, input) ? this.decideInOneStatement(row, check.mode, claim) : this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
       const spending = await reserveSpending.first(tx, this.store.dialect, [input.amount, now, subscriberId, input.amount]);
       if (!spending) return { refused: 'SPENDING_LIMIT_EXCEEDED' };
       if (card) {
@@ -203,13 +193,41 @@ export class AuthorizationService {
         else await completeClaim(tx, claim, 201, JSON.stringify(merchantView(final)));
       }
       return { row: final };
-    }).catch((e: unknown) => {
+    })).catch((e: unknown) => {
       throw keyAlreadySpent(e, claim);
     });
     if ('refused' in held) return decline(held.refused);
     if (held.row.status === 'processing') return this.lifecycle.completeAtAcquirer(held.row, now);
     if (held.row.status !== 'pending') this.lifecycle.approved(held.row, { channelMode: subscriber.channel_mode });
     return held.row;
+  }
+
+  /**
+   * Whether the decision's transaction can be the one statement of decision-statement.ts:
+   * on PostgreSQL, where each statement is a round trip, for a purchase with no card hold,
+   * no rows of another surface and no capture in the same transaction (the common
+   * provider-bill purchase). The others take the statement-by-statement path.
+   */
+  private decidesInOneStatement(row: AuthorizationRow, card: unknown, input: CreateAuthorization): boolean {
+    return this.store.dialect === 'postgres' && !card && !input.recordWith && row.amount > 0 && (row.status === 'pending' || (row.status === 'approved' && input.capture === 'manual'));
+  }
+
+  private async decideInOneStatement(row: AuthorizationRow, destinationCheck: string, claim: IdempotencyClaim | null): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> {
+    const webhook = row.status === 'pending' ? 'authorization.pending' : 'authorization.approved';
+    return this.store.db.transaction().execute(async (tx) => {
+      const decided = await decideInOne(tx, {
+        row,
+        postings: move(row.amount, account.available(row.subscriber_id), account.held(row.subscriber_id)) as [Posting, Posting],
+        webhook,
+        detail: { destinationCheck },
+        claim,
+      });
+      if (!decided) return { refused: 'SPENDING_LIMIT_EXCEEDED' as const };
+      if (claim && decided.answered !== 1) throw claimLost(claim);
+      await queueSpendingRule(tx, row.subscriber_id, { requestedBy: 'spending-limit', now: row.created_at }, decided);
+      if (decided.sink && decided.flow) await notifyPaymentSink(tx, row, webhook, decided.eventId, row.created_at, { ...decided, flow: decided.flow });
+      return { row };
+    });
   }
 
   /**

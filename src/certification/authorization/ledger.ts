@@ -3,7 +3,8 @@ import type { Tx } from '../../store/open-store.ts';
 import { PreparedInsert, allColumns, dialectOf } from '../../store/prepared-statement.ts';
 import type { LedgerEntryTable } from '../../store/schema.ts';
 
-const insertEntries = new PreparedInsert<LedgerEntryTable>('ledger_entries', allColumns<LedgerEntryTable>({ id: true, transaction_id: true, account: true, amount: true, currency: true, authorization_id: true, at: true }));
+export const LEDGER_COLUMNS = allColumns<LedgerEntryTable>({ id: true, transaction_id: true, account: true, amount: true, currency: true, authorization_id: true, at: true });
+const insertEntries = new PreparedInsert<LedgerEntryTable>('ledger_entries', LEDGER_COLUMNS);
 
 /**
  * Accounts of the double-entry ledger. Holds are memo accounts: an approval moves the

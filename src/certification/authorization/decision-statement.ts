@@ -1,0 +1,93 @@
+import { newId } from '../../core/identity/ids.ts';
+import type { Tx } from '../../store/open-store.ts';
+import { PreparedStatement, allColumns } from '../../store/prepared-statement.ts';
+import { LEDGER_COLUMNS, type Posting } from './ledger.ts';
+import { DELIVERY_COLUMNS, DESTINATIONS, type Destinations, type EventType, merchantView, type AuthorizationRow } from './authorization-record.ts';
+
+/**
+ * The spending hold: one conditional UPDATE is its own check, so concurrent purchases can
+ * never together pass the limit; it returns what the spending rule needs, saving a read.
+ * Parameters: amount, now, subscriber id, amount.
+ */
+export const RESERVE_SPENDING = `update subscribers set amount_used = amount_used + ?, updated_at = ?
+   where id = ? and status = 'active' and amount_used + ? <= spending_limit
+   returning amount_used, spending_limit, spent_session_seconds`;
+
+export type SpendingState = { amount_used: number; spending_limit: number; spent_session_seconds: number | null };
+
+export const AUTHORIZATION_COLUMNS = allColumns<AuthorizationRow>({
+  id: true, merchant_id: true, subscriber_id: true, session_id: true, card_id: true, customer_address: true, customer_port: true, observed_at: true, amount: true, currency: true,
+  captured_amount: true, refunded_amount: true, status: true, reason: true, capture_mode: true, settlement: true, description: true, merchant_reference: true,
+  customer_pseudonym: true, acquirer_reference: true, billing_details: true, idempotency_key: true, expires_at: true, created_at: true, updated_at: true,
+});
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * The decision's transaction as one data-modifying WITH (PostgreSQL only): the spending
+ * hold, then — only when the hold was taken, since each insert selects from the one before
+ * it — the authorization, the two ledger entries of its hold, its event, the webhook
+ * delivery when the merchant has a URL, and the answer stored under the merchant's key.
+ * Five round trips fewer than a statement each, on the path every approval takes.
+ *
+ * It still runs inside BEGIN … COMMIT: a key that changed hands (`answered` 0) must roll
+ * back what the statement wrote, and a spending rule the hold exhausted queues its
+ * disconnects in the same transaction.
+ */
+const decideInOneStatement = new PreparedStatement<SpendingState & Destinations & { answered: number }>(
+  `with spending as (${RESERVE_SPENDING}
+   ), recorded as (
+     insert into authorizations (${AUTHORIZATION_COLUMNS.join(', ')}) select ${placeholders(AUTHORIZATION_COLUMNS.length)} from spending returning id
+   ), first_entry as (
+     insert into ledger_entries (${LEDGER_COLUMNS.join(', ')}) select ${placeholders(LEDGER_COLUMNS.length)} from recorded
+   ), second_entry as (
+     insert into ledger_entries (${LEDGER_COLUMNS.join(', ')}) select ${placeholders(LEDGER_COLUMNS.length)} from recorded
+   ), event as (
+     insert into authorization_events (id, authorization_id, type, amount, detail, at) select ?, ?, ?, ?, ?, ? from recorded
+   ), destinations as (${DESTINATIONS}
+   ), delivery as (
+     insert into webhook_deliveries (${DELIVERY_COLUMNS.join(', ')})
+     select ?, ?, ?, ?, d.webhook_url, ?, 'pending', 0, ?, null, null, ?, null, 'sideband', null, null from destinations d, recorded where d.webhook_url is not null
+   ), answer as (
+     update idempotency_keys set status = 'done', response_status = 201, response_body = ?, locked_until = 0
+     where merchant_id = ? and key = ? and owner = ? and status = 'in_progress' and exists (select 1 from recorded)
+     returning 1
+   )
+   select s.amount_used, s.spending_limit, s.spent_session_seconds, d.webhook_url, d.flow, d.sink, d.sink_token, d.sink_token_expires_at,
+          (select count(*) from answer)::int as answered
+   from spending s left join destinations d on true`,
+);
+
+export interface OneStatementDecision {
+  row: AuthorizationRow;
+  /** The hold's two postings (ledger.ts `move`). */
+  postings: readonly [Posting, Posting];
+  webhook: EventType;
+  detail: Record<string, unknown>;
+  claim: { merchantId: string; key: string; owner: string } | null;
+}
+
+/**
+ * Runs the decision's statement in `tx`. Undefined: the spending hold was refused and
+ * nothing was written. Otherwise what the hold left (for the spending rule), where the
+ * event goes, and whether the merchant's key took the answer.
+ */
+export async function decideInOne(tx: Tx, d: OneStatementDecision): Promise<(SpendingState & Destinations & { answered: number; eventId: string }) | undefined> {
+  const { row, postings, webhook, claim } = d;
+  const at = row.created_at;
+  const transactionId = newId('txn', at);
+  const eventId = newId('evt', at);
+  const entry = (p: Posting) => [newId('led', at), transactionId, p.account, p.amount, row.currency, row.id, at];
+  const payload = JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
+  const decided = await decideInOneStatement.first(tx, 'postgres', [
+    row.amount, at, row.subscriber_id, row.amount,
+    ...AUTHORIZATION_COLUMNS.map((c) => row[c] ?? null),
+    ...entry(postings[0]),
+    ...entry(postings[1]),
+    eventId, row.id, row.status, row.amount, JSON.stringify(d.detail), at,
+    row.id, row.merchant_id,
+    newId('whk', at), row.merchant_id, eventId, webhook, payload, at, at,
+    JSON.stringify(merchantView(row)), claim?.merchantId ?? null, claim?.key ?? null, claim?.owner ?? null,
+  ]);
+  return decided && { ...decided, eventId };
+}
