@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeterministicNat } from '../../../src/core/network/deterministic-nat.ts';
+import { locateHolder } from '../../../src/aaa/service/resolution-routes.ts';
+import { SidebandError } from '../../../src/errors/sideband-error.ts';
 import { dialects } from '../../support/databases.ts';
 import { haveRadclient, radclient, type RadclientReply } from '../../support/radclient.ts';
 import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
@@ -174,6 +176,34 @@ for (const dialect of dialects) {
       assert.equal((await resolve(outside.address, outside.first, Date.now() + 1000)).status, 404);
       const audit = await t.operator('/v1/audit?action=nat.');
       assert.deepEqual((audit.body as { data: Array<{ action: string }> }).data.map((a) => a.action), ['nat.remove', 'nat.add']);
+    });
+
+    it('answers a purchase by a deterministic NAT covering the address even where a session holds it directly, and by the session once the mapping is removed', async () => {
+      // PostgreSQL reads "does a mapping cover it" with the holder's row in one query
+      // (locateUntranslated); covered, it must answer by the translation as SQLite does.
+      // Provisioning refuses an outside range over a pool, so the mapping is written as a
+      // hand edit or an older release could have left it.
+      const ctx = t.gateway.context;
+      const sessions = t.gateway.authentication.sessions;
+      await ctx.network.addPool({ name: 'both', cidr: '192.0.2.96/30' });
+      await ctx.network.addNas({ name: 'bng-both', address: '127.0.0.4/32', secret: SECRET, pool: 'both' });
+      await ctx.subscribers.add({ login: 'erin', password: 'erin-password' });
+      await t.gateway.authentication.nas.load();
+      const run = await radclient(auth, 'auth', SECRET, ['User-Name = erin, User-Password = "erin-password", Message-Authenticator = 0x00, NAS-Port = 9, Packet-Src-IP-Address = 127.0.0.4']);
+      const address = run.replies[0]?.attributes['Framed-IP-Address'];
+      assert.match(address ?? '', /^192\.0\.2\.9\d$/, run.output);
+      const purchase = (port?: number) => locateHolder(sessions, ctx.store, { address: address!, port, at: Date.now(), forMerchant: 'merchant-of-the-test' });
+      const codeOf = (p: Promise<unknown>) => p.then(() => 'answered', (e: unknown) => (e instanceof SidebandError ? e.code : String(e)));
+
+      assert.equal((await purchase()).resolution.subscriber.login, 'erin');
+      await ctx.store.db.insertInto('deterministic_nat').values({ id: 'dnat-both', name: 'cgn-both', inside_cidr: '100.64.2.0/24', outside_cidr: '192.0.2.96/30', ports_per_subscriber: 1000, first_port: 1024, created_at: Date.now() - 1, removed_at: null }).execute();
+      assert.equal(await codeOf(purchase()), 'RESOLVE_PORT_REQUIRED', 'an outside address needs its port');
+      // Its port maps to an inside address nobody holds: not erin, who holds the outside address directly.
+      assert.equal(await codeOf(purchase(1024)), 'RESOLVE_NOT_FOUND');
+      await ctx.store.db.updateTable('deterministic_nat').set({ removed_at: Date.now() }).where('id', '=', 'dnat-both').execute();
+      const after = await purchase();
+      assert.equal(after.resolution.subscriber.login, 'erin');
+      assert.equal(after.resolution.translation, undefined);
     });
   });
 }
