@@ -44,6 +44,8 @@ export interface HolderSubscriber {
   release_to_merchant: number;
   /** Their secure-channel switch for this merchant; null when off. */
   channel_mode: string | null;
+  /** Their spending rule (dynamic-authorization-queue.ts `queueSpendingRule`); null when none. */
+  spent_session_seconds: number | null;
 }
 
 interface HolderRow {
@@ -66,13 +68,14 @@ interface HolderRowForMerchant extends HolderRow {
   release_to_merchant: number | null;
   merchant_network: string | null;
   channel_mode: string | null;
+  spent_session_seconds: number | null;
 }
 /**
  * The same row with the subscriber, the merchant's networks and the subscriber's channel switch
  * beside it: a purchase needs them all, and each round trip to PostgreSQL costs more than the rows. One row per
  * network (a merchant has a few), or one with a null network when it has none.
  */
-const FOR_MERCHANT_COLUMNS = 'sub.status as subscriber_status, sub.currency as subscriber_currency, sub.auto_approve_limit, sub.release_to_merchant, mn.cidr as merchant_network, cp.mode as channel_mode';
+const FOR_MERCHANT_COLUMNS = 'sub.status as subscriber_status, sub.currency as subscriber_currency, sub.auto_approve_limit, sub.release_to_merchant, sub.spent_session_seconds, mn.cidr as merchant_network, cp.mode as channel_mode';
 /** Parameters: merchant id, merchant id, session id. */
 const FOR_MERCHANT_FROM = `from sessions s join nas_clients n on n.id = s.nas_id
    left join subscribers sub on sub.id = s.subscriber_id
@@ -160,7 +163,7 @@ function located(input: { address: string; port: number | undefined; at: number 
   };
   const first = forMerchant?.[0];
   const subscriber: HolderSubscriber | null = first && first.subscriber_status !== null && first.subscriber_currency !== null && first.release_to_merchant !== null
-    ? { status: first.subscriber_status, currency: first.subscriber_currency, auto_approve_limit: first.auto_approve_limit, release_to_merchant: first.release_to_merchant, channel_mode: first.channel_mode }
+    ? { status: first.subscriber_status, currency: first.subscriber_currency, auto_approve_limit: first.auto_approve_limit, release_to_merchant: first.release_to_merchant, channel_mode: first.channel_mode, spent_session_seconds: first.spent_session_seconds }
     : null;
   const merchantNetworks = (forMerchant ?? []).flatMap((r) => (r.merchant_network === null ? [] : [r.merchant_network]));
   return { resolution, sessionEndedAt: session.ended_at, subscriber, merchantNetworks };

@@ -36,7 +36,7 @@ export const DELIVERY_COLUMNS = allColumns<DeliveryRow>({
 });
 const insertDelivery = new PreparedInsert<DeliveryRow>('webhook_deliveries', DELIVERY_COLUMNS);
 type SinkColumns = Pick<CamaraPaymentTable, 'flow' | 'sink' | 'sink_token' | 'sink_token_expires_at'>;
-export type Destinations = { webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null };
+type Destinations = { webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null };
 /** Both places an event may go, in one read: the merchant's webhook and, for a CAMARA payment, its sink. Parameters: authorization id, merchant id. */
 export const DESTINATIONS = `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
    from merchants m left join camara_payments c on c.authorization_id = ?

@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
 import { PreparedInsert, PreparedStatement } from '../../store/prepared-statement.ts';
-import type { Store, Tx } from '../../store/open-store.ts';
+import type { Db, Store, Tx } from '../../store/open-store.ts';
 import type { SettlementPreference } from '../../store/schema.ts';
 import type { Vault } from '../../vault/vault.ts';
 import { queueSpendingRule } from '../../aaa/service/dynamic-authorization-queue.ts';
@@ -19,7 +19,6 @@ import type { AcquirerOutbox } from '../settlement/acquirer-outbox.ts';
 import { encryptBillingDetails } from '../settlement/billing-release.ts';
 import { merchantView, recordEvent, type AuthorizationRow } from './authorization-record.ts';
 import { claimLost, completeClaim, linkClaim, type IdempotencyClaim } from '../api/idempotency.ts';
-import { notifyPaymentSink } from '../camara/camara-notifications.ts';
 import { customerPseudonym } from './customer-pseudonym.ts';
 import { account, move, post, type Posting } from './ledger.ts';
 import { AuthorizationLifecycle } from './authorization-lifecycle.ts';
@@ -166,7 +165,7 @@ export class AuthorizationService {
     // 5. The holds, atomically: each conditional UPDATE is its own check, so concurrent
     // requests can never together pass a limit.
     const row: AuthorizationRow = { ...base, status, reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
-    const held = await (this.decidesInOneStatement(row, card, input) ? this.decideInOneStatement(row, check.mode, claim) : this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
+    const held = await (this.decidesInOneStatement(row, card, input) ? this.decideInOneStatement(row, check.mode, claim, subscriber.spent_session_seconds !== null) : this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
       const spending = await reserveSpending.first(tx, this.store.dialect, [input.amount, now, subscriberId, input.amount]);
       if (!spending) return { refused: 'SPENDING_LIMIT_EXCEEDED' };
       if (card) {
@@ -212,22 +211,39 @@ export class AuthorizationService {
     return this.store.dialect === 'postgres' && !card && !input.recordWith && row.amount > 0 && (row.status === 'pending' || (row.status === 'approved' && input.capture === 'manual'));
   }
 
-  private async decideInOneStatement(row: AuthorizationRow, destinationCheck: string, claim: IdempotencyClaim | null): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> {
-    const webhook = row.status === 'pending' ? 'authorization.pending' : 'authorization.approved';
-    return this.store.db.transaction().execute(async (tx) => {
-      const decided = await decideInOne(tx, {
+  /**
+   * The decision as decision-statement.ts's one statement. A new authorization has no
+   * CAMARA payment (those come through `recordWith`, which takes the other path), so its
+   * event goes to the merchant's webhook only.
+   */
+  private async decideInOneStatement(row: AuthorizationRow, destinationCheck: string, claim: IdempotencyClaim | null, spendingRule: boolean): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> {
+    const decide = async (db: Db | Tx) => {
+      const decided = await decideInOne(db, {
         row,
         postings: move(row.amount, account.available(row.subscriber_id), account.held(row.subscriber_id)) as [Posting, Posting],
-        webhook,
+        webhook: row.status === 'pending' ? 'authorization.pending' : 'authorization.approved',
         detail: { destinationCheck },
         claim,
       });
-      if (!decided) return { refused: 'SPENDING_LIMIT_EXCEEDED' as const };
-      if (claim && decided.answered !== 1) throw claimLost(claim);
-      await queueSpendingRule(tx, row.subscriber_id, { requestedBy: 'spending-limit', now: row.created_at }, decided);
-      if (decided.sink && decided.flow) await notifyPaymentSink(tx, row, webhook, decided.eventId, row.created_at, { ...decided, flow: decided.flow });
-      return { row };
-    });
+      if (decided === 'lost') throw claimLost(claim!);
+      return decided;
+    };
+    const rule = { requestedBy: 'spending-limit', now: row.created_at };
+    if (spendingRule) {
+      // The disconnects the rule queues when this hold spends the rest commit with the hold.
+      return this.store.db.transaction().execute(async (tx) => {
+        const decided = await decide(tx);
+        if (decided === 'refused') return { refused: 'SPENDING_LIMIT_EXCEEDED' as const };
+        await queueSpendingRule(tx, row.subscriber_id, rule, decided);
+        return { row };
+      });
+    }
+    // No rule: the statement commits on its own, without BEGIN and COMMIT round trips.
+    const decided = await decide(this.store.db);
+    if (decided === 'refused') return { refused: 'SPENDING_LIMIT_EXCEEDED' };
+    // A rule the operator set after the holder was read: queued now, in a transaction of its own.
+    if (decided.spent_session_seconds !== null) await this.store.db.transaction().execute((tx) => queueSpendingRule(tx, row.subscriber_id, rule, decided));
+    return { row };
   }
 
   /**

@@ -1,8 +1,8 @@
 import { newId } from '../../core/identity/ids.ts';
-import type { Tx } from '../../store/open-store.ts';
+import type { Db, Tx } from '../../store/open-store.ts';
 import { PreparedStatement, allColumns } from '../../store/prepared-statement.ts';
 import { LEDGER_COLUMNS, type Posting } from './ledger.ts';
-import { DELIVERY_COLUMNS, DESTINATIONS, type Destinations, type EventType, merchantView, type AuthorizationRow } from './authorization-record.ts';
+import { DELIVERY_COLUMNS, DESTINATIONS, type EventType, merchantView, type AuthorizationRow } from './authorization-record.ts';
 
 /**
  * The spending hold: one conditional UPDATE is its own check, so concurrent purchases can
@@ -23,19 +23,27 @@ export const AUTHORIZATION_COLUMNS = allColumns<AuthorizationRow>({
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
+/** What the decision's statement read and wrote; the spending columns are null when the hold was refused. */
+type Decided = { [K in keyof SpendingState]: SpendingState[K] | null } & { claim_held: number };
+
 /**
- * The decision's transaction as one data-modifying WITH (PostgreSQL only): the spending
- * hold, then — only when the hold was taken, since each insert selects from the one before
- * it — the authorization, the two ledger entries of its hold, its event, the webhook
- * delivery when the merchant has a URL, and the answer stored under the merchant's key.
- * Five round trips fewer than a statement each, on the path every approval takes.
+ * The decision's transaction as one data-modifying WITH (PostgreSQL only): the merchant's
+ * key, locked while this request still holds it; the spending hold, taken only then; and —
+ * only when the hold was taken, since each insert selects from the one before it — the
+ * authorization, the two ledger entries of its hold, its event, the webhook delivery when
+ * the merchant has a URL, and the answer stored under the key. A statement is atomic, so
+ * it needs no BEGIN and COMMIT of its own: one round trip where there were seven.
  *
- * It still runs inside BEGIN … COMMIT: a key that changed hands (`answered` 0) must roll
- * back what the statement wrote, and a spending rule the hold exhausted queues its
- * disconnects in the same transaction.
+ * Without an Idempotency-Key (key parameters null) the hold does not wait on one. The hold
+ * is RESERVE_SPENDING's, with that condition added.
  */
-const decideInOneStatement = new PreparedStatement<SpendingState & Destinations & { answered: number }>(
-  `with spending as (${RESERVE_SPENDING}
+const decideInOneStatement = new PreparedStatement<Decided>(
+  `with claim_held as (
+     select 1 from idempotency_keys where merchant_id = ? and key = ? and owner = ? and status = 'in_progress' for update
+   ), spending as (
+     update subscribers set amount_used = amount_used + ?, updated_at = ?
+     where id = ? and status = 'active' and amount_used + ? <= spending_limit and (?::text is null or exists (select 1 from claim_held))
+     returning amount_used, spending_limit, spent_session_seconds
    ), recorded as (
      insert into authorizations (${AUTHORIZATION_COLUMNS.join(', ')}) select ${placeholders(AUTHORIZATION_COLUMNS.length)} from spending returning id
    ), first_entry as (
@@ -51,11 +59,9 @@ const decideInOneStatement = new PreparedStatement<SpendingState & Destinations 
    ), answer as (
      update idempotency_keys set status = 'done', response_status = 201, response_body = ?, locked_until = 0
      where merchant_id = ? and key = ? and owner = ? and status = 'in_progress' and exists (select 1 from recorded)
-     returning 1
    )
-   select s.amount_used, s.spending_limit, s.spent_session_seconds, d.webhook_url, d.flow, d.sink, d.sink_token, d.sink_token_expires_at,
-          (select count(*) from answer)::int as answered
-   from spending s left join destinations d on true`,
+   select (select count(*) from claim_held)::int as claim_held, s.amount_used, s.spending_limit, s.spent_session_seconds
+   from (select 1) as decision left join spending s on true`,
 );
 
 export interface OneStatementDecision {
@@ -68,19 +74,21 @@ export interface OneStatementDecision {
 }
 
 /**
- * Runs the decision's statement in `tx`. Undefined: the spending hold was refused and
- * nothing was written. Otherwise what the hold left (for the spending rule), where the
- * event goes, and whether the merchant's key took the answer.
+ * Runs the decision's statement, on its own (it is then its own transaction) or in `tx`.
+ * `lost`: the merchant's key changed hands (a retry took it over) and nothing was written;
+ * `refused`: the spending hold was refused and nothing was written; otherwise what the
+ * hold left, for the spending rule.
  */
-export async function decideInOne(tx: Tx, d: OneStatementDecision): Promise<(SpendingState & Destinations & { answered: number; eventId: string }) | undefined> {
+export async function decideInOne(db: Db | Tx, d: OneStatementDecision): Promise<'lost' | 'refused' | SpendingState> {
   const { row, postings, webhook, claim } = d;
   const at = row.created_at;
   const transactionId = newId('txn', at);
   const eventId = newId('evt', at);
   const entry = (p: Posting) => [newId('led', at), transactionId, p.account, p.amount, row.currency, row.id, at];
   const payload = JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
-  const decided = await decideInOneStatement.first(tx, 'postgres', [
-    row.amount, at, row.subscriber_id, row.amount,
+  const decided = await decideInOneStatement.first(db, 'postgres', [
+    claim?.merchantId ?? null, claim?.key ?? null, claim?.owner ?? null,
+    row.amount, at, row.subscriber_id, row.amount, claim?.key ?? null,
     ...AUTHORIZATION_COLUMNS.map((c) => row[c] ?? null),
     ...entry(postings[0]),
     ...entry(postings[1]),
@@ -89,5 +97,8 @@ export async function decideInOne(tx: Tx, d: OneStatementDecision): Promise<(Spe
     newId('whk', at), row.merchant_id, eventId, webhook, payload, at, at,
     JSON.stringify(merchantView(row)), claim?.merchantId ?? null, claim?.key ?? null, claim?.owner ?? null,
   ]);
-  return decided && { ...decided, eventId };
+  if (claim && decided?.claim_held !== 1) return 'lost';
+  // A key this statement locked takes the answer whenever the authorization was recorded.
+  if (!decided || decided.amount_used === null || decided.spending_limit === null) return 'refused';
+  return { amount_used: decided.amount_used, spending_limit: decided.spending_limit, spent_session_seconds: decided.spent_session_seconds };
 }
