@@ -41,6 +41,8 @@ export class BindingIndex {
   /** Each list holds binding slots in order of (start, seq). */
   private readonly blocks: PortBlockLists;
   private added = 0;
+  /** Bumped by every add, close and remove; see `version`. */
+  private changes = 0;
   /** The list of the binding `winner` or `wholeWinner` last returned, which saves reading it back. */
   private foundList = NONE;
 
@@ -55,6 +57,15 @@ export class BindingIndex {
     return this.rows.byId.size;
   }
 
+  /**
+   * Moves on every change to the bindings (add, close, remove; a binding moved is removed
+   * and added): an answer cached with the version it was read at stands while this has not
+   * moved, and is read again once it has.
+   */
+  get version(): number {
+    return this.changes;
+  }
+
   /** Adds an open (`end: null`) or closed binding. Throws ADDRESS_INVALID, or INTERNAL on a reused id or an impossible span. */
   add(b: Binding): void {
     const key = parseAddressKey(b.address);
@@ -67,6 +78,7 @@ export class BindingIndex {
     if (b.end !== null) checkEnd(b.id, b.start, b.end);
     if (this.rows.byId.find(b.id) !== NONE) throw fault(b.id, 'the id is already in the index');
 
+    this.changes++;
     const list = this.blocks.listFor(key, first, last, prefixLength);
     const slot = this.rows.add(b.id, b.sessionId, list, b.start, b.end ?? Infinity, this.added++);
     // After every binding that started no later: this one was added last.
@@ -80,6 +92,7 @@ export class BindingIndex {
     const slot = this.rows.byId.find(id);
     if (slot === NONE || this.rows.end(slot) !== Infinity) return false;
     checkEnd(id, this.rows.start(slot), end);
+    this.changes++;
     this.rows.setEnd(slot, end);
     this.refreshReach(this.rows.list(slot), this.positionOf(slot));
     return true;
@@ -89,6 +102,7 @@ export class BindingIndex {
   remove(id: string): boolean {
     const slot = this.rows.byId.find(id);
     if (slot === NONE) return false;
+    this.changes++;
     const list = this.rows.list(slot);
     const at = this.positionOf(slot);
     if (!this.blocks.removeAt(list, at)) this.refreshReach(list, at);
@@ -123,6 +137,29 @@ export class BindingIndex {
     const text = typeof key === 'number' && address.indexOf(':') < 0 ? address : formatAddressKey(key);
     // From the cell, the list is known to hold the whole address: its header need not be read.
     return fromCell ? this.wholeAddressBinding(slot, text) : this.materialise(slot, this.foundList, text);
+  }
+
+  /**
+   * `resolve` of an IPv4 address (its 32-bit value) at `at`, with how long the answer
+   * stands, for a caller that caches it by `version`:
+   * - the session id of the binding that held the address at `at`, `span` set to the
+   *   times [span[0], span[1]) at which `resolve` answers that binding for any port or none;
+   * - null when no binding ever held any part of the address: `resolve` answers nothing at
+   *   any time, and `isPortBlocked` false;
+   * - undefined when the answer is not one of these two (a shared address, a longer
+   *   history, nobody at `at`): ask `resolve`.
+   */
+  stableHolder(address: number, at: number, span: Float64Array): string | null | undefined {
+    if (this.blocks.first(address) === NONE) return null;
+    const latest = this.blocks.soleLatest();
+    if (latest === NONE) return undefined;
+    const slot = this.recentWinner(latest, at);
+    if (slot < 0) return undefined;
+    const rows = this.rows;
+    span[0] = rows.start(slot);
+    // The previous binding answers until the latest began; the latest, until it ends.
+    span[1] = slot === latest ? rows.end(slot) : Math.min(rows.end(slot), rows.start(latest));
+    return rows.ids(slot)[1];
   }
 
   /** Longest-prefix match: the binding of the longest prefix held at `at` that contains `key`. */

@@ -1,3 +1,5 @@
+import { ipv4NumberText } from '../wire/flow-view.ts';
+
 /** How many texts each table keeps before it starts afresh: a bound on memory, not a cache policy. */
 const MAX_TEXTS = 65_536;
 
@@ -29,12 +31,17 @@ export class CanonicalTexts {
   /** `address`, or an equal string seen before. */
   destination(address: string): string {
     const key = ipv4Number(address);
-    if (key < 0) return address;
-    const known = this.destinations.get(key);
+    return key < 0 ? address : this.ipv4Destination(key, address);
+  }
+
+  /** The dotted quad of an IPv4 address given as its 32-bit value (`text`, when the caller has it), as a string seen before if any. */
+  ipv4Destination(address: number, text?: string): string {
+    const known = this.destinations.get(address);
     if (known !== undefined) return known;
     if (this.destinations.size >= MAX_TEXTS) this.destinations.clear();
-    this.destinations.set(key, address);
-    return address;
+    const made = text ?? ipv4NumberText(address);
+    this.destinations.set(address, made);
+    return made;
   }
 }
 

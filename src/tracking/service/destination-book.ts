@@ -26,9 +26,10 @@ class SessionDestinations extends Map<string, TrackedEntry> {
 }
 /**
  * `stored`: the lastSeen the store was last given for this entry, null before the first
- * write; `home`: the map it lives in, null once dropped from the book.
+ * write; `home`: the map it lives in, null once dropped from the book; `dirty`: in the
+ * list of entries changed since the last drain.
  */
-type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null; home: SessionDestinations | null };
+type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null; home: SessionDestinations | null; dirty: boolean };
 
 export class DestinationBook {
   /** exporter → session (Map order: the eviction clock's, oldest first) → destination → entry. */
@@ -36,8 +37,12 @@ export class DestinationBook {
   /** The exporter last recorded for, and its sessions: a datagram's records share one. */
   private lastExporter: string | undefined;
   private lastSessions: Map<string, SessionDestinations> | undefined;
-  /** Entries changed since the last drain, for the store: the entries themselves, no copies. */
-  private dirty = new Set<TrackedEntry>();
+  /**
+   * Entries changed since the last drain, for the store: the entries themselves, no copies,
+   * each once (its `dirty` flag), in the order they first changed. A flag on the entry the
+   * record has just written costs nothing; a Set of them cost a hash probe a record.
+   */
+  private dirty: TrackedEntry[] = [];
   evictions = 0;
 
   constructor(private readonly limits: DestinationLimits) {}
@@ -65,7 +70,7 @@ export class DestinationBook {
       entry.lastSeen = Math.max(entry.lastSeen, at);
       entry.flows += flows;
     } else {
-      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId, stored: null, home: dests };
+      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId, stored: null, home: dests, dirty: false };
       if (dests.size >= this.limits.perSession) {
         // Drop the entry seen longest ago, not merely the first inserted.
         let oldest: TrackedEntry | undefined;
@@ -76,7 +81,10 @@ export class DestinationBook {
       }
       dests.set(destination, entry);
     }
-    this.dirty.add(entry);
+    if (!entry.dirty) {
+      entry.dirty = true;
+      this.dirty.push(entry);
+    }
   }
 
   /**
@@ -134,12 +142,15 @@ export class DestinationBook {
   drain(refreshMs = 0): TrackedEntry[] {
     const out: TrackedEntry[] = [];
     const take = (e: TrackedEntry) => {
-      this.dirty.delete(e);
+      e.dirty = false;
       e.stored = e.lastSeen;
       out.push({ ...e });
     };
     const newestTaken = new Set<SessionDestinations>();
-    for (const e of this.dirty) {
+    const changed = this.dirty;
+    for (const e of changed) {
+      // Taken already as its session's newest.
+      if (!e.dirty) continue;
       if (e.stored === null || e.lastSeen - e.stored >= refreshMs) {
         take(e);
         continue;
@@ -156,6 +167,7 @@ export class DestinationBook {
       for (const d of dests.values()) if (!newest || d.lastSeen > newest.lastSeen) newest = d;
       if (newest && newest.stored !== newest.lastSeen) take(newest);
     }
+    this.dirty = changed.filter((e) => e.dirty);
     return out;
   }
 

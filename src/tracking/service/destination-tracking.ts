@@ -5,8 +5,11 @@ import type { Store } from '../../store/open-store.ts';
 import { PreparedStatement, runsDirectlyOn } from '../../store/prepared-statement.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { FlowRecord } from '../wire/flow-record.ts';
+import { viewAddressText, type FlowSink, type FlowView } from '../wire/flow-view.ts';
+import { ipv6Text } from '../wire/address-text.ts';
 import { CanonicalTexts } from './canonical-texts.ts';
 import { DestinationBook, type DestinationEntry, type DestinationLimits } from './destination-book.ts';
+import { SourceHolders } from './source-holders.ts';
 
 /**
  * How late the store may learn that a known destination was contacted again (not its
@@ -80,7 +83,7 @@ export interface Observation {
  * at the flow's time, keeps each session's recent destinations, writes them to the store
  * once a second, and answers the destination check.
  */
-export class DestinationTracking {
+export class DestinationTracking implements FlowSink {
   readonly book: DestinationBook;
   private flusher: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -93,6 +96,10 @@ export class DestinationTracking {
   /** Rows whose write failed, by session and destination, to be written with the next flush. */
   private pendingWrites = new Map<string, PendingEntry>();
   private readonly texts = new CanonicalTexts();
+  private readonly holders: SourceHolders;
+  /** The datagram being attributed through `flow`: its time, and its counts until `endFlows`. */
+  private readonly tally = { now: 0, attributed: 0, noBinding: 0, portRequired: 0, inFuture: 0 };
+  private readonly observation: Observation = { exporter: '', sourceAddress: '', sourcePort: undefined, destinationAddress: '', at: 0 };
 
   constructor(
     private readonly store: Store,
@@ -103,6 +110,7 @@ export class DestinationTracking {
     options: TrackingOptions = {},
   ) {
     this.book = new DestinationBook(limits);
+    this.holders = new SourceHolders(sessions.index);
     this.clockSkewMs = options.clockSkewMs ?? 2000;
     this.maxPendingWrites = options.maxPendingWrites ?? 100_000;
     this.attributed = metrics.counter('sideband_flows_attributed_total', 'Flow records attributed to a session');
@@ -119,6 +127,71 @@ export class DestinationTracking {
   start(): void {
     this.flusher = setInterval(() => void this.flush(REFRESH_MS), 1000);
     this.flusher.unref();
+  }
+
+  /** Starts a datagram's records, handed over one by one through `flow` (the decoder's sink). */
+  beginFlows(now = Date.now()): void {
+    const t = this.tally;
+    t.now = now;
+    t.attributed = t.noBinding = t.portRequired = t.inFuture = 0;
+  }
+
+  /**
+   * Attributes one record as the decoder reads it, as `attributeFlows` does a FlowRecord.
+   * An IPv4 source is answered from SourceHolders while the binding index has not changed;
+   * anything else (IPv6, a shared address, a time near a binding's edge) goes the long way.
+   */
+  flow(v: FlowView): void {
+    const t = this.tally;
+    const at = v.end || v.start;
+    if (at > t.now + this.clockSkewMs) {
+      t.inFuture++;
+      return;
+    }
+    // Behind a carrier-grade NAT the exporter may report the translated source: that is
+    // the address and port the bindings (and the merchant) see.
+    const natted = v.natSourceV4 >= 0 || v.natSourceV6At >= 0;
+    const v4 = natted ? v.natSourceV4 : v.sourceV4;
+    let sessionId = v4 >= 0 ? this.holders.holder(v4, at) : undefined;
+    if (sessionId === null) {
+      t.noBinding++;
+      return;
+    }
+    if (sessionId === undefined) {
+      const o = this.observation;
+      o.exporter = v.exporter;
+      o.sourceAddress = natted ? viewAddressText(v.bytes, v.natSourceV4, v.natSourceV6At)! : viewAddressText(v.bytes, v.sourceV4, v.sourceV6At)!;
+      o.sourcePort = v.natSourcePort >= 0 ? v.natSourcePort : v.sourcePort;
+      o.at = at;
+      const found = this.holderAt(o, t.now);
+      if (!found.attributed) {
+        if (found.reason === 'no-binding') t.noBinding++;
+        else if (found.reason === 'port-required') t.portRequired++;
+        else t.inFuture++;
+        return;
+      }
+      sessionId = this.texts.session(o.sourceAddress, found.sessionId);
+    }
+    const natDestination = v.natDestinationV4 >= 0 || v.natDestinationV6At >= 0;
+    const d4 = natDestination ? v.natDestinationV4 : v.destinationV4;
+    const destination = d4 >= 0 ? this.texts.ipv4Destination(d4) : ipv6Text(v.bytes, natDestination ? v.natDestinationV6At : v.destinationV6At);
+    this.book.record(v.exporter, sessionId, destination, at, 1);
+    t.attributed++;
+  }
+
+  /** Ends the datagram begun by `beginFlows`: counts its records once; returns how many were attributed. */
+  endFlows(): number {
+    const t = this.tally;
+    this.countFlows(t.attributed, t.noBinding, t.portRequired, t.inFuture);
+    return t.attributed;
+  }
+
+  private countFlows(attributed: number, noBinding: number, portRequired: number, inFuture: number): void {
+    // Counted once per datagram: prom-client's label lookup cost more than a record's attribution.
+    if (attributed > 0) this.attributed.inc(attributed);
+    if (noBinding > 0) this.unattributed.inc({ reason: 'no-binding' }, noBinding);
+    if (portRequired > 0) this.unattributed.inc({ reason: 'port-required' }, portRequired);
+    if (inFuture > 0) this.unattributed.inc({ reason: 'in-future' }, inFuture);
   }
 
   /** Attributes decoded flow records; returns how many found a session. */
@@ -147,11 +220,7 @@ export class DestinationTracking {
       this.book.record(o.exporter, this.texts.session(o.sourceAddress, found.sessionId), destination, o.at, 1);
       attributed++;
     }
-    // Counted once per datagram: prom-client's label lookup cost more than a record's attribution.
-    if (attributed > 0) this.attributed.inc(attributed);
-    if (noBinding > 0) this.unattributed.inc({ reason: 'no-binding' }, noBinding);
-    if (portRequired > 0) this.unattributed.inc({ reason: 'port-required' }, portRequired);
-    if (inFuture > 0) this.unattributed.inc({ reason: 'in-future' }, inFuture);
+    this.countFlows(attributed, noBinding, portRequired, inFuture);
     return attributed;
   }
 

@@ -84,13 +84,14 @@ export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string;
       this.dropped.inc({ cause: 'unknown-exporter' });
       return 0;
     }
-    const { records, dropped } = this.decoder.decode(msg, source, Date.now(), exporter.standing);
+    const now = Date.now();
+    // The decoder hands each record to the tracking as numbers (no FlowRecord, no strings).
+    this.tracking.beginFlows(now);
+    const { records, dropped } = this.decoder.decodeInto(msg, source, now, exporter.standing, this.tracking);
+    this.tracking.endFlows();
     this.count(dropped);
-    if (records.length > 0) {
-      this.records.inc(records.length);
-      this.tracking.attributeFlows(records);
-    }
-    return records.length;
+    if (records > 0) this.records.inc(records);
+    return records;
   }
 
   async close(): Promise<void> {

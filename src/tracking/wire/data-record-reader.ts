@@ -1,6 +1,5 @@
-import { ipv4Text, ipv6Text } from './address-text.ts';
 import type { DecodeContext } from './decode-context.ts';
-import type { FlowRecord } from './flow-record.ts';
+import { ipv6MappedV4, type FlowView } from './flow-view.ts';
 import { Encoding, Slot, SLOT_COUNT } from './information-element.ts';
 import { sysUptimeToEpoch, type MessageHeader } from './message-header.ts';
 import type { ObservationDomain } from './observation-domain.ts';
@@ -17,7 +16,7 @@ const TWO_32 = 0x1_0000_0000;
 
 /**
  * Reads the data records of one Data Set (`bytes[start, end)`, after the Set Header) with
- * its template, appends the flows to `ctx.records`, and returns how many records it read.
+ * its template, hands each flow to the context's sink, and returns how many records it read.
  * RFC 7011 §3.3.1: octets left over that are too few for a record are padding.
  */
 export function readDataRecords(ctx: DecodeContext, bytes: Buffer, start: number, end: number, template: Template, header: MessageHeader, domain: ObservationDomain): number {
@@ -113,9 +112,9 @@ function finishRecord(ctx: DecodeContext, bytes: Buffer, template: Template, hea
     if (init >= 0) domain.systemInitTime = init;
     return;
   }
-  const sourceAddress = address(bytes, Slot.SOURCE_V4, Slot.SOURCE_V6);
-  const destinationAddress = address(bytes, Slot.DESTINATION_V4, Slot.DESTINATION_V6);
-  if (sourceAddress === undefined || destinationAddress === undefined) {
+  const view = ctx.view;
+  view.bytes = bytes;
+  if (!address(view, bytes, Slot.SOURCE_V4, Slot.SOURCE_V6, SOURCE) || !address(view, bytes, Slot.DESTINATION_V4, Slot.DESTINATION_V6, DESTINATION)) {
     ctx.drop('no-address');
     return;
   }
@@ -125,20 +124,20 @@ function finishRecord(ctx: DecodeContext, bytes: Buffer, template: Template, hea
   if (end < 0) end = start;
   const packets = values[Slot.PACKETS]! >= 0 ? values[Slot.PACKETS]! : values[Slot.PACKETS_TOTAL]!;
   const octets = values[Slot.OCTETS]! >= 0 ? values[Slot.OCTETS]! : values[Slot.OCTETS_TOTAL]!;
-  const record: FlowRecord = {
-    exporter: ctx.exporter,
-    domain: header.domain,
-    sourceAddress,
-    destinationAddress,
-    sourcePort: present(Slot.SOURCE_PORT),
-    destinationPort: present(Slot.DESTINATION_PORT),
-    protocol: present(Slot.PROTOCOL),
-    packets: packets >= 0 ? packets : 0,
-    octets: octets >= 0 ? octets : 0,
-    start,
-    end,
-  };
-  ctx.records.push(hasNat() ? withNat(record, bytes) : record);
+  view.domain = header.domain;
+  view.sourcePort = present(Slot.SOURCE_PORT);
+  view.destinationPort = present(Slot.DESTINATION_PORT);
+  view.protocol = present(Slot.PROTOCOL);
+  view.packets = packets >= 0 ? packets : 0;
+  view.octets = octets >= 0 ? octets : 0;
+  view.start = start;
+  view.end = end;
+  // Absent fields read -1, which is what the view says for "not reported".
+  address(view, bytes, Slot.NAT_SOURCE_V4, Slot.NAT_SOURCE_V6, NAT_SOURCE);
+  address(view, bytes, Slot.NAT_DESTINATION_V4, Slot.NAT_DESTINATION_V6, NAT_DESTINATION);
+  view.natSourcePort = values[Slot.NAT_SOURCE_PORT]!;
+  view.natDestinationPort = values[Slot.NAT_DESTINATION_PORT]!;
+  ctx.emit();
 }
 
 function present(slot: number): number {
@@ -146,11 +145,45 @@ function present(slot: number): number {
   return value >= 0 ? value : 0;
 }
 
-function address(bytes: Buffer, v4: number, v6: number): string | undefined {
+const SOURCE = 0;
+const DESTINATION = 1;
+const NAT_SOURCE = 2;
+const NAT_DESTINATION = 3;
+
+/**
+ * Sets one of the view's addresses from the slots: its IPv4 value, or the offset of its
+ * IPv6 octets (an IPv4-mapped one as the IPv4 address it carries). False when absent.
+ */
+function address(view: FlowView, bytes: Buffer, v4: number, v6: number, which: number): boolean {
+  let value = -1;
+  let v6At = -1;
   const at4 = values[v4]!;
-  if (at4 >= 0) return ipv4Text(bytes, at4);
-  const at6 = values[v6]!;
-  return at6 >= 0 ? ipv6Text(bytes, at6) : undefined;
+  if (at4 >= 0) value = bytes.readUInt32BE(at4);
+  else {
+    const at6 = values[v6]!;
+    if (at6 >= 0) {
+      value = ipv6MappedV4(bytes, at6);
+      if (value < 0) v6At = at6;
+    }
+  }
+  switch (which) {
+    case SOURCE:
+      view.sourceV4 = value;
+      view.sourceV6At = v6At;
+      break;
+    case DESTINATION:
+      view.destinationV4 = value;
+      view.destinationV6At = v6At;
+      break;
+    case NAT_SOURCE:
+      view.natSourceV4 = value;
+      view.natSourceV6At = v6At;
+      break;
+    default:
+      view.natDestinationV4 = value;
+      view.natDestinationV6At = v6At;
+  }
+  return value >= 0 || v6At >= 0;
 }
 
 /** Absolute time, else a delta from export time, else sysUpTime; -1 when the record has none. */
@@ -165,21 +198,4 @@ function time(absolute: number, delta: number, uptime: number, header: MessageHe
   // record carries (softflowd sends one); until one arrives the time is unknown.
   if (domain.systemInitTime < 0) return -1;
   return sysUptimeToEpoch(header.exportTime, header.exportTime - domain.systemInitTime, ticks);
-}
-
-function hasNat(): boolean {
-  for (let slot = Slot.NAT_SOURCE_V4; slot <= Slot.NAT_DESTINATION_PORT; slot++) if (values[slot]! >= 0) return true;
-  return false;
-}
-
-function withNat(record: FlowRecord, bytes: Buffer): FlowRecord {
-  const source = address(bytes, Slot.NAT_SOURCE_V4, Slot.NAT_SOURCE_V6);
-  const destination = address(bytes, Slot.NAT_DESTINATION_V4, Slot.NAT_DESTINATION_V6);
-  return {
-    ...record,
-    ...(source === undefined ? {} : { postNATSourceAddress: source }),
-    ...(destination === undefined ? {} : { postNATDestinationAddress: destination }),
-    ...(values[Slot.NAT_SOURCE_PORT]! >= 0 ? { postNAPTSourcePort: values[Slot.NAT_SOURCE_PORT]! } : {}),
-    ...(values[Slot.NAT_DESTINATION_PORT]! >= 0 ? { postNAPTDestinationPort: values[Slot.NAT_DESTINATION_PORT]! } : {}),
-  };
 }

@@ -1,7 +1,7 @@
 import type { DecoderLimits } from './decoder-limits.ts';
 import type { DropCause, DropCounts } from './drop-cause.ts';
 import type { ExporterStanding } from './exporter-ranking.ts';
-import type { FlowRecord } from './flow-record.ts';
+import { FlowView, type FlowSink } from './flow-view.ts';
 import type { HeldDataSets } from './held-data-sets.ts';
 import type { ExportVersion } from './message-header.ts';
 import type { ObservationDomain } from './observation-domain.ts';
@@ -16,7 +16,10 @@ export interface DecoderState {
 
 /** One datagram's decoding: where its records and drop counts go. */
 export class DecodeContext {
-  readonly records: FlowRecord[] = [];
+  /** Filled for each record in turn and handed to the sink. */
+  readonly view = new FlowView();
+  /** Records handed to the sink. */
+  records = 0;
   readonly dropped: DropCounts = {};
   /**
    * False once the current message held records that could not be counted (a Data Set
@@ -29,7 +32,16 @@ export class DecodeContext {
     readonly exporter: string,
     readonly standing: ExporterStanding,
     readonly receivedAt: number,
-  ) {}
+    readonly sink: FlowSink,
+  ) {
+    this.view.exporter = exporter;
+  }
+
+  /** Hands the view, filled with one record, to the sink. */
+  emit(): void {
+    this.records++;
+    this.sink.flow(this.view);
+  }
 
   drop(cause: DropCause, count = 1): void {
     this.dropped[cause] = (this.dropped[cause] ?? 0) + count;

@@ -3,6 +3,7 @@ import { resolveDecoderLimits, type DecoderLimits } from './decoder-limits.ts';
 import type { DropCause, DropCounts } from './drop-cause.ts';
 import type { ExporterStanding } from './exporter-ranking.ts';
 import type { FlowRecord } from './flow-record.ts';
+import { flowRecordOf, type FlowSink, type FlowView } from './flow-view.ts';
 import { HeldDataSets } from './held-data-sets.ts';
 import { decodeIpfixMessage } from './ipfix-message.ts';
 import type { ExportVersion } from './message-header.ts';
@@ -14,6 +15,21 @@ export interface DecodeResult {
   readonly records: FlowRecord[];
   /** Only the causes that occurred. */
   readonly dropped: DropCounts;
+}
+
+/** What `decodeInto` returns: how many records went to the sink, and what was dropped. */
+export interface DecodeCount {
+  readonly records: number;
+  /** Only the causes that occurred. */
+  readonly dropped: DropCounts;
+}
+
+/** Collects FlowRecords, for `decode`. */
+class RecordList implements FlowSink {
+  readonly records: FlowRecord[] = [];
+  flow(view: FlowView): void {
+    this.records.push(flowRecordOf(view));
+  }
 }
 
 /** State sizes (gauges) and running totals (counters) for metrics. */
@@ -70,8 +86,20 @@ export class FlowDecoder {
    * is full (ExporterRanking); `named` unless given.
    */
   decode(datagram: Uint8Array, exporter: string, receivedAt: number, standing: ExporterStanding = 'named'): DecodeResult {
+    const list = new RecordList();
+    const { dropped } = this.decodeInto(datagram, exporter, receivedAt, standing, list);
+    return { records: list.records, dropped };
+  }
+
+  /**
+   * `decode`, handing each record to `sink` as a {@link FlowView} (numbers, valid during the
+   * call) instead of building a FlowRecord and its address strings: the collector's path.
+   * The drops counted are the same. Should the sink throw, the rest of the datagram is
+   * dropped and counted as `decoder-fault`.
+   */
+  decodeInto(datagram: Uint8Array, exporter: string, receivedAt: number, standing: ExporterStanding, sink: FlowSink): DecodeCount {
     const bytes = Buffer.isBuffer(datagram) ? datagram : Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
-    const ctx = new DecodeContext(this.#state, exporter, standing, receivedAt);
+    const ctx = new DecodeContext(this.#state, exporter, standing, receivedAt, sink);
     const expired = this.#state.held.expire(receivedAt, exporter);
     if (expired > 0) ctx.drop('no-template-expired', expired);
     try {
@@ -85,7 +113,7 @@ export class FlowDecoder {
       ctx.drop('decoder-fault');
     }
     this.#datagrams++;
-    this.#records += ctx.records.length;
+    this.#records += ctx.records;
     this.#tally(ctx.dropped);
     return { records: ctx.records, dropped: ctx.dropped };
   }

@@ -1,4 +1,3 @@
-import { ipv4Text } from './address-text.ts';
 import type { DecodeContext } from './decode-context.ts';
 import { sysUptimeToEpoch } from './message-header.ts';
 import { trackSequence } from './sequence-number.ts';
@@ -26,19 +25,23 @@ export function decodeNetflowV5Packet(ctx: DecodeContext, bytes: Buffer): void {
   const sysUptime = bytes.readUInt32BE(4);
   for (let at = HEADER_LENGTH; at < length; at += RECORD_LENGTH) {
     // srcaddr, dstaddr, nexthop, input, output, dPkts, dOctets, First, Last, srcport, dstport, pad1, tcp_flags, prot, …
-    ctx.records.push({
-      exporter: ctx.exporter,
-      domain: engine,
-      sourceAddress: ipv4Text(bytes, at),
-      destinationAddress: ipv4Text(bytes, at + 4),
-      sourcePort: bytes.readUInt16BE(at + 32),
-      destinationPort: bytes.readUInt16BE(at + 34),
-      protocol: bytes.readUInt8(at + 38),
-      packets: bytes.readUInt32BE(at + 16),
-      octets: bytes.readUInt32BE(at + 20),
-      start: sysUptimeToEpoch(exportTime, sysUptime, bytes.readUInt32BE(at + 24)),
-      end: sysUptimeToEpoch(exportTime, sysUptime, bytes.readUInt32BE(at + 28)),
-    });
+    const view = ctx.view;
+    view.bytes = bytes;
+    view.domain = engine;
+    view.sourceV4 = bytes.readUInt32BE(at);
+    view.sourceV6At = -1;
+    view.destinationV4 = bytes.readUInt32BE(at + 4);
+    view.destinationV6At = -1;
+    view.sourcePort = bytes.readUInt16BE(at + 32);
+    view.destinationPort = bytes.readUInt16BE(at + 34);
+    view.protocol = bytes.readUInt8(at + 38);
+    view.packets = bytes.readUInt32BE(at + 16);
+    view.octets = bytes.readUInt32BE(at + 20);
+    view.start = sysUptimeToEpoch(exportTime, sysUptime, bytes.readUInt32BE(at + 24));
+    view.end = sysUptimeToEpoch(exportTime, sysUptime, bytes.readUInt32BE(at + 28));
+    view.natSourceV4 = view.natSourceV6At = view.natDestinationV4 = view.natDestinationV6At = -1;
+    view.natSourcePort = view.natDestinationPort = -1;
+    ctx.emit();
   }
   const missed = trackSequence(domain.sequence, bytes.readUInt32BE(16), count);
   if (missed > 0) ctx.drop('sequence-gap-records', missed);
