@@ -56,13 +56,19 @@ const env = {
   SIDEBAND_TEST_SEED: process.env.SIDEBAND_TEST_SEED ?? randomBytes(8).toString('hex'),
 };
 
+// Tests wait on events; one that never comes (a webhook that is never queued, say) would
+// hang the run until CI's own limit. A file still running after this long is cancelled and
+// counted as failed. Whole files take at most a few minutes here; a longer fuzz hunt
+// (SIDEBAND_FUZZ_SECONDS) runs unbounded, as does SIDEBAND_TEST_FILE_TIMEOUT_MS=0.
+const fileTimeoutMs = Number(process.env.SIDEBAND_TEST_FILE_TIMEOUT_MS ?? (process.env.SIDEBAND_FUZZ_SECONDS ? 0 : 15 * 60_000));
+
 // A test whose hook failed is reported `cancelled`, not `fail`: it failed all the same.
 const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0 };
 
 function runPhase(files, transcript) {
   return new Promise((resolve) => {
     if (files.length === 0) return resolve(0);
-    const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', '--test', ...(fileTimeoutMs > 0 ? [`--test-timeout=${fileTimeoutMs}`] : []), '--test-reporter=tap', ...files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = transcript ? createWriteStream(join(logDir, transcript)) : null;
     let tail = '';
     const relay = (stream, sink) => stream.on('data', (chunk) => {
