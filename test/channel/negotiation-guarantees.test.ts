@@ -133,9 +133,26 @@ for (const dialect of dialects) {
       assert.ok(row.active_at !== null);
       const audits = await db().selectFrom('audit_log').select(['at', 'detail']).where('action', '=', 'vault.decrypt').where('actor', '=', `channel:${exchangeId}`).execute();
       assert.equal(audits.length, 1, 'one decryption, audited');
-      assert.ok(audits[0]!.detail!.includes('"secure-channel"'));
+      const { subscriber_id } = await db().selectFrom('authorizations').select('subscriber_id').where('id', '=', authorizationId).executeTakeFirstOrThrow();
+      const card = await db().selectFrom('cards').innerJoin('vault_records as v', 'v.id', 'cards.record_id').select(['v.id', 'v.kind', 'v.key_id']).where('cards.subscriber_id', '=', subscriber_id!).executeTakeFirstOrThrow();
+      // The entry Vault.auditOpen writes, whichever way the activation was committed.
+      const audit = await db().selectFrom('audit_log').select(['subject_type', 'subject_id', 'detail']).where('action', '=', 'vault.decrypt').where('actor', '=', `channel:${exchangeId}`).executeTakeFirstOrThrow();
+      assert.deepEqual([audit.subject_type, audit.subject_id, audit.detail], ['vault_record', card.id, JSON.stringify({ purpose: 'secure-channel', kind: card.kind, keyId: card.key_id })]);
       assert.ok(audits[0]!.at >= row.active_at!, 'audited once the exchange was active');
       assert.equal(w.cardAt.has(exchangeId), true);
+    });
+
+    it('a card under a master key this gateway does not hold is neither audited nor sent', async () => {
+      const authorizationId = await w.authorizationId();
+      const { subscriber_id } = await db().selectFrom('authorizations').select('subscriber_id').where('id', '=', authorizationId).executeTakeFirstOrThrow();
+      const card = await db().selectFrom('cards').select('record_id').where('subscriber_id', '=', subscriber_id!).executeTakeFirstOrThrow();
+      await db().updateTable('vault_records').set({ key_id: 'mk_held_by_no_one' }).where('id', '=', card.record_id!).execute();
+      const { exchangeId, outcome } = await w.channel.requestCard(authorizationId, 0);
+      const o = await outcome;
+      assert.equal(o.ok, false, 'the merchant got no card');
+      assert.equal(w.cardAt.has(exchangeId), false);
+      const audits = await db().selectFrom('audit_log').select('id').where('action', '=', 'vault.decrypt').where('actor', '=', `channel:${exchangeId}`).execute();
+      assert.equal(audits.length, 0, 'nothing audited for a decryption that could not happen');
     });
   });
 }

@@ -8,6 +8,8 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ConfidentialRecord } from '../../provisioning/subscribers.ts';
 import { appendAudit } from '../../store/audit-log.ts';
+import { newId } from '../../core/identity/ids.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import type { ChannelExchangeTable } from '../../store/schema.ts';
@@ -27,6 +29,31 @@ export interface ExchangeRequest {
 export type ExchangeView = ChannelExchange;
 
 const EXCHANGE_ID = /^exc_[A-Za-z0-9_-]{16,64}$/;
+
+/**
+ * ProviderChannel.activateInOneStatement's statement: `active` for an exchange still
+ * negotiating or calling, then — asked to, and only if that update happened — the
+ * subscriber's oldest active card's vault record and the audit entry of its decryption,
+ * with Vault.auditOpen's detail, byte for byte (the key id among those the keyring holds).
+ */
+const activateWithAudit = new PreparedStatement<{ marked: number; record_id: string | null; key_id: string | null; wrapped_key: string | null; ciphertext: string | null; audited: number }>(
+  `with marked as (
+     update channel_exchanges set status = 'active', active_at = ? where id = ? and status in ('negotiating', 'calling') returning id
+   ), card as (
+     select c.record_id, v.kind, v.key_id, v.wrapped_key, v.ciphertext
+     from cards c left join vault_records v on v.id = c.record_id
+     where ?::boolean and exists (select 1 from marked) and c.subscriber_id = ? and c.status = 'active'
+     order by c.created_at limit 1
+   ), audit as (
+     insert into audit_log (id, at, actor, action, subject_type, subject_id, detail)
+     select ?, ?, ?, 'vault.decrypt', 'vault_record', card.record_id,
+            '{"purpose":"secure-channel","kind":' || to_json(card.kind)::text || ',"keyId":' || to_json(card.key_id)::text || '}'
+     from card where card.key_id = any(?::text[])
+     returning id
+   )
+   select (select count(*) from marked)::int as marked, card.record_id, card.key_id, card.wrapped_key, card.ciphertext, (select count(*) from audit)::int as audited
+   from (values (1)) as one left join card on true`,
+);
 
 /** Goods a merchant may send back over an exchange the provider started on approval, not knowing what was bought. */
 export const GOODS_UP_TO_ON_APPROVAL = 16;
@@ -90,13 +117,14 @@ export class ProviderChannel {
   private activation(exchangeId: string, subscriberId: string, itemsOut: number, sendsFirst: boolean): { onActive: () => void; outgoing: () => Promise<ChannelItem[]> } {
     let opened: Promise<ChannelItem[]> | null = null;
     const activate = (withCard: boolean): Promise<ChannelItem[]> =>
-      this.writes
-        .run(async (tx) => {
-          const marked = await tx.updateTable('channel_exchanges').set({ status: 'active', active_at: Date.now() }).where('id', '=', exchangeId).where('status', 'in', ['negotiating', 'calling']).executeTakeFirst();
-          if (Number(marked.numUpdatedRows) !== 1) return null;
-          return withCard ? this.auditCard(tx, subscriberId, exchangeId) : null;
-        })
-        .then((sealed) => (sealed ? this.openCard(sealed) : []));
+      (this.store.dialect === 'postgres'
+        ? this.activateInOneStatement(exchangeId, subscriberId, withCard)
+        : this.writes.run(async (tx) => {
+            const marked = await tx.updateTable('channel_exchanges').set({ status: 'active', active_at: Date.now() }).where('id', '=', exchangeId).where('status', 'in', ['negotiating', 'calling']).executeTakeFirst();
+            if (Number(marked.numUpdatedRows) !== 1) return null;
+            return withCard ? this.auditCard(tx, subscriberId, exchangeId) : null;
+          })
+      ).then((sealed) => (sealed ? this.openCard(sealed) : []));
     return {
       onActive: () => {
         opened = activate(itemsOut > 0 && sendsFirst);
@@ -115,6 +143,23 @@ export class ProviderChannel {
         }
       },
     };
+  }
+
+  /**
+   * The activation on PostgreSQL as one statement, committed on its own: one round trip
+   * where the transaction took six (BEGIN, the update, the card, its vault record, the
+   * audit entry, COMMIT). Vault.auditOpen's guarantees hold: the entry is written only for
+   * an exchange this statement made active and a record under a master key this keyring
+   * holds. A record under another key (a rotation this gateway has not read yet) or gone
+   * from the vault is left to auditCard on its own, which reads the keyring again or fails
+   * before anything is audited.
+   */
+  private async activateInOneStatement(exchangeId: string, subscriberId: string, withCard: boolean): Promise<AuditedRecord | null> {
+    const at = Date.now();
+    const r = await activateWithAudit.first(this.store.db, 'postgres', [at, exchangeId, withCard, subscriberId, newId('aud', at), at, `channel:${exchangeId}`, this.vault.keyring.ids]);
+    if (!r || r.marked !== 1 || !withCard || r.record_id === null) return null;
+    if (r.audited === 1 && r.key_id !== null && r.wrapped_key !== null && r.ciphertext !== null) return { id: r.record_id, keyId: r.key_id, wrappedKey: r.wrapped_key, ciphertext: r.ciphertext };
+    return this.writes.run((tx) => this.auditCard(tx, subscriberId, exchangeId));
   }
 
   /** In `tx`: the subscriber's active card's vault record, and the audit entry of its decryption (Vault.auditOpen). */
