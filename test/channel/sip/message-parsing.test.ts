@@ -79,6 +79,21 @@ describe('header names, compact forms and values (RFC 3261 §7.3)', () => {
     assert.match(serializeMessage(m).toString(), /\r\nCall-ID: 1234@192.0.2.2\r\n/);
   });
 
+  it('spells and finds every header the same way before and after a flood of invented names fills what is remembered', () => {
+    const namesIn = (late: string) => {
+      const m = parse(crlf('OPTIONS sip:+15550100@192.0.2.1 SIP/2.0', 'v: SIP/2.0/UDP 192.0.2.3;branch=z9hG4bKtop', 'To: <sip:+15550100@192.0.2.1>', 'FROM: <sip:+15550199@192.0.2.1>;tag=1', 'call-id: c1', 'cseq: 1 OPTIONS', 'www-authenticate: Digest realm="r"', `${late}: z`, 'Content-Length: 0', '', ''));
+      assert.equal(m.headers.get('Call-ID'), 'c1');
+      assert.equal(m.headers.get('x-late-Name'), 'z');
+      return m.headers.entries().map((f) => `${f.name}|${f.key}`);
+    };
+    const expected = ['Via|via', 'To|to', 'From|from', 'Call-ID|call-id', 'CSeq|cseq', 'WWW-Authenticate|www-authenticate', 'X-Late-Name|x-late-name', 'Content-Length|content-length'];
+    assert.deepEqual(namesIn('x-late-NAME'), expected);
+    // More invented names than are remembered (the parser reads every name before it looks for the required ones).
+    for (let i = 0; i < 40; i++) parseMessage(crlf('OPTIONS sip:a@192.0.2.1 SIP/2.0', ...Array.from({ length: 30 }, (_, j) => `X-Flood-${i}-${j}: v`), 'Content-Length: 0', '', ''));
+    assert.deepEqual(namesIn('x-late-NAME'), expected);
+    assert.deepEqual(namesIn('X-LATE-name'), expected, 'a spelling first seen after the flood');
+  });
+
   it('unfolds continuation lines and keeps several Via rows in order', () => {
     const m = parse(crlf(
       'OPTIONS sip:+15550100@192.0.2.1 SIP/2.0',

@@ -34,10 +34,29 @@ export function headerKey(name: string): string {
   return compactForms[lower] ?? lower;
 }
 
-/** The full name, spelled as RFC 3261 §20 does, for sending. */
-export function canonicalHeaderName(name: string): string {
-  const key = headerKey(name);
-  return spellingByKey.get(key) ?? key.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+/** Both names of a header field: as sent (spelled as RFC 3261 §20 does) and as stored and looked up (key). */
+export interface HeaderNames {
+  readonly name: string;
+  readonly key: string;
+}
+
+/**
+ * Every field of every message, parsed or built, needs both names; the same dozen
+ * spellings come in every message, and spelling one out (a regular expression with a
+ * callback) was the SIP stack's costliest line. Remembered by spelling as received, up to
+ * a bound: names come from the network, and a flood of invented ones must not grow memory.
+ */
+const namesBySpelling = new Map<string, HeaderNames>();
+const REMEMBERED_SPELLINGS = 512;
+
+export function headerNames(spelling: string): HeaderNames {
+  let names = namesBySpelling.get(spelling);
+  if (names === undefined) {
+    const key = headerKey(spelling);
+    names = { name: spellingByKey.get(key) ?? key.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase()), key };
+    if (namesBySpelling.size < REMEMBERED_SPELLINGS) namesBySpelling.set(spelling, names);
+  }
+  return names;
 }
 
 // RFC 3261 §7.3.1: several values "MAY be combined into one header field row, separated

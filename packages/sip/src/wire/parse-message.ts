@@ -1,6 +1,6 @@
 import { parseCSeq } from './cseq.ts';
 import { hasControlCharacter } from './control-character.ts';
-import { canonicalHeaderName, headerKey, TOKEN } from './header-name.ts';
+import { headerNames, TOKEN } from './header-name.ts';
 import { parseNameAddress } from './name-addr.ts';
 import { parseFailure, type SipParseFailure } from './parse-failure.ts';
 import { SipHeaders, type HeaderField } from './sip-headers.ts';
@@ -79,7 +79,8 @@ export function parseMessage(bytes: Buffer, options: ParseOptions = {}): ParseRe
     const name = line.slice(0, colon).replace(/[ \t]+$/, '');
     if (!TOKEN.test(name)) return parseFailure('header-malformed', `line ${i + 1}: header name is not a token`);
     if (fields.length >= MAX_HEADERS) return parseFailure('too-many-headers', `more than ${MAX_HEADERS}`);
-    fields.push({ name: canonicalHeaderName(name), key: headerKey(name), value: line.slice(colon + 1).trim() });
+    const names = headerNames(name);
+    fields.push({ name: names.name, key: names.key, value: line.slice(colon + 1).trim() });
   }
   const headers = SipHeaders.unchecked(fields);
 

@@ -1,4 +1,4 @@
-import { canonicalHeaderName, headerKey, isListHeader, TOKEN } from './header-name.ts';
+import { headerKey, headerNames, isListHeader, TOKEN } from './header-name.ts';
 import { splitList } from './split-list.ts';
 
 export interface HeaderField {
@@ -112,5 +112,6 @@ function field(name: string, value: string): HeaderField {
   // caller inject header lines, so both are refused here, once, for every path.
   if (!TOKEN.test(name)) throw new TypeError(`not a header name: ${JSON.stringify(name)}`);
   if (/[\r\n\0]/.test(value)) throw new TypeError(`header ${name} holds CR, LF or NUL`);
-  return { name: canonicalHeaderName(name), key: headerKey(name), value: value.trim() };
+  const names = headerNames(name);
+  return { name: names.name, key: names.key, value: value.trim() };
 }
