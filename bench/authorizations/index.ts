@@ -1,6 +1,6 @@
 // Signed merchant authorizations per second, with p50/p99 latency, at fixed concurrencies,
 // against a gateway in its own process on loopback (SQLite, then PostgreSQL).
-//   node -C sideband-source --import tsx bench/authorizations/index.ts [seconds-per-level]
+//   node -C sideband-source --import tsx bench/authorizations/index.ts [seconds-per-level] [--cpu-prof DIR]
 //
 // Only successes count in the throughput and the latencies: a 201 whose authorization is
 // `approved`, as a manual-capture purchase asks. Declines (a 201 with another status) are
@@ -12,13 +12,17 @@ import { commandCpuSeconds, cpuSeconds } from '../radius/process-usage.ts';
 import { createInterface } from 'node:readline';
 import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 
-const seconds = Number(process.argv[2] ?? 5);
+const args = process.argv.slice(2);
+const profileAt = args.indexOf('--cpu-prof');
+/** `--cpu-prof DIR`: a V8 CPU profile of each gateway process (one per database) is written there. */
+const cpuProfileDir = profileAt >= 0 ? args.splice(profileAt, 2)[1] : undefined;
+const seconds = Number(args[0] ?? 5);
 const levels = [1, 8, 32, 64];
 
 interface Setup { baseUrl: string; keyId: string; privateKey: string; addresses: string[] }
 
 async function startGateway(dialect: string): Promise<{ setup: Setup; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', 'bench/authorizations/gateway-process.ts', dialect], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SIDEBAND_TEST_LOG_DIR: '' } });
+  const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []), 'bench/authorizations/gateway-process.ts', dialect], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SIDEBAND_TEST_LOG_DIR: '' } });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`gateway process exited ${code}`)));
