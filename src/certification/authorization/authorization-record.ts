@@ -38,7 +38,7 @@ const insertDelivery = new PreparedInsert<DeliveryRow>('webhook_deliveries', DEL
 type SinkColumns = Pick<CamaraPaymentTable, 'flow' | 'sink' | 'sink_token' | 'sink_token_expires_at'>;
 type Destinations = { webhook_url: string | null } & { [K in keyof SinkColumns]: SinkColumns[K] | null };
 /** Both places an event may go, in one read: the merchant's webhook and, for a CAMARA payment, its sink. Parameters: authorization id, merchant id. */
-export const DESTINATIONS = `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
+const DESTINATIONS = `select m.webhook_url, c.flow, c.sink, c.sink_token, c.sink_token_expires_at
    from merchants m left join camara_payments c on c.authorization_id = ?
    where m.id = ?`;
 const eventDestinations = new PreparedStatement<Destinations>(DESTINATIONS);
@@ -59,6 +59,11 @@ const eventWithDelivery = new PreparedStatement<Destinations>(
    select * from destinations`,
 );
 
+/** The body of a webhook delivery: the event and the authorization as the merchant sees it. */
+export function webhookPayload(eventId: string, type: EventType, at: number, row: AuthorizationRow): string {
+  return JSON.stringify({ id: eventId, type, createdAt: new Date(at).toISOString(), data: merchantView(row) });
+}
+
 /**
  * Records a state change as an event and, when the merchant has a webhook URL (or the
  * CAMARA payment a sink), queues its delivery in the same transaction (an outbox): the
@@ -68,7 +73,7 @@ export async function recordEvent(tx: Tx, row: AuthorizationRow, type: string, a
   const eventId = newId('evt', at);
   const dialect = dialectOf(tx);
   const event = { id: eventId, authorization_id: row.id, type, amount, detail: detail ? JSON.stringify(detail) : null, at };
-  const payload = (): string => JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
+  const payload = (): string => webhookPayload(eventId, webhook!, at, row);
   if (webhook) {
     let merchant;
     if (dialect === 'postgres') {

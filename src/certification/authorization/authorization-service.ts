@@ -165,7 +165,7 @@ export class AuthorizationService {
     // 5. The holds, atomically: each conditional UPDATE is its own check, so concurrent
     // requests can never together pass a limit.
     const row: AuthorizationRow = { ...base, status, reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
-    const held = await (this.decidesInOneStatement(row, card, input) ? this.decideInOneStatement(row, check.mode, claim, subscriber.spent_session_seconds !== null) : this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
+    const held = await (this.oneStatementDecides(row, card, input) ? this.decideInOneStatement(row, check.mode, claim, subscriber.spent_session_seconds !== null) : this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
       const spending = await reserveSpending.first(tx, this.store.dialect, [input.amount, now, subscriberId, input.amount]);
       if (!spending) return { refused: 'SPENDING_LIMIT_EXCEEDED' };
       if (card) {
@@ -207,7 +207,7 @@ export class AuthorizationService {
    * no rows of another surface and no capture in the same transaction (the common
    * provider-bill purchase). The others take the statement-by-statement path.
    */
-  private decidesInOneStatement(row: AuthorizationRow, card: unknown, input: CreateAuthorization): boolean {
+  private oneStatementDecides(row: AuthorizationRow, card: unknown, input: CreateAuthorization): boolean {
     return this.store.dialect === 'postgres' && !card && !input.recordWith && row.amount > 0 && (row.status === 'pending' || (row.status === 'approved' && input.capture === 'manual'));
   }
 

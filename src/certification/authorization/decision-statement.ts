@@ -1,8 +1,9 @@
 import { newId } from '../../core/identity/ids.ts';
 import type { Db, Tx } from '../../store/open-store.ts';
 import { PreparedStatement, allColumns } from '../../store/prepared-statement.ts';
-import { LEDGER_COLUMNS, type Posting } from './ledger.ts';
-import { DELIVERY_COLUMNS, DESTINATIONS, type EventType, merchantView, type AuthorizationRow } from './authorization-record.ts';
+import type { LedgerEntryTable } from '../../store/schema.ts';
+import { LEDGER_COLUMNS, ledgerEntries, type Posting } from './ledger.ts';
+import { DELIVERY_COLUMNS, merchantView, webhookPayload, type AuthorizationRow, type EventType } from './authorization-record.ts';
 
 /**
  * The spending hold: one conditional UPDATE is its own check, so concurrent purchases can
@@ -52,10 +53,11 @@ const decideInOneStatement = new PreparedStatement<Decided>(
      insert into ledger_entries (${LEDGER_COLUMNS.join(', ')}) select ${placeholders(LEDGER_COLUMNS.length)} from recorded
    ), event as (
      insert into authorization_events (id, authorization_id, type, amount, detail, at) select ?, ?, ?, ?, ?, ? from recorded
-   ), destinations as (${DESTINATIONS}
+   ), merchant as (
+     select webhook_url from merchants where id = ?
    ), delivery as (
      insert into webhook_deliveries (${DELIVERY_COLUMNS.join(', ')})
-     select ?, ?, ?, ?, d.webhook_url, ?, 'pending', 0, ?, null, null, ?, null, 'sideband', null, null from destinations d, recorded where d.webhook_url is not null
+     select ?, ?, ?, ?, m.webhook_url, ?, 'pending', 0, ?, null, null, ?, null, 'sideband', null, null from merchant m, recorded where m.webhook_url is not null
    ), answer as (
      update idempotency_keys set status = 'done', response_status = 201, response_body = ?, locked_until = 0
      where merchant_id = ? and key = ? and owner = ? and status = 'in_progress' and exists (select 1 from recorded)
@@ -82,19 +84,19 @@ export interface OneStatementDecision {
 export async function decideInOne(db: Db | Tx, d: OneStatementDecision): Promise<'lost' | 'refused' | SpendingState> {
   const { row, postings, webhook, claim } = d;
   const at = row.created_at;
-  const transactionId = newId('txn', at);
   const eventId = newId('evt', at);
-  const entry = (p: Posting) => [newId('led', at), transactionId, p.account, p.amount, row.currency, row.id, at];
-  const payload = JSON.stringify({ id: eventId, type: webhook, createdAt: new Date(at).toISOString(), data: merchantView(row) });
+  const [first, second] = ledgerEntries(newId('txn', at), postings, row.currency, row.id, at);
+  if (!first || !second) throw new Error('a hold is two ledger entries');
+  const entry = (e: LedgerEntryTable) => LEDGER_COLUMNS.map((c) => e[c]);
   const decided = await decideInOneStatement.first(db, 'postgres', [
     claim?.merchantId ?? null, claim?.key ?? null, claim?.owner ?? null,
     row.amount, at, row.subscriber_id, row.amount, claim?.key ?? null,
     ...AUTHORIZATION_COLUMNS.map((c) => row[c] ?? null),
-    ...entry(postings[0]),
-    ...entry(postings[1]),
+    ...entry(first),
+    ...entry(second),
     eventId, row.id, row.status, row.amount, JSON.stringify(d.detail), at,
-    row.id, row.merchant_id,
-    newId('whk', at), row.merchant_id, eventId, webhook, payload, at, at,
+    row.merchant_id,
+    newId('whk', at), row.merchant_id, eventId, webhook, webhookPayload(eventId, webhook, at, row), at, at,
     JSON.stringify(merchantView(row)), claim?.merchantId ?? null, claim?.key ?? null, claim?.owner ?? null,
   ]);
   if (claim && decided?.claim_held !== 1) return 'lost';

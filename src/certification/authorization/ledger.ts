@@ -31,12 +31,17 @@ export interface Posting {
   amount: number;
 }
 
-/** Writes one balanced transaction; refuses one whose postings do not sum to zero. */
-export async function post(tx: Tx, postings: Posting[], currency: string, authorizationId: string, at: number): Promise<string> {
+/** The entries of one balanced transaction, `transactionId`; refuses postings that do not sum to zero. */
+export function ledgerEntries(transactionId: string, postings: readonly Posting[], currency: string, authorizationId: string, at: number): LedgerEntryTable[] {
   const sum = postings.reduce((s, p) => s + p.amount, 0);
   if (sum !== 0) throw new Error(`unbalanced ledger transaction (sum ${sum})`);
+  return postings.filter((p) => p.amount !== 0).map((p) => ({ id: newId('led', at), transaction_id: transactionId, account: p.account, amount: p.amount, currency, authorization_id: authorizationId, at }));
+}
+
+/** Writes one balanced transaction (ledgerEntries); returns its id. */
+export async function post(tx: Tx, postings: Posting[], currency: string, authorizationId: string, at: number): Promise<string> {
   const transactionId = newId('txn', at);
-  const rows = postings.filter((p) => p.amount !== 0).map((p) => ({ id: newId('led', at), transaction_id: transactionId, account: p.account, amount: p.amount, currency, authorization_id: authorizationId, at }));
+  const rows = ledgerEntries(transactionId, postings, currency, authorizationId, at);
   if (rows.length > 0) await insertEntries.runRows(tx, dialectOf(tx), rows);
   return transactionId;
 }

@@ -1,4 +1,4 @@
-import { ipv4NumberText } from '../wire/flow-view.ts';
+import { formatAddressKey } from '../../core/resolution/address-key.ts';
 
 /** How many texts each table keeps before it starts afresh: a bound on memory, not a cache policy. */
 const MAX_TEXTS = 65_536;
@@ -39,7 +39,7 @@ export class CanonicalTexts {
     const known = this.destinations.get(address);
     if (known !== undefined) return known;
     if (this.destinations.size >= MAX_TEXTS) this.destinations.clear();
-    const made = text ?? ipv4NumberText(address);
+    const made = text ?? formatAddressKey(address);
     this.destinations.set(address, made);
     return made;
   }

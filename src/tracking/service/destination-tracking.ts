@@ -4,7 +4,6 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { Store } from '../../store/open-store.ts';
 import { PreparedStatement, runsDirectlyOn } from '../../store/prepared-statement.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
-import type { FlowRecord } from '../wire/flow-record.ts';
 import { viewAddressText, type FlowSink, type FlowView } from '../wire/flow-view.ts';
 import { ipv6Text } from '../wire/address-text.ts';
 import { CanonicalTexts } from './canonical-texts.ts';
@@ -137,7 +136,7 @@ export class DestinationTracking implements FlowSink {
   }
 
   /**
-   * Attributes one record as the decoder reads it, as `attributeFlows` does a FlowRecord.
+   * Attributes one record as the decoder reads it (`holderAt` says how a source is attributed).
    * An IPv4 source is answered from SourceHolders while the binding index has not changed;
    * anything else (IPv6, a shared address, a time near a binding's edge) goes the long way.
    */
@@ -182,46 +181,12 @@ export class DestinationTracking implements FlowSink {
   /** Ends the datagram begun by `beginFlows`: counts its records once; returns how many were attributed. */
   endFlows(): number {
     const t = this.tally;
-    this.countFlows(t.attributed, t.noBinding, t.portRequired, t.inFuture);
-    return t.attributed;
-  }
-
-  private countFlows(attributed: number, noBinding: number, portRequired: number, inFuture: number): void {
     // Counted once per datagram: prom-client's label lookup cost more than a record's attribution.
-    if (attributed > 0) this.attributed.inc(attributed);
-    if (noBinding > 0) this.unattributed.inc({ reason: 'no-binding' }, noBinding);
-    if (portRequired > 0) this.unattributed.inc({ reason: 'port-required' }, portRequired);
-    if (inFuture > 0) this.unattributed.inc({ reason: 'in-future' }, inFuture);
-  }
-
-  /** Attributes decoded flow records; returns how many found a session. */
-  attributeFlows(records: readonly FlowRecord[]): number {
-    const now = Date.now();
-    let attributed = 0;
-    let noBinding = 0;
-    let portRequired = 0;
-    let inFuture = 0;
-    const o: Observation = { exporter: '', sourceAddress: '', sourcePort: undefined, destinationAddress: '', at: 0 };
-    for (const r of records) {
-      // Behind a carrier-grade NAT the exporter may report the translated source: that is
-      // the address and port the bindings (and the merchant) see.
-      o.exporter = r.exporter;
-      o.sourceAddress = r.postNATSourceAddress ?? r.sourceAddress;
-      o.sourcePort = r.postNAPTSourcePort ?? r.sourcePort;
-      o.at = r.end || r.start;
-      const found = this.holderAt(o, now);
-      if (!found.attributed) {
-        if (found.reason === 'no-binding') noBinding++;
-        else if (found.reason === 'port-required') portRequired++;
-        else inFuture++;
-        continue;
-      }
-      const destination = this.texts.destination(r.postNATDestinationAddress ?? r.destinationAddress);
-      this.book.record(o.exporter, this.texts.session(o.sourceAddress, found.sessionId), destination, o.at, 1);
-      attributed++;
-    }
-    this.countFlows(attributed, noBinding, portRequired, inFuture);
-    return attributed;
+    if (t.attributed > 0) this.attributed.inc(t.attributed);
+    if (t.noBinding > 0) this.unattributed.inc({ reason: 'no-binding' }, t.noBinding);
+    if (t.portRequired > 0) this.unattributed.inc({ reason: 'port-required' }, t.portRequired);
+    if (t.inFuture > 0) this.unattributed.inc({ reason: 'in-future' }, t.inFuture);
+    return t.attributed;
   }
 
   observe(o: Observation): boolean {

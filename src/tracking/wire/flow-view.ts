@@ -1,3 +1,4 @@
+import { formatAddressKey } from '../../core/resolution/address-key.ts';
 import { ipv6Text } from './address-text.ts';
 import type { FlowRecord } from './flow-record.ts';
 
@@ -46,14 +47,9 @@ export interface FlowSink {
   flow(view: FlowView): void;
 }
 
-/** Dotted quad of an IPv4 address given as its 32-bit value. */
-export function ipv4NumberText(address: number): string {
-  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
-}
-
 /** The text FlowRecord gives an address of the view; undefined when absent. */
 export function viewAddressText(bytes: Buffer, v4: number, v6At: number): string | undefined {
-  if (v4 >= 0) return ipv4NumberText(v4);
+  if (v4 >= 0) return formatAddressKey(v4);
   return v6At >= 0 ? ipv6Text(bytes, v6At) : undefined;
 }
 
