@@ -128,7 +128,10 @@ describe('three gateways on one PostgreSQL database, one SIGKILLed mid-load', { 
       online.map(async (s, i) => {
         const g = (round + i) % 3;
         try {
-          const auth = await client(g).authorizations.create({ customer: { address: s.address, observedAt: new Date().toISOString() }, amount: 400 + ((round * 7 + i * 13) % 12) * 100, currency: 'EUR', capture: 'automatic' }, { idempotencyKey: randomUUID() });
+          // Every other purchase on the subscriber's bill, captured later: on PostgreSQL that
+          // one is decided by one statement committed on its own (decision-statement.ts).
+          const onBill = { settlement: 'provider_bill' as const, capture: 'manual' as const };
+          const auth = await client(g).authorizations.create({ customer: { address: s.address, observedAt: new Date().toISOString() }, amount: 400 + ((round * 7 + i * 13) % 12) * 100, currency: 'EUR', ...(i % 2 === 1 ? onBill : { capture: 'automatic' as const }) }, { idempotencyKey: randomUUID() });
           ack.purchases.push({ login: s.login, address: s.address, auth });
         } catch (e) {
           note(`purchase:${(e as { code?: string }).code ?? (e as Error).message}`);
