@@ -26,10 +26,20 @@ class SessionDestinations extends Map<string, TrackedEntry> {
 }
 /**
  * `stored`: the lastSeen the store was last given for this entry, null before the first
- * write; `home`: the map it lives in, null once dropped from the book; `dirty`: in the
- * list of entries changed since the last drain.
+ * write; `storedFlows`: how many of its flows the store was given; `home`: the map it
+ * lives in, null once dropped from the book; `dirty`: in the list of entries changed
+ * since the last drain.
  */
-type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null; home: SessionDestinations | null; dirty: boolean };
+type TrackedEntry = DestinationEntry & { sessionId: string; stored: number | null; storedFlows: number; home: SessionDestinations | null; dirty: boolean };
+
+/**
+ * An entry as drain hands it to the store: its state then, and `newFlows`, the flows
+ * counted since it was last drained. The store adds those to its row rather than
+ * overwriting the row with `flows`: one (session, destination) can be counted by several
+ * exporters, by an entry evicted and then made again, and by another gateway, and the
+ * store's row is the sum of them all.
+ */
+export type DrainedEntry = DestinationEntry & { sessionId: string; newFlows: number };
 
 export class DestinationBook {
   /** exporter → session (Map order: the eviction clock's, oldest first) → destination → entry. */
@@ -70,7 +80,7 @@ export class DestinationBook {
       entry.lastSeen = Math.max(entry.lastSeen, at);
       entry.flows += flows;
     } else {
-      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId, stored: null, home: dests, dirty: false };
+      entry = { destination, firstSeen: at, lastSeen: at, flows, sessionId, stored: null, storedFlows: 0, home: dests, dirty: false };
       if (dests.size >= this.limits.perSession) {
         // Drop the entry seen longest ago, not merely the first inserted.
         let oldest: TrackedEntry | undefined;
@@ -139,12 +149,13 @@ export class DestinationBook {
    * So a gateway reading the store sees every destination within a flush, and a last
    * contact at most `refreshMs` late for destinations other than the newest.
    */
-  drain(refreshMs = 0): TrackedEntry[] {
-    const out: TrackedEntry[] = [];
+  drain(refreshMs = 0): DrainedEntry[] {
+    const out: DrainedEntry[] = [];
     const take = (e: TrackedEntry) => {
+      out.push({ sessionId: e.sessionId, destination: e.destination, firstSeen: e.firstSeen, lastSeen: e.lastSeen, flows: e.flows, newFlows: e.flows - e.storedFlows });
       e.dirty = false;
       e.stored = e.lastSeen;
-      out.push({ ...e });
+      e.storedFlows = e.flows;
     };
     const newestTaken = new Set<SessionDestinations>();
     const changed = this.dirty;

@@ -7,7 +7,7 @@ import type { SessionService } from '../../aaa/service/session-service.ts';
 import { viewAddressText, type FlowSink, type FlowView } from '../wire/flow-view.ts';
 import { ipv6Text } from '../wire/address-text.ts';
 import { CanonicalTexts } from './canonical-texts.ts';
-import { DestinationBook, type DestinationEntry, type DestinationLimits } from './destination-book.ts';
+import { DestinationBook, type DestinationEntry, type DestinationLimits, type DrainedEntry } from './destination-book.ts';
 import { SourceHolders } from './source-holders.ts';
 
 /**
@@ -22,14 +22,18 @@ const REFRESH_MS = 10_000;
 const ROWS_PER_UPSERT = 100;
 const ROWS_PER_TURN = 2000;
 
-// A destination already stored keeps its first_seen; its last contact and count are totals.
+// A row is the sum of what every entry for its (session, destination) counted: the earliest
+// first contact, the latest last contact, and the flows added (DrainedEntry.newFlows).
 const upserts = new Map<number, PreparedStatement>();
 function upsertOf(rows: number): PreparedStatement {
   let statement = upserts.get(rows);
   if (!statement) {
     const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?)').join(', ');
     statement = new PreparedStatement(
-      `insert into session_destinations (session_id, destination, first_seen, last_seen, flows) values ${values} on conflict (session_id, destination) do update set last_seen = excluded.last_seen, flows = excluded.flows`,
+      `insert into session_destinations (session_id, destination, first_seen, last_seen, flows) values ${values} on conflict (session_id, destination) do update set ` +
+        'first_seen = case when excluded.first_seen < session_destinations.first_seen then excluded.first_seen else session_destinations.first_seen end, ' +
+        'last_seen = case when excluded.last_seen > session_destinations.last_seen then excluded.last_seen else session_destinations.last_seen end, ' +
+        'flows = session_destinations.flows + excluded.flows',
     );
     upserts.set(rows, statement);
   }
@@ -66,7 +70,6 @@ export interface TrackingOptions {
   maxPendingWrites?: number;
 }
 
-type PendingEntry = DestinationEntry & { sessionId: string };
 
 export interface Observation {
   exporter: string;
@@ -93,7 +96,7 @@ export class DestinationTracking implements FlowSink {
   private readonly clockSkewMs: number;
   private readonly maxPendingWrites: number;
   /** Rows whose write failed, by session and destination, to be written with the next flush. */
-  private pendingWrites = new Map<string, PendingEntry>();
+  private pendingWrites = new Map<string, DrainedEntry>();
   private readonly texts = new CanonicalTexts();
   private readonly holders: SourceHolders;
   /** The datagram being attributed through `flow`: its time, and its counts until `endFlows`. */
@@ -230,7 +233,7 @@ export class DestinationTracking implements FlowSink {
   /**
    * Writes the destinations changed since the last flush, with those whose write failed
    * before. A failed write is logged and counted and its rows kept for the next flush
-   * (the newest snapshot of a row wins: its counts are totals), up to maxPendingWrites.
+   * (merged with what was drained since: see takePending), up to maxPendingWrites.
    * The timer's flushes leave an entry whose last contact merely moved forward for a
    * later one (DestinationBook.drain); an explicit flush writes everything changed.
    */
@@ -251,7 +254,7 @@ export class DestinationTracking implements FlowSink {
             // collector keeps reading its socket while a large flush goes on.
             if (i > 0 && i % ROWS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
             const rows = changed.slice(i, i + ROWS_PER_UPSERT);
-            await upsertOf(rows.length).run(tx, dialect, rows.flatMap((e) => [e.sessionId, e.destination, e.firstSeen, e.lastSeen, e.flows]));
+            await upsertOf(rows.length).run(tx, dialect, rows.flatMap((e) => [e.sessionId, e.destination, e.firstSeen, e.lastSeen, e.newFlows]));
           }
         });
         this.book.expire();
@@ -271,15 +274,25 @@ export class DestinationTracking implements FlowSink {
     return this.pendingWrites.size;
   }
 
-  private takePending(drained: PendingEntry[]): PendingEntry[] {
-    if (this.pendingWrites.size === 0) return drained;
+  /**
+   * The rows to write: those kept from a failed write, and the drained ones, one per
+   * (session, destination). Two for one key in one INSERT … ON CONFLICT is an error on
+   * PostgreSQL ("cannot affect row a second time"), and one key comes twice whenever two
+   * exporters saw the pair, or an evicted entry's last state meets its successor.
+   */
+  private takePending(drained: DrainedEntry[]): DrainedEntry[] {
     const merged = this.pendingWrites;
     this.pendingWrites = new Map();
-    for (const e of drained) merged.set(`${e.sessionId}|${e.destination}`, e);
+    for (const e of drained) {
+      const key = `${e.sessionId}|${e.destination}`;
+      const m = merged.get(key);
+      if (!m) merged.set(key, e);
+      else merged.set(key, { sessionId: e.sessionId, destination: e.destination, firstSeen: Math.min(m.firstSeen, e.firstSeen), lastSeen: Math.max(m.lastSeen, e.lastSeen), flows: Math.max(m.flows, e.flows), newFlows: m.newFlows + e.newFlows });
+    }
     return [...merged.values()];
   }
 
-  private keepForRetry(rows: PendingEntry[]): number {
+  private keepForRetry(rows: DrainedEntry[]): number {
     // Flushes run one at a time and takePending emptied the map: nothing newer is here yet.
     for (const e of rows) this.pendingWrites.set(`${e.sessionId}|${e.destination}`, e);
     let dropped = 0;
