@@ -6,6 +6,7 @@ import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { announce } from '../store/change-notices.ts';
 import type { Db } from '../store/open-store.ts';
+import { PreparedStatement, dialectOf } from '../store/prepared-statement.ts';
 import type { Store } from '../store/open-store.ts';
 import type { DeterministicNatTable } from '../store/nat-schema.ts';
 
@@ -35,6 +36,9 @@ const viewOf = (r: DeterministicNatTable): DeterministicNatView => ({
   rangesPerAddress: Math.floor((65536 - r.first_port) / r.ports_per_subscriber), createdAt: toIso(r.created_at)!, removedAt: toIso(r.removed_at),
 });
 
+/** Read at every resolution of an IPv4 address: fixed text, prepared once. */
+const mappingsInForce = new PreparedStatement<DeterministicNatTable>('select * from deterministic_nat where created_at <= ? and (removed_at is null or removed_at > ?)');
+
 /**
  * The mapping in force at `at` whose outside range holds `address`, as a calculator, or
  * undefined. Read from the store at every resolution: mappings are few, and every gateway
@@ -42,7 +46,7 @@ const viewOf = (r: DeterministicNatTable): DeterministicNatView => ({
  */
 export async function deterministicNatAt(db: Db, address: string, at: number): Promise<{ name: string; nat: DeterministicNat } | undefined> {
   if (address.includes(':')) return undefined;
-  const rows = await db.selectFrom('deterministic_nat').selectAll().where('created_at', '<=', at).where((eb) => eb.or([eb('removed_at', 'is', null), eb('removed_at', '>', at)])).execute();
+  const rows = await mappingsInForce.all(db, dialectOf(db), [at, at]);
   for (const r of rows) {
     const nat = new DeterministicNat({ inside: r.inside_cidr, outside: r.outside_cidr, portsPerSubscriber: r.ports_per_subscriber, firstPort: r.first_port });
     if (nat.coversOutside(address)) return { name: r.name, nat };

@@ -1,5 +1,5 @@
 import { newId } from '../../core/identity/ids.ts';
-import { parseCidr } from '../../core/network/cidr.ts';
+import { parseCidr, type Cidr } from '../../core/network/cidr.ts';
 import type { ErrorCode } from '../../errors/registry.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
@@ -80,6 +80,8 @@ export interface MerchantRow {
  */
 export class AuthorizationService {
   readonly lifecycle: AuthorizationLifecycle;
+  /** Merchants' networks parsed, by their stored text: every purchase checks them, and they rarely change. */
+  private readonly networks = new Map<string, Cidr>();
 
   constructor(
     private readonly store: Store,
@@ -132,7 +134,7 @@ export class AuthorizationService {
     if (now - observedAt > this.policy.observedMaxAgeMs || now - leftAt > this.policy.presenceGraceMs) return decline('CUSTOMER_NOT_PRESENT');
 
     // 2. The destination check (the seed's third data set).
-    const networks = located.merchantNetworks.map((cidr) => parseCidr(cidr));
+    const networks = located.merchantNetworks.map((cidr) => this.network(cidr));
     const check = await this.tracking.check(holder.session.id, networks, this.policy.destinationCheck, this.policy.destinationWindowMs, observedAt);
     if (!check.contacted) return decline('DESTINATION_NOT_VISITED');
 
@@ -207,6 +209,16 @@ export class AuthorizationService {
    * no rows of another surface and no capture in the same transaction (the common
    * provider-bill purchase). The others take the statement-by-statement path.
    */
+  private network(text: string): Cidr {
+    let cidr = this.networks.get(text);
+    if (!cidr) {
+      if (this.networks.size >= 10_000) this.networks.clear();
+      cidr = parseCidr(text);
+      this.networks.set(text, cidr);
+    }
+    return cidr;
+  }
+
   private oneStatementDecides(row: AuthorizationRow, card: unknown, input: CreateAuthorization): boolean {
     return this.store.dialect === 'postgres' && !card && !input.recordWith && row.amount > 0 && (row.status === 'pending' || (row.status === 'approved' && input.capture === 'manual'));
   }

@@ -14,12 +14,14 @@ const code = (e: unknown) => (e instanceof SidebandApiError || e instanceof Side
 /** The same store, counting every query compiled against it. */
 function countingStore(store: Store): { store: Store; queries: () => number } {
   let n = 0;
+  // Counted as results come back, so that statements run from fixed SQL text (no query
+  // tree for transformQuery to see) count as well.
   const db = store.db.withPlugin({
-    transformQuery: (args) => {
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
       n++;
-      return args.node;
+      return args.result;
     },
-    transformResult: async (args) => args.result,
   });
   return { store: { ...store, db }, queries: () => n };
 }
