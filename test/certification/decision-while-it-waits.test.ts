@@ -205,6 +205,39 @@ for (const dialect of dialects) {
       assert.deepEqual(requests.map((r) => r.reason), ['spending-limit'], 'the rule\'s CoA-Request for the session, once');
     });
 
+    it('a spending rule set while the decision waits, whose request cannot be written: no purchase is made, as when the rule was read', async () => {
+      const login = `rule-fault-${randomUUID().slice(0, 8)}`;
+      const { address, subscriberId, sessionId } = await shopper(m, login, { spendingLimit: 2_500, autoApproveLimit: 1_000_000 });
+      // The rule's request for this session fails to be written (a store fault, or the gateway dying after the hold).
+      if (dialect === 'sqlite') {
+        await sql.raw(`create trigger fault_${sessionId} before insert on dynamic_authorizations when new.session_id = '${sessionId}' begin select raise(abort, 'injected store fault'); end`).execute(db());
+      } else {
+        await sql.raw(`create or replace function fault_${sessionId}() returns trigger language plpgsql as $$ begin if new.session_id = '${sessionId}' then raise exception 'injected store fault'; end if; return new; end $$`).execute(db());
+        await sql.raw(`create trigger fault_${sessionId} before insert on dynamic_authorizations for each row execute function fault_${sessionId}()`).execute(db());
+      }
+      const key = `k-${login}`;
+      const claim = await claimOf(key);
+      try {
+        const { purchased, waited } = await whileHeld(
+          [`update subscribers set spent_session_seconds = 0 where id = '${subscriberId}'`],
+          [],
+          () => service().create(merchant, purchaseOf(address, 2_500), claim).then((row) => ({ row }), (e: unknown) => ({ failed: String(e) })),
+        );
+        assert.ok(waited);
+        assert.ok('failed' in purchased && /injected store fault/.test(purchased.failed), `the purchase fails with the fault: ${JSON.stringify(purchased)}`);
+        const w = await writtenFor(subscriberId);
+        assert.deepEqual([w.amountUsed, w.auths.length, w.ledger.length], [0, 0, 0], 'no hold without the rule\'s request: nothing is written');
+        assert.equal((await storedAnswer(key)).status, 'in_progress', 'no answer stored: the retry runs afresh');
+      } finally {
+        await sql.raw(`drop trigger fault_${sessionId}${dialect === 'postgres' ? ' on dynamic_authorizations' : ''}`).execute(db());
+      }
+      // Once the store is well again, the retry makes the purchase and the rule's request together.
+      const retried = await service().create(merchant, purchaseOf(address, 2_500), claim);
+      assert.equal(retried.status, 'approved');
+      await assertDecided(subscriberId, retried, key);
+      assert.deepEqual((await db().selectFrom('dynamic_authorizations').select('reason').where('session_id', '=', sessionId).execute()).map((r) => r.reason), ['spending-limit']);
+    });
+
     it('a spending rule removed while the decision waits (read as set) queues nothing', async () => {
       const login = `rule-gone-${randomUUID().slice(0, 8)}`;
       const { address, subscriberId, sessionId } = await shopper(m, login, { spendingLimit: 2_500, autoApproveLimit: 1_000_000 });
