@@ -229,32 +229,34 @@ export class AuthorizationService {
    * event goes to the merchant's webhook only.
    */
   private async decideInOneStatement(row: AuthorizationRow, destinationCheck: string, claim: IdempotencyClaim | null, spendingRule: boolean): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> {
-    const decide = async (db: Db | Tx) => {
+    const decide = async (db: Db | Tx, inTransaction: boolean) => {
       const decided = await decideInOne(db, {
         row,
         postings: move(row.amount, account.available(row.subscriber_id), account.held(row.subscriber_id)) as [Posting, Posting],
         webhook: row.status === 'pending' ? 'authorization.pending' : 'authorization.approved',
         detail: { destinationCheck },
         claim,
+        inTransaction,
       });
       if (decided === 'lost') throw claimLost(claim!);
       return decided;
     };
     const rule = { requestedBy: 'spending-limit', now: row.created_at };
-    if (spendingRule) {
+    const inTransaction = () =>
       // The disconnects the rule queues when this hold spends the rest commit with the hold.
-      return this.store.db.transaction().execute(async (tx) => {
-        const decided = await decide(tx);
-        if (decided === 'refused') return { refused: 'SPENDING_LIMIT_EXCEEDED' as const };
+      this.store.db.transaction().execute(async (tx) => {
+        const decided = await decide(tx, true);
+        if (decided === 'refused' || decided === 'rule') return { refused: 'SPENDING_LIMIT_EXCEEDED' as const };
         await queueSpendingRule(tx, row.subscriber_id, rule, decided);
         return { row };
       });
-    }
-    // No rule: the statement commits on its own, without BEGIN and COMMIT round trips.
-    const decided = await decide(this.store.db);
+    if (spendingRule) return inTransaction();
+    // No rule: the statement commits on its own, without BEGIN and COMMIT round trips. It
+    // refuses a hold that would set off a rule the operator set after the holder was read
+    // (it has nowhere to write the rule's requests): decided again in a transaction.
+    const decided = await decide(this.store.db, false);
+    if (decided === 'rule') return inTransaction();
     if (decided === 'refused') return { refused: 'SPENDING_LIMIT_EXCEEDED' };
-    // A rule the operator set after the holder was read: queued now, in a transaction of its own.
-    if (decided.spent_session_seconds !== null) await this.store.db.transaction().execute((tx) => queueSpendingRule(tx, row.subscriber_id, rule, decided));
     return { row };
   }
 
