@@ -176,8 +176,8 @@ export class DestinationTracking implements FlowSink {
     }
     const natDestination = v.natDestinationV4 >= 0 || v.natDestinationV6At >= 0;
     const d4 = natDestination ? v.natDestinationV4 : v.destinationV4;
-    const destination = d4 >= 0 ? this.texts.ipv4Destination(d4) : ipv6Text(v.bytes, natDestination ? v.natDestinationV6At : v.destinationV6At);
-    this.book.record(v.exporter, sessionId, destination, at, 1);
+    if (d4 >= 0) this.book.recordV4(v.exporter, sessionId, d4, at, 1);
+    else this.book.record(v.exporter, sessionId, ipv6Text(v.bytes, natDestination ? v.natDestinationV6At : v.destinationV6At), at, 1);
     t.attributed++;
   }
 
