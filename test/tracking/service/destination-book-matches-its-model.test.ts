@@ -5,7 +5,7 @@ import { DestinationBook, type DestinationLimits } from '../../../src/tracking/s
 import { ReferenceDestinationBook } from './destination-book-reference.ts';
 
 type Op =
-  | { kind: 'record'; exporter: number; session: number; destination: number; at: number; flows: number; v4: boolean }
+  | { kind: 'record'; exporter: number; session: number; destination: number; at: number; flows: number; v4: boolean; hint: number }
   | { kind: 'drain'; refreshMs: number }
   | { kind: 'expire'; now: number }
   | { kind: 'read'; session: number; now: number };
@@ -14,10 +14,15 @@ type Op =
 // (eviction and drain take the first of equals in the order destinations came).
 const atTimes = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 50_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 30_000, max: 30_010 }) });
 
+// The hint recordV4 is given: KEPT for the number it returned for that exporter's session
+// last (what the collector keeps), or any number, which the book must see through.
+const KEPT = -2;
+const hints = fc.oneof({ weight: 3, arbitrary: fc.constant(KEPT) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: 40 }) });
+
 /** Operations over `sessions` sessions and `destinations` destinations (see destinationText). */
 const opOver = (sessions: number, destinations: number, weights: { record: number; drain: number; expire: number; read: number }): fc.Arbitrary<Op> =>
   fc.oneof(
-    { weight: weights.record, arbitrary: fc.record({ kind: fc.constant('record' as const), exporter: fc.integer({ min: 0, max: 2 }), session: fc.integer({ min: 0, max: sessions - 1 }), destination: fc.integer({ min: 0, max: destinations - 1 }), at: atTimes, flows: fc.integer({ min: 1, max: 3 }), v4: fc.boolean() }) },
+    { weight: weights.record, arbitrary: fc.record({ kind: fc.constant('record' as const), exporter: fc.integer({ min: 0, max: 2 }), session: fc.integer({ min: 0, max: sessions - 1 }), destination: fc.integer({ min: 0, max: destinations - 1 }), at: atTimes, flows: fc.integer({ min: 1, max: 3 }), v4: fc.boolean(), hint: hints }) },
     { weight: weights.drain, arbitrary: fc.record({ kind: fc.constant('drain' as const), refreshMs: fc.constantFrom(0, 1000, 10_000) }) },
     { weight: weights.expire, arbitrary: fc.record({ kind: fc.constant('expire' as const), now: fc.integer({ min: 0, max: 80_000 }) }) },
     { weight: weights.read, arbitrary: fc.record({ kind: fc.constant('read' as const), session: fc.integer({ min: 0, max: sessions - 1 }), now: fc.integer({ min: 0, max: 80_000 }) }) },
@@ -38,6 +43,7 @@ function holdsToItsModel(ops: Op[], limits: DestinationLimits): void {
   // was evicted or expired on the way (the store adds them up: destination-tracking.ts).
   const recorded = new Map<string, number>();
   const drained = new Map<string, number>();
+  const kept = new Map<string, number>();
   const add = (counts: Map<string, number>, key: string, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
   const drainBoth = (refreshMs?: number) => {
     const rows = book.drain(refreshMs);
@@ -47,8 +53,10 @@ function holdsToItsModel(ops: Op[], limits: DestinationLimits): void {
   for (const o of ops) {
     if (o.kind === 'record') {
       const args = [`e${o.exporter}`, `s${o.session}`, destinationText(o.destination), o.at, o.flows] as const;
-      if (o.v4 && !isIpv6(o.destination)) book.recordV4(args[0], args[1], IPV4_BASE + o.destination, o.at, o.flows);
-      else book.record(...args);
+      if (o.v4 && !isIpv6(o.destination)) {
+        const hint = o.hint === KEPT ? (kept.get(`${args[0]}|${args[1]}`) ?? -1) : o.hint;
+        kept.set(`${args[0]}|${args[1]}`, book.recordV4(args[0], args[1], IPV4_BASE + o.destination, o.at, o.flows, hint));
+      } else book.record(...args);
       model.record(...args);
       add(recorded, `s${o.session}|${args[2]}`, o.flows);
     } else if (o.kind === 'drain') {
