@@ -1,20 +1,17 @@
-import { formatAddressKey } from '../../core/resolution/address-key.ts';
-
-/** How many texts each table keeps before it starts afresh: a bound on memory, not a cache policy. */
+/** How many session ids it keeps before it starts afresh: a bound on memory, not a cache policy. */
 const MAX_TEXTS = 65_536;
 
 /**
- * One string object per session id and per IPv4 destination, for the destination book's
- * Map keys. The decoder and the binding index hand out a fresh string for every record,
- * and a Map looks a fresh string up by hashing and comparing it in full: three lookups
- * per record cost more than the rest of its attribution. A string seen before has its
- * hash cached and matches by identity. Tables are keyed by the IPv4 address as a number,
- * parsed from its text (cheaper than hashing it); IPv6 text passes through unchanged.
+ * One string object per session id, for the destination book's Map of sessions, on the
+ * path that resolves a source without SourceHolders (which keeps its own). The binding
+ * index hands out a fresh string for every record, and a Map looks a fresh string up by
+ * hashing and comparing it in full; a string seen before has its hash cached and matches
+ * by identity. Keyed by the source's IPv4 address as a number, parsed from its text
+ * (cheaper than hashing it); other sources pass through unchanged.
  */
 export class CanonicalTexts {
   /** Source address → the session id last attributed to it. */
   private readonly sessions = new Map<number, string>();
-  private readonly destinations = new Map<number, string>();
 
   /** `sessionId`, or an equal string seen before for the same source address. */
   session(sourceAddress: string, sessionId: string): string {
@@ -26,22 +23,6 @@ export class CanonicalTexts {
     if (this.sessions.size >= MAX_TEXTS) this.sessions.clear();
     this.sessions.set(key, sessionId);
     return sessionId;
-  }
-
-  /** `address`, or an equal string seen before. */
-  destination(address: string): string {
-    const key = ipv4Number(address);
-    return key < 0 ? address : this.ipv4Destination(key, address);
-  }
-
-  /** The dotted quad of an IPv4 address given as its 32-bit value (`text`, when the caller has it), as a string seen before if any. */
-  ipv4Destination(address: number, text?: string): string {
-    const known = this.destinations.get(address);
-    if (known !== undefined) return known;
-    if (this.destinations.size >= MAX_TEXTS) this.destinations.clear();
-    const made = text ?? formatAddressKey(address);
-    this.destinations.set(address, made);
-    return made;
   }
 }
 

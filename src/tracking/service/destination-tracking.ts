@@ -159,6 +159,7 @@ export class DestinationTracking implements FlowSink {
       t.noBinding++;
       return;
     }
+    const cached = sessionId !== undefined;
     if (sessionId === undefined) {
       const o = this.observation;
       o.exporter = v.exporter;
@@ -176,8 +177,10 @@ export class DestinationTracking implements FlowSink {
     }
     const natDestination = v.natDestinationV4 >= 0 || v.natDestinationV6At >= 0;
     const d4 = natDestination ? v.natDestinationV4 : v.destinationV4;
-    const destination = d4 >= 0 ? this.texts.ipv4Destination(d4) : ipv6Text(v.bytes, natDestination ? v.natDestinationV6At : v.destinationV6At);
-    this.book.record(v.exporter, sessionId, destination, at, 1);
+    if (d4 >= 0) {
+      if (cached) this.holders.note = this.book.recordV4(v.exporter, sessionId, d4, at, 1, this.holders.note);
+      else this.book.recordV4(v.exporter, sessionId, d4, at, 1);
+    } else this.book.record(v.exporter, sessionId, ipv6Text(v.bytes, natDestination ? v.natDestinationV6At : v.destinationV6At), at, 1);
     t.attributed++;
   }
 

@@ -20,6 +20,10 @@ export class SourceHolders {
   private readonly from = new Float64Array(CELLS);
   private readonly until = new Float64Array(CELLS);
   private readonly sessions: (string | null)[] = new Array<string | null>(CELLS).fill(null);
+  /** What the caller keeps with a cell's session (see `note`), -1 for nothing. */
+  private readonly notes = new Int32Array(CELLS).fill(-1);
+  /** The cell `holder` last answered from. */
+  private cell = 0;
   private readonly span = new Float64Array(2);
 
   constructor(private readonly index: BindingIndex) {}
@@ -33,17 +37,32 @@ export class SourceHolders {
    */
   holder(address: number, at: number): string | null | undefined {
     const cell = Math.imul(address, 0x9e3779b1) >>> (32 - CELL_BITS);
+    this.cell = cell;
     const version = this.index.version;
     if (this.addresses[cell] === address && this.versions[cell] === version && at >= this.from[cell]! && at < this.until[cell]!) return this.sessions[cell]!;
     const found = this.index.stableHolder(address, at, this.span);
     if (found === undefined) return undefined;
     const known = this.addresses[cell] === address ? this.sessions[cell] : null;
     const session = found !== null && found === known ? known : found;
+    if (session !== known) this.notes[cell] = -1;
     this.addresses[cell] = address;
     this.versions[cell] = version;
     this.from[cell] = session === null ? -Infinity : this.span[0]!;
     this.until[cell] = session === null ? Infinity : this.span[1]!;
     this.sessions[cell] = session;
     return session;
+  }
+
+  /**
+   * A number the caller keeps with the session `holder` last gave (the destination book's
+   * number for it, which saves a Map lookup a record), -1 until set and after the cell's
+   * session changed. Only a hint: the book checks it is still that session's.
+   */
+  get note(): number {
+    return this.notes[this.cell]!;
+  }
+
+  set note(value: number) {
+    this.notes[this.cell] = value;
   }
 }
