@@ -5,6 +5,7 @@
 //   node -C sideband-source --import tsx bench/flows/destination-book.ts [RECORDS] [PASSES]
 // Prints the median of PASSES passes over a fresh book, in µs a record (drains included).
 import { DestinationBook } from '../../src/tracking/service/destination-book.ts';
+import { generator } from './flow-replay.ts';
 
 const RECORDS = Number(process.argv[2] ?? 1_440_000);
 const PASSES = Number(process.argv[3] ?? 5);
@@ -12,16 +13,6 @@ const SESSIONS = 1000;
 const POOL = 37_500;
 const DRAIN_EVERY = 300_000;
 const REFRESH_MS = 10_000;
-
-/** mulberry32, as flow-replay.ts: the same draws every run. */
-function generator(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = generator(0xb00c);
 const destinations = [0xc6336400, 0xcb007100].flatMap((net) => Array.from({ length: 254 }, (_, i) => net + i + 1));

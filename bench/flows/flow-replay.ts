@@ -32,8 +32,8 @@ const DESTINATIONS = ['198.51.100', '203.0.113'].flatMap((net) => Array.from({ l
 const RECORD_POOL = 50_000;
 const SERVICES = [[6, 443], [6, 443], [6, 443], [17, 443], [6, 80], [17, 53], [17, 123]] as const;
 
-/** mulberry32: seeded, so that every run sends the same bytes. */
-function generator(seed: number): () => number {
+/** mulberry32: seeded, so that every run sends the same bytes (and the book's bench draws the same records). */
+export function generator(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
