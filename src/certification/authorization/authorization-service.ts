@@ -203,12 +203,6 @@ export class AuthorizationService {
     return held.row;
   }
 
-  /**
-   * Whether the decision's transaction can be the one statement of decision-statement.ts:
-   * on PostgreSQL, where each statement is a round trip, for a purchase with no card hold,
-   * no rows of another surface and no capture in the same transaction (the common
-   * provider-bill purchase). The others take the statement-by-statement path.
-   */
   private network(text: string): Cidr {
     let cidr = this.networks.get(text);
     if (!cidr) {
@@ -219,6 +213,12 @@ export class AuthorizationService {
     return cidr;
   }
 
+  /**
+   * Whether the decision's transaction can be the one statement of decision-statement.ts:
+   * on PostgreSQL, where each statement is a round trip, for a purchase with no card hold,
+   * no rows of another surface and no capture in the same transaction (the common
+   * provider-bill purchase). The others take the statement-by-statement path.
+   */
   private oneStatementDecides(row: AuthorizationRow, card: unknown, input: CreateAuthorization): boolean {
     return this.store.dialect === 'postgres' && !card && !input.recordWith && row.amount > 0 && (row.status === 'pending' || (row.status === 'approved' && input.capture === 'manual'));
   }

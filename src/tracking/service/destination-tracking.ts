@@ -70,7 +70,6 @@ export interface TrackingOptions {
   maxPendingWrites?: number;
 }
 
-
 export interface Observation {
   exporter: string;
   sourceAddress: string;
