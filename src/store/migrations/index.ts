@@ -17,6 +17,7 @@ import * as ipv6Prefixes from './0015-ipv6-prefixes.ts';
 import * as radsecAndCoaTriggers from './0016-radsec-and-coa-triggers.ts';
 import * as natPortBlocks from './0017-nat-port-blocks.ts';
 import * as radsecNameUnique from './0018-radsec-name-unique.ts';
+import * as destinationRetention from './0019-destination-retention.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -43,6 +44,7 @@ const migrations: Record<string, DialectMigration> = {
   '0016-radsec-and-coa-triggers': radsecAndCoaTriggers,
   '0017-nat-port-blocks': natPortBlocks,
   '0018-radsec-name-unique': radsecNameUnique,
+  '0019-destination-retention': destinationRetention,
 };
 
 export class SidebandMigrations implements MigrationProvider {

@@ -40,6 +40,19 @@ function upsertOf(rows: number): PreparedStatement {
   return statement;
 }
 
+/**
+ * Rows past tracking.destinationMaxAgeMinutes are deleted this many at a time, up to
+ * PURGE_BATCHES batches a minute: a backlog (the first run after an upgrade) goes over
+ * several minutes instead of holding SQLite's event loop or PostgreSQL's table at once.
+ */
+const PURGE_ROWS = 2000;
+const PURGE_BATCHES = 50;
+const PURGE_EVERY_MS = 60_000;
+const purgeOlder = {
+  sqlite: new PreparedStatement(`delete from session_destinations where rowid in (select rowid from session_destinations where last_seen < ? limit ${PURGE_ROWS})`),
+  postgres: new PreparedStatement(`delete from session_destinations where ctid = any(array(select ctid from session_destinations where last_seen < ? limit ${PURGE_ROWS}))`),
+};
+
 /** How the merchant API's destination check reads the seed's table 200. */
 export type DestinationCheckMode = 'off' | 'recent' | 'last';
 
@@ -68,6 +81,8 @@ export interface TrackingOptions {
   clockSkewMs?: number;
   /** Destination rows kept for another write after a failed one; past this the oldest are dropped and counted. */
   maxPendingWrites?: number;
+  /** How often rows past the age limit are deleted from the store (default a minute). */
+  purgeEveryMs?: number;
 }
 
 export interface Observation {
@@ -94,6 +109,8 @@ export class DestinationTracking implements FlowSink {
   private readonly writesDropped;
   private readonly clockSkewMs: number;
   private readonly maxPendingWrites: number;
+  private readonly maxAgeMs: number;
+  private readonly purgeEveryMs: number;
   /** Rows whose write failed, by session and destination, to be written with the next flush. */
   private pendingWrites = new Map<string, DrainedEntry>();
   private readonly texts = new CanonicalTexts();
@@ -111,6 +128,8 @@ export class DestinationTracking implements FlowSink {
     options: TrackingOptions = {},
   ) {
     this.book = new DestinationBook(limits);
+    this.maxAgeMs = limits.maxAgeMs;
+    this.purgeEveryMs = options.purgeEveryMs ?? PURGE_EVERY_MS;
     this.holders = new SourceHolders(sessions.index);
     this.clockSkewMs = options.clockSkewMs ?? 2000;
     this.maxPendingWrites = options.maxPendingWrites ?? 100_000;
@@ -126,8 +145,37 @@ export class DestinationTracking implements FlowSink {
   }
 
   start(): void {
-    this.flusher = setInterval(() => void this.flush(REFRESH_MS), 1000);
+    let purged = Date.now();
+    this.flusher = setInterval(() => {
+      void this.flush(REFRESH_MS).then(() => {
+        if (Date.now() - purged < this.purgeEveryMs) return;
+        purged = Date.now();
+        return this.purgeExpired().then(
+          () => undefined,
+          (e: unknown) => this.logger.error({ err: e }, 'deleting expired session destinations failed; trying again in a minute'),
+        );
+      });
+    }, 1000);
     this.flusher.unref();
+  }
+
+  /**
+   * Deletes stored destinations last seen longer ago than tracking.destinationMaxAgeMinutes,
+   * as the book forgets them: a subscriber's destinations are kept for the destination
+   * check, not for ever. Returns how many rows went.
+   */
+  async purgeExpired(now = Date.now()): Promise<number> {
+    const dialect = this.store.dialect;
+    const cutoff = now - this.maxAgeMs;
+    let deleted = 0;
+    for (let batch = 0; batch < PURGE_BATCHES; batch++) {
+      const n = await purgeOlder[dialect].run(this.store.db, dialect, [cutoff]);
+      deleted += n;
+      if (n < PURGE_ROWS) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (deleted > 0) this.logger.info({ deleted, olderThan: new Date(cutoff).toISOString() }, 'expired session destinations deleted');
+    return deleted;
   }
 
   /** Starts a datagram's records, handed over one by one through `flow` (the decoder's sink). */
@@ -313,7 +361,7 @@ export class DestinationTracking implements FlowSink {
   async destinations(sessionId: string, now = Date.now()): Promise<DestinationEntry[]> {
     const inMemory = this.book.of(sessionId, now);
     if (inMemory.length > 0) return inMemory;
-    const rows = await this.store.db.selectFrom('session_destinations').selectAll().where('session_id', '=', sessionId).orderBy('last_seen', 'desc').limit(256).execute();
+    const rows = await this.store.db.selectFrom('session_destinations').selectAll().where('session_id', '=', sessionId).where('last_seen', '>=', now - this.maxAgeMs).orderBy('last_seen', 'desc').limit(256).execute();
     return rows.map((r) => ({ destination: r.destination, firstSeen: r.first_seen, lastSeen: r.last_seen, flows: r.flows }));
   }
 
