@@ -7,6 +7,10 @@ import { PortBlockLists } from './port-block-lists.ts';
 const NONE = -1;
 /** What `recentWinner` answers when the winner, if any, lies further back than the cell's two bindings. */
 const FURTHER_BACK = -2;
+/** Cells of `versionOf`: an address shares its cell's version with the others hashed there, which only costs them a lookup. */
+const CHANGE_BITS = 16;
+const CHANGE_CELLS = 1 << CHANGE_BITS;
+const changeCell = (address: number): number => Math.imul(address, 0x9e3779b1) >>> (32 - CHANGE_BITS);
 
 /**
  * Answers "who held address A (and source port P) at time T" over every binding, open and
@@ -43,6 +47,8 @@ export class BindingIndex {
   private added = 0;
   /** Bumped by every add, close and remove; see `version`. */
   private changes = 0;
+  /** `changes` when a binding of an IPv4 address hashed to the cell last changed; see `versionOf`. */
+  private readonly changedAt = new Float64Array(CHANGE_CELLS);
   /** The list of the binding `winner` or `wholeWinner` last returned, which saves reading it back. */
   private foundList = NONE;
 
@@ -66,6 +72,23 @@ export class BindingIndex {
     return this.changes;
   }
 
+  /**
+   * `version` for the bindings of one IPv4 address (its 32-bit value): moves whenever one
+   * of them is added, closed or removed, and otherwise only when those of another address
+   * sharing its cell do. Who held an address depends on its own bindings alone, so an
+   * answer cached with this stands while it has not moved, however busy RADIUS is with
+   * the other addresses (the global `version` moves with every one of them).
+   */
+  versionOf(address: number): number {
+    return this.changedAt[changeCell(address)]!;
+  }
+
+  /** Counts a change to the bindings of `key`. */
+  private changed(key: AddressKey): void {
+    this.changes++;
+    if (typeof key === 'number') this.changedAt[changeCell(key)] = this.changes;
+  }
+
   /** Adds an open (`end: null`) or closed binding. Throws ADDRESS_INVALID, or INTERNAL on a reused id or an impossible span. */
   add(b: Binding): void {
     const key = parseAddressKey(b.address);
@@ -78,7 +101,7 @@ export class BindingIndex {
     if (b.end !== null) checkEnd(b.id, b.start, b.end);
     if (this.rows.byId.find(b.id) !== NONE) throw fault(b.id, 'the id is already in the index');
 
-    this.changes++;
+    this.changed(key);
     const list = this.blocks.listFor(key, first, last, prefixLength);
     const slot = this.rows.add(b.id, b.sessionId, list, b.start, b.end ?? Infinity, this.added++);
     // After every binding that started no later: this one was added last.
@@ -92,7 +115,7 @@ export class BindingIndex {
     const slot = this.rows.byId.find(id);
     if (slot === NONE || this.rows.end(slot) !== Infinity) return false;
     checkEnd(id, this.rows.start(slot), end);
-    this.changes++;
+    this.changed(this.blocks.keyOf(this.rows.list(slot)));
     this.rows.setEnd(slot, end);
     this.refreshReach(this.rows.list(slot), this.positionOf(slot));
     return true;
@@ -102,8 +125,8 @@ export class BindingIndex {
   remove(id: string): boolean {
     const slot = this.rows.byId.find(id);
     if (slot === NONE) return false;
-    this.changes++;
     const list = this.rows.list(slot);
+    this.changed(this.blocks.keyOf(list));
     const at = this.positionOf(slot);
     if (!this.blocks.removeAt(list, at)) this.refreshReach(list, at);
     this.rows.release(slot);

@@ -9,10 +9,11 @@ const CELLS = 1 << CELL_BITS;
  * Who holds each IPv4 source address, as the binding index last answered, for the
  * collector's records: resolving a source cost ~0.4 µs a record (the lookup, then a
  * Binding with its ids decoded from bytes), and one exporter's records come from the same
- * few thousand addresses over and over. An answer is kept with the index's `version` and
- * the times it holds for, and is asked again once the index changed at all (a binding
- * added, closed or moved) or a record's time falls outside them: a binding that changes is
- * never attributed stale.
+ * few thousand addresses over and over. An answer is kept with the index's version of the
+ * address (`versionOf`) and the times it holds for, and is asked again once a binding of
+ * the address was added, closed or moved, or a record's time falls outside them: a binding
+ * that changes is never attributed stale. Changes to other addresses leave it standing,
+ * so a busy RADIUS server does not empty the table.
  */
 export class SourceHolders {
   private readonly addresses = new Float64Array(CELLS).fill(-1);
@@ -38,7 +39,7 @@ export class SourceHolders {
   holder(address: number, at: number): string | null | undefined {
     const cell = Math.imul(address, 0x9e3779b1) >>> (32 - CELL_BITS);
     this.cell = cell;
-    const version = this.index.version;
+    const version = this.index.versionOf(address);
     if (this.addresses[cell] === address && this.versions[cell] === version && at >= this.from[cell]! && at < this.until[cell]!) return this.sessions[cell]!;
     const found = this.index.stableHolder(address, at, this.span);
     if (found === undefined) return undefined;

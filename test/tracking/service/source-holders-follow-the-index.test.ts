@@ -53,8 +53,34 @@ describe('SourceHolders against the binding index', () => {
           }
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 3000 },
     );
+  });
+
+  it('keeps an answer while only other addresses change, as RADIUS changes them all the time', () => {
+    const index = new BindingIndex();
+    let asked = 0;
+    const stableHolder = index.stableHolder.bind(index);
+    index.stableHolder = (address, at, span) => {
+      asked++;
+      return stableHolder(address, at, span);
+    };
+    const holders = new SourceHolders(index);
+    const address = 0xc0000207; // 192.0.2.7
+    index.add({ id: 'bnd_a', sessionId: 'ses_ada', address: '192.0.2.7', start: 1000, end: null });
+    assert.equal(holders.holder(address, 5000), 'ses_ada');
+    assert.equal(asked, 1);
+    // A thousand log-ins and log-outs elsewhere in 198.51.100.0/24 and 203.0.113.0/24.
+    for (let i = 0; i < 1000; i++) {
+      const other = `${i % 2 ? '198.51.100' : '203.0.113'}.${(i >> 1) % 250}`;
+      index.add({ id: `bnd_o${i}`, sessionId: `ses_o${i}`, address: other, start: 2000 + i, end: null });
+      index.close(`bnd_o${i}`, 2500 + i);
+      assert.equal(holders.holder(address, 5000 + i), 'ses_ada');
+    }
+    // Another address may share the version's cell and cost a lookup now and then; most must not.
+    assert.ok(asked < 20, `${asked} lookups for 1,000 records of an address nobody changed`);
+    index.close('bnd_a', 5200);
+    assert.equal(holders.holder(address, 5300), undefined, 'its own change is seen at once');
   });
 
   it('is asked again once a session closes, or its address goes to another subscriber, between two records', () => {
@@ -71,6 +97,8 @@ describe('SourceHolders against the binding index', () => {
     assert.equal(holders.holder(address, 6000), 'ses_bea');
     assert.equal(holders.holder(address, 5000), 'ses_ada');
     // Moved: the whole binding goes elsewhere (removed, added again on another address).
+    // Asked just before, at a time the answer covers: the move must not leave it standing.
+    assert.equal(holders.holder(address, 6000), 'ses_bea');
     index.remove('bnd_b');
     index.add({ id: 'bnd_b', sessionId: 'ses_bea', address: '192.0.2.8', start: 5500, end: null });
     assert.equal(holders.holder(address, 6000), undefined);
