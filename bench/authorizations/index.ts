@@ -11,6 +11,9 @@ import { availableParallelism, loadavg } from 'node:os';
 import { commandCpuSeconds, cpuSeconds } from '../radius/process-usage.ts';
 import { createInterface } from 'node:readline';
 import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 const args = process.argv.slice(2);
 const profileAt = args.indexOf('--cpu-prof');

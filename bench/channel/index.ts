@@ -8,6 +8,9 @@ import { availableParallelism, loadavg } from 'node:os';
 import { PROVIDER, SHOP, EAVESDROPPER, world, type World } from '../../test/support/channel-world.ts';
 import type { TestDialect } from '../../test/support/databases.ts';
 import { ensureDebianPeers } from '../../scripts/debian-peers.js';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 // Before test/support/kamailio.ts looks for the binary.
 ensureDebianPeers({ kamailio: 'kamailio' });

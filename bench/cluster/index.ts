@@ -20,6 +20,9 @@ import { RestartableGateway } from '../../test/support/restartable-gateway.ts';
 import { ephemeralPorts } from '../../test/support/spawn-gateway.ts';
 import { futureExpiry, testCardNumber } from '../../test/support/test-cards.ts';
 import { runLoad, writeRequestFiles } from '../radius/radclient-load.ts';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 const seconds = Number(process.argv[2] ?? 5);
 const SHOPPERS = 48;

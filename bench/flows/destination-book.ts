@@ -6,6 +6,9 @@
 // Prints the median of PASSES passes over a fresh book, in µs a record (drains included).
 import { DestinationBook } from '../../src/tracking/service/destination-book.ts';
 import { generator } from './flow-replay.ts';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 const RECORDS = Number(process.argv[2] ?? 1_440_000);
 const PASSES = Number(process.argv[3] ?? 5);

@@ -19,6 +19,9 @@ import { startNfacctd } from './nfacctd-peer.ts';
 import { startNfcapd } from './nfcapd-peer.ts';
 import { replayInto, type ReplayOutcome } from './replay-sender.ts';
 import { startSideband } from './sideband-side.ts';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 const SUBSCRIBERS = 1000;
 const MESSAGES = 60_000;

@@ -19,6 +19,9 @@ import type { ResolutionFigures } from './resolution-phase.ts';
 import { ChildLines, exited, type ServerUnderTest } from './server-under-test.ts';
 import { startSideband } from './sideband-process.ts';
 import { ensureDebianPeers } from '../../scripts/debian-peers.js';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

@@ -6,6 +6,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BindingIndex } from '../../src/core/resolution/binding-index.ts';
 import { dotted, id, int, random } from './binding-data.ts';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 const BINDINGS = 1_000_000;
 const CGNAT_SHARE = 0.3;

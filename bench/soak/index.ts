@@ -17,6 +17,9 @@ import { MerchantLoad } from './merchant-load.ts';
 import { RadiusSessions } from './radius-sessions.ts';
 import type { Ready } from './soak-gateway.ts';
 import { Tally } from './tally.ts';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

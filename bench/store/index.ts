@@ -4,6 +4,9 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { appendAudit } from '../../src/store/audit-log.ts';
 import { testContext } from '../../test/support/contexts.ts';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 console.log(`machine ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 

@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { openRecord, sealRecord } from '../../src/vault/envelope.ts';
 import { testContext } from '../../test/support/contexts.ts';
 import { testCardNumber } from '../../test/support/test-cards.ts';
+import { answerHelp } from '../usage.ts';
+
+answerHelp(import.meta.url);
 
 console.log(`machine ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
