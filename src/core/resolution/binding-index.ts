@@ -45,7 +45,7 @@ export class BindingIndex {
   /** Each list holds binding slots in order of (start, seq). */
   private readonly blocks: PortBlockLists;
   private added = 0;
-  /** Bumped by every add, close and remove; see `version`. */
+  /** Counts every add, close and remove: the stamps of `versionOf`. */
   private changes = 0;
   /** `changes` when a binding of an IPv4 address hashed to the cell last changed; see `versionOf`. */
   private readonly changedAt = new Float64Array(CHANGE_CELLS);
@@ -64,20 +64,11 @@ export class BindingIndex {
   }
 
   /**
-   * Moves on every change to the bindings (add, close, remove; a binding moved is removed
-   * and added): an answer cached with the version it was read at stands while this has not
-   * moved, and is read again once it has.
-   */
-  get version(): number {
-    return this.changes;
-  }
-
-  /**
-   * `version` for the bindings of one IPv4 address (its 32-bit value): moves whenever one
-   * of them is added, closed or removed, and otherwise only when those of another address
-   * sharing its cell do. Who held an address depends on its own bindings alone, so an
-   * answer cached with this stands while it has not moved, however busy RADIUS is with
-   * the other addresses (the global `version` moves with every one of them).
+   * A version of the bindings of one IPv4 address (its 32-bit value): moves whenever one
+   * of them is added, closed or removed (a binding moved is removed and added), and
+   * otherwise only when those of another address sharing its cell do. Who held an address
+   * depends on its own bindings alone, so an answer cached with this stands while it has
+   * not moved, however busy RADIUS is with the other addresses.
    */
   versionOf(address: number): number {
     return this.changedAt[changeCell(address)]!;
@@ -164,7 +155,7 @@ export class BindingIndex {
 
   /**
    * `resolve` of an IPv4 address (its 32-bit value) at `at`, with how long the answer
-   * stands, for a caller that caches it by `version`:
+   * stands, for a caller that caches it by `versionOf`:
    * - the session id of the binding that held the address at `at`, `span` set to the
    *   times [span[0], span[1]) at which `resolve` answers that binding for any port or none;
    * - null when no binding ever held any part of the address: `resolve` answers nothing at

@@ -111,6 +111,9 @@ export class DestinationTracking implements FlowSink {
   private readonly maxPendingWrites: number;
   private readonly maxAgeMs: number;
   private readonly purgeEveryMs: number;
+  private purgedAt = 0;
+  private purging: Promise<void> | null = null;
+  private stopping = false;
   /** Rows whose write failed, by session and destination, to be written with the next flush. */
   private pendingWrites = new Map<string, DrainedEntry>();
   private readonly texts = new CanonicalTexts();
@@ -145,18 +148,19 @@ export class DestinationTracking implements FlowSink {
   }
 
   start(): void {
-    let purged = Date.now();
-    this.flusher = setInterval(() => {
-      void this.flush(REFRESH_MS).then(() => {
-        if (Date.now() - purged < this.purgeEveryMs) return;
-        purged = Date.now();
-        return this.purgeExpired().then(
-          () => undefined,
-          (e: unknown) => this.logger.error({ err: e }, 'deleting expired session destinations failed; trying again in a minute'),
-        );
-      });
-    }, 1000);
+    this.purgedAt = Date.now();
+    this.flusher = setInterval(() => void this.tick(), 1000);
     this.flusher.unref();
+  }
+
+  /** The timer's work: the flush, then, once per purgeEveryMs, the purge (one at a time; `stop` waits for it). */
+  private async tick(): Promise<void> {
+    await this.flush(REFRESH_MS);
+    if (this.purging || this.stopping || Date.now() - this.purgedAt < this.purgeEveryMs) return;
+    this.purgedAt = Date.now();
+    this.purging = this.purgeExpired()
+      .then(() => undefined, (e: unknown) => this.logger.error({ err: e }, 'deleting expired session destinations failed; trying again in a minute'))
+      .finally(() => (this.purging = null));
   }
 
   /**
@@ -379,7 +383,9 @@ export class DestinationTracking implements FlowSink {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.flusher) clearInterval(this.flusher);
+    await this.purging;
     await this.flush();
   }
 }

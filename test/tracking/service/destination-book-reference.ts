@@ -1,24 +1,7 @@
 // The destination book as it was at 6dee75b (its changed entries in a Set), kept as the
 // model the property test holds the current book to: the same rows drained, the same
-// destinations read, the same sizes.
-/**
- * The destinations each session contacted, newest first: the seed's table 200, where the
- * last one is the "referential address". In memory and bounded three ways: destinations
- * per session (oldest dropped), age, and sessions per exporter, each exporter with its
- * own quota so that a flood from one cannot evict what the others reported.
- */
-export interface DestinationEntry {
-  destination: string;
-  firstSeen: number;
-  lastSeen: number;
-  flows: number;
-}
-
-export interface DestinationLimits {
-  perSession: number;
-  maxAgeMs: number;
-  sessionsPerExporter: number;
-}
+// destinations read, the same sizes. It shares the book's types, not its code.
+import type { DestinationEntry, DestinationLimits } from '../../../src/tracking/service/destination-book.ts';
 
 /**
  * One session's destinations. `referenced`: touched since the eviction clock last passed
