@@ -49,16 +49,24 @@ export class DecodeContext {
 
   /** The exporter's domain from the cache; undefined (and the cause counted) when a limit refused it. */
   domain(version: ExportVersion, id: number): ObservationDomain | undefined {
-    const domain = this.state.cache.domain(this.exporter, this.standing, version, id, this.receivedAt, (displaced) => {
-      this.drop('exporter-displaced');
-      const sets = this.state.held.discard(displaced);
-      if (sets > 0) this.drop('held-set-displaced', sets);
-    });
+    const domain = this.state.cache.domain(this.exporter, this.standing, version, id, this.receivedAt, this);
     if (typeof domain !== 'string') return domain;
     this.drop(domain);
     return undefined;
   }
 
-  /** For HeldDataSets: the lowest-ranked exporter below this one that holds something. */
-  readonly lowerRanked = (holds: (exporter: string) => boolean): string | undefined => this.state.cache.lowestBelow(this.exporter, holds);
+  /** For TemplateCache.domain: another exporter's state made room for this one's; what else it kept goes too. */
+  exporterDisplaced(displaced: string): void {
+    this.drop('exporter-displaced');
+    const sets = this.state.held.discard(displaced);
+    if (sets > 0) this.drop('held-set-displaced', sets);
+  }
+
+  /**
+   * For HeldDataSets: the lowest-ranked exporter below this one that holds something. A
+   * getter, so that the closure is made only for a datagram that holds a set, not for each.
+   */
+  get lowerRanked(): (holds: (exporter: string) => boolean) => string | undefined {
+    return (holds) => this.state.cache.lowestBelow(this.exporter, holds);
+  }
 }

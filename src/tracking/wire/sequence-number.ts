@@ -43,11 +43,7 @@ const ahead = (sequence: number, from: number): number => (sequence - from) | 0;
  */
 export function trackSequence(state: SequenceState, sequence: number, units: number | undefined): number {
   const next = units === undefined ? -1 : (sequence + units) >>> 0;
-  const startAgain = (): number => {
-    Object.assign(state, { expected: next, confirmed: false, jump: null });
-    return 0;
-  };
-  if (state.expected < 0) return startAgain();
+  if (state.expected < 0) return startAgain(state, next);
   if (ahead(sequence, state.expected) === 0) {
     state.expected = next;
     state.confirmed = next >= 0;
@@ -61,7 +57,7 @@ export function trackSequence(state: SequenceState, sequence: number, units: num
   }
   const jump = state.jump;
   // A jump whose records could not be counted cannot be followed: take this message as the start.
-  if (jump !== null && jump.next < 0) return startAgain();
+  if (jump !== null && jump.next < 0) return startAgain(state, next);
   if (jump !== null) {
     const past = ahead(sequence, jump.next);
     if (past >= 0 && past < RESTART_JUMP) {
@@ -73,5 +69,13 @@ export function trackSequence(state: SequenceState, sequence: number, units: num
     }
   }
   state.jump = { sequence, next };
+  return 0;
+}
+
+/** Takes this message as the stream's start: no loss counted. A function, not a closure made per message. */
+function startAgain(state: SequenceState, next: number): number {
+  state.expected = next;
+  state.confirmed = false;
+  state.jump = null;
   return 0;
 }

@@ -49,14 +49,14 @@ export class TemplateCache {
    * registered by name finds room by displacing the lowest-ranked one, whose name goes to
    * `displaced` so that what else is kept for it can go too.
    */
-  domain(exporter: string, standing: ExporterStanding, version: ExportVersion, id: number, now: number, displaced?: (exporter: string) => void): ObservationDomain | 'exporter-limit' | 'domain-limit' {
+  domain(exporter: string, standing: ExporterStanding, version: ExportVersion, id: number, now: number, displaced?: { exporterDisplaced(exporter: string): void }): ObservationDomain | 'exporter-limit' | 'domain-limit' {
     let entry = this.#exporters.get(exporter);
     if (entry === undefined) {
       if (this.#exporters.size >= this.#limits.maxExporters) {
         const victim = this.#ranking.lowestBelow(standing, Number.POSITIVE_INFINITY, () => true);
         if (victim === undefined) return 'exporter-limit';
         this.#forget(victim);
-        displaced?.(victim.name);
+        displaced?.exporterDisplaced(victim.name);
       }
       entry = { name: exporter, domains: new Map(), templateCount: 0, standing, arrival: this.#ranking.nextArrival(), removed: false };
       this.#exporters.set(exporter, entry);
