@@ -1,3 +1,4 @@
+import { u16, u32 } from './big-endian.ts';
 import type { DecodeContext } from './decode-context.ts';
 import { ipv6MappedV4, type FlowView } from './flow-view.ts';
 import { Encoding, Slot, SLOT_COUNT } from './information-element.ts';
@@ -87,16 +88,6 @@ function readValue(bytes: Buffer, at: number, length: number, slot: number, enco
       return;
     }
   }
-}
-
-// Big-endian reads without Buffer's argument checks (a third of the reading here): every
-// offset was checked against the record's bounds before a value is read.
-function u32(bytes: Buffer, at: number): number {
-  return bytes[at]! * 0x100_0000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
-}
-
-function u16(bytes: Buffer, at: number): number {
-  return (bytes[at]! << 8) | bytes[at + 1]!;
 }
 
 /** RFC 7011 §6.2 reduced-size encoding: an unsigned integer in 1 to 8 octets. */
