@@ -7,6 +7,13 @@ import { receiveQueue } from './udp-receive-queue.ts';
 export interface Receiver {
   readonly port: number;
   readonly pids: readonly number[];
+  /**
+   * For a collector that writes what it counted later (Sideband's once-a-second flush):
+   * resolves once it has taken `datagrams` datagrams, or gone quiet short of them, and
+   * written everything. The replay's time then ends there, the final write included,
+   * rather than at the receiver's last busy moment.
+   */
+  readonly settle?: (datagrams: number) => Promise<void>;
 }
 
 export interface ReplayLimits {
@@ -77,7 +84,12 @@ export async function replayInto(receiver: Receiver, datagrams: readonly Buffer[
     }
     let lastBusy = now();
     let cpu = cpuSeconds(receiver.pids);
-    while (now() - lastBusy < QUIET_MS && now() < limits.deadline) {
+    if (receiver.settle) {
+      await receiver.settle(sent);
+      lastBusy = now();
+      cpu = cpuSeconds(receiver.pids);
+    }
+    while (!receiver.settle && now() - lastBusy < QUIET_MS && now() < limits.deadline) {
       await sleep(SAMPLE_MS);
       const c = cpuSeconds(receiver.pids);
       if (c > cpu || queueNow().queued > 0) lastBusy = now();

@@ -3,9 +3,14 @@
 // throwaway SQLite database (under $TMPDIR, which the driver owns and removes), registers
 // 127.0.0.1 as an exporter, opens one session per subscriber, prints one JSON line
 // ({ ipfix, operatorHttp, addresses, provisionSeconds }) and serves until SIGTERM or its
-// stdin closes (so that it never outlives a driver that died).
+// stdin closes (so that it never outlives a driver that died). A line `settle N` on stdin
+// waits until N datagrams have been decoded (or none came for QUIET_MS), writes every
+// destination changed (the final flush), then prints `settled`.
 //   node -C sideband-source --import tsx bench/flows/sideband-collector.ts SUBSCRIBERS
+import { createInterface } from 'node:readline';
 import { startTestGateway } from '../../test/support/test-gateway.ts';
+
+const QUIET_MS = 300;
 
 const subscribers = Number(process.argv[2]);
 if (!Number.isInteger(subscribers) || subscribers < 1) {
@@ -19,7 +24,18 @@ const stop = (): Promise<void> => (stopping ??= t.dispose().finally(() => proces
 process.once('SIGTERM', () => void stop());
 process.once('SIGINT', () => void stop());
 process.stdin.on('end', () => void stop());
-process.stdin.resume();
+
+let datagrams = 0;
+let lastDatagram = 0;
+async function settle(expected: number): Promise<void> {
+  while (datagrams < expected && Date.now() - lastDatagram < QUIET_MS) await new Promise((r) => setTimeout(r, 1));
+  await t.gateway.tracking.flush();
+  process.stdout.write('settled\n');
+}
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const [command, n] = line.split(' ');
+  if (command === 'settle') settle(Number(n)).catch((e) => console.error(e));
+});
 
 try {
   const began = process.hrtime.bigint();
@@ -39,6 +55,10 @@ try {
     if (unit) addresses.push(unit.address);
   }
   const provisionSeconds = Number(process.hrtime.bigint() - began) / 1e9;
+  t.gateway.flows!.on('datagram', () => {
+    datagrams++;
+    lastDatagram = Date.now();
+  });
   const { ipfix, operatorHttp } = t.gateway.listen;
   process.stdout.write(JSON.stringify({ ipfix, operatorHttp, addresses, provisionSeconds }) + '\n');
 } catch (e) {

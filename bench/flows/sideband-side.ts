@@ -50,8 +50,23 @@ export async function startSideband(subscribers: number, tmp: string, cpuProfile
   const before = await metrics();
   const collector: CollectorUnderTest = {
     name: 'Sideband',
-    work: 'decode, find the exporter, resolve the source to the session whose binding held it, record (session, destination) in memory; changes to SQLite once a second',
-    receiver: { port: Number(ready.ipfix.split(':').pop()), pids: [child.pid!] },
+    work: 'decode, find the exporter, resolve the source to the session whose binding held it, record (session, destination) in memory; changes to SQLite once a second, and the final write of every change once the replay is taken',
+    receiver: {
+      port: Number(ready.ipfix.split(':').pop()),
+      pids: [child.pid!],
+      async settle(datagrams) {
+        const settled = new Promise<void>((resolve) => {
+          const onLine = (line: string): void => {
+            if (line !== 'settled') return;
+            lines.off('line', onLine);
+            resolve();
+          };
+          lines.on('line', onLine);
+        });
+        child.stdin!.write(`settle ${datagrams}\n`);
+        await settled;
+      },
+    },
     async finish() {
       const after = await metrics();
       const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
