@@ -16,7 +16,12 @@ const smallLimits = { maxExporters: 4, maxDomainsPerExporter: 3, maxTemplatesPer
 function decodeSafely(decoder: FlowDecoder, datagram: Buffer, exporter = '198.51.100.1', at = NOW): void {
   const result = decoder.decode(datagram, exporter, at);
   assert.equal(result.dropped['decoder-fault'], undefined);
-  for (const r of result.records) assert.ok(typeof r.sourceAddress === 'string' && Number.isFinite(r.start) && Number.isFinite(r.octets));
+  // The record loops read without Buffer's bounds checks (big-endian.ts): a read past the
+  // bytes would come out as NaN or a missing address here, not as a thrown RangeError.
+  for (const r of result.records) {
+    assert.ok(typeof r.sourceAddress === 'string' && typeof r.destinationAddress === 'string', 'both addresses');
+    for (const n of [r.start, r.end, r.octets, r.packets, r.sourcePort, r.destinationPort, r.protocol]) assert.ok(Number.isFinite(n) && n >= 0, `finite, not negative: ${n}`);
+  }
 }
 
 function assertWithinLimits(decoder: FlowDecoder): void {
