@@ -88,12 +88,13 @@ export async function replayInto(receiver: Receiver, datagrams: readonly Buffer[
       await receiver.settle(sent);
       lastBusy = now();
       cpu = cpuSeconds(receiver.pids);
-    }
-    while (!receiver.settle && now() - lastBusy < QUIET_MS && now() < limits.deadline) {
-      await sleep(SAMPLE_MS);
-      const c = cpuSeconds(receiver.pids);
-      if (c > cpu || queueNow().queued > 0) lastBusy = now();
-      cpu = c;
+    } else {
+      while (now() - lastBusy < QUIET_MS && now() < limits.deadline) {
+        await sleep(SAMPLE_MS);
+        const c = cpuSeconds(receiver.pids);
+        if (c > cpu || queueNow().queued > 0) lastBusy = now();
+        cpu = c;
+      }
     }
     return {
       sent,

@@ -47,7 +47,7 @@ export class TemplateCache {
   /**
    * The exporter's domain, created when new unless that would pass a limit. A new exporter
    * registered by name finds room by displacing the lowest-ranked one, whose name goes to
-   * `displaced` so that what else is kept for it can go too.
+   * `displaced.exporterDisplaced` so that what else is kept for it can go too.
    */
   domain(exporter: string, standing: ExporterStanding, version: ExportVersion, id: number, now: number, displaced?: { exporterDisplaced(exporter: string): void }): ObservationDomain | 'exporter-limit' | 'domain-limit' {
     let entry = this.#exporters.get(exporter);
