@@ -7,6 +7,8 @@ import { IDEMPOTENCY_LEASE_MS, IdempotencyKeys, type IdempotencyClaim } from '..
 import type { CreateAuthorization, MerchantRow } from '../../src/certification/authorization/authorization-service.ts';
 import type { AuthorizationRow } from '../../src/certification/authorization/authorization-record.ts';
 import { merchantView } from '../../src/certification/authorization/authorization-record.ts';
+import type { DurableWrites } from '../../src/store/durable-writes.ts';
+import type { Tx } from '../../src/store/open-store.ts';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 
@@ -186,6 +188,47 @@ for (const dialect of dialects) {
         await assertDecided(subscriberId, purchased.row, key);
       });
     }
+
+    for (const [path, rule, capture] of [['committing on its own', null, 'manual'], ['in the spending rule\'s transaction', 600, 'manual'], ['statement by statement', null, 'automatic']] as const) {
+      it(`the subscriber suspended while the decision waits for them: declined SUBSCRIBER_NOT_ACTIVE, not SPENDING_LIMIT_EXCEEDED, nothing held (${path})`, async () => {
+        const login = `suspended-${randomUUID().slice(0, 8)}`;
+        const { address, subscriberId } = await shopper(m, login, { spendingLimit: 10_000, autoApproveLimit: 1_000_000 });
+        if (rule !== null) await m.t.gateway.context.subscribers.setLimit(subscriberId, { spentSessionSeconds: rule });
+        const key = `k-${login}`;
+        const claim = await claimOf(key);
+        const { purchased, waited } = await whileHeld(
+          [`update subscribers set status = 'suspended' where id = '${subscriberId}'`],
+          [],
+          () => outcomeOf(service().create(merchant, purchaseOf(address, 2_500, capture), claim)),
+        );
+        assert.ok(waited, 'the decision waited for the subscriber');
+        assert.ok(purchased.ok);
+        assert.deepEqual([purchased.row.status, purchased.row.reason], ['declined', 'SUBSCRIBER_NOT_ACTIVE']);
+        assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'nothing held');
+        await assertDecided(subscriberId, purchased.row, key);
+      });
+    }
+
+    it('a suspension that lands between the purchase\'s read and its hold\'s transaction (statement by statement): declined SUBSCRIBER_NOT_ACTIVE', async () => {
+      // On SQLite whileHeld commits the change before the purchase reads anything; here the
+      // change is made at the start of the hold's own transaction instead, after the read.
+      const login = `suspended-late-${randomUUID().slice(0, 8)}`;
+      const { address, subscriberId } = await shopper(m, login, { spendingLimit: 10_000, autoApproveLimit: 1_000_000 });
+      const writes = (service() as unknown as { writes: DurableWrites }).writes;
+      const run = writes.run.bind(writes);
+      writes.run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
+        run(async (tx) => {
+          await sql`update subscribers set status = 'suspended' where id = ${subscriberId}`.execute(tx);
+          return work(tx);
+        });
+      try {
+        const declined = await service().create(merchant, purchaseOf(address, 2_500, 'automatic'));
+        assert.deepEqual([declined.status, declined.reason], ['declined', 'SUBSCRIBER_NOT_ACTIVE']);
+      } finally {
+        writes.run = run;
+      }
+      assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'nothing held');
+    });
 
     it('a spending rule set while the decision waits for the subscriber (read as none) still queues the session\'s limit', async () => {
       const login = `rule-late-${randomUUID().slice(0, 8)}`;

@@ -65,6 +65,17 @@ const reserveSpending = new PreparedStatement<SpendingState>(RESERVE_SPENDING);
 
 const insertAuthorization = new PreparedInsert<AuthorizationRow>('authorizations', AUTHORIZATION_COLUMNS);
 
+/**
+ * Why the hold's conditional UPDATE (RESERVE_SPENDING) matched no row: the subscriber was
+ * active when the purchase read them, so either the limit, or a suspension or closing
+ * committed in between (an operator, the prepaid rules, another gateway), which the
+ * merchant must hear as such rather than as a spent limit. Read only on this path.
+ */
+async function holdRefusal(db: Db | Tx, subscriberId: string): Promise<ErrorCode> {
+  const subscriber = await db.selectFrom('subscribers').select('status').where('id', '=', subscriberId).executeTakeFirst();
+  return subscriber?.status === 'active' ? 'SPENDING_LIMIT_EXCEEDED' : 'SUBSCRIBER_NOT_ACTIVE';
+}
+
 export interface MerchantRow {
   id: string;
   status: string;
@@ -169,7 +180,7 @@ export class AuthorizationService {
     const row: AuthorizationRow = { ...base, status, reason: pending ? 'CONFIRMATION_REQUIRED' : null, expires_at: now + (pending ? this.policy.confirmationMs : this.policy.captureWindowMs) };
     const held = await (this.oneStatementDecides(row, card, input) ? this.decideInOneStatement(row, check.mode, claim, subscriber.spent_session_seconds !== null) : this.writes.run(async (tx): Promise<{ row: AuthorizationRow } | { refused: ErrorCode }> => {
       const spending = await reserveSpending.first(tx, this.store.dialect, [input.amount, now, subscriberId, input.amount]);
-      if (!spending) return { refused: 'SPENDING_LIMIT_EXCEEDED' };
+      if (!spending) return { refused: await holdRefusal(tx, subscriberId) };
       if (card) {
         let credit = tx.updateTable('cards').set((eb) => ({ credit_used: eb('credit_used', '+', input.amount) })).where('id', '=', card.id).where('status', '=', 'active');
         if (creditLimit !== null) credit = credit.where((eb) => eb(eb('credit_used', '+', input.amount), '<=', creditLimit));
@@ -246,7 +257,7 @@ export class AuthorizationService {
       // The disconnects the rule queues when this hold spends the rest commit with the hold.
       this.store.db.transaction().execute(async (tx) => {
         const decided = await decide(tx, true);
-        if (decided === 'refused' || decided === 'rule') return { refused: 'SPENDING_LIMIT_EXCEEDED' as const };
+        if (decided === 'refused' || decided === 'rule') return { refused: await holdRefusal(tx, row.subscriber_id) };
         await queueSpendingRule(tx, row.subscriber_id, rule, decided);
         return { row };
       });
@@ -256,7 +267,7 @@ export class AuthorizationService {
     // (it has nowhere to write the rule's requests): decided again in a transaction.
     const decided = await decide(this.store.db, false);
     if (decided === 'rule') return inTransaction();
-    if (decided === 'refused') return { refused: 'SPENDING_LIMIT_EXCEEDED' };
+    if (decided === 'refused') return { refused: await holdRefusal(this.store.db, row.subscriber_id) };
     return { row };
   }
 
