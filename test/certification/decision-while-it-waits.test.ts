@@ -11,6 +11,7 @@ import type { DurableWrites } from '../../src/store/durable-writes.ts';
 import type { Tx } from '../../src/store/open-store.ts';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
+import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
 
 // A PostgreSQL provider-bill purchase is decided by one data-modifying WITH
 // (decision-statement.ts). Its sub-statements share one snapshot; only a locking clause or
@@ -19,7 +20,9 @@ import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-
 // connection while the statement runs, change it, commit, and check that the decision
 // answers by the change, as the statement-by-statement path (and SQLite, where the change
 // simply commits first) does. On SQLite the same change is committed before the purchase:
-// the answers must be the same.
+// the answers must be the same. A change that lands after the purchase's reads but before
+// its hold (a suspension, a card removed) is made at the start of the hold's own
+// transaction, on both databases.
 
 type Outcome = { ok: true; row: AuthorizationRow } | { ok: false; code: string };
 
@@ -228,6 +231,25 @@ for (const dialect of dialects) {
         writes.run = run;
       }
       assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'nothing held');
+    });
+
+    it('a card removed between the purchase\'s read and its hold\'s transaction: declined NO_CARD_ON_FILE, not CREDIT_LIMIT_EXCEEDED, the spending hold given back', async () => {
+      const login = `card-gone-${randomUUID().slice(0, 8)}`;
+      const { address, subscriberId } = await shopper(m, login, { spendingLimit: 10_000, autoApproveLimit: 1_000_000, card: { number: testCardNumber(41), expiry: futureExpiry(), creditLimit: 100_000 } });
+      const writes = (service() as unknown as { writes: DurableWrites }).writes;
+      const run = writes.run.bind(writes);
+      writes.run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
+        run(async (tx) => {
+          await sql`update cards set status = 'removed' where subscriber_id = ${subscriberId}`.execute(tx);
+          return work(tx);
+        });
+      try {
+        const declined = await service().create(merchant, { ...purchaseOf(address, 2_500), settlement: 'card' });
+        assert.deepEqual([declined.status, declined.reason], ['declined', 'NO_CARD_ON_FILE']);
+      } finally {
+        writes.run = run;
+      }
+      assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'the spending hold given back');
     });
 
     it('a spending rule set while the decision waits for the subscriber (read as none) still queues the session\'s limit', async () => {

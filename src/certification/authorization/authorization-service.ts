@@ -189,7 +189,9 @@ export class AuthorizationService {
           // Given back in this transaction rather than by throwing: the transaction may be
           // shared with other purchases (durable-writes.ts), and a refusal is no failure.
           await tx.updateTable('subscribers').set((eb) => ({ amount_used: eb('amount_used', '-', input.amount) })).where('id', '=', subscriberId).execute();
-          return { refused: 'CREDIT_LIMIT_EXCEEDED' };
+          // The card was active when read: its credit, or its removal committed in between.
+          const still = await tx.selectFrom('cards').select('status').where('id', '=', card.id).executeTakeFirst();
+          return { refused: still?.status === 'active' ? 'CREDIT_LIMIT_EXCEEDED' : 'NO_CARD_ON_FILE' };
         }
       }
       await insertAuthorization.run(tx, this.store.dialect, row);
