@@ -289,10 +289,14 @@ export class DestinationTracking implements FlowSink {
    * before. A failed write is logged and counted and its rows kept for the next flush
    * (merged with what was drained since: see takePending), up to maxPendingWrites.
    * The timer's flushes leave an entry whose last contact merely moved forward for a
-   * later one (DestinationBook.drain); an explicit flush writes everything changed.
+   * later one (DestinationBook.drain); an explicit flush writes everything changed,
+   * after the flush already running, if any.
    */
   flush(refreshMs = 0): Promise<void> {
-    if (this.flushing) return this.flushing;
+    // One at a time; a flush asked for while one runs starts after it, so that what was
+    // counted meanwhile (and what that flush's refreshMs left) is written too: a final
+    // flush (stop) that returned the timer's would have left those rows unwritten.
+    if (this.flushing) return this.flushing.then(() => this.flush(refreshMs));
     const changed = this.takePending(this.book.drain(refreshMs));
     if (changed.length === 0) return Promise.resolve();
     this.flushing = (async () => {
