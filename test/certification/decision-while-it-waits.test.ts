@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -233,24 +233,34 @@ for (const dialect of dialects) {
       assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'nothing held');
     });
 
-    it('a card removed between the purchase\'s read and its hold\'s transaction: declined NO_CARD_ON_FILE, not CREDIT_LIMIT_EXCEEDED, the spending hold given back', async () => {
-      const login = `card-gone-${randomUUID().slice(0, 8)}`;
-      const { address, subscriberId } = await shopper(m, login, { spendingLimit: 10_000, autoApproveLimit: 1_000_000, card: { number: testCardNumber(41), expiry: futureExpiry(), creditLimit: 100_000 } });
-      const writes = (service() as unknown as { writes: DurableWrites }).writes;
-      const run = writes.run.bind(writes);
-      writes.run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
-        run(async (tx) => {
-          await sql`update cards set status = 'removed' where subscriber_id = ${subscriberId}`.execute(tx);
-          return work(tx);
-        });
-      try {
-        const declined = await service().create(merchant, { ...purchaseOf(address, 2_500), settlement: 'card' });
-        assert.deepEqual([declined.status, declined.reason], ['declined', 'NO_CARD_ON_FILE']);
-      } finally {
-        writes.run = run;
-      }
-      assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'the spending hold given back');
-    });
+    for (const settlement of ['card', 'merchant_bill'] as const) {
+      const reason = settlement === 'card' ? 'NO_CARD_ON_FILE' : 'MERCHANT_BILLING_NOT_ALLOWED';
+      it(`a card removed between the purchase's read and its hold's transaction (${settlement}): declined ${reason}, as after the removal, not CREDIT_LIMIT_EXCEEDED; the spending hold given back`, async () => {
+        const login = `card-gone-${randomUUID().slice(0, 8)}`;
+        const { address, subscriberId } = await shopper(m, login, { spendingLimit: 10_000, autoApproveLimit: 1_000_000, card: { number: testCardNumber(settlement === 'card' ? 41 : 42), expiry: futureExpiry(), creditLimit: 100_000 } });
+        if (settlement === 'merchant_bill') {
+          await m.t.gateway.context.subscribers.setLimit(subscriberId, { releaseToMerchant: true });
+          const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+          await m.t.gateway.context.merchants.addKey(m.merchantId, { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), use: 'enc', keyId: `enc-${login}` });
+        }
+        const writes = (service() as unknown as { writes: DurableWrites }).writes;
+        const run = writes.run.bind(writes);
+        writes.run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
+          run(async (tx) => {
+            await sql`update cards set status = 'removed' where subscriber_id = ${subscriberId}`.execute(tx);
+            return work(tx);
+          });
+        try {
+          const declined = await service().create(merchant, { ...purchaseOf(address, 2_500), settlement });
+          assert.deepEqual([declined.status, declined.reason], ['declined', reason]);
+        } finally {
+          writes.run = run;
+        }
+        assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'the spending hold given back');
+        const after = await service().create(merchant, { ...purchaseOf(address, 2_500), settlement });
+        assert.deepEqual([after.status, after.reason], ['declined', reason], 'the same answer as a purchase made after the removal');
+      });
+    }
 
     it('a spending rule set while the decision waits for the subscriber (read as none) still queues the session\'s limit', async () => {
       const login = `rule-late-${randomUUID().slice(0, 8)}`;

@@ -189,9 +189,10 @@ export class AuthorizationService {
           // Given back in this transaction rather than by throwing: the transaction may be
           // shared with other purchases (durable-writes.ts), and a refusal is no failure.
           await tx.updateTable('subscribers').set((eb) => ({ amount_used: eb('amount_used', '-', input.amount) })).where('id', '=', subscriberId).execute();
-          // The card was active when read: its credit, or its removal committed in between.
+          // The card was active when read: its credit, or its removal committed in between,
+          // answered as a purchase made after the removal is (step 3).
           const still = await tx.selectFrom('cards').select('status').where('id', '=', card.id).executeTakeFirst();
-          return { refused: still?.status === 'active' ? 'CREDIT_LIMIT_EXCEEDED' : 'NO_CARD_ON_FILE' };
+          return { refused: still?.status === 'active' ? 'CREDIT_LIMIT_EXCEEDED' : settlement === 'merchant_bill' ? 'MERCHANT_BILLING_NOT_ALLOWED' : 'NO_CARD_ON_FILE' };
         }
       }
       await insertAuthorization.run(tx, this.store.dialect, row);
