@@ -100,7 +100,7 @@ function printSummary(replay: FlowReplay, decoded: { seconds: number; records: n
   for (const r of table) console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   console.log('');
   console.log(`sent: records in the datagrams sent, of ${int(replay.records)}. attributed: to a session by Sideband (${int(replay.outbound)} records have a subscriber as source; replies have not); for nfacctd, folded into a (source, destination) aggregate.`);
-  console.log('seconds: from the first datagram to the receiver\'s last busy moment. CPU s: its processes\' user and system time over that span.');
+  console.log('seconds: from the first datagram to the receiver\'s last busy moment; for Sideband, to the end of its final write of every changed destination. CPU s: its processes\' user and system time over that span.');
   console.log(`sender waiting: share of the time the sender paused for a receiver queue over 2 MB (under ${SENDER_BOUND_PERCENT} %, the receiver's queue rarely filled); longest wait: the longest the receiver went without reading.`);
   console.log('decoder alone: FlowDecoder.decode over the same datagrams in this process, no sockets.');
   for (const { collector } of rows) console.log(`${collector.name}: ${collector.work}.`);

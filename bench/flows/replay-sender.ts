@@ -85,7 +85,9 @@ export async function replayInto(receiver: Receiver, datagrams: readonly Buffer[
     let lastBusy = now();
     let cpu = cpuSeconds(receiver.pids);
     if (receiver.settle) {
-      await receiver.settle(sent);
+      // A collector that died or hung never answers: the deadline ends the wait (timedOut), as it ends the sending.
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([receiver.settle(sent), new Promise<void>((resolve) => (deadline = setTimeout(resolve, Math.max(0, limits.deadline - now()))))]).finally(() => clearTimeout(deadline));
       lastBusy = now();
       cpu = cpuSeconds(receiver.pids);
     } else {
