@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import { IDEMPOTENCY_LEASE_MS, IdempotencyKeys, type IdempotencyClaim } from '../../src/certification/api/idempotency.ts';
 import type { CreateAuthorization, MerchantRow } from '../../src/certification/authorization/authorization-service.ts';
@@ -145,6 +145,26 @@ for (const dialect of dialects) {
 
     const purchaseOf = (address: string, amount: number, capture: 'manual' | 'automatic' = 'manual'): CreateAuthorization => ({ customer: { address }, amount, currency: 'EUR', capture });
 
+    /**
+     * Runs `purchase` with `change` made at the start of its hold's transaction (the
+     * statement-by-statement path): after the purchase's reads, before its hold, on both
+     * databases.
+     */
+    async function withHoldPrelude<T>(change: RawBuilder<unknown>, purchase: () => Promise<T>): Promise<T> {
+      const writes = (service() as unknown as { writes: DurableWrites }).writes;
+      const run = writes.run.bind(writes);
+      writes.run = <U>(work: (tx: Tx) => Promise<U>): Promise<U> =>
+        run(async (tx) => {
+          await change.execute(tx);
+          return work(tx);
+        });
+      try {
+        return await purchase();
+      } finally {
+        writes.run = run;
+      }
+    }
+
     for (const rule of [null, 600] as const) {
       const path = rule === null ? 'committing on its own' : 'in the spending rule\'s transaction';
       it(`a key a retry takes over while the decision waits for it: nothing written, the heir decides once (${path})`, async () => {
@@ -217,19 +237,8 @@ for (const dialect of dialects) {
       // change is made at the start of the hold's own transaction instead, after the read.
       const login = `suspended-late-${randomUUID().slice(0, 8)}`;
       const { address, subscriberId } = await shopper(m, login, { spendingLimit: 10_000, autoApproveLimit: 1_000_000 });
-      const writes = (service() as unknown as { writes: DurableWrites }).writes;
-      const run = writes.run.bind(writes);
-      writes.run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
-        run(async (tx) => {
-          await sql`update subscribers set status = 'suspended' where id = ${subscriberId}`.execute(tx);
-          return work(tx);
-        });
-      try {
-        const declined = await service().create(merchant, purchaseOf(address, 2_500, 'automatic'));
-        assert.deepEqual([declined.status, declined.reason], ['declined', 'SUBSCRIBER_NOT_ACTIVE']);
-      } finally {
-        writes.run = run;
-      }
+      const declined = await withHoldPrelude(sql`update subscribers set status = 'suspended' where id = ${subscriberId}`, () => service().create(merchant, purchaseOf(address, 2_500, 'automatic')));
+      assert.deepEqual([declined.status, declined.reason], ['declined', 'SUBSCRIBER_NOT_ACTIVE']);
       assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'nothing held');
     });
 
@@ -243,19 +252,8 @@ for (const dialect of dialects) {
           const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
           await m.t.gateway.context.merchants.addKey(m.merchantId, { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), use: 'enc', keyId: `enc-${login}` });
         }
-        const writes = (service() as unknown as { writes: DurableWrites }).writes;
-        const run = writes.run.bind(writes);
-        writes.run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
-          run(async (tx) => {
-            await sql`update cards set status = 'removed' where subscriber_id = ${subscriberId}`.execute(tx);
-            return work(tx);
-          });
-        try {
-          const declined = await service().create(merchant, { ...purchaseOf(address, 2_500), settlement });
-          assert.deepEqual([declined.status, declined.reason], ['declined', reason]);
-        } finally {
-          writes.run = run;
-        }
+        const declined = await withHoldPrelude(sql`update cards set status = 'removed' where subscriber_id = ${subscriberId}`, () => service().create(merchant, { ...purchaseOf(address, 2_500), settlement }));
+        assert.deepEqual([declined.status, declined.reason], ['declined', reason]);
         assert.equal((await writtenFor(subscriberId)).amountUsed, 0, 'the spending hold given back');
         const after = await service().create(merchant, { ...purchaseOf(address, 2_500), settlement });
         assert.deepEqual([after.status, after.reason], ['declined', reason], 'the same answer as a purchase made after the removal');

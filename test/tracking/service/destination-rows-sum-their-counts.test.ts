@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dialects } from '../../support/databases.ts';
+import { openOneSession } from '../../support/one-session.ts';
 import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
 
 const metric = async (t: TestGateway, name: string): Promise<number> => {
@@ -23,13 +24,7 @@ for (const dialect of dialects) {
     before(async () => {
       // Two destinations per session, so that a third evicts one of the first two.
       t = await startTestGateway(dialect, `tracking-sums-${dialect}`, { tracking: { destinationsPerSession: 2 } });
-      const ctx = t.gateway.context;
-      const pool = await ctx.network.addPool({ name: 'access', cidr: '192.0.2.0/24' });
-      const nas = await ctx.network.addNas({ name: 'bng', address: '127.0.0.1', secret: 'tracking-sums-secret', pool: 'access' });
-      const sub = await ctx.subscribers.add({ login: 'ines', password: 'ines-password' });
-      const authorized = await t.gateway.authentication.sessions.authorize({ subscriberId: sub.id, login: 'ines', nasId: nas.id, poolId: pool.id, nasPort: 1, nasPortId: null, nasIdentifier: null, nasIpAddress: null, now: Date.now() - 10 * 60_000 });
-      sessionId = authorized.sessionId;
-      address = authorized.unit!.address;
+      ({ sessionId, address } = await openOneSession(t, 'ines'));
     });
     after(async () => t?.dispose());
 
