@@ -8,6 +8,7 @@ import { dialects, type TestDialect } from '../support/databases.ts';
 import { FaultyAcquirer } from '../support/faulty-acquirer.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
+import { checkedAfterEach } from '../support/model-run.ts';
 
 // A model-based test of the authorization lifecycle (issue 9): random sequences of create,
 // capture, void, refund, retries with the same key and concurrent duplicates, with faults
@@ -331,14 +332,7 @@ for (const dialect of dialects) {
             const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
             const real: Real = { m, acquirer, address, subscriberId, dialect, settlement };
             const model: Model = { auths: [], sent: [] };
-            await fc.asyncModelRun(() => ({ model, real }), [...cmds].map((c) => ({
-              check: (mo: Readonly<Model>) => c.check(mo),
-              run: async (mo: Model, re: Real) => {
-                await c.run(mo, re);
-                await checkInvariants(mo, re);
-              },
-              toString: () => c.toString(),
-            })));
+            await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(cmds, checkInvariants));
           }),
           { numRuns, endOnFailure: true, includeErrorInReport: true },
         );

@@ -6,6 +6,7 @@ import { SidebandApiError, type Authorization } from '@sideband/merchant-sdk';
 import { MAX_AMOUNT } from '../../src/core/money/currency.ts';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
+import { checkedAfterEach } from '../support/model-run.ts';
 
 // Provider-bill purchases, through the merchant API, in rounds of concurrent requests
 // against one subscriber's spending limit, with the subscriber's spending rule switched on
@@ -237,14 +238,7 @@ for (const dialect of dialects) {
           if (shape.rule) await m.t.gateway.context.subscribers.setLimit(subscriberId, { spentSessionSeconds: 600 });
           const model: Model = { limit: shape.limit, autoApprove: shape.autoApprove, rule: shape.rule, made: [] };
           const real: Real = { m, address, subscriberId, sessionId };
-          await fc.asyncModelRun(() => ({ model, real }), [...cmds].map((c) => ({
-            check: (mo: Readonly<Model>) => c.check(mo),
-            run: async (mo: Model, re: Real) => {
-              await c.run(mo, re);
-              await checkStore(mo, re);
-            },
-            toString: () => c.toString(),
-          })));
+          await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(cmds, checkStore));
         }),
         { numRuns: 60, endOnFailure: true, includeErrorInReport: true },
       );
