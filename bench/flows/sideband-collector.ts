@@ -30,6 +30,10 @@ let lastDatagram = 0;
 async function settle(expected: number): Promise<void> {
   while (datagrams < expected && Date.now() - lastDatagram < QUIET_MS) await new Promise((r) => setTimeout(r, 1));
   await t.gateway.tracking.flush();
+  // A write that failed is kept for the next flush, not thrown: a run whose final write
+  // did not land must not be timed as if it had (the driver's deadline marks it timed out).
+  const unwritten = t.gateway.tracking.pendingWriteCount;
+  if (unwritten > 0) throw new Error(`the final flush left ${unwritten} destination rows unwritten`);
   process.stdout.write('settled\n');
 }
 createInterface({ input: process.stdin }).on('line', (line) => {

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { SidebandError } from '../errors/sideband-error.ts';
 import { SidebandMigrations, latestMigration } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { openSqliteFile } from './sqlite-file.ts';
 
 // int8 (bigint) and numeric arrive as strings by default; every such column here holds
 // milliseconds or minor units below 2^53, so a number is exact.
@@ -140,13 +141,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     let file: BetterSqlite3.Database;
     try {
       mkdirSync(options.dataDir, { recursive: true });
-      file = new BetterSqlite3(location);
-      file.pragma('journal_mode = WAL');
-      // FULL makes each commit durable before it returns: an Accounting-Response or an
-      // approval is only sent after its row would survive a power cut.
-      file.pragma('synchronous = FULL');
-      file.pragma('foreign_keys = ON');
-      file.pragma('busy_timeout = 5000');
+      file = openSqliteFile(location);
     } catch (e) {
       throw new SidebandError('STORE_UNREACHABLE', `Cannot open the SQLite database at ${location}: ${(e as Error).message}`, { cause: e });
     }

@@ -2,7 +2,8 @@ import { cidrContains, type Cidr } from '../../core/network/cidr.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Store } from '../../store/open-store.ts';
-import { PreparedStatement, runsDirectlyOn } from '../../store/prepared-statement.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
+import { SqliteWriterThread, type WriterStatement } from '../../store/sqlite-writer.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import { viewAddressText, type FlowSink, type FlowView } from '../wire/flow-view.ts';
 import { ipv6Text } from '../wire/address-text.ts';
@@ -18,26 +19,49 @@ import { SourceHolders } from './source-holders.ts';
 const REFRESH_MS = 10_000;
 
 // Rows per INSERT … ON CONFLICT (500 parameters, well under either database's limit), and
-// rows written between two yields to the event loop.
+// per part sent to SQLite's writer thread in one turn of the event loop.
 const ROWS_PER_UPSERT = 100;
-const ROWS_PER_TURN = 2000;
+const ROWS_PER_PART = 2000;
 
 // A row is the sum of what every entry for its (session, destination) counted: the earliest
 // first contact, the latest last contact, and the flows added (DrainedEntry.newFlows).
-const upserts = new Map<number, PreparedStatement>();
-function upsertOf(rows: number): PreparedStatement {
-  let statement = upserts.get(rows);
-  if (!statement) {
+const upsertTexts = new Map<number, string>();
+function upsertText(rows: number): string {
+  let text = upsertTexts.get(rows);
+  if (!text) {
     const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?)').join(', ');
-    statement = new PreparedStatement(
+    text =
       `insert into session_destinations (session_id, destination, first_seen, last_seen, flows) values ${values} on conflict (session_id, destination) do update set ` +
-        'first_seen = case when excluded.first_seen < session_destinations.first_seen then excluded.first_seen else session_destinations.first_seen end, ' +
-        'last_seen = case when excluded.last_seen > session_destinations.last_seen then excluded.last_seen else session_destinations.last_seen end, ' +
-        'flows = session_destinations.flows + excluded.flows',
-    );
-    upserts.set(rows, statement);
+      'first_seen = case when excluded.first_seen < session_destinations.first_seen then excluded.first_seen else session_destinations.first_seen end, ' +
+      'last_seen = case when excluded.last_seen > session_destinations.last_seen then excluded.last_seen else session_destinations.last_seen end, ' +
+      'flows = session_destinations.flows + excluded.flows';
+    upsertTexts.set(rows, text);
   }
+  return text;
+}
+const upserts = new Map<string, PreparedStatement>();
+function upsertOf(text: string): PreparedStatement {
+  let statement = upserts.get(text);
+  if (!statement) upserts.set(text, (statement = new PreparedStatement(text)));
   return statement;
+}
+
+/** The flush's rows as upserts of ROWS_PER_UPSERT rows each (the last one shorter), ROWS_PER_PART rows a part. */
+function* upsertParts(changed: readonly DrainedEntry[]): Generator<WriterStatement[]> {
+  for (let start = 0; start < changed.length; start += ROWS_PER_PART) {
+    const statements: WriterStatement[] = [];
+    const partEnd = Math.min(start + ROWS_PER_PART, changed.length);
+    for (let i = start; i < partEnd; i += ROWS_PER_UPSERT) {
+      const end = Math.min(i + ROWS_PER_UPSERT, partEnd);
+      const values: unknown[] = [];
+      for (let j = i; j < end; j++) {
+        const e = changed[j]!;
+        values.push(e.sessionId, e.destination, e.firstSeen, e.lastSeen, e.newFlows);
+      }
+      statements.push({ sql: upsertText(end - i), values });
+    }
+    yield statements;
+  }
 }
 
 /**
@@ -103,6 +127,8 @@ export class DestinationTracking implements FlowSink {
   readonly book: DestinationBook;
   private flusher: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  /** SQLite's flushes run on a thread of their own; null on PostgreSQL, whose writes do not hold the event loop. */
+  private writer: SqliteWriterThread | null;
   private readonly attributed;
   private readonly unattributed;
   private readonly writeFailures;
@@ -131,6 +157,7 @@ export class DestinationTracking implements FlowSink {
     options: TrackingOptions = {},
   ) {
     this.book = new DestinationBook(limits);
+    this.writer = store.dialect === 'sqlite' ? new SqliteWriterThread(store) : null;
     this.maxAgeMs = limits.maxAgeMs;
     this.purgeEveryMs = options.purgeEveryMs ?? PURGE_EVERY_MS;
     this.holders = new SourceHolders(sessions.index);
@@ -148,6 +175,7 @@ export class DestinationTracking implements FlowSink {
   }
 
   start(): void {
+    this.writer?.start();
     this.purgedAt = Date.now();
     this.flusher = setInterval(() => void this.tick(), 1000);
     this.flusher.unref();
@@ -301,20 +329,15 @@ export class DestinationTracking implements FlowSink {
     if (changed.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       try {
-        await this.store.db.transaction().execute(async (tx) => {
-          const dialect = this.store.dialect;
-          // One statement per ROWS_PER_UPSERT rows, run on SQLite's connection itself: the
-          // query builder cost more than SQLite did (most of the flush), and one commit per
-          // flush is one fsync where a commit per thousand rows made dozens.
-          if (this.store.sqlite) runsDirectlyOn(tx, this.store.sqlite);
-          for (let i = 0; i < changed.length; i += ROWS_PER_UPSERT) {
-            // Each write runs on the event loop (SQLite): yield now and then so that the
-            // collector keeps reading its socket while a large flush goes on.
-            if (i > 0 && i % ROWS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
-            const rows = changed.slice(i, i + ROWS_PER_UPSERT);
-            await upsertOf(rows.length).run(tx, dialect, rows.flatMap((e) => [e.sessionId, e.destination, e.firstSeen, e.lastSeen, e.newFlows]));
-          }
-        });
+        if (this.writer) {
+          // SQLite: on the writer thread, so that the event loop (and the collector's
+          // sockets) carry on while a large flush is written. One transaction, one fsync.
+          await this.writer.transaction(upsertParts(changed));
+        } else {
+          await this.store.db.transaction().execute(async (tx) => {
+            for (const part of upsertParts(changed)) for (const s of part) await upsertOf(s.sql).run(tx, this.store.dialect, s.values);
+          });
+        }
         this.book.expire();
       } catch (e) {
         const kept = this.keepForRetry(changed);
@@ -391,5 +414,6 @@ export class DestinationTracking implements FlowSink {
     if (this.flusher) clearInterval(this.flusher);
     await this.purging;
     await this.flush();
+    await this.writer?.close();
   }
 }

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
+import { failureKind } from '../../src/store/failure-kind.ts';
+import { openStore, sqlitePath, type Store } from '../../src/store/open-store.ts';
+import { SqliteWriterError, SqliteWriterThread } from '../../src/store/sqlite-writer.ts';
+import { openOneSession } from '../support/one-session.ts';
+import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
+
+const insert = (id: number) => ({ sql: 'insert into notes (id, body) values (?, ?)', values: [id, `note ${id}`] });
+
+describe('the SQLite writer thread', () => {
+  let dir: string;
+  let store: Store;
+  let writer: SqliteWriterThread;
+  let reader: BetterSqlite3.Database;
+  const ids = () => reader.prepare('select id from notes order by id').pluck().all();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sideband-writer-thread-'));
+    store = await openStore({ dataDir: dir, migrate: false, verifySchema: false });
+    await sql`create table notes (id integer primary key, body text not null)`.execute(store.db);
+    writer = new SqliteWriterThread(store);
+    // A connection of its own: what it reads is what reached the file.
+    reader = new BetterSqlite3(sqlitePath(dir), { readonly: true });
+  });
+  after(async () => {
+    await writer?.close();
+    reader?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('commits a batch as one transaction and answers the rows it changed', async () => {
+    assert.equal(await writer.transaction([[insert(1), insert(2)], [insert(3)]]), 3);
+    assert.deepEqual(ids(), [1, 2, 3]);
+  });
+
+  it('writes nothing of a batch whose statement fails, and passes SQLite’s code on', async () => {
+    const failed = await writer.transaction([[insert(4)], [insert(2)], [insert(6)]]).then(
+      () => assert.fail('a duplicate key must fail the batch'),
+      (e: unknown) => e,
+    );
+    assert.ok(failed instanceof SqliteWriterError);
+    assert.equal(failed.code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    assert.equal(failureKind(failed), 'unique-violation');
+    assert.deepEqual(ids(), [1, 2, 3], 'the failed batch’s first part was rolled back, and its last never ran');
+    // The thread goes on after a failed batch.
+    assert.equal(await writer.transaction([[insert(4)]]), 1);
+  });
+
+  it('ends a batch whose parts could not all be made, and keeps nothing of it', async () => {
+    function* parts() {
+      yield [insert(7)];
+      throw new Error('the caller failed while making a part');
+    }
+    await assert.rejects(writer.transaction(parts()), /the caller failed/);
+    // The abandoned transaction no longer holds the write lock: another connection writes.
+    await sql`insert into notes (id, body) values (8, 'from the event loop')`.execute(store.db);
+    assert.deepEqual(ids(), [1, 2, 3, 4, 8]);
+    await sql`delete from notes where id = 8`.execute(store.db);
+  });
+
+  it('starts a thread again after close', async () => {
+    await writer.close();
+    assert.equal(await writer.transaction([[insert(5)]]), 1);
+    assert.deepEqual(ids(), [1, 2, 3, 4, 5]);
+  });
+});
+
+describe('a destination flush while another connection holds SQLite’s write lock', () => {
+  let t: TestGateway;
+  let other: BetterSqlite3.Database | undefined;
+
+  before(async () => {
+    t = await startTestGateway('sqlite', 'sqlite-writer-thread');
+  });
+  after(async () => {
+    if (other?.inTransaction) other.exec('ROLLBACK');
+    other?.close();
+    await t?.dispose();
+  });
+
+  // On the event loop's connection, the flush's BEGIN IMMEDIATE spun in busy_timeout with
+  // the loop held: nothing else ran, not even the code that would release the lock, and
+  // the flush failed after five seconds. On the writer thread the loop carries on.
+  it('leaves the event loop serving, makes the gateway’s own queries wait their turn, and commits once the lock is free', async () => {
+    const { sessionId, address } = await openOneSession(t, 'wanda');
+    const at = Date.now() - 1000;
+    assert.deepEqual(t.gateway.tracking.attribute({ exporter: 'bng', sourceAddress: address, destinationAddress: '203.0.113.7', at, flows: 1 }), { attributed: true, sessionId });
+
+    other = new BetterSqlite3(t.gateway.context.store.location);
+    other.exec('BEGIN IMMEDIATE');
+    let flushed = false;
+    const flushing = t.gateway.tracking.flush().then(() => (flushed = true));
+    // A query through the store waits for the flush (which holds its connection), and
+    // so cannot answer while the lock is held.
+    let read = false;
+    const reading = t.gateway.context.store.db.selectFrom('session_destinations').select('destination').where('session_id', '=', sessionId).execute().then((rows) => ((read = true), rows));
+
+    // The operator API answers over a real socket meanwhile.
+    const metrics = await fetch(`http://${t.gateway.listen.operatorHttp}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /sideband_flows_attributed_total 1\b/);
+    assert.equal(flushed, false, 'the flush cannot commit while the other connection holds the lock');
+    assert.equal(read, false, 'a query waits for the flush instead of running beside it');
+
+    other.exec('COMMIT');
+    await flushing;
+    assert.deepEqual(await reading, [{ destination: '203.0.113.7' }]);
+    assert.equal(t.gateway.tracking.pendingWriteCount, 0, 'nothing was kept as a failed write');
+  });
+});
