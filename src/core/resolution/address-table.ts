@@ -25,9 +25,10 @@ export class AddressTable {
   /** The table the last `get` looked in. */
   private asked: WordTable;
 
-  constructor(extraWords = 0) {
-    this.v4 = new WordTable(1, extraWords);
-    this.v6 = new WordTable(4, extraWords);
+  /** `halfFull`: keep the table at most half full even with extra words (misses end sooner). */
+  constructor(extraWords = 0, halfFull = extraWords === 0) {
+    this.v4 = new WordTable(1, extraWords, halfFull);
+    this.v6 = new WordTable(4, extraWords, halfFull);
     this.asked = this.v4;
   }
 
@@ -57,13 +58,40 @@ export class AddressTable {
    * length after another without making each network's key.
    */
   getPrefix(key: string, length: number): number {
+    this.asked = this.v6;
+    return this.v6.get(this.networkWords(key, length));
+  }
+
+  /**
+   * Sets extra word `k` of the cell of the `length`-bit network that IPv6 key `key` lies
+   * in, adding that network with the value -1 when the table does not hold it yet.
+   */
+  setPrefixExtra(key: string, length: number, k: number, value: number): void {
+    const words = this.networkWords(key, length);
+    this.v6.get(words);
+    if (this.v6.extraOfFound(k) === value) return;
+    if (!this.v6.found) this.v6.set(words, NOT_FOUND);
+    this.v6.setExtraOfFound(k, value);
+  }
+
+  /** Every IPv6 key the table holds, whatever its value. */
+  forEachV6(visit: (key: string) => void): void {
+    this.v6.forEachKey((words) => {
+      let key = '';
+      for (let w = 0; w < 4; w++) key += String.fromCharCode(words[w]! >>> 16, words[w]! & 0xffff);
+      visit(key);
+    });
+  }
+
+  /** The words of `key`'s first `length` bits, the rest zero. */
+  private networkWords(key: string, length: number): Int32Array {
     const words = this.toWords(key);
     for (let w = 0; w < 4; w++) {
       const bits = length - 32 * w;
       if (bits <= 0) words[w] = 0;
       else if (bits < 32) words[w] = words[w]! & ~(-1 >>> bits);
     }
-    return this.v6.get(words);
+    return words;
   }
 
   set(key: AddressKey, value: number): void {
@@ -84,8 +112,8 @@ export class AddressTable {
 
 /**
  * Open addressing with linear probing over keys of `width` int32 words, each cell the key's
- * words, the value, then `extra` words; kept at most half full, or three quarters with
- * extra words.
+ * words, the value, then `extra` words; kept at most half full, or three quarters unless
+ * `halfFull`.
  */
 class WordTable {
   private cells: Int32Array;
@@ -100,6 +128,7 @@ class WordTable {
   constructor(
     private readonly width: number,
     private readonly extra: number,
+    private readonly halfFull: boolean,
   ) {
     this.stride = width + 1 + extra;
     this.cells = emptyCells(this.mask + 1, this.stride, width);
@@ -139,8 +168,18 @@ class WordTable {
     }
   }
 
+  /** Whether the last get or getWord found its key. */
+  get found(): boolean {
+    return this.foundAt >= 0;
+  }
+
   extraOfFound(k: number): number {
     return this.foundAt < 0 ? -1 : this.cells[this.foundAt + this.width + 1 + k]!;
+  }
+
+  forEachKey(visit: (words: Int32Array) => void): void {
+    const { cells, stride, width } = this;
+    for (let at = 0; at < cells.length; at += stride) if (cells[at + width] !== FREE) visit(cells.subarray(at, at + width));
   }
 
   setExtraOfFound(k: number, value: number): void {
@@ -149,7 +188,7 @@ class WordTable {
 
   set(words: Int32Array, value: number): void {
     const cells = this.cells.length / this.stride;
-    if (this.extra > 0 ? (this.count + 1) * 4 > cells * 3 : (this.count + 1) * 2 > cells) this.grow();
+    if (this.halfFull ? (this.count + 1) * 2 > cells : (this.count + 1) * 4 > cells * 3) this.grow();
     if (this.place(words, 0, value)) this.count++;
   }
 

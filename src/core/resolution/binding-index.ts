@@ -176,15 +176,28 @@ export class BindingIndex {
     return rows.ids(slot)[1];
   }
 
-  /** Longest-prefix match: the binding of the longest prefix held at `at` that contains `key`. */
+  /**
+   * Longest-prefix match: the binding of the longest prefix held at `at` that contains
+   * `key`. Lengths are probed shortest first, and no further than a network with no
+   * longer prefix inside (PortBlockLists.prefixLengths).
+   */
   private prefixWinner(key: string, at: number, wanted: number): Binding | undefined {
-    for (const length of this.blocks.prefixLengths) {
-      const head = this.blocks.firstOfPrefix(key, length);
-      if (head === NONE) continue;
-      const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
-      if (slot !== NONE) return this.materialise(slot, this.foundList);
+    const blocks = this.blocks;
+    let best = NONE;
+    let bestList = NONE;
+    for (const length of blocks.prefixLengths) {
+      const head = blocks.firstOfPrefix(key, length);
+      const longer = blocks.longerInside();
+      if (head !== NONE) {
+        const slot = wanted === NONE ? this.wholeWinner(head, at) : this.winner(head, at, wanted);
+        if (slot !== NONE) {
+          best = slot;
+          bestList = this.foundList;
+        }
+      }
+      if (!longer) break;
     }
-    return undefined;
+    return best === NONE ? undefined : this.materialise(best, bestList);
   }
 
   /** Whether a lookup of `address` at `at` needs a source port: what held it then held only a port block. */

@@ -23,6 +23,9 @@ const DIRECTORY_FROM = 4;
 // The words `heads` keeps in each address's cell beside its first list.
 const LATEST = 0;
 const PREVIOUS = 1;
+// The word a prefix table keeps in each network's cell: 1 when a longer prefix held (or
+// once held) lies inside that network, else -1. See `prefixLengths`.
+const LONGER_INSIDE = 0;
 
 /**
  * For each address, one list per port block that was ever bound on it (a whole-address
@@ -49,8 +52,19 @@ export class PortBlockLists {
   private readonly heads = new AddressTable(2);
   /** Heads of the lists of IPv6 prefixes, one table per prefix length. */
   private readonly prefixHeads = new Map<number, AddressTable>();
-  /** The prefix lengths held, longest first: the order of a longest-prefix match. */
+  /**
+   * The prefix lengths held, shortest first: a longest-prefix match probes them in this
+   * order and stops at the first network with no longer prefix inside (`longerInside`).
+   * Each network of a length that some longer prefix lies in has a cell marked so (added
+   * for the purpose when that network itself holds nothing), so a lookup inside a /56
+   * of a network with a /56 and /64s elsewhere makes one probe, not a miss in the /64s'
+   * table first (a cache miss each: that lookup ran at two thirds of a /64's). A mark is
+   * never taken back, as table cells never are: one left by a prefix since removed costs
+   * a probe, never a wrong answer.
+   */
   readonly prefixLengths: number[] = [];
+  /** The prefix table `firstOfPrefix` last looked in. */
+  private askedPrefix: AddressTable | undefined;
   private readonly v6Keys: string[] = [];
   private readonly v6Free: number[] = [];
 
@@ -117,7 +131,13 @@ export class PortBlockLists {
 
   /** The first list of the `prefixLength`-bit IPv6 prefix that `key` lies in, or -1. */
   firstOfPrefix(key: string, prefixLength: number): number {
-    return this.prefixHeads.get(prefixLength)?.getPrefix(key, prefixLength) ?? NONE;
+    const table = (this.askedPrefix = this.prefixHeads.get(prefixLength));
+    return table?.getPrefix(key, prefixLength) ?? NONE;
+  }
+
+  /** After `firstOfPrefix`: whether a longer prefix held may lie inside the network it looked up. */
+  longerInside(): boolean {
+    return this.askedPrefix?.extraOfFound(LONGER_INSIDE) === 1;
   }
 
   /** The length of the prefix whose network `keyOf(list)` is; 0 for a single address. */
@@ -129,12 +149,22 @@ export class PortBlockLists {
     if (prefixLength === 0) return this.heads;
     let table = this.prefixHeads.get(prefixLength);
     if (!table && create) {
-      table = new AddressTable();
+      table = new AddressTable(1, true);
+      // A new length shorter than some held: mark its networks that those prefixes lie in.
+      for (const [longer, held] of this.prefixHeads) if (longer > prefixLength) held.forEachV6((key) => table!.setPrefixExtra(key, prefixLength, LONGER_INSIDE, 1));
       this.prefixHeads.set(prefixLength, table);
       this.prefixLengths.push(prefixLength);
-      this.prefixLengths.sort((a, b) => b - a);
+      this.prefixLengths.sort((a, b) => a - b);
     }
     return table;
+  }
+
+  /** A list for the prefix `key`/`prefixLength` was made: marks the networks of each shorter length it lies in. */
+  private markInside(key: string, prefixLength: number): void {
+    for (const length of this.prefixLengths) {
+      if (length >= prefixLength) break;
+      this.prefixHeads.get(length)!.setPrefixExtra(key, length, LONGER_INSIDE, 1);
+    }
   }
 
   /**
@@ -214,6 +244,7 @@ export class PortBlockLists {
     if (previous === NONE) heads.set(key, created);
     else this.setWord(previous, NEXT, created);
     this.reindex(previous === NONE ? created : head, directory);
+    if (prefixLength > 0) this.markInside(key as string, prefixLength);
     return created;
   }
 

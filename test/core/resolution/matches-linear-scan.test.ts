@@ -157,6 +157,27 @@ const SOLE: World = {
   prefixes: [],
 };
 const DUAL_STACK: World = { spellings: V6_SPELLINGS, blocks: [undefined, [0, 1023], [1024, 65535]], ports: [undefined, 0, 1024, 65535], prefixes: PREFIXES };
+/**
+ * Prefixes of five lengths nested inside one another and beside one another, added in
+ * any order: a lookup probes the lengths shortest first and goes on only where a longer
+ * prefix lies inside (PortBlockLists.prefixLengths), so a length first held after longer
+ * ones, a network that holds nothing itself and a mark left by a removed prefix all
+ * come up.
+ */
+const NESTED: World = {
+  spellings: [
+    ['2001:db8:ab:cd12::1', '2001:db8:ab:cd12::1'],
+    ['2001:db8:ab:cd00::7', '2001:db8:ab:cd00::7'],
+    ['2001:db8:ab:cdff:1::', '2001:db8:ab:cdff:1::'],
+    ['2001:db8:ab:1::9', '2001:db8:ab:1::9'],
+    ['2001:db8:ab00::1', '2001:db8:ab00::1'],
+    ['2001:db8:1:cd12::1', '2001:db8:1:cd12::1'],
+    ['2001:db8:ab:cd10::', '2001:db8:ab:cd10::'],
+  ],
+  blocks: [undefined],
+  ports: [undefined, 80],
+  prefixes: [['2001:db8:ab:cd12::', 64], ['2001:db8:ab:cd10::', 60], ['2001:db8:ab:cd00::', 56], ['2001:db8:ab::', 48], ['2001:db8::', 40], ['2001:db8:1:cd12::', 64], ['2001:db8:ab:cd00::', 64]],
+};
 
 const time = fc.integer({ min: 0, max: 60 });
 const operation = (ids: number, world: World) => {
@@ -248,5 +269,9 @@ describe('the binding index against a linear scan', () => {
 
   it('agrees on IPv6 addresses and prefixes, longest prefix held at the time first', () => {
     fc.assert(fc.property(fc.array(operation(40, DUAL_STACK), { minLength: 20, maxLength: 300 }), (ops) => run(DUAL_STACK, ops)), { numRuns: 300 });
+  });
+
+  it('agrees on prefixes of five lengths nested in one another, whatever order their lengths first come in', () => {
+    fc.assert(fc.property(fc.array(operation(30, NESTED), { minLength: 10, maxLength: 200 }), (ops) => run(NESTED, ops)), { numRuns: 400 });
   });
 });
