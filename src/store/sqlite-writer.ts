@@ -129,13 +129,14 @@ export class SqliteWriterThread {
         }
         previous = part;
       }
+      worker.postMessage({ id, statements: previous ?? [], last: true } satisfies WriterRequest);
     } catch (e) {
-      // The transaction holds SQLite's write lock: end it now, not with the next batch.
+      // The transaction holds SQLite's write lock: end it now, not with the next batch, and
+      // keep Kysely's connection until the thread has rolled back (its answer).
       worker.postMessage({ id, statements: [], last: true, abandon: true } satisfies WriterRequest);
-      void answer.catch(() => {});
+      await answer.catch(() => {});
       throw e;
     }
-    worker.postMessage({ id, statements: previous ?? [], last: true } satisfies WriterRequest);
     return answer;
   }
 
@@ -143,7 +144,6 @@ export class SqliteWriterThread {
     if (this.thread) return this.thread;
     const worker = spawn(this.store.location);
     const thread: Running = { worker, waiting: new Map(), closing: false };
-    worker.unref();
     worker.on('message', (reply: WriterReply) => {
       const w = thread.waiting.get(reply.id);
       if (!w) return;
@@ -164,6 +164,8 @@ export class SqliteWriterThread {
       for (const w of thread.waiting.values()) w.reject(failure);
       thread.waiting.clear();
     });
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.thread = thread;
     return thread;
   }

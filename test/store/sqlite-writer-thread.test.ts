@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,11 +66,58 @@ describe('the SQLite writer thread', () => {
     await sql`delete from notes where id = 8`.execute(store.db);
   });
 
+  // Each of the next two left the thread's transaction, and so SQLite's write lock, open
+  // after the batch had failed (found by a review): the event loop's next write then spun
+  // in busy_timeout. A connection that does not wait shows who holds the lock.
+  const writesAtOnce = () => {
+    const other = new BetterSqlite3(sqlitePath(dir));
+    other.pragma('busy_timeout = 0');
+    try {
+      other.prepare('insert into notes (id, body) values (?, ?)').run(100, 'at once');
+      other.prepare('delete from notes where id = 100').run();
+    } finally {
+      other.close();
+    }
+  };
+
+  it('has rolled back a batch abandoned mid-way by the time it fails', async () => {
+    // Parts big enough that the thread is still writing when the caller gives up.
+    const big = (from: number) => Array.from({ length: 2000 }, (_, i) => insert(from + i));
+    function* parts() {
+      yield big(10_000);
+      yield big(20_000);
+      yield big(30_000);
+      throw new Error('the caller failed while making a part');
+    }
+    await assert.rejects(writer.transaction(parts()), /the caller failed/);
+    writesAtOnce();
+    assert.deepEqual(ids(), [1, 2, 3, 4]);
+  });
+
+  it('fails a batch whose last part cannot be sent to the thread, and leaves no transaction open', async () => {
+    await assert.rejects(writer.transaction([[insert(9)], [{ sql: 'insert into notes (id, body) values (?, ?)', values: [10, () => 'not a value'] }]]), /could not be cloned/);
+    writesAtOnce();
+    assert.deepEqual(ids(), [1, 2, 3, 4]);
+    assert.equal(await writer.transaction([[insert(11)]]), 1, 'the next batch opens its own transaction');
+    await sql`delete from notes where id = 11`.execute(store.db);
+  });
+
   it('starts a thread again after close', async () => {
     await writer.close();
     assert.equal(await writer.transaction([[insert(5)]]), 1);
     assert.deepEqual(ids(), [1, 2, 3, 4, 5]);
   });
+
+  for (const mode of ['idle', 'after-batch']) {
+    it(`does not keep a process alive while it waits for work (${mode})`, () => {
+      const fixture = new URL('./fixtures/idle-writer-thread.ts', import.meta.url).pathname;
+      // A generous limit: the process exits within a second or so, or never.
+      const run = spawnSync(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', fixture, mode], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(run.signal, null, `the process did not exit by itself; stderr: ${run.stderr}`);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout.trim(), 'done');
+    });
+  }
 });
 
 describe('a destination flush while another connection holds SQLite’s write lock', () => {

@@ -124,6 +124,13 @@ class WordTable {
   private count = 0;
   /** Where the cell the last get or getWord found starts in `cells`; -1 when it found none. */
   private foundAt = -1;
+  /**
+   * Mixed into a multi-word key's hash, different per table: keys copied from one table in
+   * its cell order (PortBlockLists' backfill of a new prefix length) would otherwise arrive
+   * in the other's home order and pile into one cluster, quadratic in their number. The
+   * IPv4 table's one-word hash (getWord) stays unseeded.
+   */
+  private readonly seed: number;
 
   constructor(
     private readonly width: number,
@@ -131,6 +138,7 @@ class WordTable {
     private readonly halfFull: boolean,
   ) {
     this.stride = width + 1 + extra;
+    this.seed = width === 1 ? 0 : Math.imul(++tables, 0x9e3779b1);
     this.cells = emptyCells(this.mask + 1, this.stride, width);
   }
 
@@ -193,7 +201,7 @@ class WordTable {
   }
 
   private home(words: Int32Array, from: number): number {
-    let h = 0;
+    let h = this.seed;
     for (let w = 0; w < this.width; w++) h = Math.imul(h ^ words[from + w]!, 0x9e3779b1) ^ (h >>> 15);
     return Math.imul(h, 0x85ebca6b) >>> this.shift;
   }
@@ -230,6 +238,8 @@ class WordTable {
     }
   }
 }
+
+let tables = 0;
 
 /** Free cells, their extra words -1. */
 function emptyCells(count: number, stride: number, width: number): Int32Array {
