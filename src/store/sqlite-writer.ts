@@ -93,7 +93,10 @@ export class SqliteWriterThread {
     return this.store.db.connection().execute(() => this.send(parts));
   }
 
-  /** Waits for the batches sent, then closes the thread's connection and ends it. */
+  /**
+   * Closes the thread's connection and ends the thread, after the batches already sent
+   * whole (a batch still being sent in parts then fails: close after the last flush).
+   */
   async close(): Promise<void> {
     const thread = this.thread;
     if (!thread) return;

@@ -9,11 +9,14 @@ const port = parentPort!;
 const { location } = workerData as { location: string };
 
 let file: BetterSqlite3.Database | null = null;
-let openFailure: unknown = null;
+/** The connection, opened now or, after a failure (a full disk, say), tried again with each batch. */
+function connection(): BetterSqlite3.Database {
+  return (file ??= openSqliteFile(location));
+}
 try {
-  file = openSqliteFile(location);
-} catch (e) {
-  openFailure = e;
+  connection();
+} catch {
+  // The first batch tries again, and fails with the reason if it still cannot open.
 }
 
 // Texts are few (a full chunk and the last, shorter one of each batch), so kept for good.
@@ -36,28 +39,34 @@ let failed = 0;
 
 function run(request: WriterRequest): WriterReply | null {
   if (request.id === failed) return null;
-  if (!file) return failure(request.id, openFailure);
+  let db: BetterSqlite3.Database;
+  try {
+    db = connection();
+  } catch (e) {
+    failed = request.id;
+    return failure(request.id, e);
+  }
   if (request.abandon) {
     open = null;
-    if (file.inTransaction) file.exec('ROLLBACK');
+    if (db.inTransaction) db.exec('ROLLBACK');
     return failure(request.id, new Error('the batch was abandoned before its last part'));
   }
   try {
     if (open?.id !== request.id) {
       // IMMEDIATE takes the write lock at BEGIN, where busy_timeout applies (see open-store.ts).
-      file.exec('BEGIN IMMEDIATE');
+      db.exec('BEGIN IMMEDIATE');
       open = { id: request.id, changes: 0 };
     }
-    for (const s of request.statements) open.changes += statement(file, s.sql).run(s.values).changes;
+    for (const s of request.statements) open.changes += statement(db, s.sql).run(s.values).changes;
     if (!request.last) return null;
     const { changes } = open;
     open = null;
-    file.exec('COMMIT');
+    db.exec('COMMIT');
     return { id: request.id, ok: true, changes };
   } catch (e) {
     open = null;
     failed = request.id;
-    if (file.inTransaction) file.exec('ROLLBACK');
+    if (db.inTransaction) db.exec('ROLLBACK');
     return failure(request.id, e);
   }
 }
