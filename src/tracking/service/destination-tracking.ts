@@ -141,7 +141,7 @@ export class DestinationTracking implements FlowSink {
   private purging: Promise<void> | null = null;
   private stopping = false;
   /** Rows whose write failed, by session and destination, to be written with the next flush. */
-  private pendingWrites = new Map<string, DrainedEntry>();
+  private pendingWrites: DrainedEntry[] = [];
   private readonly texts = new CanonicalTexts();
   private readonly holders: SourceHolders;
   /** The datagram being attributed through `flow`: its time, and its counts until `endFlows`. */
@@ -352,7 +352,7 @@ export class DestinationTracking implements FlowSink {
 
   /** Rows waiting to be written again after a failure. */
   get pendingWriteCount(): number {
-    return this.pendingWrites.size;
+    return this.pendingWrites.length;
   }
 
   /**
@@ -360,32 +360,39 @@ export class DestinationTracking implements FlowSink {
    * (session, destination). Two for one key in one INSERT … ON CONFLICT is an error on
    * PostgreSQL ("cannot affect row a second time"), and one key comes twice whenever two
    * exporters saw the pair, or an evicted entry's last state meets its successor.
+   *
+   * They come session by session, sessions in the order of their ids: the table's primary
+   * key starts with the session, so a session's rows share pages, and a flush that writes
+   * them together touches each page once. The drain's order (first changed first) is all
+   * sessions interleaved: measured on SQLite, 42,000 rows, inserts 2.9–3.3 → 1.4 µs a row,
+   * updates 1.8–2.1 → 1.6–1.8, and far less dependent on the page cache.
    */
   private takePending(drained: DrainedEntry[]): DrainedEntry[] {
-    const merged = this.pendingWrites;
-    this.pendingWrites = new Map();
-    for (const e of drained) {
-      const key = `${e.sessionId}|${e.destination}`;
-      const m = merged.get(key);
-      if (!m) merged.set(key, e);
-      else merged.set(key, { sessionId: e.sessionId, destination: e.destination, firstSeen: Math.min(m.firstSeen, e.firstSeen), lastSeen: Math.max(m.lastSeen, e.lastSeen), flows: Math.max(m.flows, e.flows), newFlows: m.newFlows + e.newFlows });
-    }
-    return [...merged.values()];
+    const bySession = new Map<string, Map<string, DrainedEntry>>();
+    const add = (e: DrainedEntry) => {
+      let destinations = bySession.get(e.sessionId);
+      if (!destinations) bySession.set(e.sessionId, (destinations = new Map()));
+      const m = destinations.get(e.destination);
+      destinations.set(e.destination, m ? { sessionId: e.sessionId, destination: e.destination, firstSeen: Math.min(m.firstSeen, e.firstSeen), lastSeen: Math.max(m.lastSeen, e.lastSeen), flows: Math.max(m.flows, e.flows), newFlows: m.newFlows + e.newFlows } : e);
+    };
+    for (const e of this.pendingWrites) add(e);
+    this.pendingWrites = [];
+    for (const e of drained) add(e);
+    const rows: DrainedEntry[] = [];
+    for (const sessionId of [...bySession.keys()].sort()) for (const e of bySession.get(sessionId)!.values()) rows.push(e);
+    return rows;
   }
 
   private keepForRetry(rows: DrainedEntry[]): number {
-    // Flushes run one at a time and takePending emptied the map: nothing newer is here yet.
-    for (const e of rows) this.pendingWrites.set(`${e.sessionId}|${e.destination}`, e);
-    let dropped = 0;
-    if (this.pendingWrites.size > this.maxPendingWrites) {
-      const oldestFirst = [...this.pendingWrites.entries()].sort((a, b) => a[1].lastSeen - b[1].lastSeen);
-      for (const [key] of oldestFirst.slice(0, this.pendingWrites.size - this.maxPendingWrites)) {
-        this.pendingWrites.delete(key);
-        dropped++;
-      }
+    // Flushes run one at a time and takePending emptied the list: nothing newer is here
+    // yet, and `rows` has one entry per (session, destination).
+    this.pendingWrites = rows;
+    const dropped = rows.length - this.maxPendingWrites;
+    if (dropped > 0) {
+      this.pendingWrites = [...rows].sort((a, b) => a.lastSeen - b.lastSeen).slice(dropped);
       this.writesDropped.inc(dropped);
     }
-    return this.pendingWrites.size;
+    return this.pendingWrites.length;
   }
 
   /** A session's destinations, newest first: memory, or the store when memory has none. */
