@@ -45,6 +45,15 @@ function spawn(location: string): Worker {
   return new Worker(worker, { workerData: { location } });
 }
 
+type Waiter = { resolve: (changes: number) => void; reject: (e: Error) => void };
+
+/** A running thread, its batches awaiting an answer, and whether it was asked to end. */
+interface Running {
+  worker: Worker;
+  waiting: Map<number, Waiter>;
+  closing: boolean;
+}
+
 /**
  * A thread with its own connection to the gateway's SQLite file, for large batches of
  * writes (the tracking's once-a-second flush of destinations): better-sqlite3 runs every
@@ -61,15 +70,6 @@ function spawn(location: string): Worker {
  * either (the destination flush does: times are kept as min/max, and only the flow
  * counts could be added twice).
  */
-type Waiter = { resolve: (changes: number) => void; reject: (e: Error) => void };
-
-/** A running thread, its batches awaiting an answer, and whether it was asked to end. */
-interface Running {
-  worker: Worker;
-  waiting: Map<number, Waiter>;
-  closing: boolean;
-}
-
 export class SqliteWriterThread {
   private thread: Running | null = null;
   private nextId = 1;

@@ -128,7 +128,7 @@ export class DestinationTracking implements FlowSink {
   private flusher: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   /** SQLite's flushes run on a thread of their own; null on PostgreSQL, whose writes do not hold the event loop. */
-  private writer: SqliteWriterThread | null;
+  private readonly writer: SqliteWriterThread | null;
   private readonly attributed;
   private readonly unattributed;
   private readonly writeFailures;
@@ -140,7 +140,7 @@ export class DestinationTracking implements FlowSink {
   private purgedAt = 0;
   private purging: Promise<void> | null = null;
   private stopping = false;
-  /** Rows whose write failed, by session and destination, to be written with the next flush. */
+  /** Rows whose write failed, one per (session, destination), to be written with the next flush. */
   private pendingWrites: DrainedEntry[] = [];
   private readonly texts = new CanonicalTexts();
   private readonly holders: SourceHolders;
