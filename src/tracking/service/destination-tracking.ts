@@ -379,7 +379,16 @@ export class DestinationTracking implements FlowSink {
     this.pendingWrites = [];
     for (const e of drained) add(e);
     const rows: DrainedEntry[] = [];
-    for (const sessionId of [...bySession.keys()].sort()) for (const e of bySession.get(sessionId)!.values()) rows.push(e);
+    // On PostgreSQL other gateways may write the same rows at once, each flush one
+    // transaction of row locks: one order everywhere (a session's destinations too), or two
+    // flushes can lock the same rows in opposite orders and one fails as a deadlock. A
+    // SQLite gateway is alone and spares the sort.
+    const everyRowInOrder = this.store.dialect === 'postgres';
+    for (const sessionId of [...bySession.keys()].sort()) {
+      const destinations = bySession.get(sessionId)!;
+      if (!everyRowInOrder) for (const e of destinations.values()) rows.push(e);
+      else for (const destination of [...destinations.keys()].sort()) rows.push(destinations.get(destination)!);
+    }
     return rows;
   }
 
