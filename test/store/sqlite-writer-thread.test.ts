@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,46 @@ describe('the SQLite writer thread', () => {
     await writer.close();
     assert.equal(await writer.transaction([[insert(5)]]), 1);
     assert.deepEqual(ids(), [1, 2, 3, 4, 5]);
+  });
+
+  it('loses nothing it acknowledged and keeps no part of a batch when the process is killed mid-write', async () => {
+    const killedDir = mkdtempSync(join(tmpdir(), 'sideband-writer-killed-'));
+    try {
+      const fixture = new URL('./fixtures/writes-until-killed.ts', import.meta.url).pathname;
+      for (const afterBatches of [1, 3, 6]) {
+        const child = spawn(process.execPath, ['--conditions=sideband-source', '--import', 'tsx', fixture, killedDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        // Killed once it has said `batch N`: the next batch is then on its way to the
+        // thread, or the event loop's write after it.
+        await new Promise<void>((resolve, reject) => {
+          child.once('exit', (code) => reject(new Error(`the writer exited by itself (${code}): ${stderr}`)));
+          child.stdout.on('data', (c: Buffer) => {
+            out += c.toString();
+            if (out.includes(`batch ${afterBatches}\n`)) resolve();
+          });
+        });
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+        const file = new BetterSqlite3(sqlitePath(killedDir));
+        try {
+          assert.equal(file.pragma('integrity_check', { simple: true }), 'ok');
+          const told = (word: string) => [...out.matchAll(new RegExp(`^${word} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
+          const byBatch = new Map((file.prepare('select batch, count(*) as n from notes group by batch').all() as Array<{ batch: number; n: number }>).map((r) => [r.batch, r.n]));
+          for (const [batch, n] of byBatch) assert.equal(n, 10_000, `batch ${batch} is whole or absent`);
+          for (const batch of told('batch')) assert.equal(byBatch.get(batch), 10_000, `batch ${batch} was acknowledged`);
+          const acks = new Set(file.prepare('select batch from acks').pluck().all() as number[]);
+          for (const batch of told('ack')) assert.ok(acks.has(batch), `ack ${batch} was acknowledged`);
+        } finally {
+          file.close();
+        }
+        rmSync(killedDir, { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(killedDir, { recursive: true, force: true });
+    }
   });
 
   for (const mode of ['idle', 'after-batch']) {
