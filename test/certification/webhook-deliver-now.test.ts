@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { dialects } from '../support/databases.ts';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
+import { queueWebhookDelivery } from '../support/webhook-rows.ts';
 
 /**
  * "Deliver now" (the tests' and an operator's) asked while the timer's delivery run is
@@ -46,11 +47,7 @@ for (const dialect of dialects) {
       await t?.dispose();
     });
 
-    const queue = (id: string) =>
-      t.gateway.context.store.db
-        .insertInto('webhook_deliveries')
-        .values({ id, merchant_id: 'mer_deliver_now', event_id: `evt_${id}`, event_type: 'authorization.approved', url, payload: JSON.stringify({ id }), status: 'pending', attempts: 0, next_attempt_at: 0, last_status: null, last_error: null, created_at: Date.now(), delivered_at: null, bearer_token: null, bearer_expires_at: null })
-        .execute();
+    const queue = (id: string) => queueWebhookDelivery(t.gateway.context.store.db, id, url);
 
     it('sends what became due after the running run looked, once that run is done', async () => {
       await queue('whd_first');

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
+import { queueWebhookDelivery } from '../support/webhook-rows.ts';
 
 /**
  * Two gateways on one PostgreSQL database, each asked to deliver now several times at
@@ -44,11 +45,7 @@ describe('webhook deliveries asked for at once on two gateways sharing PostgreSQ
 
   it('sends each of 60 deliveries once, whoever asked and however often', async () => {
     const db = a.gateway.context.store.db;
-    const queue = (n: number) =>
-      db
-        .insertInto('webhook_deliveries')
-        .values({ id: `whd_once_${n}`, merchant_id: 'mer_once', event_id: `evt_once_${n}`, event_type: 'authorization.approved', url, payload: JSON.stringify({ id: `whd_once_${n}` }), status: 'pending', attempts: 0, next_attempt_at: 0, last_status: null, last_error: null, created_at: Date.now(), delivered_at: null, bearer_token: null, bearer_expires_at: null })
-        .execute();
+    const queue = (n: number) => queueWebhookDelivery(db, `whd_once_${n}`, url);
     const asks: Array<Promise<void>> = [];
     for (let round = 0; round < 3; round++) {
       for (let n = round * 20; n < round * 20 + 20; n++) await queue(n);
