@@ -154,8 +154,16 @@ async function deliver(model: Model, r: Real, sent: Sent, fault: Fault): Promise
   }
   // The first final answer: the model decides what it must be.
   const pendingAuth = sent.kind === 'create' ? model.auths.findIndex((a) => a.status === 'processing' && a.id === (actual.ok ? (actual.body as Authorization).id : '')) : -1;
-  if (pendingAuth >= 0) model.auths.splice(pendingAuth, 1);
+  const pending = pendingAuth >= 0 ? model.auths.splice(pendingAuth, 1)[0]! : undefined;
   const expected = sent.decide();
+  if (pending) {
+    // A capture, void or refund sent while the create was pending holds this very object
+    // (its `decide` runs when a retry of it finally takes effect): settle the create in it
+    // rather than in the fresh one decideCreate made, or that retry would judge a stale
+    // 'processing' authorization.
+    Object.assign(pending, model.auths.pop()!);
+    model.auths.push(pending);
+  }
   assertAnswer(actual, expected, `${sent.kind} ${sent.key}`);
   sent.answer = actual;
 }
@@ -321,6 +329,19 @@ for (const dialect of dialects) {
       }
     });
     after(async () => m?.dispose());
+
+    // Found by the property (seed 313721549): a create whose answer could not be stored
+    // leaves its authorization processing; a capture of it fails the same way; the create,
+    // retried, approves; the capture, retried, must now capture.
+    it('a capture first sent while its create was pending takes effect when retried after the create settles', async () => {
+      const login = `model-${dialect}-${run++}`;
+      const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
+      const real: Real = { m, acquirer, address, subscriberId, dialect, settlement: 'card' };
+      const model: Model = { auths: [], sent: [] };
+      const script = [new CreateCommand(1_598, false, 'store-response'), new MovementCommand('capture', 0, 0.13, 'store-response'), new RetryCommand(0), new RetryCommand(1)];
+      await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(script, checkInvariants));
+      assert.deepEqual(model.auths.map((a) => [a.status, a.captured]), [['approved', 208]]);
+    });
 
     for (const [settlement, numRuns] of [['card', 25], ['provider_bill', 15]] as const) {
       it(`random create / capture / void / refund / retry / duplicates with faults keep every invariant (${settlement})`, async (t) => {
