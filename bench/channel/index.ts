@@ -1,14 +1,24 @@
 // Secure-channel exchanges per second, and the time from negotiation (the merchant's
 // POST /v1/channel/exchanges) to the first item delivered (the card at the merchant's
 // acquirer hook), through the built-in exchange and through Kamailio, on SQLite and on
-// PostgreSQL, in one run. Latencies count successful exchanges only, each matched to its
-// own card by the exchange id; failures are reported with their causes.
+// PostgreSQL, in one run. The merchant runs in a process of its own (merchant-process.ts),
+// as a shop runs beside a provider and not inside its gateway; both timings are taken
+// there. Latencies count successful exchanges only, each matched to its own card by the
+// exchange id; failures are reported with their causes. Each row also prints the CPU the
+// gateway's process and the merchant's spent per exchange.
 //   node -C sideband-source --import tsx bench/channel/index.ts [exchanges-per-row] [only-rows-matching]
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { availableParallelism, loadavg } from 'node:os';
-import { PROVIDER, SHOP, EAVESDROPPER, world, type World } from '../../test/support/channel-world.ts';
+import { cpuUsage } from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { PROVIDER, SHOP, EAVESDROPPER, channelAuthorization, channelGateway } from '../../test/support/channel-world.ts';
+import type { MerchantSetup } from '../../test/support/merchant-harness.ts';
+import { testCardNumber } from '../../test/support/test-cards.ts';
 import type { TestDialect } from '../../test/support/databases.ts';
 import { ensureDebianPeers } from '../../scripts/debian-peers.js';
 import { answerHelp } from '../usage.ts';
+import type { MerchantRun, MerchantStart } from './merchant-process.ts';
 
 answerHelp(import.meta.url);
 
@@ -24,68 +34,99 @@ const only = process.argv[3];
 const wanted = (label: string): boolean => only === undefined || label.includes(only);
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function drainWebhooks(w: World): Promise<void> {
-  const db = w.m.t.gateway.context.store.db;
+/** The merchant's process, and one request to it answered by the reply whose key is `answer`. */
+class Merchant {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(m: MerchantSetup, registrar: string): Promise<{ merchant: Merchant; url: string; fingerprint: string }> {
+    const child = fork(fileURLToPath(new URL('./merchant-process.ts', import.meta.url)), [], { execArgv: ['--conditions=sideband-source', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const merchant = new Merchant(child);
+    const start: MerchantStart = {
+      merchantHttp: m.t.gateway.listen.merchantHttp!, keyId: m.keyId, privateKeyPem: m.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), registrar,
+      line: { username: SHOP.username, password: SHOP.password, lineNumber: SHOP.lineNumber, numbers: SHOP.numbers },
+    };
+    const { url, fingerprint } = await merchant.ask<{ url: string; fingerprint: string }>({ start }, 'started');
+    return { merchant, url, fingerprint };
+  }
+
+  ask<T>(message: object, answer: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`the merchant's process exited (${code})`));
+      this.child.once('exit', exited);
+      this.child.once('message', (reply: Record<string, unknown>) => {
+        this.child.off('exit', exited);
+        if (answer in reply) resolve(reply[answer] as T);
+        else reject(new Error(`the merchant's process: ${String(reply.error ?? JSON.stringify(reply))}`));
+      });
+      this.child.send(message);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    await this.ask({ stop: true }, 'stopped').catch(() => this.child.kill());
+    await exited;
+  }
+}
+
+interface Row {
+  m: MerchantSetup;
+  merchant: Merchant;
+  name: string;
+  pan: string;
+  shoppers: number;
+}
+
+async function drainWebhooks(m: MerchantSetup): Promise<void> {
+  const db = m.t.gateway.context.store.db;
   for (let i = 0; i < 100; i++) {
-    await w.m.t.gateway.certification.deliverWebhooks();
+    await m.t.gateway.certification.deliverWebhooks();
     const left = await db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow();
     if (Number(left.n) === 0) return;
   }
 }
 
-async function run(label: string, w: World, concurrency: number): Promise<string> {
-  const authorizations = await Promise.all(Array.from({ length: total }, () => w.authorizationId()));
+async function run(label: string, w: Row, concurrency: number): Promise<string> {
+  const authorizations: string[] = [];
+  for (let i = 0; i < total; i++) authorizations.push(await channelAuthorization(w.m, `${w.name}-buyer-${w.shoppers++}`, w.pan));
   // Their webhooks are delivered now, not during the measurement: each delivery's commit
-  // would stall the exchanges' event loop (it is the same process).
-  await drainWebhooks(w);
-  const firstItem: number[] = [];
-  const whole: number[] = [];
-  const failures = new Map<string, number>();
-  const failed = (cause: string) => failures.set(cause, (failures.get(cause) ?? 0) + 1);
-  let next = 0;
+  // would stall the gateway's event loop.
+  await drainWebhooks(w.m);
   const loadBefore = load();
-  const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < authorizations.length) {
-      const id = authorizations[next++]!;
-      const started = process.hrtime.bigint();
-      let exchangeId: string;
-      let result;
-      try {
-        const requested = await w.channel.requestCard(id, 1);
-        exchangeId = requested.exchangeId;
-        result = await requested.outcome;
-      } catch (e) {
-        failed((e as { code?: string }).code ?? (e as Error).message);
-        continue;
-      }
-      const ended = process.hrtime.bigint();
-      const at = w.cardAt.get(exchangeId);
-      if (!result.ok) failed(result.cause);
-      else if (at === undefined) failed('no-card');
-      else {
-        firstItem.push(Number(at - started) / 1e6);
-        whole.push(Number(ended - started) / 1e6);
-      }
-    }
-  }));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  firstItem.sort((a, b) => a - b);
-  whole.sort((a, b) => a - b);
-  const failedText = failures.size ? `, failed: ${[...failures].map(([c, n]) => `${c} ${n}`).join(', ')}` : '';
-  return `${label.padEnd(30)} concurrency ${concurrency}  ${(firstItem.length / seconds).toFixed(1).padStart(5)} exchanges/s  negotiation→first item p50 ${pct(firstItem, 50).toFixed(1).padStart(5)} ms p99 ${pct(firstItem, 99).toFixed(1).padStart(5)} ms max ${pct(firstItem, 100).toFixed(1).padStart(5)} ms  whole exchange p50 ${pct(whole, 50).toFixed(1).padStart(5)} ms  (${firstItem.length} of ${total} ok${failedText}; load ${loadBefore} → ${load()})`;
+  const gatewayCpu = cpuUsage();
+  const r = await w.merchant.ask<MerchantRun>({ run: { authorizations, concurrency } }, 'ran');
+  const used = cpuUsage(gatewayCpu);
+  const firstItem = r.firstItem.sort((a, b) => a - b);
+  const whole = r.whole.sort((a, b) => a - b);
+  const ok = firstItem.length;
+  const cpuPer = (seconds: number) => ok ? (seconds * 1000 / ok).toFixed(1) : '—';
+  const failedText = r.failures.length ? `, failed: ${r.failures.map(([c, n]) => `${c} ${n}`).join(', ')}` : '';
+  return `${label.padEnd(30)} concurrency ${concurrency}  ${(ok / r.seconds).toFixed(1).padStart(5)} exchanges/s  negotiation→first item p50 ${pct(firstItem, 50).toFixed(1).padStart(5)} ms p99 ${pct(firstItem, 99).toFixed(1).padStart(5)} ms max ${pct(firstItem, 100).toFixed(1).padStart(5)} ms  whole exchange p50 ${pct(whole, 50).toFixed(1).padStart(5)} ms  CPU per exchange: gateway ${cpuPer((used.user + used.system) / 1e6)} ms, merchant ${cpuPer(r.cpuSeconds)} ms  (${ok} of ${total} ok${failedText}; load ${loadBefore} → ${load()})`;
 }
 
-const rows: string[] = [];
+/** A gateway on `dialect` calling through `kamailio` (the built-in exchange when undefined), the merchant's process beside it, and two rows. */
+async function rows(label: string, dialect: TestDialect, kamailio?: RunningKamailio): Promise<string[]> {
+  const name = `bench-channel-${kamailio ? 'kamailio' : 'builtin'}-${dialect}`;
+  const { m, registrar } = await channelGateway(name, kamailio, dialect);
+  let merchant: Merchant | undefined;
+  try {
+    const started = await Merchant.start(m, registrar);
+    merchant = started.merchant;
+    await m.t.gateway.context.merchants.setChannel(m.merchantId, { url: started.url, lineNumber: SHOP.lineNumber, fingerprint: started.fingerprint });
+    const w: Row = { m, merchant, name, pan: testCardNumber(50), shoppers: 0 };
+    // Concurrency is bounded by the merchant's pool: two numbers.
+    return [await run(label, w, 1), await run(label, w, 2)];
+  } finally {
+    await merchant?.stop();
+    await m.dispose();
+  }
+}
+
+const out: string[] = [];
 for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
   if (!wanted(`built-in exchange, ${dialect}`)) continue;
-  const w = await world(`bench-channel-builtin-${dialect}`, undefined, dialect);
-  try {
-    // Concurrency is bounded by the merchant's pool: two numbers.
-    for (const c of [1, 2]) rows.push(await run(`built-in exchange, ${dialect}`, w, c));
-  } finally {
-    await w.dispose();
-  }
+  out.push(...await rows(`built-in exchange, ${dialect}`, dialect));
 }
 if (!wanted('Kamailio, sqlite') && !wanted('Kamailio, postgres')) {
   // not asked for
@@ -99,17 +140,12 @@ if (!wanted('Kamailio, sqlite') && !wanted('Kamailio, postgres')) {
     ], 'bench-channel-kamailio');
     for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
       if (!wanted(`Kamailio, ${dialect}`)) continue;
-      const w = await world(`bench-channel-kamailio-${dialect}`, k, dialect);
-      try {
-        for (const c of [1, 2]) rows.push(await run(`Kamailio, ${dialect}`, w, c));
-      } finally {
-        await w.dispose();
-      }
+      out.push(...await rows(`Kamailio, ${dialect}`, dialect, k));
     }
   } finally {
     await k?.stop();
   }
 } else {
-  rows.push('Kamailio                       not installed (apt-get install kamailio)');
+  out.push('Kamailio                       not installed (apt-get install kamailio)');
 }
-console.log(`\nsecure channel: fig. 4 exchanges (negotiate, reserve, SIP call, TLS 1.3 media, card one way, goods back, BYE), loopback, ${total} per row; ${availableParallelism()} cores, load average now ${load()}:\n${rows.join('\n')}`);
+console.log(`\nsecure channel: fig. 4 exchanges (negotiate, reserve, SIP call, TLS 1.3 media, card one way, goods back, BYE), loopback, the merchant in its own process, ${total} per row; ${availableParallelism()} cores, load average now ${load()}:\n${out.join('\n')}`);

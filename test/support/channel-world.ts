@@ -33,13 +33,30 @@ export interface World {
   dispose(): Promise<void>;
 }
 
-/** A gateway on `dialect` whose secure channel uses `exchange` (the built-in one when undefined), and a merchant's SDK endpoint. */
-export async function world(name: string, kamailio?: RunningKamailio, dialect: TestDialect = 'sqlite'): Promise<World> {
+/**
+ * A gateway on `dialect` with one certified merchant, whose secure channel calls through
+ * `kamailio` or, when undefined, through its built-in exchange (which then also carries the
+ * SHOP and EAVESDROPPER lines); `registrar` is where the merchant's line registers.
+ */
+export async function channelGateway(name: string, kamailio?: RunningKamailio, dialect: TestDialect = 'sqlite'): Promise<{ m: MerchantSetup; registrar: string }> {
   const lines = [{ username: SHOP.username, password: SHOP.password, numbers: [SHOP.lineNumber, ...SHOP.numbers] }, { username: EAVESDROPPER.username, password: EAVESDROPPER.password, numbers: EAVESDROPPER.numbers }];
   const m = await merchantSetup(dialect, name, {
     config: { channel: { lineNumber: PROVIDER.lineNumber, numbers: PROVIDER.numbers, reservationSeconds: 3, exchange: kamailio ? { builtIn: false, host: kamailio.host, port: kamailio.port, username: PROVIDER.username, password: PROVIDER.password } : { lines } } },
   });
-  const registrar = kamailio ? kamailio.uri : `sip:${m.t.gateway.listen.exchangeUdp}`;
+  return { m, registrar: kamailio ? kamailio.uri : `sip:${m.t.gateway.listen.exchangeUdp}` };
+}
+
+/** A shopper with a card in the vault, and an approved authorization of theirs at the merchant: what an exchange carries. */
+export async function channelAuthorization(m: MerchantSetup, login: string, pan: string): Promise<string> {
+  const { address } = await shopper(m, login, { card: { number: pan, expiry: futureExpiry() } });
+  const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });
+  assert.equal(a.status, 'approved');
+  return a.id;
+}
+
+/** A gateway on `dialect` whose secure channel uses `exchange` (the built-in one when undefined), and a merchant's SDK endpoint. */
+export async function world(name: string, kamailio?: RunningKamailio, dialect: TestDialect = 'sqlite'): Promise<World> {
+  const { m, registrar } = await channelGateway(name, kamailio, dialect);
   const identity = await createChannelIdentity('shop.example');
   const telephony = await SipTelephony.start({ host: '127.0.0.1', registrar, username: SHOP.username, password: SHOP.password, lineNumber: SHOP.lineNumber, numbers: SHOP.numbers, logger: createTestLogger(`${name}-shop-sip`) });
   const endpoint = new ChannelEndpoint({ party: 'merchant', identity, telephony, numbers: SHOP.numbers, mediaAddress: '127.0.0.1', reservationTtlMs: 3000, ringTimeoutMs: 3000, exchangeTimeoutMs: 3000 });
@@ -62,12 +79,7 @@ export async function world(name: string, kamailio?: RunningKamailio, dialect: T
   let n = 0;
   return {
     m, registrar, identity, telephony, endpoint, channel, cards, cardTimes, cardAt, pan,
-    async authorizationId() {
-      const { address } = await shopper(m, `${name}-buyer-${n++}`, { card: { number: pan, expiry: futureExpiry() } });
-      const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });
-      assert.equal(a.status, 'approved');
-      return a.id;
-    },
+    authorizationId: () => channelAuthorization(m, `${name}-buyer-${n++}`, pan),
     async dispose() {
       await channel.stop();
       await m.dispose();
