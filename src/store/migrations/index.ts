@@ -18,6 +18,7 @@ import * as radsecAndCoaTriggers from './0016-radsec-and-coa-triggers.ts';
 import * as natPortBlocks from './0017-nat-port-blocks.ts';
 import * as radsecNameUnique from './0018-radsec-name-unique.ts';
 import * as destinationRetention from './0019-destination-retention.ts';
+import * as dynamicAuthorizationPoll from './0020-dynamic-authorization-poll.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -45,6 +46,7 @@ const migrations: Record<string, DialectMigration> = {
   '0017-nat-port-blocks': natPortBlocks,
   '0018-radsec-name-unique': radsecNameUnique,
   '0019-destination-retention': destinationRetention,
+  '0020-dynamic-authorization-poll': dynamicAuthorizationPoll,
 };
 
 export class SidebandMigrations implements MigrationProvider {
