@@ -40,6 +40,7 @@ export class CertificationServer {
   private webhookTimer: NodeJS.Timeout | null = null;
   private auth: RequestAuthentication | null = null;
   private writes: DurableWrites | null = null;
+  private sweepOnce: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly config: Config,
@@ -80,9 +81,10 @@ export class CertificationServer {
     const dispatcher = this.dispatcher;
     this.webhookTimer = setInterval(() => void this.leases.run('webhook-delivery', 10_000, () => dispatcher.tick()).catch((e) => this.logger.error({ err: e }, 'webhook delivery lease failed')), 500);
     this.webhookTimer.unref();
+    this.sweepOnce = () => Promise.all([this.authorizations.lifecycle.expireDue(), this.authorizations.lifecycle.recoverProcessing(), auth.purgeNonces(), idempotency.purge(), tokens.purge()]).then(() => undefined);
     this.sweeper = setInterval(() => {
       this.leases
-        .run('certification-sweep', 20_000, () => Promise.all([this.authorizations.lifecycle.expireDue(), this.authorizations.lifecycle.recoverProcessing(), auth.purgeNonces(), idempotency.purge(), tokens.purge()]))
+        .run('certification-sweep', 20_000, () => this.sweep())
         .catch((e) => this.logger.error({ err: e }, 'certification sweep failed'));
     }, 5000);
     this.sweeper.unref();
@@ -92,6 +94,15 @@ export class CertificationServer {
     this.outboxTimer.unref();
     this.outbox.kick();
     return { merchantHttp: new URL(address).host };
+  }
+
+  /**
+   * One pass of the sweeper, which runs every 5 s on the gateway holding its lease: expires
+   * authorizations past their capture window, recovers those left processing, and forgets
+   * nonces, idempotency keys and OAuth tokens past their retention.
+   */
+  sweep(): Promise<void> {
+    return this.sweepOnce?.() ?? Promise.resolve();
   }
 
   /** A merchant or its keys changed in another process: forget what was learnt about key ids. */

@@ -19,6 +19,7 @@ import * as natPortBlocks from './0017-nat-port-blocks.ts';
 import * as radsecNameUnique from './0018-radsec-name-unique.ts';
 import * as destinationRetention from './0019-destination-retention.ts';
 import * as dynamicAuthorizationPoll from './0020-dynamic-authorization-poll.ts';
+import * as idempotencyKeyPurge from './0021-idempotency-key-purge.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -47,6 +48,7 @@ const migrations: Record<string, DialectMigration> = {
   '0018-radsec-name-unique': radsecNameUnique,
   '0019-destination-retention': destinationRetention,
   '0020-dynamic-authorization-poll': dynamicAuthorizationPoll,
+  '0021-idempotency-key-purge': idempotencyKeyPurge,
 };
 
 export class SidebandMigrations implements MigrationProvider {
