@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { claimUnfinished } from '../../src/aaa/service/dynamic-authorization-queue.ts';
+import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
 import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
 
@@ -9,71 +11,108 @@ import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
 // grows with traffic. Two did: the dynamic-authorization sender's poll each second, whose
 // only index was partial and which SQLite cannot prove from its OR (8 ms a poll at 100,000
 // finished requests; migration 0020), and the certification sweep's purge of idempotency
-// keys every 5 s (29 ms at 500,000 keys; migration 0021). This asks SQLite for the plan of
-// every statement a card purchase, its capture and refund, the poll and the sweep run,
-// with the values they ran with (SQLite re-plans with them: a subscriber's active card is
-// found through the partial index on active cards).
+// keys every 5 s (29 ms at 500,000 keys; migration 0021). This asks the database for the
+// plan of every statement a card purchase, its capture and refund, the poll and the sweep
+// run, with the values they ran with:
+// - SQLite re-plans with bound values, as it runs them (so a subscriber's active card is
+//   found through the partial index on active cards);
+// - PostgreSQL, with sequential scans priced out (`enable_seqscan = off`): on a test's few
+//   rows the planner would rightly read a table whole, so what matters is whether an
+//   index could serve the statement at all; a Seq Scan left means none could.
 
 /** Tables a provider configures by hand: a few rows whatever the traffic, so read whole. */
 const SMALL_TABLES = new Set(['pools', 'nas_clients', 'vault_master_keys', 'job_leases', 'merchant_networks', 'deterministic_nat']);
 
-interface Prepared { text: string; db: Database.Database; args: unknown[] }
-const executed = new Map<string, Prepared>();
+interface Ran { text: string; values: unknown[]; db?: Database.Database }
+const ran = new Map<string, Ran>();
 let recording = false;
+const record = (r: Ran) => {
+  if (recording && !ran.has(r.text)) ran.set(r.text, r);
+};
 
-// Every statement the gateway prepares from now on is watched while `recording`.
+// Every SQLite statement prepared from now on is watched while `recording`.
 const prepare = Database.prototype.prepare;
 Database.prototype.prepare = function (this: Database.Database, text: string) {
   const statement = prepare.call(this, text);
   for (const method of ['run', 'get', 'all', 'iterate'] as const) {
     const original = statement[method] as (...a: unknown[]) => unknown;
-    (statement as unknown as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
-      if (recording && !executed.has(text)) executed.set(text, { text, db: (statement as unknown as { database: Database.Database }).database, args });
-      return original.apply(this, args);
+    (statement as unknown as Record<string, unknown>)[method] = function (this: unknown, ...values: unknown[]) {
+      record({ text, values, db: (statement as unknown as { database: Database.Database }).database });
+      return original.apply(this, values);
     };
   }
   return statement;
 } as typeof Database.prototype.prepare;
 
-/** The plan steps of `text`, with the values it first ran with, that read a whole table that grows with traffic. */
-function tableScans({ text, db, args }: Prepared): string[] {
-  const explain = prepare.call(db, `explain query plan ${text}`) as unknown as { all(...values: unknown[]): Array<{ detail: string }> };
-  const plan = explain.all(...args);
-  return plan.map((p) => p.detail).filter((d) => {
-    const scanned = /^SCAN (\w+)(?! USING)/.exec(d)?.[1];
-    return scanned !== undefined && !/^\d+-ROW$/.test(scanned) && !d.includes('VALUES CLAUSE') && !SMALL_TABLES.has(scanned);
-  });
+// And every PostgreSQL query, as text or as the named statement open-store.ts makes of it.
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const [first, second] = args as [unknown, unknown];
+  const config = typeof first === 'string' ? { text: first, values: second } : (first as { text?: unknown; values?: unknown } | undefined);
+  if (typeof config?.text === 'string' && /^\s*(select|insert|update|delete|with)\b/i.test(config.text)) record({ text: config.text, values: Array.isArray(config.values) ? config.values : [] });
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof pg.Client.prototype.query;
+
+/** Table names in plan steps that read a whole table that grows with traffic. */
+function growingScans(tables: Iterable<string>): string[] {
+  return [...tables].filter((t) => !SMALL_TABLES.has(t));
 }
 
-describe('the purchase path, the dynamic-authorization poll and the certification sweep search by index on SQLite', () => {
-  let m: MerchantSetup;
-  before(async () => {
-    m = await merchantSetup('sqlite', 'search-by-index');
-  });
-  after(async () => m?.dispose());
+function sqlitePlanScans({ text, values, db }: Ran): string[] {
+  const explain = prepare.call(db!, `explain query plan ${text}`) as unknown as { all(...v: unknown[]): Array<{ detail: string }> };
+  return growingScans(explain.all(...values).flatMap(({ detail }) => {
+    const scanned = /^SCAN (\w+)(?! USING)/.exec(detail)?.[1];
+    return scanned === undefined || detail.includes('VALUES CLAUSE') ? [] : [scanned];
+  }));
+}
 
-  it('a card purchase, its capture and refund, the poll and the sweep read no table whole', async () => {
-    // Other subscribers' cards: a scan would have rows to read.
-    for (let i = 0; i < 5; i++) await shopper(m, `search-by-index-other-${i}`, { card: { number: testCardNumber(60 + i), expiry: futureExpiry() } });
-    const { address } = await shopper(m, 'search-by-index-buyer', { card: { number: testCardNumber(70), expiry: futureExpiry() } });
-    executed.clear();
-    recording = true;
-    try {
-      const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR', settlement: 'card' });
-      assert.equal(a.status, 'approved');
-      await m.client.authorizations.capture(a.id, {});
-      await m.client.authorizations.refund(a.id, { amount: 100 });
-      const now = Date.now();
-      await claimUnfinished(m.t.gateway.context.store.db, 'search-by-index', now, now - 60_000);
-      await m.t.gateway.certification.sweep();
-    } finally {
-      recording = false;
-    }
-    const statements = [...executed.values()];
-    assert.ok(statements.some((s) => /from "cards" where "subscriber_id"/.test(s.text)), 'the card lookup ran');
-    assert.ok(statements.some((s) => /from "dynamic_authorizations"/.test(s.text)), 'the poll ran');
-    assert.ok(statements.some((s) => /delete from "idempotency_keys" where "created_at"/.test(s.text)), 'the sweep ran');
-    const scans = statements.map((s) => ({ scans: tableScans(s), text: s.text.replace(/\s+/g, ' ').slice(0, 160) })).filter((s) => s.scans.length > 0);
-    assert.deepEqual(scans, []);
+async function postgresPlanScans(client: pg.Client, { text, values }: Ran): Promise<string[]> {
+  const plan = await (query as (...a: unknown[]) => Promise<pg.QueryResult<{ 'QUERY PLAN': string }>>).call(client, `explain ${text}`, values);
+  return growingScans(plan.rows.flatMap((r) => [...r['QUERY PLAN'].matchAll(/Seq Scan on (\w+)/g)].map((m) => m[1]!)));
+}
+
+for (const dialect of dialects) {
+  describe(`the purchase path, the dynamic-authorization poll and the certification sweep search by index on ${dialect}`, () => {
+    let m: MerchantSetup;
+    before(async () => {
+      m = await merchantSetup(dialect, `search-by-index-${dialect}`);
+    });
+    after(async () => m?.dispose());
+
+    it('a card purchase, its capture and refund, the poll and the sweep read no table whole', async () => {
+      // Other subscribers' cards: a scan would have rows to read.
+      for (let i = 0; i < 5; i++) await shopper(m, `search-by-index-other-${i}`, { card: { number: testCardNumber(60 + i), expiry: futureExpiry() } });
+      const { address } = await shopper(m, 'search-by-index-buyer', { card: { number: testCardNumber(70), expiry: futureExpiry() } });
+      ran.clear();
+      recording = true;
+      try {
+        const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR', settlement: 'card' });
+        assert.equal(a.status, 'approved');
+        await m.client.authorizations.capture(a.id, {});
+        await m.client.authorizations.refund(a.id, { amount: 100 });
+        const now = Date.now();
+        await claimUnfinished(m.t.gateway.context.store.db, 'search-by-index', now, now - 60_000);
+        await m.t.gateway.certification.sweep();
+      } finally {
+        recording = false;
+      }
+      const statements = [...ran.values()];
+      assert.ok(statements.some((s) => /from "?cards"? where/.test(s.text)), 'the card lookup ran');
+      assert.ok(statements.some((s) => /from "dynamic_authorizations"/.test(s.text)), 'the poll ran');
+      assert.ok(statements.some((s) => /delete from "idempotency_keys" where "created_at"/.test(s.text)), 'the sweep ran');
+      const scans: Array<{ scans: string[]; text: string }> = [];
+      const client = dialect === 'postgres' ? new pg.Client({ connectionString: m.t.database.databaseUrl }) : undefined;
+      await client?.connect();
+      try {
+        await client?.query('set enable_seqscan = off');
+        for (const s of statements) {
+          const found = client ? await postgresPlanScans(client, s) : sqlitePlanScans(s);
+          if (found.length > 0) scans.push({ scans: found, text: s.text.replace(/\s+/g, ' ').slice(0, 160) });
+        }
+      } finally {
+        await client?.end();
+      }
+      assert.deepEqual(scans, []);
+    });
   });
-});
+}
