@@ -5,15 +5,16 @@ import pg from 'pg';
 import { claimUnfinished } from '../../src/aaa/service/dynamic-authorization-queue.ts';
 import { dialects } from '../support/databases.ts';
 import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-harness.ts';
+import { PortalClient } from '../support/portal-client.ts';
 import { futureExpiry, testCardNumber } from '../support/test-cards.ts';
 
-// Statements the gateway runs on every purchase or on a timer must not read a table that
-// grows with traffic. Two did: the dynamic-authorization sender's poll each second, whose
-// only index was partial and which SQLite cannot prove from its OR (8 ms a poll at 100,000
-// finished requests; migration 0020), and the certification sweep's purge of idempotency
-// keys every 5 s (29 ms at 500,000 keys; migration 0021). This asks the database for the
-// plan of every statement a card purchase, its capture and refund, the poll and the sweep
-// run, with the values they ran with:
+// Statements the gateway runs on every request or on a timer must not read a table that
+// grows with traffic. Some did (migrations 0020-0022): the dynamic-authorization sender's
+// poll each second (its only index partial, which SQLite cannot prove from its OR), the
+// certification sweep's purge of idempotency keys every 5 s, the stale-session sweep and
+// Accounting-On/Off (`status != 'closed'`, every session ever), a subscriber's purchases
+// and exchanges in the portal, and a merchant's list of authorizations. This asks the
+// database for the plan of every statement those run, with the values they ran with:
 // - SQLite re-plans with bound values, as it runs them (so a subscriber's active card is
 //   found through the partial index on active cards);
 // - PostgreSQL, with sequential scans priced out (`enable_seqscan = off`): on a test's few
@@ -72,14 +73,14 @@ async function postgresPlanScans(client: pg.Client, { text, values }: Ran): Prom
 }
 
 for (const dialect of dialects) {
-  describe(`the purchase path, the dynamic-authorization poll and the certification sweep search by index on ${dialect}`, () => {
+  describe(`statements on request paths and timers search by index on ${dialect}`, () => {
     let m: MerchantSetup;
     before(async () => {
       m = await merchantSetup(dialect, `search-by-index-${dialect}`);
     });
     after(async () => m?.dispose());
 
-    it('a card purchase, its capture and refund, the poll and the sweep read no table whole', async () => {
+    it('a card purchase, its capture and refund, the lists of purchases, the polls and sweeps, and an Accounting-On read no table whole', async () => {
       // Other subscribers' cards: a scan would have rows to read.
       for (let i = 0; i < 5; i++) await shopper(m, `search-by-index-other-${i}`, { card: { number: testCardNumber(60 + i), expiry: futureExpiry() } });
       const { address } = await shopper(m, 'search-by-index-buyer', { card: { number: testCardNumber(70), expiry: futureExpiry() } });
@@ -93,6 +94,15 @@ for (const dialect of dialects) {
         const now = Date.now();
         await claimUnfinished(m.t.gateway.context.store.db, 'search-by-index', now, now - 60_000);
         await m.t.gateway.certification.sweep();
+        await m.client.authorizations.list({ limit: 10 });
+        await m.client.authorizations.list({ limit: 10, status: 'captured' });
+        const portal = new PortalClient(`http://${m.t.gateway.listen.portalHttp}`);
+        assert.equal(await portal.signIn('search-by-index-buyer', 'search-by-index-buyer-password'), 303);
+        for (const page of ['/purchases', '/channel']) assert.equal((await portal.get(page)).status, 200, page);
+        const sessions = m.t.gateway.authentication.sessions;
+        // Nothing to close: the shoppers' sessions are a minute old, and began after time 0.
+        assert.equal(await sessions.sweep(3_600_000, now), 0);
+        assert.equal(await sessions.closeAllOf(m.nasId, 'search-by-index', 0), 0);
       } finally {
         recording = false;
       }
@@ -100,6 +110,8 @@ for (const dialect of dialects) {
       assert.ok(statements.some((s) => /from "?cards"? where/.test(s.text)), 'the card lookup ran');
       assert.ok(statements.some((s) => /from "dynamic_authorizations"/.test(s.text)), 'the poll ran');
       assert.ok(statements.some((s) => /delete from "idempotency_keys" where "created_at"/.test(s.text)), 'the sweep ran');
+      assert.ok(statements.some((s) => /from "sessions" where "status" != .* and "last_seen_at" </.test(s.text)), 'the session sweep ran');
+      assert.ok(statements.some((s) => /from "channel_exchanges"/.test(s.text)), 'the exchanges page ran');
       const scans: Array<{ scans: string[]; text: string }> = [];
       const client = dialect === 'postgres' ? new pg.Client({ connectionString: m.t.database.databaseUrl }) : undefined;
       await client?.connect();

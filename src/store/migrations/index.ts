@@ -20,6 +20,7 @@ import * as radsecNameUnique from './0018-radsec-name-unique.ts';
 import * as destinationRetention from './0019-destination-retention.ts';
 import * as dynamicAuthorizationPoll from './0020-dynamic-authorization-poll.ts';
 import * as idempotencyKeyPurge from './0021-idempotency-key-purge.ts';
+import * as historyLookups from './0022-history-lookups.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -49,6 +50,7 @@ const migrations: Record<string, DialectMigration> = {
   '0019-destination-retention': destinationRetention,
   '0020-dynamic-authorization-poll': dynamicAuthorizationPoll,
   '0021-idempotency-key-purge': idempotencyKeyPurge,
+  '0022-history-lookups': historyLookups,
 };
 
 export class SidebandMigrations implements MigrationProvider {
