@@ -7,9 +7,12 @@ import { sql, type Kysely } from 'kysely';
  * - The stale-session sweep (every minute) and Accounting-On/Off (a NAS restarted) ask for
  *   sessions not closed; `status != ?` cannot use the index on (status, last_seen_at), so
  *   both read every session ever: 97 ms a sweep at 1M sessions (SQLite), 114 ms for an
- *   Accounting-On of a NAS with 250,000 sessions behind it. Partial indexes over the open
- *   sessions serve them (SQLite and PostgreSQL both match `status != 'closed'` with the
- *   value bound); the (status, last_seen_at) index, which nothing else used, goes.
+ *   Accounting-On of a NAS with 250,000 sessions behind it. One partial index over the
+ *   open sessions, (nas_id, last_seen_at), serves both (SQLite and PostgreSQL match
+ *   `status != 'closed'` with the value bound): the sweep reads the open sessions only, an
+ *   Accounting-On that NAS's. It replaces (status, last_seen_at), which nothing else used,
+ *   so a new session still updates one index for them: two partial indexes, one per
+ *   query, cost 8 us more an Access-Request's insert (18 -> 26 us in bench/radius).
  * - A subscriber's purchases (the portal's /purchases, the operator's list by login):
  *   authorizations had no index on subscriber_id. 250 ms a page at 1M authorizations.
  * - A merchant's authorizations, newest first (GET /v1/authorizations): the index on
@@ -21,8 +24,7 @@ import { sql, type Kysely } from 'kysely';
  * either schema.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql`create index sessions_open_seen on sessions (last_seen_at) where status != 'closed'`.execute(db);
-  await sql`create index sessions_open_nas on sessions (nas_id) where status != 'closed'`.execute(db);
+  await sql`create index sessions_open on sessions (nas_id, last_seen_at) where status != 'closed'`.execute(db);
   await sql`drop index sessions_status`.execute(db);
   await sql`create index authorizations_subscriber on authorizations (subscriber_id, id)`.execute(db);
   await sql`create index authorizations_merchant_newest on authorizations (merchant_id, id)`.execute(db);
