@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { BindingIndex } from '../../core/resolution/binding-index.ts';
 import type { Binding } from '../../core/resolution/binding.ts';
 import { newId } from '../../core/identity/ids.ts';
@@ -22,6 +23,13 @@ import type { BindingTable, PrefixBindingKind, PrefixBindingTable, SessionTable 
 import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
 import { COMMITTED_COLUMNS, committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedColumns, type CommittedSession } from './session-rows.ts';
 import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRangeReportInput } from './port-range-report.ts';
+
+/**
+ * `status != 'closed'` with the value written into the query, not bound: the partial index
+ * over open sessions (migration 0022) then serves it on PostgreSQL also under a generic
+ * plan, which a named prepared statement may get after its first executions.
+ */
+const CLOSED = sql.lit<'closed'>('closed');
 
 export type { AddressConflictPolicy } from './adopt-session.ts';
 export { classFor } from './session-class.ts';
@@ -262,7 +270,7 @@ export class SessionService {
       .selectFrom('sessions')
       .leftJoin('bindings', (j) => j.onRef('bindings.session_id', '=', 'sessions.id').on('bindings.end_at', 'is', null))
       .select(['sessions.id', 'sessions.subscriber_id', 'sessions.login', 'sessions.nas_id', 'sessions.status', 'sessions.acct_session_id', 'sessions.pool_id', 'sessions.port_key', 'bindings.id as binding_id', 'bindings.address', 'bindings.port_first'])
-      .where('sessions.status', '!=', 'closed')
+      .where('sessions.status', '!=', CLOSED)
       .execute();
     for (const s of openRows) {
       const pool = s.pool_id ? this.pools.get(s.pool_id) : undefined;
@@ -731,7 +739,7 @@ export class SessionService {
       .selectFrom('sessions')
       .select('id')
       .where('nas_id', '=', nasId)
-      .where('status', '!=', 'closed')
+      .where('status', '!=', CLOSED)
       .where((eb) => eb.or([eb('started_at', '<=', at), eb.and([eb('started_at', 'is', null), eb('authorized_at', '<=', at)])]))
       .execute();
     return this.closeMany(rows.map((r) => r.id), at, 'nas-restart', cause, Math.max(at, Date.now()));
@@ -743,7 +751,7 @@ export class SessionService {
    * cause says so (`protocol/prepaid-charge.ts`).
    */
   async sweep(staleMs: number, now = Date.now()): Promise<number> {
-    const rows = await this.store.db.selectFrom('sessions').select('id').where('status', '!=', 'closed').where('last_seen_at', '<', now - staleMs).execute();
+    const rows = await this.store.db.selectFrom('sessions').select('id').where('status', '!=', CLOSED).where('last_seen_at', '<', now - staleMs).execute();
     return this.closeMany(rows.map((r) => r.id), now, 'sweeper', null, now);
   }
 
