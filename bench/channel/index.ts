@@ -45,19 +45,38 @@ class Merchant {
       merchantHttp: m.t.gateway.listen.merchantHttp!, keyId: m.keyId, privateKeyPem: m.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), registrar,
       line: { username: SHOP.username, password: SHOP.password, lineNumber: SHOP.lineNumber, numbers: SHOP.numbers },
     };
-    const { url, fingerprint } = await merchant.ask<{ url: string; fingerprint: string }>({ start }, 'started');
-    return { merchant, url, fingerprint };
+    try {
+      const { url, fingerprint } = await merchant.ask<{ url: string; fingerprint: string }>({ start }, 'started', 30_000);
+      return { merchant, url, fingerprint };
+    } catch (e) {
+      child.kill();
+      throw e;
+    }
   }
 
-  ask<T>(message: object, answer: string): Promise<T> {
+  /** Sends `message` and waits, at most `timeoutMs`, for the reply carrying `answer`. */
+  ask<T>(message: object, answer: string, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
-      const exited = (code: number | null) => reject(new Error(`the merchant's process exited (${code})`));
-      this.child.once('exit', exited);
-      this.child.once('message', (reply: Record<string, unknown>) => {
+      const done = () => {
+        clearTimeout(timer);
         this.child.off('exit', exited);
+        this.child.off('message', replied);
+      };
+      const exited = (code: number | null) => {
+        done();
+        reject(new Error(`the merchant's process exited (${code})`));
+      };
+      const replied = (reply: Record<string, unknown>) => {
+        done();
         if (answer in reply) resolve(reply[answer] as T);
         else reject(new Error(`the merchant's process: ${String(reply.error ?? JSON.stringify(reply))}`));
-      });
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`the merchant's process did not answer ${Object.keys(message)[0]} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.child.once('exit', exited);
+      this.child.once('message', replied);
       this.child.send(message);
     });
   }
@@ -65,7 +84,7 @@ class Merchant {
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = once(this.child, 'exit');
-    await this.ask({ stop: true }, 'stopped').catch(() => this.child.kill());
+    await this.ask({ stop: true }, 'stopped', 10_000).catch(() => this.child.kill());
     await exited;
   }
 }
@@ -95,7 +114,8 @@ async function run(label: string, w: Row, concurrency: number): Promise<string> 
   await drainWebhooks(w.m);
   const loadBefore = load();
   const gatewayCpu = cpuUsage();
-  const r = await w.merchant.ask<MerchantRun>({ run: { authorizations, concurrency } }, 'ran');
+  // Each exchange gives up after 3 s (merchant-process.ts): a row of 100 ends well within this.
+  const r = await w.merchant.ask<MerchantRun>({ run: { authorizations, concurrency } }, 'ran', 600_000);
   const used = cpuUsage(gatewayCpu);
   const firstItem = r.firstItem.sort((a, b) => a - b);
   const whole = r.whole.sort((a, b) => a - b);

@@ -91,12 +91,16 @@ async function run(authorizations: string[], concurrency: number): Promise<Merch
   return { firstItem, whole, failures: [...failures], seconds, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
+// Orphaned (the bench died without stopping it), it must not go on holding its sockets.
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', (m: Message) => {
   const reply = (value: unknown) => process.send!(value);
   if ('start' in m) void start(m.start).then((started) => reply({ started }), (e: Error) => reply({ error: e.message }));
   else if ('run' in m) void run(m.run.authorizations, m.run.concurrency).then((ran) => reply({ ran }), (e: Error) => reply({ error: e.message }));
   else void (channel?.stop() ?? Promise.resolve()).then(() => {
     reply({ stopped: true });
+    process.removeAllListeners('disconnect');
     process.disconnect();
   });
 });
