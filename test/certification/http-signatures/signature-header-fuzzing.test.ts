@@ -42,7 +42,7 @@ describe('signature header fuzzing', () => {
     );
   });
 
-  it('mutations of a valid pair never make the verifier throw, and only an unchanged pair is accepted', async () => {
+  it('mutations of a valid pair never make the verifier throw, and only a pair that still signs what was signed is accepted', async () => {
     const mutate = (text: string) =>
       fc.tuple(fc.nat(text.length), fc.nat(text.length), fc.oneof(fc.string({ maxLength: 3 }), fragment)).map(([at, cut, insert]) => text.slice(0, at) + insert + text.slice(Math.max(at, cut)));
     await fc.assert(
@@ -52,12 +52,15 @@ describe('signature header fuzzing', () => {
         assertSettled(result);
         if (result.ok) {
           // A mutation may only survive where it does not change what was signed: the
-          // signature bytes and the re-serialized Signature-Input must be the original's.
-          assert.equal(reserialize(signatureInput), reserialize(signed.signatureInput));
-          assert.equal(reserialize(signature).split(', ').find((m) => m.startsWith(`${result.label}=`)), reserialize(signed.signature));
+          // verified signature's parameters and bytes must be the original's. Its label is
+          // not signed (RFC 9421 §2.5: the base ends with the parameters alone), so the same
+          // cut in both fields, renaming sig1 to si in each, is the same signature.
+          assert.equal(memberOf(signatureInput, result.label), memberOf(signed.signatureInput, SIGNED_LABEL));
+          assert.equal(memberOf(signature, result.label), memberOf(signed.signature, SIGNED_LABEL));
         }
       }),
-      { numRuns: 3000 },
+      // Seen in CI (seed 773151921): both labels cut the same way.
+      { numRuns: 3000, examples: [[signed.signatureInput.replace(`${SIGNED_LABEL}=`, 'si='), signed.signature.replace(`${SIGNED_LABEL}=`, 'si=')]] },
     );
   });
 
@@ -107,6 +110,16 @@ describe('signature header fuzzing', () => {
     }
   });
 });
+
+/** The label signRequest gave the signature. */
+const SIGNED_LABEL = [...(parseDictionary(signed.signature, { maxLength: 8192 }) as { ok: true; value: Map<string, unknown> }).value.keys()][0]!;
+
+/** One member of a Dictionary field, serialized without its label; the field re-serialized when it does not parse or lacks the label. */
+function memberOf(text: string, label: string): string {
+  const parsed = parseDictionary(text, { maxLength: 8192 });
+  const member = parsed.ok ? parsed.value.get(label) : undefined;
+  return member === undefined ? `no ${label} in: ${reserialize(text)}` : serializeDictionary(new Map([['m', member]]));
+}
 
 function reserialize(text: string): string {
   const parsed = parseDictionary(text, { maxLength: 8192 });
