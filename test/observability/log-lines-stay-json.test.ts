@@ -85,12 +85,15 @@ describe('log lines stay JSON while card numbers are masked in their values', ()
         for (const c of cards) assert.ok(!lines[0]!.includes(c));
         for (const [k, v] of Object.entries(fields)) {
           if (typeof v !== 'number' || Object.is(v, -0)) continue;
-          // A whole number shaped like a card number (a double can be one) is masked by design, as the first test shows.
-          if (Number.isSafeInteger(v) && findCardNumbers(String(v), 12).length > 0) assert.equal(parsed[k], `[card ${String(v).slice(0, 6)}…${String(v).slice(-4)}]`, `card-shaped number ${k} masked`);
+          // A whole number shaped like a card number (a double can be one) is masked by design,
+          // as the first test shows; a negative one keeps its sign before the masked digits.
+          const [found] = Number.isSafeInteger(v) ? findCardNumbers(String(v), 12) : [];
+          if (found) assert.equal(parsed[k], `${String(v).slice(0, found.start)}[card ${found.digits.slice(0, 6)}…${found.digits.slice(-4)}]`, `card-shaped number ${k} masked`);
           else assert.equal(parsed[k], v, `number ${k} untouched`);
         }
       }),
-      { numRuns: 300 },
+      // Seen in a loop of runs (seeds -63206744, 2077642941): a negative card-shaped number.
+      { numRuns: 300, examples: [[{ ' ': -luhnWholeNumber() }, '']] },
     );
   });
 });
