@@ -343,6 +343,22 @@ for (const dialect of dialects) {
       assert.deepEqual(model.auths.map((a) => [a.status, a.captured]), [['approved', 208]]);
     });
 
+    // The acquirer failing before and after its effect, each create then retried: every run
+    // meets both faults, which the random runs below do only now and then (their short
+    // command lists draw an acquirer fault on a create that reaches the acquirer rarely
+    // enough that 25 runs once met none, in CI).
+    it('a card create whose acquirer fails before, and one whose acquirer fails after its effect, each settle when retried', async () => {
+      const login = `model-${dialect}-${run++}`;
+      const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
+      const real: Real = { m, acquirer, address, subscriberId, dialect, settlement: 'card' };
+      const model: Model = { auths: [], sent: [] };
+      const faultsBefore = acquirer.faultsRaised;
+      const script = [new CreateCommand(700, false, 'acquirer-before'), new RetryCommand(0), new CreateCommand(800, true, 'acquirer-after'), new RetryCommand(1)];
+      await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(script, checkInvariants));
+      assert.equal(acquirer.faultsRaised - faultsBefore, 2, 'both faults were raised');
+      assert.deepEqual(model.auths.map((a) => [a.status, a.captured]), [['approved', 0], ['captured', 800]]);
+    });
+
     for (const [settlement, numRuns] of [['card', 25], ['provider_bill', 15]] as const) {
       it(`random create / capture / void / refund / retry / duplicates with faults keep every invariant (${settlement})`, async (t) => {
         seen.clear();
@@ -359,8 +375,9 @@ for (const dialect of dialects) {
         );
         t.diagnostic(`exercised: ${[...seen].map(([k, v]) => `${k} ×${v}`).join(', ')}; acquirer faults raised ×${acquirer.faultsRaised - faultsBefore}`);
         assert.ok((seen.get('replays checked') ?? 0) > 0, 'the runs retried');
-        if (settlement === 'card') assert.ok(acquirer.faultsRaised > faultsBefore, 'the runs met acquirer faults');
-        else assert.ok((seen.get('fault store-ledger') ?? 0) + (seen.get('fault store-response') ?? 0) > 0, 'the runs met store faults');
+        // Acquirer faults are met for certain by the scripted case above; store faults, drawn
+        // on every kind of command, by nearly every set of runs.
+        if (settlement !== 'card') assert.ok((seen.get('fault store-ledger') ?? 0) + (seen.get('fault store-response') ?? 0) > 0, 'the runs met store faults');
       });
     }
   });
