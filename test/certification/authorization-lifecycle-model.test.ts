@@ -330,14 +330,18 @@ for (const dialect of dialects) {
     });
     after(async () => m?.dispose());
 
+    /** A new shopper with a card under the model's limits, and an empty model: one run's start. */
+    async function freshRun(settlement: Settlement): Promise<{ real: Real; model: Model }> {
+      const login = `model-${dialect}-${run++}`;
+      const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
+      return { real: { m, acquirer, address, subscriberId, dialect, settlement }, model: { auths: [], sent: [] } };
+    }
+
     // Found by the property (seed 313721549): a create whose answer could not be stored
     // leaves its authorization processing; a capture of it fails the same way; the create,
     // retried, approves; the capture, retried, must now capture.
     it('a capture first sent while its create was pending takes effect when retried after the create settles', async () => {
-      const login = `model-${dialect}-${run++}`;
-      const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
-      const real: Real = { m, acquirer, address, subscriberId, dialect, settlement: 'card' };
-      const model: Model = { auths: [], sent: [] };
+      const { real, model } = await freshRun('card');
       const script = [new CreateCommand(1_598, false, 'store-response'), new MovementCommand('capture', 0, 0.13, 'store-response'), new RetryCommand(0), new RetryCommand(1)];
       await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(script, checkInvariants));
       assert.deepEqual(model.auths.map((a) => [a.status, a.captured]), [['approved', 208]]);
@@ -348,10 +352,7 @@ for (const dialect of dialects) {
     // command lists draw an acquirer fault on a create that reaches the acquirer rarely
     // enough that 25 runs once met none, in CI).
     it('a card create whose acquirer fails before, and one whose acquirer fails after its effect, each settle when retried', async () => {
-      const login = `model-${dialect}-${run++}`;
-      const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
-      const real: Real = { m, acquirer, address, subscriberId, dialect, settlement: 'card' };
-      const model: Model = { auths: [], sent: [] };
+      const { real, model } = await freshRun('card');
       const faultsBefore = acquirer.faultsRaised;
       const script = [new CreateCommand(700, false, 'acquirer-before'), new RetryCommand(0), new CreateCommand(800, true, 'acquirer-after'), new RetryCommand(1)];
       await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(script, checkInvariants));
@@ -365,10 +366,7 @@ for (const dialect of dialects) {
         const faultsBefore = acquirer.faultsRaised;
         await fc.assert(
           fc.asyncProperty(fc.commands(commands, { maxCommands: 18 }), async (cmds) => {
-            const login = `model-${dialect}-${run++}`;
-            const { address, subscriberId } = await shopper(m, login, { spendingLimit: SPENDING_LIMIT, autoApproveLimit: 1_000_000, card: { number: approvableCard(run), expiry: futureExpiry(), creditLimit: CREDIT_LIMIT } });
-            const real: Real = { m, acquirer, address, subscriberId, dialect, settlement };
-            const model: Model = { auths: [], sent: [] };
+            const { real, model } = await freshRun(settlement);
             await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(cmds, checkInvariants));
           }),
           { numRuns, endOnFailure: true, includeErrorInReport: true },
