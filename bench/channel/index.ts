@@ -27,8 +27,14 @@ ensureDebianPeers({ kamailio: 'kamailio' });
 const { haveKamailio, startKamailio } = await import('../../test/support/kamailio.ts');
 type RunningKamailio = import('../../test/support/kamailio.ts').RunningKamailio;
 
-// Each authorization is a new shopper with an address from a /24: two rows of 100 per gateway fit.
+// Each authorization is a new shopper with an address from the gateway's /24 pool (253
+// addresses), and the two concurrency rows share a gateway: at most 126 exchanges a row.
+const MAX_PER_ROW = 126;
 const total = Number(process.argv[2] ?? 100);
+if (!Number.isInteger(total) || total < 1 || total > MAX_PER_ROW) {
+  console.error(`bench/channel: exchanges-per-row must be a whole number from 1 to ${MAX_PER_ROW}, not "${process.argv[2]}" (each exchange is a new shopper from a /24 pool that two rows share); see --help.`);
+  process.exit(64);
+}
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const only = process.argv[3];
 const wanted = (label: string): boolean => only === undefined || label.includes(only);
