@@ -21,6 +21,7 @@ import * as destinationRetention from './0019-destination-retention.ts';
 import * as dynamicAuthorizationPoll from './0020-dynamic-authorization-poll.ts';
 import * as idempotencyKeyPurge from './0021-idempotency-key-purge.ts';
 import * as historyLookups from './0022-history-lookups.ts';
+import * as callRecordsNewest from './0023-call-records-newest.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -51,6 +52,7 @@ const migrations: Record<string, DialectMigration> = {
   '0020-dynamic-authorization-poll': dynamicAuthorizationPoll,
   '0021-idempotency-key-purge': idempotencyKeyPurge,
   '0022-history-lookups': historyLookups,
+  '0023-call-records-newest': callRecordsNewest,
 };
 
 export class SidebandMigrations implements MigrationProvider {
