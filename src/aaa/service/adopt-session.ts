@@ -87,8 +87,10 @@ export interface AdoptInput {
  * binding claims the address over the same time. That conflict is recorded with both
  * sessions and the policy decides: `trust-nas` ends the live holders' bindings where the new one starts
  * (the NAS has handed the address out again, so their sessions are over) and binds the
- * address; `refuse` leaves the holders alone and records the new session without a
- * binding. A session reported as already over never ends a live one.
+ * address from the holders' last sign of life at the earliest (a claim dated back does not
+ * rewrite what resolution answered for that time); `refuse` leaves the holders alone and
+ * records the new session without a binding. A session reported as already over never
+ * ends a live one, and is recorded without a binding when it overlaps any other hold.
  *
  * Safe to run twice: a session id found already written is a transaction that committed.
  */
@@ -154,11 +156,21 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
             detail: { address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: input.policy },
           });
         }
-        if (input.policy === 'refuse') bind = false;
-        else if (!closed) {
+        // A finished claim never ends a live hold, and binding it over the holders would give
+        // those instants two holders: it is recorded without its binding, as under `refuse`.
+        if (input.policy === 'refuse' || closed) bind = false;
+        else {
+          const locked = [];
           for (const h of holders) {
             const held = await lockSession(tx, input.dialect, h.session_id);
-            if (!held) continue;
+            if (held) locked.push(held);
+          }
+          // The NAS has handed the address out again, but a claim dated back (Acct-Delay-Time,
+          // a replayed queue) must not rewrite a time at which a holder's own accounting or
+          // log-in showed it holding the address: the new binding begins after the holders'
+          // last sign of life, never before their own bindings began.
+          for (const held of locked) boundFrom = Math.max(boundFrom, held.binding?.start_at ?? held.row.started_at ?? boundFrom, held.row.last_seen_at ?? boundFrom);
+          for (const held of locked) {
             const change = closeWithoutStop(recordOf(held.row), boundFrom, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
             await writeChange(tx, held, change, {}, r.receivedAt);
             committed.push(committedLocked(held, change));

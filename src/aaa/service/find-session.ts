@@ -27,7 +27,7 @@ const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a
  * so that late accounting is recognised as late instead of opening a ghost session:
  *
  * 1. by our Class (`sideband:ses_…`, RFC 2865 §5.25: the NAS echoes it unmodified), which
- *    names exactly one authorization;
+ *    names exactly one authorization, when it comes from that authorization's NAS;
  * 2. else by NAS and Acct-Session-Id: an open session with that id, or a closed one the
  *    report falls within (it reports a start between that session's start and end). A
  *    NAS reuses Acct-Session-Ids after a reboot, so a report starting after the closed
@@ -40,9 +40,15 @@ const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a
 export async function findSession(db: Db, dialect: Dialect, memory: OpenSessions, f: AccountingFacts, r: AccountingReport): Promise<string | null> {
   const byClass = sessionFromClass(f.classValue);
   if (byClass) {
-    if (memory.open.has(byClass)) return byClass;
-    const row = await db.selectFrom('sessions').select('id').where('id', '=', byClass).executeTakeFirst();
-    if (row) return row.id;
+    // Only the NAS the Access-Accept went to echoes its Class: another NAS sending it (a
+    // copied or forged Class) is not that session's NAS, and must not stop or bill it.
+    const open = memory.open.get(byClass);
+    if (open) {
+      if (open.nasId === f.nasId) return byClass;
+    } else {
+      const row = await db.selectFrom('sessions').select(['id', 'nas_id']).where('id', '=', byClass).executeTakeFirst();
+      if (row && row.nas_id === f.nasId) return row.id;
+    }
   }
   if (f.acctSessionId) {
     const known = memory.byAcctId.get(`${f.nasId}|${f.acctSessionId}`);

@@ -53,7 +53,7 @@ for (const dialect of dialects) {
 
     before(async () => {
       t = await gatewayFor(dialect, `anomalies-${dialect}`, 'trust-nas');
-      for (const login of ['erin', 'fred', 'gina', 'hugo', 'ivy', 'jack', 'kate', 'liam', 'mona', 'nina', 'oleg']) await t.gateway.context.subscribers.add({ login, password: `${login}-password`, seconds: 36_000 });
+      for (const login of ['erin', 'fred', 'gina', 'hugo', 'ivy', 'jack', 'kate', 'liam', 'mona', 'nina', 'oleg', 'pia', 'rob', 'tess']) await t.gateway.context.subscribers.add({ login, password: `${login}-password`, seconds: 36_000 });
     });
     after(async () => t?.dispose());
 
@@ -234,6 +234,47 @@ for (const dialect of dialects) {
         assert.deepEqual(old.anomalies, [{ ...old.anomalies[0]!, kind: 'address-conflict', otherSessionId: claimant }]);
         assert.deepEqual((await session(claimant)).anomalies.map((a) => [a.kind, a.otherSessionId]), [['address-conflict', holder]]);
         assert.equal(await metric(t, 'sideband_radius_accounting_anomalies_total', 'kind="address-conflict"'), before + 1);
+      });
+
+      it('a Start dated back into a live session\'s hold moves the address on without rewriting whom resolution named for that time', async () => {
+        const s = pooled(await login('pia', 'NAS-Port = 31'));
+        const ts = nowSeconds();
+        await account([`User-Name = pia, Acct-Session-Id = pia-1, Class = ${s.cls}, Framed-IP-Address = ${s.address}, NAS-Port = 31, Acct-Status-Type = Start`]);
+        // The NAS replays a queue: another log-in on the same address, ten minutes back.
+        await account([`User-Name = mallory, Acct-Session-Id = nas-mallory-1, Framed-IP-Address = ${s.address}, NAS-Port = 32, Acct-Status-Type = Start, Acct-Delay-Time = 600`]);
+        const claimant = (await t.gateway.context.store.db.selectFrom('sessions').select('id').where('acct_session_id', '=', 'nas-mallory-1').executeTakeFirstOrThrow()).id;
+        assert.equal(t.gateway.authentication.sessions.holderOf(s.address), claimant);
+        const held = await session(s.id);
+        assert.deepEqual([held.status, held.closedBy], ['closed', 'address-conflict']);
+        const binding = held.bindings[0]!;
+        assert.ok(Date.parse(binding.end!) >= Date.parse(held.startedAt!), `pia's hold keeps its time: ${JSON.stringify(binding)}`);
+        const then = await resolve(s.address, Date.parse(binding.start) / 1000);
+        assert.equal((then.body as { session?: { id: string } }).session?.id, s.id, 'who held the address at the log-in is still pia');
+        assert.equal((await resolve(s.address, ts - 300)).status, 404, 'nor did mallory hold it before pia');
+      });
+
+      it('a Class echoed by another NAS neither stops nor bills the session it names', async () => {
+        const s = pooled(await login('rob', 'NAS-Port = 33'));
+        await account([`User-Name = rob, Acct-Session-Id = rob-1, Class = ${s.cls}, Framed-IP-Address = ${s.address}, NAS-Port = 33, Acct-Status-Type = Start`]);
+        await account([`User-Name = rob, Acct-Session-Id = copied-1, Class = ${s.cls}, Acct-Status-Type = Stop, Acct-Session-Time = 5, Acct-Terminate-Cause = User-Request, Packet-Src-IP-Address = 127.0.0.3`]);
+        const v = await session(s.id);
+        assert.deepEqual([v.status, v.chargedSeconds], ['active', 0]);
+        assert.equal(t.gateway.authentication.sessions.holderOf(s.address), s.id);
+        const row = await t.gateway.context.store.db.selectFrom('sessions').select('acct_session_id').where('id', '=', s.id).executeTakeFirstOrThrow();
+        assert.equal(row.acct_session_id, 'rob-1');
+      });
+
+      it('a Stop nobody started, over an address a live session holds, is recorded without a binding: no instant gets two holders', async () => {
+        const s = pooled(await login('tess', 'NAS-Port = 34'));
+        const ts = nowSeconds();
+        await account([`User-Name = tess, Acct-Session-Id = tess-1, Class = ${s.cls}, Framed-IP-Address = ${s.address}, NAS-Port = 34, Acct-Status-Type = Start`]);
+        await account([`User-Name = trudy, Acct-Session-Id = nas-trudy-1, Framed-IP-Address = ${s.address}, Acct-Status-Type = Stop, Acct-Session-Time = 3600`]);
+        const claimant = (await t.gateway.context.store.db.selectFrom('sessions').select('id').where('acct_session_id', '=', 'nas-trudy-1').executeTakeFirstOrThrow()).id;
+        const v = await session(claimant);
+        assert.deepEqual(v.bindings, []);
+        assert.deepEqual(v.anomalies.map((a) => `${a.kind} ${a.otherSessionId}`).sort(), [`address-conflict ${s.id}`, 'stop-without-start null']);
+        assert.deepEqual([(await session(s.id)).status, t.gateway.authentication.sessions.holderOf(s.address)], ['active', s.id]);
+        assert.equal((await resolve(s.address, ts - 1800)).status, 404);
       });
     });
 
