@@ -107,6 +107,8 @@ try {
     const login = `shopper${i}`;
     const sub = await ctx.subscribers.add({ login, password: `${login}-password`, spendingLimit: 1_000_000_000_000, autoApproveLimit: 1_000_000_000_000 });
     await ctx.subscribers.addCard(sub.id, { number: testCardNumber(i % 64), expiry: futureExpiry(), holderName: `${login} Example`, creditLimit: null, licenceNumber: `DL-${login}-SOAK` });
+    // The merchant's load asks for the card over the secure channel: the shopper consents to its release.
+    await ctx.subscribers.setLimit(sub.id, { releaseToMerchant: true });
     const authorized = await gateway.authentication.sessions.authorize({ subscriberId: sub.id, login, nasId: shopNas.id, poolId: shopPool.id, nasPort: i, nasPortId: null, nasIdentifier: null, nasIpAddress: null, now: now - 60_000 });
     const address = authorized.unit!.address;
     gateway.tracking.observe({ exporter: 'soak', sourceAddress: address, destinationAddress: '203.0.113.80', at: now - 1000 });

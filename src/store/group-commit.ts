@@ -1,4 +1,5 @@
 import type { Counter } from 'prom-client';
+import { SidebandError } from '../errors/sideband-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { failureKind, isTransient, type FailureKind } from './failure-kind.ts';
@@ -193,8 +194,11 @@ export class GroupCommit {
   private failed(e: unknown, kind: FailureKind, action: FailureAction, jobs: number, attempt: number): void {
     this.failures?.inc({ kind, action });
     // A unique violation rejected alone is a race its caller expects (another gateway took
-    // the address): it decides what it means and logs it if it matters.
-    const level = action === 'rejected' && kind !== 'unique-violation' ? 'error' : kind === 'unique-violation' ? 'debug' : 'warn';
+    // the address), and a job's own refusal (a replayed nonce, a card already sent: a 4xx)
+    // is its caller's answer, not a fault: the caller decides what each means and logs it
+    // if it matters. Otherwise a client could fill the error log by replaying a request.
+    const refusal = e instanceof SidebandError && e.status < 500;
+    const level = kind === 'unique-violation' || refusal ? 'debug' : action === 'rejected' ? 'error' : 'warn';
     this.logger?.[level]({ err: e, kind, action, jobs, attempt }, 'group commit transaction failed');
   }
 

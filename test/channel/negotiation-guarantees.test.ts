@@ -6,6 +6,8 @@ import type { ChannelItem, Peer } from '@sideband/channel';
 import { SidebandApiError, SidebandClient } from '@sideband/merchant-sdk';
 import { dialects } from '../support/databases.ts';
 import { PROVIDER, world, type World } from '../support/channel-world.ts';
+import { shopper } from '../support/merchant-harness.ts';
+import { futureExpiry } from '../support/test-cards.ts';
 
 /**
  * What negotiating an exchange must keep however few commits it takes: a replayed request
@@ -140,6 +142,45 @@ for (const dialect of dialects) {
       assert.deepEqual([audit.subject_type, audit.subject_id, audit.detail], ['vault_record', card.id, JSON.stringify({ purpose: 'secure-channel', kind: card.kind, keyId: card.key_id })]);
       assert.ok(audits[0]!.at >= row.active_at!, 'audited once the exchange was active');
       assert.equal(w.cardAt.has(exchangeId), true);
+    });
+
+    /** Asks for the card as the merchant's SDK does; the refusal's code, or null when the exchange was set up. */
+    const askForCard = async (authorizationId: string): Promise<string | null> => {
+      try {
+        const { outcome } = await w.channel.requestCard(authorizationId, 0);
+        assert.equal((await outcome).ok, true);
+        return null;
+      } catch (e) {
+        if (e instanceof SidebandApiError) return `${e.status} ${e.code}`;
+        throw e;
+      }
+    };
+    const exchangesOf = async (authorizationId: string) => (await db().selectFrom('channel_exchanges').select('id').where('authorization_id', '=', authorizationId).execute()).length;
+
+    it('the card goes to a merchant that asks only with the subscriber\'s consent, and never for a purchase on the provider\'s bill', async () => {
+      const cardsBefore = w.cards.length;
+      // A shopper who never agreed to release card details to merchants.
+      const wary = await shopper(w.m, `wary-${dialect}`, { card: { number: w.pan, expiry: futureExpiry() } });
+      const a = await w.m.client.authorizations.create({ customer: { address: wary.address }, amount: 700, currency: 'EUR' });
+      assert.equal(a.status, 'approved');
+      assert.equal(await askForCard(a.id), '403 CHANNEL_CARD_NOT_RELEASED');
+      assert.equal(await exchangesOf(a.id), 0, 'nothing recorded, nothing called');
+      // Consent given, but the purchase is paid on the provider's bill: no card is involved.
+      const willing = await shopper(w.m, `willing-${dialect}`, { card: { number: w.pan, expiry: futureExpiry() }, releaseToMerchant: true });
+      const billed = await w.m.client.authorizations.create({ customer: { address: willing.address }, amount: 700, currency: 'EUR', settlement: 'provider_bill' });
+      assert.equal(billed.status, 'approved');
+      assert.equal(await askForCard(billed.id), '403 CHANNEL_CARD_NOT_RELEASED');
+      assert.equal(w.cards.length, cardsBefore, 'no card reached the merchant');
+    });
+
+    it('one exchange per purchase carries the card: asked again, or twice at once, the merchant is refused', async () => {
+      const once = await w.authorizationId();
+      assert.equal(await askForCard(once), null);
+      assert.equal(await askForCard(once), '409 CHANNEL_CARD_ALREADY_SENT');
+      const twice = await w.authorizationId();
+      const answers = await Promise.all([askForCard(twice), askForCard(twice)]);
+      assert.deepEqual(answers.sort(), ['409 CHANNEL_CARD_ALREADY_SENT', null].sort());
+      assert.equal(await exchangesOf(twice), 1);
     });
 
     it('a card under a master key this gateway does not hold is neither audited nor sent', async () => {

@@ -90,7 +90,7 @@ describe('the packed merchant SDK, installed outside the repository', () => {
       said.push(msg);
       if (msg.step === 'channel') {
         await m.t.gateway.context.merchants.setChannel(m.merchantId, { url: msg.url as string, lineNumber: line.lineNumber, fingerprint: msg.fingerprint as string });
-        const buyer = await shopper(m, `${label}-channel-buyer`, { card: { number: pan, expiry: futureExpiry() } });
+        const buyer = await shopper(m, `${label}-channel-buyer`, { card: { number: pan, expiry: futureExpiry() }, releaseToMerchant: true });
         child.stdin.write(`${buyer.address}\n`);
       }
     }

@@ -48,7 +48,8 @@ export async function channelGateway(name: string, kamailio?: RunningKamailio, d
 
 /** A shopper with a card in the vault, and an approved authorization of theirs at the merchant: what an exchange carries. */
 export async function channelAuthorization(m: MerchantSetup, login: string, pan: string): Promise<string> {
-  const { address } = await shopper(m, login, { card: { number: pan, expiry: futureExpiry() } });
+  // The merchant asks for the card (Fig. 4): the subscriber has agreed to release it to merchants.
+  const { address } = await shopper(m, login, { card: { number: pan, expiry: futureExpiry() }, releaseToMerchant: true });
   const a = await m.client.authorizations.create({ customer: { address }, amount: 700, currency: 'EUR' });
   assert.equal(a.status, 'approved');
   return a.id;

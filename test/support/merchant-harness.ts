@@ -79,9 +79,11 @@ export async function merchantSetup(dialect: TestDialect, name: string, options:
 }
 
 /** Opens a session for a new subscriber and shows it visiting the merchant; returns the customer's address. */
-export async function shopper(m: MerchantSetup, login: string, subscriber: { spendingLimit?: number; autoApproveLimit?: number | null; visit?: boolean; card?: { number: string; expiry: string; creditLimit?: number } } = {}): Promise<{ address: string; subscriberId: string; sessionId: string }> {
+export async function shopper(m: MerchantSetup, login: string, subscriber: { spendingLimit?: number; autoApproveLimit?: number | null; visit?: boolean; releaseToMerchant?: boolean; card?: { number: string; expiry: string; creditLimit?: number } } = {}): Promise<{ address: string; subscriberId: string; sessionId: string }> {
   const ctx = m.t.gateway.context;
   const sub = await ctx.subscribers.add({ login, password: `${login}-password`, spendingLimit: subscriber.spendingLimit ?? 100_000, autoApproveLimit: subscriber.autoApproveLimit === undefined ? 50_000 : subscriber.autoApproveLimit });
+  // The consent that lets a merchant receive the card (billing details, or over the secure channel).
+  if (subscriber.releaseToMerchant) await ctx.subscribers.setLimit(sub.id, { releaseToMerchant: true });
   if (subscriber.card) await ctx.subscribers.addCard(sub.id, { number: subscriber.card.number, expiry: subscriber.card.expiry, holderName: `${login} Example`, creditLimit: subscriber.card.creditLimit ?? null, licenceNumber: `DL-${login}-TEST` });
   const authorized = await m.t.gateway.authentication.sessions.authorize({ subscriberId: sub.id, login, nasId: m.nasId, poolId: m.poolId, nasPort: null, nasPortId: null, nasIdentifier: null, nasIpAddress: null, now: Date.now() - 60_000 });
   const address = authorized.unit!.address;

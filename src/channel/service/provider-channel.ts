@@ -11,9 +11,17 @@ import { appendAudit } from '../../store/audit-log.ts';
 import { newId } from '../../core/identity/ids.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
-import type { Store, Tx } from '../../store/open-store.ts';
-import type { ChannelExchangeTable } from '../../store/schema.ts';
+import type { Dialect, Store, Tx } from '../../store/open-store.ts';
+import type { ChannelExchangeTable, SettlementPreference } from '../../store/schema.ts';
 import type { AuditedRecord, Vault } from '../../vault/vault.ts';
+
+/** What decides whether a merchant may receive the subscriber's card for a purchase. */
+interface CardRelease {
+  settlement: SettlementPreference | null;
+  releaseToMerchant: boolean;
+  /** The secure channel is switched on (on, or once) for this merchant. */
+  switchedOn: boolean;
+}
 
 export interface ExchangeRequest {
   exchangeId?: string;
@@ -92,16 +100,33 @@ export class ProviderChannel {
     if (a.status !== 'approved' && a.status !== 'captured') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${a.status}; the channel carries data only for an approved purchase.`);
   }
 
-  /** The merchant's approved authorization and its channel registration, in one query. */
-  private async authorizationAndPeer(merchantId: string, id: string): Promise<{ subscriberId: string; peer: Peer & { url: string } }> {
+  /**
+   * The merchant's approved authorization and its channel registration, in one query, with
+   * what decides whether the subscriber's card may go to this merchant (releasedCard).
+   */
+  private async authorizationAndPeer(merchantId: string, id: string): Promise<{ subscriberId: string; peer: Peer & { url: string }; cardRelease: CardRelease }> {
     const r = await this.store.db
       .selectFrom('merchants as m')
       .leftJoin('authorizations as a', (join) => join.on('a.id', '=', id).onRef('a.merchant_id', '=', 'm.id'))
-      .select(['m.channel_url', 'm.channel_line', 'm.channel_fingerprint', 'a.merchant_id', 'a.subscriber_id', 'a.status'])
+      .leftJoin('subscribers as s', 's.id', 'a.subscriber_id')
+      .leftJoin('channel_preferences as cp', (join) => join.onRef('cp.subscriber_id', '=', 'a.subscriber_id').onRef('cp.merchant_id', '=', 'm.id'))
+      .select(['m.channel_url', 'm.channel_line', 'm.channel_fingerprint', 'a.merchant_id', 'a.subscriber_id', 'a.status', 'a.settlement', 's.release_to_merchant', 'cp.mode'])
       .where('m.id', '=', merchantId)
       .executeTakeFirst();
     ProviderChannel.checkAuthorization(r, merchantId, id);
-    return { subscriberId: r.subscriber_id!, peer: this.peerOf(r, merchantId) };
+    return { subscriberId: r.subscriber_id!, peer: this.peerOf(r, merchantId), cardRelease: { settlement: r.settlement, releaseToMerchant: r.release_to_merchant === 1, switchedOn: r.mode !== null } };
+  }
+
+  /**
+   * A merchant asking for the card (Fig. 4: it charges the card through its own acquirer)
+   * gets it only with the subscriber's consent: the same consent that releases billing
+   * details to merchants (`subscriber limit --allow-merchant-billing`), or the secure
+   * channel switched on for this merchant. A purchase on the provider's bill involves no
+   * card, so its card is never released.
+   */
+  private static checkCardRelease(release: CardRelease, authorizationId: string): void {
+    if (release.settlement === 'provider_bill') throw new SidebandError('CHANNEL_CARD_NOT_RELEASED', `Authorization ${authorizationId} is settled on the provider's bill; no card is released for it.`, { param: 'items.provider' });
+    if (!release.releaseToMerchant && !release.switchedOn) throw new SidebandError('CHANNEL_CARD_NOT_RELEASED', `The subscriber of authorization ${authorizationId} has not agreed to release card details to merchants, nor switched the secure channel on for yours.`, { param: 'items.provider' });
   }
 
   /**
@@ -184,6 +209,7 @@ export class ProviderChannel {
    */
   private async record<V extends ExchangeView>(row: ChannelExchangeTable, answer: V, claim: IdempotencyClaim | null): Promise<V> {
     await this.writes.run(async (tx) => {
+      if (row.initiator === 'merchant' && row.items_out > 0 && row.authorization_id !== null) await ProviderChannel.checkNoCardSent(tx, this.store.dialect, row.authorization_id, row.id);
       await tx.insertInto('channel_exchanges').values(row).execute();
       if (claim) await completeClaim(tx, claim, 201, JSON.stringify(answer));
     }).catch((e: unknown) => {
@@ -192,6 +218,20 @@ export class ProviderChannel {
       throw e;
     });
     return answer;
+  }
+
+  /**
+   * One card per purchase: a merchant's request for the card is refused while another
+   * exchange carrying it for the same authorization is under way or completed (a failed
+   * one may be retried). On PostgreSQL the authorization's row is locked first, so that
+   * two such requests at once are decided one after the other; SQLite's group commit runs
+   * them one after the other anyway.
+   */
+  private static async checkNoCardSent(tx: Tx, dialect: Dialect, authorizationId: string, exchangeId: string): Promise<void> {
+    if (dialect === 'postgres') await tx.selectFrom('authorizations').select('id').where('id', '=', authorizationId).forUpdate().execute();
+    // The same exchange id again is refused by its insert (CHANNEL_EXCHANGE_ID_TAKEN), as a retry is told.
+    const other = await tx.selectFrom('channel_exchanges').select('id').where('authorization_id', '=', authorizationId).where('items_out', '>', 0).where('status', '!=', 'failed').where('id', '!=', exchangeId).executeTakeFirst();
+    if (other) throw new SidebandError('CHANNEL_CARD_ALREADY_SENT', `Exchange ${other.id} carries the card of authorization ${authorizationId} already; one exchange per purchase carries it (a failed one may be retried).`, { param: 'authorizationId' });
   }
 
   /** The outcome, and its audit entry, in one commit. */
@@ -227,7 +267,8 @@ export class ProviderChannel {
     const numberBy: Party = req.number ? 'merchant' : 'provider';
     const direction = checkDirection(req.firstSender, numberBy);
     if (!direction.ok) throw new SidebandError('CHANNEL_DIRECTION_RULE', req.firstSender === 'merchant' ? 'You send first, so you place the call: do not send a number.' : 'The provider sends first, so it calls you: supply a number (and token) from your pool.', { param: 'number' });
-    const { subscriberId, peer } = await this.authorizationAndPeer(merchantId, req.authorizationId);
+    const { subscriberId, peer, cardRelease } = await this.authorizationAndPeer(merchantId, req.authorizationId);
+    if (req.items.provider > 0) ProviderChannel.checkCardRelease(cardRelease, req.authorizationId);
     const providerRole = direction.roles.caller === 'provider' ? 'caller' : 'callee';
     const now = Date.now();
     const base: ChannelExchangeTable = {

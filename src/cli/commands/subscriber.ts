@@ -93,7 +93,7 @@ export function registerSubscriberCommands(program: Command, cli: Cli): void {
     .option('--limit <minor>', 'spending limit per period, in minor units', integer('--limit'))
     .option('--auto-approve <minor>', 'auto-approve purchases up to this amount', integer('--auto-approve'))
     .option('--seconds <n>', 'reset prepaid seconds to this allotment', integer('--seconds'))
-    .option('--allow-merchant-billing <yes|no>', 'let merchant_bill settlement release billing details, encrypted to the merchant')
+    .option('--allow-merchant-billing <yes|no>', 'let merchant_bill settlement release billing details (encrypted to the merchant), and a merchant that asks receive the card over the secure channel')
     .option('--spent-session-seconds <n|none>', 'spending rule: once the limit is spent, open sessions may last N more seconds (CoA), 0 disconnects them and refuses log-ins; none: no rule', (v: string) => (v === 'none' ? null : integer('--spent-session-seconds')(v)))
     .action(async (login: string, o: { limit?: number; autoApprove?: number; seconds?: number; allowMerchantBilling?: string; spentSessionSeconds?: number | null }) =>
       cli.withContext(async (ctx, out) => {

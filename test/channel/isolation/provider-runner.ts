@@ -22,7 +22,7 @@ runMain(async () => {
       },
     },
   });
-  const { address } = await shopper(m, 'isolation-buyer', { card: { number: testCardNumber(Number(env.ISOLATION_CARD_INDEX)), expiry: futureExpiry() } });
+  const { address } = await shopper(m, 'isolation-buyer', { card: { number: testCardNumber(Number(env.ISOLATION_CARD_INDEX)), expiry: futureExpiry() }, releaseToMerchant: true });
   const operator = async (path: string) => {
     const res = await fetch(`http://${m.t.gateway.listen.operatorHttp}/v1${path}`, { headers: { authorization: `Bearer ${m.t.token}` } });
     return (await res.json()) as Record<string, unknown>;
