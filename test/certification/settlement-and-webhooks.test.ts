@@ -55,6 +55,34 @@ for (const dialect of dialects) {
       assert.ok(audit.some((a) => a.detail!.includes('settlement-merchant-release')));
     });
 
+    it('merchant_bill confirmed by the subscriber later releases the billing details then, or is declined if the consent was withdrawn meanwhile', async () => {
+      const ctx = m.t.gateway.context;
+      const pan = testCardNumber(41);
+      const { address } = await shopper(m, 'olga', { card: { number: pan, expiry: futureExpiry() }, releaseToMerchant: true, autoApproveLimit: 100 });
+      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      await ctx.merchants.addKey(m.merchantId, { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), use: 'enc', keyId: 'settlement-enc-later' });
+      const approve = async (id: string) => (await fetch(`http://${m.t.gateway.listen.operatorHttp}/v1/authorizations/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${m.t.token}` } })).json() as Promise<{ status: string; reason: string | null }>;
+
+      const asked = await m.client.authorizations.create({ customer: { address }, amount: 500, currency: 'EUR', settlement: 'merchant_bill' });
+      assert.deepEqual([asked.status, asked.billingDetails ?? null], ['pending', null]);
+      assert.equal((await approve(asked.id)).status, 'approved');
+      const approved = await m.client.authorizations.retrieve(asked.id);
+      assert.equal(approved.status, 'approved');
+      assert.ok(approved.billingDetails, 'the merchant can bill the subscriber');
+      const { plaintext, protectedHeader } = await compactDecrypt(approved.billingDetails, privateKey);
+      assert.equal(protectedHeader.kid, 'settlement-enc-later');
+      assert.equal((JSON.parse(new TextDecoder().decode(plaintext)) as { cardNumber: string }).cardNumber === pan, true);
+
+      const used = async () => (await ctx.store.db.selectFrom('subscribers').select('amount_used').where('login', '=', 'olga').executeTakeFirstOrThrow()).amount_used;
+      const before = await used();
+      const second = await m.client.authorizations.create({ customer: { address }, amount: 300, currency: 'EUR', settlement: 'merchant_bill' });
+      assert.equal(second.status, 'pending');
+      await ctx.subscribers.setLimit('olga', { releaseToMerchant: false });
+      assert.deepEqual(await approve(second.id), { id: second.id, status: 'declined', reason: 'MERCHANT_BILLING_NOT_ALLOWED' });
+      assert.equal((await m.client.authorizations.retrieve(second.id)).billingDetails ?? null, null);
+      assert.equal(await used(), before, 'its hold on the spending limit is given back');
+    });
+
     it('signs each delivery, retries with backoff, and shows the history to the operator', async () => {
       const received: Received = { responses: [], calls: [], webhooks: [] };
       let answer = 500;

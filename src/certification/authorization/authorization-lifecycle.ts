@@ -76,6 +76,8 @@ export class AuthorizationLifecycle {
     private readonly policy: AuthorizationPolicy,
     private readonly logger: Logger,
     private readonly cardFor: (row: AuthorizationRow) => Promise<CardForAcquirer>,
+    /** A merchant_bill purchase's sealed billing details, or null when their release is no longer allowed. */
+    private readonly billingFor: (row: AuthorizationRow) => Promise<string | null>,
   ) {}
 
   approved(row: AuthorizationRow, known?: ApprovalContext): void {
@@ -352,10 +354,19 @@ export class AuthorizationLifecycle {
     if (!current) throw new SidebandError('AUTHORIZATION_NOT_FOUND', `No authorization ${id}.`);
     if (current.status !== 'pending') throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} is ${current.status}, not pending.`);
     const toAcquirer = current.settlement === 'card';
+    // A merchant that bills the subscriber itself learns the billing details with the
+    // approval, as at an approval without confirmation; if their release is no longer
+    // allowed, the purchase cannot go ahead as asked.
+    const billing = current.settlement === 'merchant_bill' ? await this.billingFor(current) : undefined;
+    if (billing === null) {
+      const declined = await this.release(current, 'declined', 'MERCHANT_BILLING_NOT_ALLOWED', 'authorization.declined', now);
+      if (!declined) throw new SidebandError('AUTHORIZATION_STATE_INVALID', `Authorization ${id} changed while being approved.`);
+      return declined;
+    }
     const row = await this.store.db.transaction().execute(async (tx) => {
       const r = await tx
         .updateTable('authorizations')
-        .set(toAcquirer ? { status: 'processing', reason: null, updated_at: now } : { status: 'approved', reason: null, expires_at: now + this.policy.captureWindowMs, updated_at: now })
+        .set(toAcquirer ? { status: 'processing', reason: null, updated_at: now } : { status: 'approved', reason: null, expires_at: now + this.policy.captureWindowMs, updated_at: now, ...(billing ? { billing_details: billing } : {}) })
         .where('id', '=', id)
         .where('status', '=', 'pending')
         .executeTakeFirst();

@@ -105,7 +105,7 @@ export class AuthorizationService {
     logger: Logger,
     private readonly writes: DurableWrites = new DurableWrites(store),
   ) {
-    this.lifecycle = new AuthorizationLifecycle(store, acquirer, outbox, policy, logger, (row) => this.cardFor(row));
+    this.lifecycle = new AuthorizationLifecycle(store, acquirer, outbox, policy, logger, (row) => this.cardFor(row), (row) => this.billingFor(row));
   }
 
   /**
@@ -170,10 +170,7 @@ export class AuthorizationService {
     // 4. The subscriber's confirmation policy; a card approval waits for the acquirer.
     const pending = subscriber.auto_approve_limit === null || input.amount > subscriber.auto_approve_limit;
     const status = pending ? 'pending' : settlement === 'card' ? 'processing' : 'approved';
-    if (status === 'approved' && settlement === 'merchant_bill') {
-      const record = await this.vault.open<ConfidentialRecord>(card!.record_id!, 'settlement-merchant-release', `merchant:${merchant.id}`);
-      base.billing_details = await encryptBillingDetails({ holderName: record.holderName, cardNumber: record.number, expiry: record.expiry, amount: input.amount, currency: input.currency, authorization: base.id }, encryptionKey!.public_key, encryptionKey!.algorithm, encryptionKey!.id);
-    }
+    if (status === 'approved' && settlement === 'merchant_bill') base.billing_details = await this.sealBilling(card!.record_id!, base, encryptionKey!);
 
     // 5. The holds, atomically: each conditional UPDATE is its own check, so concurrent
     // requests can never together pass a limit.
@@ -298,6 +295,25 @@ export class AuthorizationService {
   }
 
   /** Opens the authorization's card for the acquirer: the one path a card number takes toward a payment network. */
+  /** The billing details a merchant_bill purchase releases, readable by the merchant's encryption key alone. */
+  private async sealBilling(recordId: string, row: Pick<AuthorizationRow, 'id' | 'merchant_id' | 'amount' | 'currency'>, key: { id: string; public_key: string; algorithm: string }): Promise<string> {
+    const record = await this.vault.open<ConfidentialRecord>(recordId, 'settlement-merchant-release', `merchant:${row.merchant_id}`);
+    return encryptBillingDetails({ holderName: record.holderName, cardNumber: record.number, expiry: record.expiry, amount: row.amount, currency: row.currency, authorization: row.id }, key.public_key, key.algorithm, key.id);
+  }
+
+  /**
+   * The same for a purchase the subscriber confirms later: null when what allowed the
+   * release at creation is gone by then (the subscriber's consent, the merchant's active
+   * encryption key, the card).
+   */
+  private async billingFor(row: AuthorizationRow): Promise<string | null> {
+    const subscriber = await this.store.db.selectFrom('subscribers').select('release_to_merchant').where('id', '=', row.subscriber_id).executeTakeFirst();
+    const key = await this.store.db.selectFrom('merchant_keys').select(['id', 'public_key', 'algorithm']).where('merchant_id', '=', row.merchant_id).where('use', '=', 'enc').where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+    const card = row.card_id ? await this.store.db.selectFrom('cards').select('record_id').where('id', '=', row.card_id).where('status', '=', 'active').executeTakeFirst() : undefined;
+    if (!subscriber?.release_to_merchant || !key || !card?.record_id) return null;
+    return this.sealBilling(card.record_id, row, key);
+  }
+
   private async cardFor(row: AuthorizationRow) {
     const card = row.card_id ? await this.store.db.selectFrom('cards').select('record_id').where('id', '=', row.card_id).where('status', '=', 'active').executeTakeFirst() : undefined;
     if (!card?.record_id) throw new SidebandError('AUTHORIZATION_STATE_INVALID', 'The card of this authorization is no longer on file.');
