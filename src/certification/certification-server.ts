@@ -74,7 +74,7 @@ export class CertificationServer {
     const tokens = new OAuthTokens(this.store);
     this.http = buildMerchantApi({ http: this.config.http, auth, authorizations: this.authorizations, signer: this.signer, idempotency, logger: this.logger, metrics: this.metrics, channel: () => this.channel, camara: { store: this.store, sessions: this.sessions, tokens, sinkLoopbackHttp: c.camaraSinkLoopbackHttp } });
     const address = await this.http.listen({ host: this.config.listen.host, port: this.config.listen.merchantHttp });
-    this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics);
+    this.dispatcher = new WebhookDispatcher(this.store, this.signer, this.logger.child({ part: 'webhooks' }), this.metrics, c.webhookPrivateTargets ?? (this.config.demo ? 'allow' : 'refuse'));
     // Each job below runs on one gateway of those sharing the database (job-leases.ts);
     // a survivor takes it over from one that dies. Rows are claimed one by one besides,
     // so even two holders (clocks far apart) never act twice on one.

@@ -181,6 +181,13 @@ export const configSchema = z
         trustedProxies: cidrList.default([]),
         /** Development only: a CAMARA `sink` may be http to a loopback address (the documents require https). */
         camaraSinkLoopbackHttp: z.boolean().default(false),
+        /**
+         * Whether webhooks and CAMARA notifications may go to private, loopback, link-local
+         * or CGNAT addresses (checked on the address connected to). Merchants name these URLs:
+         * `allow` only where every merchant's receiver is inside the provider's network. Unset:
+         * `allow` on a development start (`demo`, whose quickstart receives on 127.0.0.1), else `refuse`.
+         */
+        webhookPrivateTargets: z.enum(['refuse', 'allow']).optional(),
       })
       .strict()
       .prefault({}),

@@ -38,6 +38,8 @@ export async function startTestGateway(dialect: TestDialect, name: string, confi
       demo: false,
       listen: { host: '127.0.0.1', radiusAuth: 0, radiusAcct: 0, operatorHttp: 0, merchantHttp: 0, netflow: 0, ipfix: 0, portalHttp: 0, demoStoreHttp: 0, ...(config.listen ?? {}) },
       channel: { ...(config.channel ?? {}), exchange: { port: 0, ...(config.channel?.exchange ?? {}) } },
+      // The tests' webhook receivers listen on 127.0.0.1; webhook-targets.test.ts checks the refusal.
+      merchantApi: { webhookPrivateTargets: 'allow', ...(config.merchantApi ?? {}) },
     },
   });
   const gateway = new Gateway({ config: cfg, logger: createTestLogger(name), scryptCost: testScryptCost, ...(options.acquirer ? { acquirer: options.acquirer } : {}) });

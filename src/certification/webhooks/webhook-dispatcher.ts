@@ -4,6 +4,7 @@ import type { Store } from '../../store/open-store.ts';
 import type { Selectable } from 'kysely';
 import type { WebhookDeliveryTable } from '../../store/schema.ts';
 import type { WebhookSigner } from './webhook-signer.ts';
+import { postDelivery, WebhookTargetRefused, type PrivateTargets } from './delivery-target.ts';
 
 const MAX_ATTEMPTS = 12;
 const CLAIM_MS = 60_000;
@@ -29,6 +30,8 @@ export class WebhookDispatcher {
     private readonly signer: WebhookSigner,
     private readonly logger: Logger,
     metrics: Metrics,
+    /** merchantApi.webhookPrivateTargets: whether merchants' URLs may reach private and loopback addresses. */
+    private readonly privateTargets: PrivateTargets = 'refuse',
     private readonly timeoutMs = 5000,
   ) {
     this.attempts = metrics.counter('sideband_webhook_attempts_total', 'Webhook delivery attempts, by result', ['result']);
@@ -64,24 +67,19 @@ export class WebhookDispatcher {
       const attempt = d.attempts + 1;
       let status: number | null = null;
       let error: string | null = null;
+      let refused = false;
       try {
         // A CAMARA sink's token past its accessTokenExpiresUtc: "the client will stop receiving notifications".
         if (d.bearer_expires_at !== null && d.bearer_expires_at <= now) throw new Error('the sink credential expired');
-        const res = await fetch(d.url, {
-          method: 'POST',
-          headers: this.headers(d),
-          body: d.payload,
-          signal: AbortSignal.timeout(this.timeoutMs),
-          redirect: 'manual',
-        });
-        status = res.status;
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
+        status = await postDelivery(d.url, this.headers(d), d.payload, { timeoutMs: this.timeoutMs, privateTargets: this.privateTargets });
+        if (status < 200 || status >= 300) error = `HTTP ${status}`;
       } catch (e) {
         error = (e as Error).message.slice(0, 200);
+        refused = e instanceof WebhookTargetRefused;
       }
       const ok = error === null;
-      const finished = ok || attempt >= MAX_ATTEMPTS || error === 'the sink credential expired';
+      // A refused target is refused again on every retry: it fails at once.
+      const finished = ok || refused || attempt >= MAX_ATTEMPTS || error === 'the sink credential expired';
       await this.store.db
         .updateTable('webhook_deliveries')
         .set({ attempts: attempt, last_status: status, last_error: error, status: ok ? 'delivered' : finished ? 'failed' : 'pending', next_attempt_at: finished ? now : now + backoffMs(attempt), delivered_at: ok ? Date.now() : null })
