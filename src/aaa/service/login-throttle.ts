@@ -6,9 +6,23 @@ export interface LoginAttempt {
   callingStationId: string | null;
 }
 
-/** Failures per key in a sliding window, for at most `maxKeys` keys (the oldest are forgotten). */
+/** An attempt `LoginThrottle.admit` let through; the first of these calls settles it, later ones do nothing. */
+export interface AdmittedAttempt {
+  /** The credentials were wrong: counted as a failure. */
+  fail(now?: number): void;
+  succeed(): void;
+  /** No answer was reached (the check itself failed): neither counted nor held any longer. */
+  abandon(): void;
+}
+
+/**
+ * Failures per key in a sliding window, for at most `maxKeys` keys (the oldest are forgotten),
+ * plus the attempts admitted and not yet settled, which count against the limit as failures
+ * until they are.
+ */
 class FailureWindow {
   private failures = new Map<string, number[]>();
+  private inFlight = new Map<string, number>();
 
   constructor(
     private readonly limit: number,
@@ -17,12 +31,21 @@ class FailureWindow {
   ) {}
 
   reached(key: string, now: number): boolean {
-    const times = this.failures.get(key);
-    if (!times) return false;
+    const times = this.failures.get(key) ?? [];
     const recent = times.filter((t) => now - t < this.windowMs);
     if (recent.length === 0) this.failures.delete(key);
     else this.failures.set(key, recent);
-    return recent.length >= this.limit;
+    return recent.length + (this.inFlight.get(key) ?? 0) >= this.limit;
+  }
+
+  hold(key: string): void {
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+  }
+
+  release(key: string): void {
+    const n = (this.inFlight.get(key) ?? 0) - 1;
+    if (n > 0) this.inFlight.set(key, n);
+    else this.inFlight.delete(key);
   }
 
   add(key: string, now: number): void {
@@ -54,7 +77,8 @@ class FailureWindow {
  *   subscriber's own log-ins restore their guesses.
  *
  * Bounded: when more keys than `maxKeys` have recent failures, the oldest are forgotten,
- * so a flood of invented logins cannot exhaust memory.
+ * so a flood of invented logins cannot exhaust memory. Attempts in flight (`admit`) are
+ * bounded by the requests being served.
  */
 export class LoginThrottle {
   private readonly byStation: FailureWindow;
@@ -70,6 +94,38 @@ export class LoginThrottle {
     const station = this.byStation.reached(stationKey(a), now);
     const login = this.byLogin.reached(loginKey(a), now);
     return station || login;
+  }
+
+  /**
+   * Lets an attempt be checked, or null when `blocked`; an admitted attempt counts as a
+   * failure until it is settled. With `blocked` then `fail` after an await in between,
+   * guesses sent together would all pass `blocked` before the first of them failed.
+   */
+  admit(a: LoginAttempt, now = Date.now()): AdmittedAttempt | null {
+    if (this.blocked(a, now)) return null;
+    const station = stationKey(a);
+    const login = loginKey(a);
+    this.byStation.hold(station);
+    this.byLogin.hold(login);
+    let open = true;
+    const settle = (): boolean => {
+      if (!open) return false;
+      open = false;
+      this.byStation.release(station);
+      this.byLogin.release(login);
+      return true;
+    };
+    return {
+      fail: (at = Date.now()) => {
+        if (settle()) this.fail(a, at);
+      },
+      succeed: () => {
+        if (settle()) this.succeed(a);
+      },
+      abandon: () => {
+        settle();
+      },
+    };
   }
 
   fail(a: LoginAttempt, now = Date.now()): void {

@@ -80,6 +80,8 @@ export class SubscriberPortal {
         const { pending } = await this.view.purchases(id);
         return { html: pendingList(csrf, pending).text, announce: pending.length === 0 ? 'Nothing is waiting for you.' : `${pending.length} purchase${pending.length > 1 ? 's' : ''} waiting for you.` };
       },
+      // Looked up as a page's request is: an open Purchases page counts as use and keeps its session from idling out.
+      async (sessionId, subscriberId) => (await this.sessions.get(sessionId))?.subject === subscriberId,
       (e) => deps.logger.warn({ err: e }, 'portal live feed failed'),
     );
     this.routes(new SubscriberDirectory(store, vault), new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000, config.radius.maxFailuresPerLogin));
@@ -145,17 +147,25 @@ export class SubscriberPortal {
       const password = formField(request, 'password') ?? '';
       // Counted as RADIUS counts: per login from this address, and per login from all addresses.
       const key: LoginAttempt = { login, nasId: 'portal', callingStationId: this.proxies.clientAddress(request) };
-      if (throttle.blocked(key)) {
+      // Admitted before the password check, not counted after it: sign-ins sent together would all get through.
+      const attempt = throttle.admit(key);
+      if (!attempt) {
         throw new SidebandError('PORTAL_LOGIN_THROTTLED', `Too many failed sign-ins for ${login} from this address; wait ${this.deps.config.radius.failureWindowSeconds} seconds and try again.`, { retryAfterSeconds: this.deps.config.radius.failureWindowSeconds });
       }
-      const entry = login ? await directory.get(login) : null;
-      const ok = entry ? await directory.verifyHash(entry, password) : await verifyPassword(password, await decoy).then(() => false);
-      if (!entry || !ok || entry.status !== 'active') {
-        throttle.fail(key);
-        request.log.info({ login: login.slice(0, 64) }, 'portal sign-in refused');
-        return htmlReply(reply, loginPage(pre!.csrf, { text: 'The login or password is not right.', error: true }), 401);
+      let entry;
+      try {
+        entry = login ? await directory.get(login) : null;
+        const ok = entry ? await directory.verifyHash(entry, password) : await verifyPassword(password, await decoy).then(() => false);
+        if (!entry || !ok || entry.status !== 'active') {
+          attempt.fail();
+          request.log.info({ login: login.slice(0, 64) }, 'portal sign-in refused');
+          return htmlReply(reply, loginPage(pre!.csrf, { text: 'The login or password is not right.', error: true }), 401);
+        }
+        attempt.succeed();
+      } finally {
+        // A check that threw reached no answer: it is neither a failure nor held any longer.
+        attempt.abandon();
       }
-      throttle.succeed(key);
       // A new session id at sign-in: an id planted before it (session fixation) is worth nothing.
       await this.sessions.destroy(pre!.id);
       const s = await this.sessions.create(entry.id, { login: entry.login });
@@ -167,6 +177,8 @@ export class SubscriberPortal {
       const s = await this.signedIn(request);
       sameOrigin(request, s.csrf);
       await this.sessions.destroy(s.id);
+      // At once on this gateway; another gateway's streams end at its next check.
+      this.feed.closeSession(s.id);
       clearSessionCookie(reply, this.cookie(request));
       return reply.redirect('/login', 303);
     });
@@ -190,7 +202,7 @@ export class SubscriberPortal {
     app.get('/purchases/events', async (request, reply) => {
       const s = await this.signedIn(request);
       reply.hijack();
-      await this.feed.open(s.subject, s.csrf, reply.raw);
+      await this.feed.open(s.subject, s.id, s.csrf, reply.raw);
     });
 
     for (const answer of ['approve', 'decline'] as const) {
