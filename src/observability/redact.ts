@@ -1,10 +1,10 @@
 import { findCardNumbers } from '../core/card/card-numbers-in-text.ts';
 
 /**
- * Replaces every card-number-shaped run in `text` (12–19 digits, grouped by single spaces
- * or dashes or not, passing the Luhn check: see findCardNumbers). Twelve, not thirteen as
- * for merchants' text fields: masking a Luhn-valid timestamp or counter by chance costs
- * nothing here.
+ * Replaces every card-number-shaped run in `text` (12–19 digits of any script, grouped by
+ * short runs of separators or not, passing the Luhn check: see findCardNumbers), from its
+ * first digit to its last, separators included. Twelve, not thirteen as for merchants'
+ * text fields: masking a Luhn-valid timestamp or counter by chance costs nothing here.
  */
 export function redactCardNumbers(text: string): string {
   const found = findCardNumbers(text, 12);
@@ -53,6 +53,17 @@ function redactStrings(value: unknown): { value: unknown; changed: boolean } {
 }
 
 /**
+ * The line's text with its JSON escapes decoded, for the scan only: a tab or line break
+ * between two digit groups reaches the line as `\t` or `\r\n`, whose letter would end the
+ * run. Every escape but `\uXXXX` stands for a control character, a quote or a slash, all
+ * separators, so a space stands for it; `\uXXXX` is decoded, since it may be a digit.
+ */
+function decodeJsonEscapes(line: string): string {
+  if (!line.includes('\\')) return line;
+  return line.replace(/\\(?:u([0-9a-fA-F]{4})|[^u])/g, (_, hex: string | undefined) => (hex === undefined ? ' ' : String.fromCharCode(Number.parseInt(hex, 16))));
+}
+
+/**
  * Redacts one serialised log line (pino's streamWrite hook) by its values, never by its
  * text: the line is scanned first (the common case, no card-shaped run anywhere, costs
  * one pass), and only a line with a candidate is parsed, its string values (and keys)
@@ -62,7 +73,7 @@ function redactStrings(value: unknown): { value: unknown; changed: boolean } {
  * redacted as text.
  */
 export function redactLogLine(line: string): string {
-  if (findCardNumbers(line, 12).length === 0) return line;
+  if (findCardNumbers(decodeJsonEscapes(line), 12).length === 0) return line;
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);

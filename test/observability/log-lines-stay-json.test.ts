@@ -72,6 +72,28 @@ describe('log lines stay JSON while card numbers are masked in their values', ()
     assert.ok(!lines[0]!.includes(card) && !lines[0]!.includes(text));
   });
 
+  it('masks a card number a GET form or a pasted text spells otherwise, in a request URL and in values the line escapes (tab, CRLF)', () => {
+    const { logger, lines } = capturingLogger();
+    const card = testCardNumber(2);
+    const masked = `[card ${card.slice(0, 6)}…${card.slice(-4)}]`;
+    const groups = card.match(/\d{4}/g)!;
+    const arabic = (s: string): string => s.replace(/\d/g, (d) => String.fromCharCode(0x660 + Number(d)));
+    const spellings = ['+', '%20', '%2D', '%2d', '\t', '\r\n', '/', '_', '\u2013', ' \u200b', '\u00ad'].map((sep) => groups.join(sep));
+    spellings.push(arabic(groups.join(' ')), groups.join('\u200b'));
+    for (const spelled of spellings) {
+      logger.info({ req: { method: 'GET', url: `/pay?card=${spelled}&amount=100` }, note: `card\t${spelled}\r\n` }, `paid with ${spelled}`);
+    }
+    assert.equal(lines.length, spellings.length);
+    for (const [i, line] of lines.entries()) {
+      const parsed = JSON.parse(line) as { req: { url: string }; note: string; msg: string };
+      const escaped = JSON.stringify(spellings[i]).slice(1, -1);
+      assert.ok(!line.includes(card) && !line.includes(escaped), `spelling #${i} is not in clear`);
+      assert.equal(parsed.req.url, `/pay?card=${masked}&amount=100`);
+      assert.equal(parsed.note, `card\t${masked}\r\n`);
+      assert.equal(parsed.msg, `paid with ${masked}`);
+    }
+  });
+
   it('any object with numbers and strings holding test cards: every line parses, no card in clear, numbers untouched unless card-shaped', () => {
     const cards = allTestCardNumbers();
     const text = fc.oneof(fc.string(), fc.constantFrom(...cards).map((c) => `x ${c} y`), fc.constantFrom(...cards).map((c) => `"${c}"\\\n`));
