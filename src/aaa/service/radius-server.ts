@@ -297,35 +297,48 @@ export class RadiusServer {
     const callingStationId = request.text('Calling-Station-Id') ?? null;
     // Counted per calling station and per login on this NAS (see LoginThrottle).
     const throttled: LoginAttempt = { login, nasId: nas.id, callingStationId };
-    if (this.throttle.blocked(throttled, now)) return this.reject(request, nas, 'AAA_THROTTLED', login);
+    // Counted before the lookup and the password check, which wait: guesses sent together
+    // would otherwise all pass the throttle before the first of them failed.
+    const attempt = this.throttle.admit(throttled, now);
+    if (!attempt) return this.reject(request, nas, 'AAA_THROTTLED', login);
 
-    const hidden = request.octets('User-Password');
-    const chap = request.has('CHAP-Password');
-    if (!hidden && !chap) return this.dropAndNull('credentials-missing', rinfo);
-    let pap: string | null = null;
-    if (hidden) {
-      const recovered = recoverUserPassword(hidden, nas.secret, request.authenticator);
-      if (!recovered.ok) return this.dropAndNull('password-malformed', rinfo);
-      pap = recovered.password;
-    }
+    let subscriber;
+    try {
+      const hidden = request.octets('User-Password');
+      const chap = request.has('CHAP-Password');
+      if (!hidden && !chap) return this.dropAndNull('credentials-missing', rinfo);
+      let pap: string | null = null;
+      if (hidden) {
+        const recovered = recoverUserPassword(hidden, nas.secret, request.authenticator);
+        if (!recovered.ok) return this.dropAndNull('password-malformed', rinfo);
+        pap = recovered.password;
+      }
 
-    const subscriber = await this.subscribers.get(login, now);
-    if (!subscriber) {
-      this.throttle.fail(throttled, now);
-      return this.reject(request, nas, 'AAA_LOGIN_UNKNOWN', login, 'AAA_CREDENTIALS_REJECTED');
+      subscriber = await this.subscribers.get(login, now);
+      if (!subscriber) {
+        attempt.fail(now);
+        return this.reject(request, nas, 'AAA_LOGIN_UNKNOWN', login, 'AAA_CREDENTIALS_REJECTED');
+      }
+      const cleartext = await this.subscribers.password(subscriber);
+      let valid: boolean;
+      if (chap) {
+        const checked = cleartext === null ? 'invalid' : verifyChapPassword(request, cleartext);
+        // A CHAP-Password of the wrong length is no guess at the password: dropped as a malformed PAP one is.
+        if (checked === 'malformed') return this.dropAndNull('password-malformed', rinfo);
+        valid = checked === 'valid';
+      } else if (cleartext) {
+        const given = Buffer.from(pap!, 'utf8');
+        valid = given.length === cleartext.length && timingSafeEqual(given, cleartext);
+      } else valid = await this.subscribers.verifyHash(subscriber, pap!);
+      if (!valid) {
+        attempt.fail(now);
+        return this.reject(request, nas, 'AAA_PASSWORD_WRONG', login, 'AAA_CREDENTIALS_REJECTED');
+      }
+      attempt.succeed();
+    } finally {
+      // Dropped, or the check threw: no answer on the password, so nothing counted.
+      attempt.abandon();
     }
-    const cleartext = await this.subscribers.password(subscriber);
-    let valid: boolean;
-    if (chap) valid = cleartext !== null && verifyChapPassword(request, cleartext) === 'valid';
-    else if (cleartext) {
-      const given = Buffer.from(pap!, 'utf8');
-      valid = given.length === cleartext.length && timingSafeEqual(given, cleartext);
-    } else valid = await this.subscribers.verifyHash(subscriber, pap!);
-    if (!valid) {
-      this.throttle.fail(throttled, now);
-      return this.reject(request, nas, 'AAA_PASSWORD_WRONG', login, 'AAA_CREDENTIALS_REJECTED');
-    }
-    this.throttle.succeed(throttled);
     if (subscriber.status !== 'active') return this.reject(request, nas, 'AAA_SUBSCRIBER_SUSPENDED', login);
     if (subscriber.secondsRemaining !== null && subscriber.secondsRemaining <= 0) return this.reject(request, nas, 'AAA_QUOTA_EXHAUSTED', login);
     if (subscriber.spendingExhausted) return this.reject(request, nas, 'AAA_SPENDING_EXHAUSTED', login);

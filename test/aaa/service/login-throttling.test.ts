@@ -31,6 +31,31 @@ class Nas {
     assert.equal(decoded.packet.identifier, identifier);
     return { code: decoded.packet.code, reply: decoded.packet.text('Reply-Message') };
   }
+  /** Sends every guess at once, each with its own identifier, and answers their Reply-Messages in order. */
+  async burst(server: string, login: string, passwords: string[], callingStationId: string): Promise<string[]> {
+    const [host, port] = server.split(':');
+    const first = this.identifier;
+    this.identifier += passwords.length;
+    const replies = new Map<number, string>();
+    const all = new Promise<void>((resolve) => {
+      const onMessage = (datagram: Buffer) => {
+        const decoded = decodePacket(datagram);
+        if (!decoded.ok) return;
+        replies.set(decoded.packet.identifier, decoded.packet.text('Reply-Message') ?? decoded.packet.code);
+        if (replies.size === passwords.length) {
+          this.socket.off('message', onMessage);
+          resolve();
+        }
+      };
+      this.socket.on('message', onMessage);
+    });
+    passwords.forEach((password, k) => {
+      const request = encodeAccessRequest({ identifier: (first + k) & 0xff, secret: SECRET, password, attributes: [{ name: 'User-Name', value: login }, { name: 'NAS-Port', value: 1 }, { name: 'Calling-Station-Id', value: callingStationId }] });
+      this.socket.send(request, Number(port), host);
+    });
+    await all;
+    return passwords.map((_, k) => replies.get((first + k) & 0xff)!);
+  }
   close(): void {
     this.socket.close();
   }
@@ -49,7 +74,7 @@ for (const dialect of dialects) {
       await ctx.network.addPool({ name: 'access', cidr: '198.51.100.0/24' });
       await ctx.network.addNas({ name: 'bng-one', address: '127.0.0.1/32', secret: SECRET, pool: 'access' });
       await ctx.network.addNas({ name: 'bng-two', address: '127.0.0.2/32', secret: SECRET, pool: 'access' });
-      for (const login of ['hugo', 'ines', 'jules']) await ctx.subscribers.add({ login, password: `${login}-password` });
+      for (const login of ['hugo', 'ines', 'jules', 'kira']) await ctx.subscribers.add({ login, password: `${login}-password` });
       await t.gateway.authentication.nas.load();
       server = t.gateway.listen.radiusAuth!;
       await bng.open();
@@ -72,6 +97,15 @@ for (const dialect of dialects) {
       assert.match(right.reply ?? '', /AAA_THROTTLED/, 'a station never seen before is refused too: the login is being guessed');
       assert.equal((await other.login(server, 'hugo', 'hugo-password', '02:00:00:00:00:99')).code, 'Access-Accept', 'on another NAS the login is not throttled');
       assert.equal((await bng.login(server, 'ines', 'ines-password', '02:00:00:00:00:00')).code, 'Access-Accept', 'another login is not throttled');
+    });
+
+    it('guesses sent at once are checked no more often than one at a time would be', async () => {
+      const guesses = Array.from({ length: 40 }, (_, i) => `guess-at-once-${i}`);
+      const replies = await bng.burst(server, 'kira', guesses, '02:00:00:00:02:00');
+      const checked = replies.filter((r) => /AAA_CREDENTIALS_REJECTED/.test(r)).length;
+      assert.equal(checked, 3, `per-station count: ${JSON.stringify(replies)}`);
+      assert.equal(replies.filter((r) => /AAA_THROTTLED/.test(r)).length, 37);
+      assert.match((await bng.login(server, 'kira', 'kira-password', '02:00:00:00:02:00')).reply ?? '', /AAA_THROTTLED/);
     });
 
     it('still throttles one calling station at the lower per-station count', async () => {
