@@ -3,6 +3,7 @@ import { SidebandError } from '../errors/sideband-error.ts';
 import type { Store } from '../store/open-store.ts';
 import type { CertificationServer } from './certification-server.ts';
 import { subscriberStatement } from './subscriber-statement.ts';
+import { pageLimit } from '../operator/page-limit.ts';
 import { toIso } from '../core/time/to-iso.ts';
 
 function period(q: { from?: string; to?: string }): { from: number; to: number } {
@@ -19,11 +20,12 @@ function period(q: { from?: string; to?: string }): { from: number; to: number }
 export function certificationRoutes(cert: CertificationServer, store: Store) {
   return (app: FastifyInstance): void => {
     app.get('/authorizations', async (req) => {
-      const q = req.query as { subscriber?: string; status?: string; limit?: string };
+      const q = req.query as { subscriber?: string; merchant?: string; status?: string; limit?: string };
       let query = store.db.selectFrom('authorizations').innerJoin('subscribers', 'subscribers.id', 'authorizations.subscriber_id').innerJoin('merchants', 'merchants.id', 'authorizations.merchant_id')
         .select(['authorizations.id', 'authorizations.status', 'authorizations.reason', 'authorizations.amount', 'authorizations.currency', 'authorizations.captured_amount', 'authorizations.refunded_amount', 'authorizations.settlement', 'authorizations.description', 'authorizations.created_at', 'authorizations.expires_at', 'subscribers.login', 'merchants.name as merchant'])
-        .orderBy('authorizations.id', 'desc').limit(Math.min(Number(q.limit ?? 50) || 50, 500));
+        .orderBy('authorizations.id', 'desc').limit(pageLimit(q.limit, 50, 500));
       if (q.subscriber) query = query.where('subscribers.login', '=', q.subscriber);
+      if (q.merchant) query = query.where('authorizations.merchant_id', '=', q.merchant);
       if (q.status) query = query.where('authorizations.status', '=', q.status);
       const rows = await query.execute();
       return { data: rows.map((r) => ({ id: r.id, login: r.login, merchant: r.merchant, status: r.status, reason: r.reason, amount: r.amount, currency: r.currency, capturedAmount: r.captured_amount, refundedAmount: r.refunded_amount, settlement: r.settlement, description: r.description, createdAt: toIso(r.created_at), expiresAt: toIso(r.expires_at) })) };

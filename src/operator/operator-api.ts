@@ -5,6 +5,7 @@ import type { Context } from '../gateway/context.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { httpLimits } from '../gateway/http-limits.ts';
 import { MerchantRegistry } from '../certification/merchant-registry.ts';
+import { pageLimit } from './page-limit.ts';
 import { toIso } from '../core/time/to-iso.ts';
 
 const body = (req: FastifyRequest): Record<string, unknown> => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
@@ -68,7 +69,7 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
     });
     v1.get('/subscribers', async (req) => {
       const q = req.query as { status?: 'active' | 'suspended' | 'closed'; after?: string; limit?: string };
-      return { data: await ctx.subscribers.list({ ...(q.status ? { status: q.status } : {}), ...(q.after ? { after: q.after } : {}), limit: q.limit ? Number(q.limit) : 100 }) };
+      return { data: await ctx.subscribers.list({ ...(q.status ? { status: q.status } : {}), ...(q.after ? { after: q.after } : {}), limit: pageLimit(q.limit, 100, 1000) }) };
     });
     v1.get('/subscribers/:login', async (req) => ctx.subscribers.show((req.params as { login: string }).login));
     v1.get('/merchants', async () => ({ data: await ctx.merchants.list() }));
@@ -105,7 +106,7 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
     });
     v1.get('/audit', async (req) => {
       const q = req.query as { action?: string; actor?: string; subject?: string; before?: string; limit?: string };
-      let query = ctx.store.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(Math.min(Math.max(Number(q.limit ?? 100) || 100, 1), 500));
+      let query = ctx.store.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(pageLimit(q.limit, 100, 500));
       // An action filter ending in "." is a prefix: `vault.` is every vault action.
       if (q.action) query = q.action.endsWith('.') ? query.where('action', 'like', `${q.action.replace(/[%_]/g, '')}%`) : query.where('action', '=', q.action);
       if (q.actor) query = query.where('actor', '=', q.actor);

@@ -43,6 +43,20 @@ describe('the operator console at /console/', () => {
     assert.match(nobody.body, /RESOLVE_NOT_FOUND/);
   });
 
+  it('lists a merchant\'s authorizations from its page\'s link, and refuses a limit that is not a page size', async () => {
+    const mine = await c.get(`/console/authorizations?merchant=${m.merchantId}`);
+    assert.ok(mine.body.includes('lamp'));
+    assert.ok(mine.body.includes(`name="merchant" value="${m.merchantId}"`), 'filtering by status keeps the merchant');
+    assert.ok(!(await c.get('/console/authorizations?merchant=mer_someone_else')).body.includes('lamp'));
+    const api = (path: string) => fetch(`http://${m.t.gateway.listen.operatorHttp}/v1${path}`, { headers: { authorization: `Bearer ${m.t.token}` } });
+    for (const path of ['/authorizations?limit=-1', '/authorizations?limit=abc', '/subscribers?limit=abc', '/subscribers?limit=0', '/audit?limit=1.5']) {
+      const r = await api(path);
+      assert.equal(r.status, 400, path);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'FIELD_INVALID', path);
+    }
+    assert.equal((await api('/subscribers?limit=1')).status, 200);
+  });
+
   it('shows every page, escaped, and never a card number', async () => {
     const pages = ['/console/sessions', '/console/network', '/console/merchants', `/console/merchants/${m.merchantId}`, '/console/authorizations', `/console/authorizations/${authorizationId}`, '/console/calls', '/console/audit', '/console/audit?action=merchant.'];
     for (const path of pages) {

@@ -142,8 +142,8 @@ ${table('Webhook deliveries', ['Event', 'Type', 'Status', 'Attempts', 'Last stat
   return consolePage(who, '/console/merchants', `Merchant ${s(m.name)}`, body);
 }
 
-export function authorizationsPage(who: Operator, q: { subscriber?: string; status?: string }, rows: Json[]): string {
-  const body = html`<form method="get" action="/console/authorizations"><div class="fields">
+export function authorizationsPage(who: Operator, q: { subscriber?: string; merchant?: string; status?: string }, rows: Json[]): string {
+  const body = html`<form method="get" action="/console/authorizations"><input type="hidden" name="merchant" value="${q.merchant ?? ''}"><div class="fields">
 <div><label for="subscriber">Subscriber login</label><input id="subscriber" name="subscriber" value="${q.subscriber ?? ''}"></div>
 <div><label for="status">Status</label><input id="status" name="status" value="${q.status ?? ''}" placeholder="pending, approved, captured…"></div>
 <div><button type="submit">Filter</button></div></div></form>

@@ -182,8 +182,8 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, s
     manage('webhook', 'webhook-set', (s, id, f) => api(s, 'PUT', `/v1/merchants/${id}/webhook`, { url: f('url').trim() || null }));
     app.get('/authorizations', async (request, reply) => {
       const s = await signedIn(request);
-      const q = request.query as { subscriber?: string; status?: string };
-      return htmlReply(reply, authorizationsPage(who(s), q, await list(s, `/v1/authorizations${qs({ subscriber: q.subscriber, status: q.status, limit: '200' })}`)));
+      const q = request.query as { subscriber?: string; merchant?: string; status?: string };
+      return htmlReply(reply, authorizationsPage(who(s), q, await list(s, `/v1/authorizations${qs({ subscriber: q.subscriber, merchant: q.merchant, status: q.status, limit: '200' })}`)));
     });
     app.get('/authorizations/:id', async (request, reply) => {
       const s = await signedIn(request);
