@@ -147,6 +147,8 @@ export class DestinationTracking implements FlowSink {
   /** The datagram being attributed through `flow`: its time, and its counts until `endFlows`. */
   private readonly tally = { now: 0, attributed: 0, noBinding: 0, portRequired: 0, inFuture: 0 };
   private readonly observation: Observation = { exporter: '', sourceAddress: '', sourcePort: undefined, destinationAddress: '', at: 0 };
+  /** The exporter registration of the datagram being attributed (beginFlows). */
+  private registration: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -210,9 +212,16 @@ export class DestinationTracking implements FlowSink {
     return deleted;
   }
 
-  /** Starts a datagram's records, handed over one by one through `flow` (the decoder's sink). */
-  beginFlows(now = Date.now()): void {
+  /**
+   * Starts a datagram's records, handed over one by one through `flow` (the decoder's sink).
+   * `registration` is the exporter registration the datagram's source falls under
+   * (ExporterRegistry.admit): the book keeps its per-exporter quotas per registration, so
+   * datagrams from many addresses of one registered range (UDP sources are easy to forge)
+   * share one quota instead of each getting its own.
+   */
+  beginFlows(now = Date.now(), registration: string | null = null): void {
     const t = this.tally;
+    this.registration = registration;
     t.now = now;
     t.attributed = t.noBinding = t.portRequired = t.inFuture = 0;
   }
@@ -256,10 +265,11 @@ export class DestinationTracking implements FlowSink {
     }
     const natDestination = v.natDestinationV4 >= 0 || v.natDestinationV6At >= 0;
     const d4 = natDestination ? v.natDestinationV4 : v.destinationV4;
+    const exporter = this.registration ?? v.exporter;
     if (d4 >= 0) {
-      if (cached) this.holders.note = this.book.recordV4(v.exporter, sessionId, d4, at, 1, this.holders.note);
-      else this.book.recordV4(v.exporter, sessionId, d4, at, 1);
-    } else this.book.record(v.exporter, sessionId, ipv6Text(v.bytes, natDestination ? v.natDestinationV6At : v.destinationV6At), at, 1);
+      if (cached) this.holders.note = this.book.recordV4(exporter, sessionId, d4, at, 1, this.holders.note);
+      else this.book.recordV4(exporter, sessionId, d4, at, 1);
+    } else this.book.record(exporter, sessionId, ipv6Text(v.bytes, natDestination ? v.natDestinationV6At : v.destinationV6At), at, 1);
     t.attributed++;
   }
 

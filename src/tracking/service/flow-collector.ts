@@ -86,7 +86,7 @@ export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string;
     }
     const now = Date.now();
     // The decoder hands each record to the tracking as numbers (no FlowRecord, no strings).
-    this.tracking.beginFlows(now);
+    this.tracking.beginFlows(now, exporter.name);
     const { records, dropped } = this.decoder.decodeInto(msg, source, now, exporter.standing, this.tracking);
     this.tracking.endFlows();
     this.count(dropped);
