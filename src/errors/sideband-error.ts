@@ -1,3 +1,4 @@
+import { redactCardNumbers } from '../observability/redact.ts';
 import { errorRegistry, type ErrorCode, type ErrorType } from './registry.ts';
 
 /**
@@ -29,7 +30,8 @@ export class SidebandError extends Error {
 
   /** The API's error shape: `{ error: { type, code, message, param? } }`. */
   toBody(): { error: { type: ErrorType; code: ErrorCode; message: string; param?: string } } {
-    return { error: { type: this.type, code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}) } };
+    // A message may quote what the client sent (an id, a login): a card number it held is masked, as in the logs.
+    return { error: { type: this.type, code: this.code, message: redactCardNumbers(this.message), ...(this.param ? { param: this.param } : {}) } };
   }
 }
 

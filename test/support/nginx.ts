@@ -50,8 +50,8 @@ export function freeTcpPort(): Promise<number> {
 /** nginx terminating TLS on 127.0.0.1 and proxying everything to `upstream` over HTTP/1.1. */
 export function nginxConfig(dir: string, port: number, upstream: string, headers: ForwardingHeaders): string {
   const forwarding = headers === 'x-forwarded'
-    ? ['proxy_set_header X-Forwarded-Proto $scheme;', 'proxy_set_header X-Forwarded-Host $http_host;', 'proxy_set_header Forwarded "";']
-    : ['proxy_set_header Forwarded "for=$remote_addr;proto=$scheme;host=\\"$http_host\\"";', 'proxy_set_header X-Forwarded-Proto "";', 'proxy_set_header X-Forwarded-Host "";'];
+    ? ['proxy_set_header X-Forwarded-Proto $scheme;', 'proxy_set_header X-Forwarded-Host $http_host;', 'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;', 'proxy_set_header Forwarded "";']
+    : ['proxy_set_header Forwarded "for=$remote_addr;proto=$scheme;host=\\"$http_host\\"";', 'proxy_set_header X-Forwarded-Proto "";', 'proxy_set_header X-Forwarded-Host "";', 'proxy_set_header X-Forwarded-For "";'];
   return `daemon off;
 master_process off;
 worker_processes 1;

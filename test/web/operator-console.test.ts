@@ -57,6 +57,14 @@ describe('the operator console at /console/', () => {
     assert.equal((await api('/subscribers?limit=1')).status, 200);
   });
 
+  it('never says a card number back, not even one the request itself named', async () => {
+    const api = await fetch(`http://${m.t.gateway.listen.operatorHttp}/v1/subscribers/${card}`, { headers: { authorization: `Bearer ${m.t.token}` } });
+    assert.equal(api.status, 404);
+    const body = await api.text();
+    assert.ok(!body.includes(card) && body.includes(`[card ${card.slice(0, 6)}…${card.slice(-4)}]`), 'masked in the API\'s error');
+    for (const path of [`/console/no-such-page-${card}`, `/console/authorizations/${card}`]) assert.ok(!(await c.get(path)).body.includes(card), path);
+  });
+
   it('shows every page, escaped, and never a card number', async () => {
     const pages = ['/console/sessions', '/console/network', '/console/merchants', `/console/merchants/${m.merchantId}`, '/console/authorizations', `/console/authorizations/${authorizationId}`, '/console/calls', '/console/audit', '/console/audit?action=merchant.'];
     for (const path of pages) {

@@ -1,5 +1,6 @@
 import { formatAmount } from '../../core/money/currency.ts';
 import { html, type SafeHtml } from '../html.ts';
+import { redactCardNumbers } from '../../observability/redact.ts';
 import { csrfField, page, secureIcon, time, type NavItem } from '../layout.ts';
 
 const SITE = 'Sideband · operator console';
@@ -41,7 +42,8 @@ ${error ? html`<p class="message error" role="alert">${error}</p>` : ''}
 }
 
 export function consoleErrorPage(who: Operator | null, status: number, code: string, message: string): string {
-  const body = html`<p class="message error" role="alert">${message}</p><p class="muted">Error code ${code} (status ${status}).</p>`;
+  // The message may quote the request (a URL, a login typed in): never a card number back in clear.
+  const body = html`<p class="message error" role="alert">${redactCardNumbers(message)}</p><p class="muted">Error code ${code} (status ${status}).</p>`;
   return who ? consolePage(who, '', 'Something went wrong', body) : page({ site: SITE, title: 'Something went wrong', assets: '/console/assets', body: html`${body}<p><a href="/console/login">Sign in</a></p>` });
 }
 

@@ -4,6 +4,7 @@ import type { CardView, SubscriberView } from '../../provisioning/subscribers.ts
 import { html, type SafeHtml } from '../html.ts';
 import { csrfField, page, secureIcon, time, type NavItem } from '../layout.ts';
 import type { CurrentSession, ExchangeSummary, Purchase, SecurePreference } from './subscriber-view.ts';
+import { redactCardNumbers } from '../../observability/redact.ts';
 import type { StatementLine } from '../../certification/subscriber-statement.ts';
 
 const SITE = 'Sideband · your account';
@@ -166,6 +167,7 @@ ${e.fallback ? html`<p>You chose: ${e.fallback === 'internet' ? 'conventional en
 }
 
 export function errorPage(status: number, code: string, message: string, signedIn: Signed | null): string {
-  const body = html`<p class="message error" role="alert">${message}</p><p class="muted">Error code ${code} (status ${status}).</p><p><a href="${signedIn ? '/now' : '/login'}">Back</a></p>`;
+  // The message may quote the request (a URL, a login typed in): never a card number back in clear.
+  const body = html`<p class="message error" role="alert">${redactCardNumbers(message)}</p><p class="muted">Error code ${code} (status ${status}).</p><p><a href="${signedIn ? '/now' : '/login'}">Back</a></p>`;
   return signedIn ? portalPage(signedIn, '', 'Something went wrong', body) : page({ site: SITE, title: 'Something went wrong', assets: '/assets', body });
 }
