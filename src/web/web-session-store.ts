@@ -98,6 +98,15 @@ export class WebSessionStore<T> {
     return { id, csrf: row.csrf, subject: row.subject, data };
   }
 
+  /**
+   * Whether the session stands, signed in as `subject`, without counting as its use: a
+   * page left open (the live Purchases feed asks every second) must not keep it from idling out.
+   */
+  async stands(id: string, subject: string, now = Date.now()): Promise<boolean> {
+    const row = await this.store.db.selectFrom('web_sessions').select(['subject', 'expires_at']).where('id_hash', '=', idHash(id)).where('site', '=', this.site).executeTakeFirst();
+    return row !== undefined && row.subject === subject && Number(row.expires_at) > now;
+  }
+
   async destroy(id: string): Promise<void> {
     await this.store.db.deleteFrom('web_sessions').where('id_hash', '=', idHash(id)).execute();
   }

@@ -10,7 +10,7 @@ import { merchantSetup, shopper, type MerchantSetup } from '../support/merchant-
  */
 describe('webhook targets', () => {
   it('private, loopback, link-local, CGNAT and unspecified addresses are refused, in either family; public ones are not', () => {
-    for (const a of ['127.0.0.1', '127.9.9.9', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.7', '169.254.169.254', '0.0.0.0', '224.0.0.1', '::1', '::', 'fe80::1', 'fd00::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', 'not-an-address']) {
+    for (const a of ['127.0.0.1', '127.9.9.9', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.7', '169.254.169.254', '0.0.0.0', '224.0.0.1', '::1', '::', 'fe80::1', 'fd00::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:7f00:1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::1', '2002:a00:1::1', 'fec0::1', '::7f00:1', 'not-an-address']) {
       assert.equal(isPrivateAddress(a), true, a);
     }
     for (const a of ['8.8.8.8', '203.0.113.5', '172.32.0.1', '100.128.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) assert.equal(isPrivateAddress(a), false, a);

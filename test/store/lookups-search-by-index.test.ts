@@ -68,11 +68,11 @@ function growingScans(tables: Iterable<string>): string[] {
 const LIVE_INDEXES = new Set(['sessions_open']);
 
 /**
- * The newest N of a table (`order by … limit N`, nothing filtered): an index walked in its
+ * The newest N of one table (`order by … limit N`, nothing filtered or joined): an index walked in its
  * order stops after N entries, so that walk is bounded (SQLite: no temporary B-tree sorts
  * the rows; PostgreSQL: the Limit sits right on the index scan, which filters nothing).
  */
-const newestOnly = (text: string): boolean => /\border by\b[^]*\blimit\b/i.test(text) && !/\bwhere\b/i.test(text);
+const newestOnly = (text: string): boolean => /\border by\b[^]*\blimit\b/i.test(text) && !/\b(where|join)\b/i.test(text);
 
 function sqlitePlanScans({ text, values, db }: Ran): string[] {
   const explain = prepare.call(db!, `explain query plan ${text}`) as unknown as { all(...v: unknown[]): Array<{ detail: string }> };

@@ -45,6 +45,11 @@ export function verifyChapPassword(request: RadiusPacket, password: string | Buf
   return constantTimeEqual(value.subarray(1, 1 + RESPONSE_LENGTH), expected) ? 'valid' : 'invalid';
 }
 
+/** Whether a request's CHAP-Password cannot be checked at all (not exactly one, or not 17 octets), whatever the password. */
+export function chapPasswordMalformed(request: RadiusPacket): boolean {
+  return request.count(CHAP_PASSWORD) > 1 || request.octets(CHAP_PASSWORD)?.length !== CHAP_PASSWORD_LENGTH;
+}
+
 /** A CHAP-Password value as a NAS builds it, for test clients and benchmarks. */
 export function encodeChapPassword(ident: number, password: string | Buffer, challenge: Buffer): Buffer {
   return Buffer.concat([Buffer.of(ident), chapResponse(ident, password, challenge)]);

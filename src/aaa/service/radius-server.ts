@@ -6,7 +6,7 @@ import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { verifyAccountingRequestAuthenticator } from '../protocol/accounting-request-authenticator.ts';
-import { verifyChapPassword } from '../protocol/chap-password.ts';
+import { chapPasswordMalformed, verifyChapPassword } from '../protocol/chap-password.ts';
 import { encodeResponse } from '../protocol/encode-response.ts';
 import { portBlockAttributes, readPortRanges } from '../protocol/ip-port-range.ts';
 import { verifyMessageAuthenticator } from '../protocol/message-authenticator.ts';
@@ -314,6 +314,8 @@ export class RadiusServer {
         if (!recovered.ok) return this.dropAndNull('password-malformed', rinfo);
         pap = recovered.password;
       }
+      // Before the lookup, as PAP's: dropping it only for a known login would tell which logins exist.
+      if (chap && chapPasswordMalformed(request)) return this.dropAndNull('password-malformed', rinfo);
 
       subscriber = await this.subscribers.get(login, now);
       if (!subscriber) {
@@ -322,12 +324,8 @@ export class RadiusServer {
       }
       const cleartext = await this.subscribers.password(subscriber);
       let valid: boolean;
-      if (chap) {
-        const checked = cleartext === null ? 'invalid' : verifyChapPassword(request, cleartext);
-        // A CHAP-Password of the wrong length is no guess at the password: dropped as a malformed PAP one is.
-        if (checked === 'malformed') return this.dropAndNull('password-malformed', rinfo);
-        valid = checked === 'valid';
-      } else if (cleartext) {
+      if (chap) valid = cleartext !== null && verifyChapPassword(request, cleartext) === 'valid';
+      else if (cleartext) {
         const given = Buffer.from(pap!, 'utf8');
         valid = given.length === cleartext.length && timingSafeEqual(given, cleartext);
       } else valid = await this.subscribers.verifyHash(subscriber, pap!);

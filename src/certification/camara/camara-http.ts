@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseRfc3339 } from '../../core/time/rfc3339.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { CamaraError, camaraErrorOf } from './camara-error.ts';
+import { redactCardNumbers } from '../../observability/redact.ts';
 import type { CamaraScope, OAuthTokens, TokenMerchant } from './oauth-tokens.ts';
 
 /** CAMARA_common.yaml XCorrelator. */
@@ -28,14 +29,15 @@ export function camaraHooks(app: FastifyInstance, tokens: OAuthTokens): void {
     request.token = await tokens.authenticate(request.headers.authorization);
   });
   app.setErrorHandler((error, request, reply) => {
+    // Messages may quote what the client sent: a card number in it is masked, as everywhere.
     const info = camaraErrorOf(error);
-    if (info) return reply.status(info.status).send(info);
+    if (info) return reply.status(info.status).send({ ...info, message: redactCardNumbers(info.message) });
     const e = error as { code?: string; statusCode?: number; message: string };
-    if (e.statusCode && e.statusCode < 500) return reply.status(400).send({ status: 400, code: 'INVALID_ARGUMENT', message: e.message });
+    if (e.statusCode && e.statusCode < 500) return reply.status(400).send({ status: 400, code: 'INVALID_ARGUMENT', message: redactCardNumbers(e.message) });
     request.log.error({ err: error }, 'CAMARA request failed');
     return reply.status(500).send({ status: 500, code: 'INTERNAL', message: `Internal error; correlation id ${request.id}.` });
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ status: 404, code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}.` }));
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ status: 404, code: 'NOT_FOUND', message: redactCardNumbers(`No route ${request.method} ${request.url}.`) }));
 }
 
 /** The token's merchant, when the token carries the scope CAMARA names for the operation. */

@@ -14,15 +14,32 @@ for (const [network, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
   ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) PRIVATE.addSubnet(network, prefix, 'ipv4');
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(network, prefix, 'ipv6');
+// IPv6 also carries IPv4 addresses inside it (NAT64's 64:ff9b::/96 and its local /48, 6to4's
+// 2002::/16, the old compatible ::/96): refused whole, as what they reach is an IPv4 address
+// on the provider's side of the translator.
+for (const [network, prefix] of [['::', 96], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(network, prefix, 'ipv6');
+
+const MAPPED = new BlockList();
+MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 /** Whether an IP address (either family; IPv4-mapped IPv6 judged as its IPv4) is one webhooks are not sent to. */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return PRIVATE.check(mapped[1]!, 'ipv4');
   const family = isIP(address);
   if (family === 0) return true;
-  return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return PRIVATE.check(address, 'ipv4');
+  // ::ffff:a.b.c.d in any spelling (::ffff:7f00:1 too): judged as the IPv4 address it is.
+  if (MAPPED.check(address, 'ipv6')) return PRIVATE.check(v4Of(address), 'ipv4');
+  return PRIVATE.check(address, 'ipv6');
+}
+
+/** The IPv4 address in the last 32 bits of an IPv4-mapped IPv6 address, however spelled. */
+function v4Of(mapped: string): string {
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(mapped);
+  if (dotted) return dotted[1]!;
+  const groups = mapped.split(':');
+  const hi = Number.parseInt(groups.at(-2) || '0', 16);
+  const lo = Number.parseInt(groups.at(-1) || '0', 16);
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
 }
 
 export type PrivateTargets = 'refuse' | 'allow';
@@ -61,7 +78,8 @@ export function postDelivery(url: string, headers: Record<string, string>, body:
   if (refuse && isIP(host) !== 0 && isPrivateAddress(host)) return Promise.reject(new WebhookTargetRefused(host, host));
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<number>((resolve, reject) => {
-    const req = send(target, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal: AbortSignal.timeout(options.timeoutMs), ...(refuse ? { lookup: publicOnly } : {}) }, (res: IncomingMessage) => {
+    // agent: false: a pooled connection would be reused by host and port alone, past the lookup's check.
+    const req = send(target, { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal: AbortSignal.timeout(options.timeoutMs), ...(refuse ? { lookup: publicOnly } : {}) }, (res: IncomingMessage) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);

@@ -15,6 +15,12 @@ import type { Dialect, Store, Tx } from '../../store/open-store.ts';
 import type { ChannelExchangeTable, SettlementPreference } from '../../store/schema.ts';
 import type { AuditedRecord, Vault } from '../../vault/vault.ts';
 
+/**
+ * How long an exchange set up but not yet active may still carry the card: far beyond a
+ * reservation (channel.reservationSeconds, at most an hour) and a call's set-up.
+ */
+const PENDING_MS = 2 * 3_600_000;
+
 /** What decides whether a merchant may receive the subscriber's card for a purchase. */
 interface CardRelease {
   settlement: SettlementPreference | null;
@@ -209,7 +215,7 @@ export class ProviderChannel {
    */
   private async record<V extends ExchangeView>(row: ChannelExchangeTable, answer: V, claim: IdempotencyClaim | null): Promise<V> {
     await this.writes.run(async (tx) => {
-      if (row.initiator === 'merchant' && row.items_out > 0 && row.authorization_id !== null) await ProviderChannel.checkNoCardSent(tx, this.store.dialect, row.authorization_id, row.id);
+      if (row.items_out > 0 && row.authorization_id !== null) await ProviderChannel.checkNoCardSent(tx, this.store.dialect, row.authorization_id, row.id, row.created_at);
       await tx.insertInto('channel_exchanges').values(row).execute();
       if (claim) await completeClaim(tx, claim, 201, JSON.stringify(answer));
     }).catch((e: unknown) => {
@@ -221,16 +227,25 @@ export class ProviderChannel {
   }
 
   /**
-   * One card per purchase: a merchant's request for the card is refused while another
-   * exchange carrying it for the same authorization is under way or completed (a failed
-   * one may be retried). On PostgreSQL the authorization's row is locked first, so that
-   * two such requests at once are decided one after the other; SQLite's group commit runs
-   * them one after the other anyway.
+   * One card per purchase, whoever starts the exchange: refused while another exchange
+   * carrying the card of the same authorization may have sent it (it became active: the
+   * card is opened only then, and an exchange that failed afterwards may have delivered it)
+   * or may still do so (set up within PENDING_MS and not failed). One that failed before
+   * becoming active may be retried, and one stuck before it (a restart) stops counting.
+   * On PostgreSQL the authorization's row is locked first, so that two requests at once are
+   * decided one after the other; SQLite's group commit runs them one after the other anyway.
    */
-  private static async checkNoCardSent(tx: Tx, dialect: Dialect, authorizationId: string, exchangeId: string): Promise<void> {
+  private static async checkNoCardSent(tx: Tx, dialect: Dialect, authorizationId: string, exchangeId: string, now: number): Promise<void> {
     if (dialect === 'postgres') await tx.selectFrom('authorizations').select('id').where('id', '=', authorizationId).forUpdate().execute();
     // The same exchange id again is refused by its insert (CHANNEL_EXCHANGE_ID_TAKEN), as a retry is told.
-    const other = await tx.selectFrom('channel_exchanges').select('id').where('authorization_id', '=', authorizationId).where('items_out', '>', 0).where('status', '!=', 'failed').where('id', '!=', exchangeId).executeTakeFirst();
+    const other = await tx
+      .selectFrom('channel_exchanges')
+      .select('id')
+      .where('authorization_id', '=', authorizationId)
+      .where('items_out', '>', 0)
+      .where('id', '!=', exchangeId)
+      .where((eb) => eb.or([eb('active_at', 'is not', null), eb.and([eb('status', 'in', ['negotiating', 'calling']), eb('created_at', '>', now - PENDING_MS)])]))
+      .executeTakeFirst();
     if (other) throw new SidebandError('CHANNEL_CARD_ALREADY_SENT', `Exchange ${other.id} carries the card of authorization ${authorizationId} already; one exchange per purchase carries it (a failed one may be retried).`, { param: 'authorizationId' });
   }
 

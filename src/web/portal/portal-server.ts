@@ -80,8 +80,8 @@ export class SubscriberPortal {
         const { pending } = await this.view.purchases(id);
         return { html: pendingList(csrf, pending).text, announce: pending.length === 0 ? 'Nothing is waiting for you.' : `${pending.length} purchase${pending.length > 1 ? 's' : ''} waiting for you.` };
       },
-      // Looked up as a page's request is: an open Purchases page counts as use and keeps its session from idling out.
-      async (sessionId, subscriberId) => (await this.sessions.get(sessionId))?.subject === subscriberId,
+      // Not counted as use: an open Purchases page left alone still idles out.
+      (sessionId, subscriberId) => this.sessions.stands(sessionId, subscriberId),
       (e) => deps.logger.warn({ err: e }, 'portal live feed failed'),
     );
     this.routes(new SubscriberDirectory(store, vault), new LoginThrottle(config.radius.maxFailures, config.radius.failureWindowSeconds * 1000, config.radius.maxFailuresPerLogin));
@@ -211,9 +211,9 @@ export class SubscriberPortal {
         sameOrigin(request, s.csrf);
         const { id } = request.params as { id: string };
         await this.view.ownPurchase(s.subject, id);
-        if (answer === 'approve') await lifecycle.approveBySubscriber(id);
-        else await lifecycle.declineBySubscriber(id);
-        return reply.redirect(`/purchases?done=${answer}d`, 303);
+        // An approval can end declined: a merchant_bill purchase whose release the subscriber withdrew meanwhile.
+        const row = answer === 'approve' ? await lifecycle.approveBySubscriber(id) : await lifecycle.declineBySubscriber(id);
+        return reply.redirect(`/purchases?done=${row.status === 'declined' ? 'declined' : 'approved'}`, 303);
       });
     }
 

@@ -56,10 +56,21 @@ class Nas {
     await all;
     return passwords.map((_, k) => replies.get((first + k) & 0xff)!);
   }
+  /** Sends a request whose CHAP-Password is 5 octets (a NAS's is 17): it must be dropped unanswered. */
+  sendMalformedChap(server: string, login: string): void {
+    const [host, port] = server.split(':');
+    const request = encodeAccessRequest({ identifier: this.identifier++ & 0xff, secret: SECRET, attributes: [{ name: 'User-Name', value: login }, { name: 'NAS-Port', value: 1 }, { name: 'CHAP-Password', value: Buffer.alloc(5, 1) }] });
+    this.socket.send(request, Number(port), host);
+  }
   close(): void {
     this.socket.close();
   }
 }
+
+const dropped = async (t: TestGateway, cause: string): Promise<number> => {
+  const line = (await t.gateway.metrics.registry.metrics()).split('\n').find((l) => l.startsWith('sideband_radius_dropped_total{') && l.includes(`cause="${cause}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+};
 
 for (const dialect of dialects) {
   describe(`failed log-in throttling on ${dialect}`, () => {
@@ -106,6 +117,15 @@ for (const dialect of dialects) {
       assert.equal(checked, 3, `per-station count: ${JSON.stringify(replies)}`);
       assert.equal(replies.filter((r) => /AAA_THROTTLED/.test(r)).length, 37);
       assert.match((await bng.login(server, 'kira', 'kira-password', '02:00:00:00:02:00')).reply ?? '', /AAA_THROTTLED/);
+    });
+
+    it('a malformed CHAP-Password is dropped for a known login as for an unknown one, and counts as no guess', async () => {
+      const before = await dropped(t, 'password-malformed');
+      bng.sendMalformedChap(server, 'ines');
+      bng.sendMalformedChap(server, 'nobody-by-that-name');
+      // Answered after the two above were read: they are decided before any await, in order.
+      assert.equal((await bng.login(server, 'ines', 'ines-password', '02:00:00:00:03:00')).code, 'Access-Accept');
+      assert.equal(await dropped(t, 'password-malformed'), before + 2, 'both dropped: the answer does not tell which login exists');
     });
 
     it('still throttles one calling station at the lower per-station count', async () => {
