@@ -183,6 +183,19 @@ for (const dialect of dialects) {
       assert.equal(await exchangesOf(twice), 1);
     });
 
+    it('an exchange stuck before it became active (a restart) stops holding the card back; one that became active and then failed does not', async () => {
+      const stuck = await w.authorizationId();
+      const row = (id: string, authorizationId: string, at: number, activeAt: number | null, status: 'calling' | 'failed') => ({
+        id, merchant_id: w.m.merchantId, authorization_id: authorizationId, subscriber_id: null, initiator: 'merchant' as const, first_sender: 'provider' as const, provider_role: 'caller' as const,
+        number: null, items_out: 1, items_in: 0, status, cause: null, fallback: null, created_at: at, active_at: activeAt, ended_at: null,
+      });
+      await db().insertInto('channel_exchanges').values(row(`exc_stuck_${dialect}_0001`, stuck, Date.now() - 3 * 3_600_000, null, 'calling')).execute();
+      assert.equal(await askForCard(stuck), null, 'three hours stuck in calling: the card may be asked for again');
+      const gone = await w.authorizationId();
+      await db().insertInto('channel_exchanges').values(row(`exc_gone_${dialect}_00001`, gone, Date.now() - 60_000, Date.now() - 50_000, 'failed')).execute();
+      assert.equal(await askForCard(gone), '409 CHANNEL_CARD_ALREADY_SENT', 'it became active: the card may have gone before it failed');
+    });
+
     it('a card under a master key this gateway does not hold is neither audited nor sent', async () => {
       const authorizationId = await w.authorizationId();
       const { subscriber_id } = await db().selectFrom('authorizations').select('subscriber_id').where('id', '=', authorizationId).executeTakeFirstOrThrow();

@@ -54,6 +54,24 @@ describe('the subscriber portal refuses what it must', () => {
     assert.equal(await new PortalClient(origin).signIn('ada', 'ada-password'), 303);
   });
 
+  it('says a purchase was declined when approving it could not go ahead (merchant billing withdrawn meanwhile)', async () => {
+    const ctx = m.t.gateway.context;
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await ctx.merchants.addKey(m.merchantId, { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), use: 'enc', keyId: 'portal-refusals-enc' });
+    await ctx.subscribers.setLimit('ada', { releaseToMerchant: true });
+    const a = await m.client.authorizations.create({ customer: { address: mine.address }, amount: 600, currency: 'EUR', settlement: 'merchant_bill' });
+    assert.equal(a.status, 'pending');
+    await ctx.subscribers.setLimit('ada', { releaseToMerchant: false });
+    const c = new PortalClient(origin);
+    assert.equal(await c.signIn('ada', 'ada-password'), 303);
+    await c.get('/purchases');
+    const answer = await c.post(`/purchases/${a.id}/approve`, {});
+    assert.equal(answer.location, '/purchases?done=declined');
+    assert.match((await c.get(answer.location)).body, /Declined: the merchant has been told\./);
+    assert.equal((await m.client.authorizations.retrieve(a.id)).status, 'declined');
+  });
+
   it('refuses a form posted from another site or without the CSRF token, and changes nothing', async () => {
     const a = await m.client.authorizations.create({ customer: { address: mine.address }, amount: 700, currency: 'EUR', description: 'forged?' });
     assert.equal(a.status, 'pending');
