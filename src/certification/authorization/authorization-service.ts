@@ -156,7 +156,7 @@ export class AuthorizationService {
     if (settlement === 'card' && !card) return decline('NO_CARD_ON_FILE');
     let encryptionKey: { id: string; public_key: string; algorithm: string } | undefined;
     if (settlement === 'merchant_bill') {
-      encryptionKey = await this.store.db.selectFrom('merchant_keys').select(['id', 'public_key', 'algorithm']).where('merchant_id', '=', merchant.id).where('use', '=', 'enc').where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+      encryptionKey = await this.encryptionKeyOf(merchant.id);
       if (!subscriber.release_to_merchant || !encryptionKey || !card) return decline('MERCHANT_BILLING_NOT_ALLOWED');
     }
     base.card_id = card?.id ?? null;
@@ -294,7 +294,17 @@ export class AuthorizationService {
     return row;
   }
 
-  /** Opens the authorization's card for the acquirer: the one path a card number takes toward a payment network. */
+  /** The merchant's newest active encryption key: what merchant_bill billing details are sealed to. */
+  private encryptionKeyOf(merchantId: string): Promise<{ id: string; public_key: string; algorithm: string } | undefined> {
+    return this.store.db.selectFrom('merchant_keys').select(['id', 'public_key', 'algorithm']).where('merchant_id', '=', merchantId).where('use', '=', 'enc').where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+  }
+
+  /** The vault record of the authorization's card, while the card is still on file. */
+  private async cardRecordOf(row: AuthorizationRow): Promise<string | null> {
+    const card = row.card_id ? await this.store.db.selectFrom('cards').select('record_id').where('id', '=', row.card_id).where('status', '=', 'active').executeTakeFirst() : undefined;
+    return card?.record_id ?? null;
+  }
+
   /** The billing details a merchant_bill purchase releases, readable by the merchant's encryption key alone. */
   private async sealBilling(recordId: string, row: Pick<AuthorizationRow, 'id' | 'merchant_id' | 'amount' | 'currency'>, key: { id: string; public_key: string; algorithm: string }): Promise<string> {
     const record = await this.vault.open<ConfidentialRecord>(recordId, 'settlement-merchant-release', `merchant:${row.merchant_id}`);
@@ -308,16 +318,17 @@ export class AuthorizationService {
    */
   private async billingFor(row: AuthorizationRow): Promise<string | null> {
     const subscriber = await this.store.db.selectFrom('subscribers').select('release_to_merchant').where('id', '=', row.subscriber_id).executeTakeFirst();
-    const key = await this.store.db.selectFrom('merchant_keys').select(['id', 'public_key', 'algorithm']).where('merchant_id', '=', row.merchant_id).where('use', '=', 'enc').where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
-    const card = row.card_id ? await this.store.db.selectFrom('cards').select('record_id').where('id', '=', row.card_id).where('status', '=', 'active').executeTakeFirst() : undefined;
-    if (!subscriber?.release_to_merchant || !key || !card?.record_id) return null;
-    return this.sealBilling(card.record_id, row, key);
+    const key = await this.encryptionKeyOf(row.merchant_id);
+    const recordId = await this.cardRecordOf(row);
+    if (!subscriber?.release_to_merchant || !key || !recordId) return null;
+    return this.sealBilling(recordId, row, key);
   }
 
+  /** Opens the authorization's card for the acquirer: the one path a card number takes toward a payment network. */
   private async cardFor(row: AuthorizationRow) {
-    const card = row.card_id ? await this.store.db.selectFrom('cards').select('record_id').where('id', '=', row.card_id).where('status', '=', 'active').executeTakeFirst() : undefined;
-    if (!card?.record_id) throw new SidebandError('AUTHORIZATION_STATE_INVALID', 'The card of this authorization is no longer on file.');
-    const record = await this.vault.open<ConfidentialRecord>(card.record_id, 'settlement-acquirer', `acquirer:${this.acquirer.name}:${row.id}`);
+    const recordId = await this.cardRecordOf(row);
+    if (!recordId) throw new SidebandError('AUTHORIZATION_STATE_INVALID', 'The card of this authorization is no longer on file.');
+    const record = await this.vault.open<ConfidentialRecord>(recordId, 'settlement-acquirer', `acquirer:${this.acquirer.name}:${row.id}`);
     return { number: record.number, expiry: record.expiry, holderName: record.holderName };
   }
 }

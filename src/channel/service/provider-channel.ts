@@ -108,7 +108,7 @@ export class ProviderChannel {
 
   /**
    * The merchant's approved authorization and its channel registration, in one query, with
-   * what decides whether the subscriber's card may go to this merchant (releasedCard).
+   * what decides whether the subscriber's card may go to this merchant (checkCardRelease).
    */
   private async authorizationAndPeer(merchantId: string, id: string): Promise<{ subscriberId: string; peer: Peer & { url: string }; cardRelease: CardRelease }> {
     const r = await this.store.db
@@ -126,7 +126,7 @@ export class ProviderChannel {
   /**
    * A merchant asking for the card (Fig. 4: it charges the card through its own acquirer)
    * gets it only with the subscriber's consent: the same consent that releases billing
-   * details to merchants (`subscriber limit --allow-merchant-billing`), or the secure
+   * details to merchants (`subscriber set-limit --allow-merchant-billing`), or the secure
    * channel switched on for this merchant. A purchase on the provider's bill involves no
    * card, so its card is never released.
    */
@@ -246,7 +246,7 @@ export class ProviderChannel {
       .where('id', '!=', exchangeId)
       .where((eb) => eb.or([eb('active_at', 'is not', null), eb.and([eb('status', 'in', ['negotiating', 'calling']), eb('created_at', '>', now - PENDING_MS)])]))
       .executeTakeFirst();
-    if (other) throw new SidebandError('CHANNEL_CARD_ALREADY_SENT', `Exchange ${other.id} carries the card of authorization ${authorizationId} already; one exchange per purchase carries it (a failed one may be retried).`, { param: 'authorizationId' });
+    if (other) throw new SidebandError('CHANNEL_CARD_ALREADY_SENT', `Exchange ${other.id} carries the card of authorization ${authorizationId} already; one exchange per purchase carries it (one that failed before it became active may be retried).`, { param: 'authorizationId' });
   }
 
   /** The outcome, and its audit entry, in one commit. */
