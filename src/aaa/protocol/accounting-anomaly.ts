@@ -19,6 +19,8 @@ export const accountingAnomalyKinds = [
   'duplicate-stop',
   /** A Stop for a session closed without one (sweeper, Accounting-On, conflict): it corrects the record, never extends it. */
   'late-stop',
+  /** An open session's NAS reports another Framed-IP-Address than the one bound: the binding follows while the session stays open. */
+  'address-changed',
   /** An Accounting-Request claims an address another session holds (radius.addressConflict decides). */
   'address-conflict',
 ] as const;

@@ -85,6 +85,7 @@ export class AccountingService {
     if (!kind) return { answered: true, result: `status-${request.statusType}`, at: time.at, outcome: null };
     const { result, outcome } = await this.handlers[kind](request.facts, time.at, receivedAt);
     if (outcome?.anomaly) this.noteAnomaly(outcome.anomaly, request, outcome, time.at);
+    if (outcome?.addressChange) this.noteAddressChange(request, outcome, time.at);
     for (const u of outcome?.unboundPrefixes ?? []) {
       this.unboundPrefixes.inc({ reason: u.reason });
       this.logger.warn({ nas: request.facts.nasId, session: outcome!.sessionId, acctSessionId: request.facts.acctSessionId, attribute: u.kind, prefix: u.prefix, reason: u.reason }, unboundMessages[u.reason]);
@@ -96,10 +97,24 @@ export class AccountingService {
     this.anomalies.inc({ kind });
     const f = request.facts;
     const detail = { kind, nas: f.nasId, session: outcome.sessionId, acctSessionId: f.acctSessionId, login: f.login, at: new Date(at).toISOString() };
-    if (outcome.conflict) {
+    if (kind === 'address-conflict' && outcome.conflict) {
       this.logger.warn({ ...detail, address: outcome.conflict.address, holders: outcome.conflict.holders, policy: outcome.conflict.policy }, 'Accounting claims an address another session holds');
     } else {
       this.logger.info(detail, 'accounting anomaly');
+    }
+  }
+
+  /** A known session's NAS reported another address; a conflict it met is noted with it. */
+  private noteAddressChange(request: AccountingRequest, outcome: AccountingOutcome, at: number): void {
+    const change = outcome.addressChange!;
+    const f = request.facts;
+    const detail = { nas: f.nasId, session: outcome.sessionId, acctSessionId: f.acctSessionId, login: f.login, at: new Date(at).toISOString(), from: change.from, to: change.to, followed: change.followed };
+    if (change.from !== null) this.anomalies.inc({ kind: 'address-changed' });
+    if (outcome.conflict) {
+      this.anomalies.inc({ kind: 'address-conflict' });
+      this.logger.warn({ ...detail, holders: outcome.conflict.holders, policy: outcome.conflict.policy }, 'Accounting moves a session to an address another session holds');
+    } else if (change.from !== null) {
+      this.logger.warn(detail, change.followed ? 'Accounting reports a new address for a session; its binding follows' : 'Accounting reports another address for a closing session; recorded');
     }
   }
 }

@@ -3,9 +3,10 @@ import { PreparedStatement } from '../../store/prepared-statement.ts';
 import type { BindingTable, SessionTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
-import { closeWithoutStop, reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
+import { reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
+import { claimAddress, type AddressConflict, type AddressConflictPolicy } from './address-claim.ts';
 import { bindReported, type BindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
-import { chargeSubscriber, committedLocked, committedOf, insertBinding, lockSession, prefixesOf, recordAnomaly, recordOf, writeChange, type CommittedSession } from './session-rows.ts';
+import { chargeSubscriber, committedOf, insertBinding, prefixesOf, recordAnomaly, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
 
 /** Every column of an adopted session's row but subscriber_id, which the INSERT finds by login. */
@@ -34,20 +35,7 @@ const adoptIfUnheld = new PreparedStatement<{ subscriber_id: string | null }>(
 const insertAdoptedWithBinding = new PreparedStatement<{ subscriber_id: string | null }>(
   `with s as (${ADOPTED_INSERT}), b as (insert into bindings (${list(BINDING_COLUMNS)}) values (${marks(BINDING_COLUMNS.length)})) select subscriber_id from s`,
 );
-/** Bindings of the address over [start, end): open ones, or ended after `start`. */
-const bindingsOverlapping = new PreparedStatement<Pick<BindingTable, 'session_id' | 'start_at' | 'end_at'>>(
-  'select session_id, start_at, end_at from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?)',
-);
-
-/** What an Accounting Start does when it claims an address another session holds. */
-export type AddressConflictPolicy = 'trust-nas' | 'refuse';
-
-export interface AddressConflict {
-  address: string;
-  /** The sessions whose bindings the claim overlaps. */
-  holders: string[];
-  policy: AddressConflictPolicy;
-}
+export type { AddressConflict, AddressConflictPolicy } from './address-claim.ts';
 
 export interface Adopted {
   anomaly: AccountingAnomalyKind | null;
@@ -136,47 +124,12 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   }
   if (!written) {
     let bind = address !== null;
-    // When the address became this session's: its start, unless that is back-dated into
-    // another session's finished hold.
+    // When the address became this session's: its start, unless claimAddress moves it later.
     let boundFrom = start;
     if (address !== null) {
-      const overlapping = await bindingsOverlapping.all(tx, input.dialect, [address, ...range]);
-      // A live claim dated back (an Interim-Update's Acct-Session-Time, a delayed Start)
-      // may reach into a hold that has ended since: what we recorded then stands, and the
-      // address is bound from the end of the last such hold, so that no instant has two
-      // holders (resolution answers for the past). The session keeps its reported start.
-      if (!closed) for (const b of overlapping) if (b.end_at !== null && b.end_at > boundFrom) boundFrom = b.end_at;
-      // A live claim conflicts with live holders; a finished one with anybody who held the address meanwhile.
-      const holders = closed ? overlapping : overlapping.filter((b) => b.end_at === null);
-      if (holders.length > 0) {
-        conflict = { address, holders: holders.map((h) => h.session_id), policy: input.policy };
-        for (const h of holders) {
-          await recordAnomaly(tx, {
-            kind: 'address-conflict', nasId: f.nasId, sessionId: input.sessionId, otherSessionId: h.session_id, acctSessionId: f.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
-            detail: { address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: input.policy },
-          });
-        }
-        // A finished claim never ends a live hold, and binding it over the holders would give
-        // those instants two holders: it is recorded without its binding, as under `refuse`.
-        if (input.policy === 'refuse' || closed) bind = false;
-        else {
-          const locked = [];
-          for (const h of holders) {
-            const held = await lockSession(tx, input.dialect, h.session_id);
-            if (held) locked.push(held);
-          }
-          // The NAS has handed the address out again, but a claim dated back (Acct-Delay-Time,
-          // a replayed queue) must not rewrite a time at which a holder's own accounting or
-          // log-in showed it holding the address: the new binding begins after the holders'
-          // last sign of life, never before their own bindings began.
-          for (const held of locked) boundFrom = Math.max(boundFrom, held.binding?.start_at ?? held.row.started_at ?? boundFrom, held.row.last_seen_at ?? boundFrom);
-          for (const held of locked) {
-            const change = closeWithoutStop(recordOf(held.row), boundFrom, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
-            await writeChange(tx, held, change, {}, r.receivedAt);
-            committed.push(committedLocked(held, change));
-          }
-        }
-      }
+      const claim = await claimAddress(tx, { dialect: input.dialect, policy: input.policy, claimantId: input.sessionId, address, start, end, report: r, facts: f });
+      ({ conflict, bind, boundFrom } = claim);
+      committed.push(...claim.closed);
     }
     const b = bind && address !== null ? bindingFrom(boundFrom, address) : undefined;
     binding = b;

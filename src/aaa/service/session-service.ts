@@ -14,7 +14,8 @@ import type { PrefixPlace } from '../allocation/prefix-claim.ts';
 import type { Ipv6Prefix } from '../../core/network/ipv6-prefix.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { applyAccounting, closeWithoutStop, type AccountingReport, type ClosedBy } from '../protocol/session-accounting.ts';
-import { adoptSession, type AddressConflict, type AddressConflictPolicy } from './adopt-session.ts';
+import { followReportedAddress, type AddressChange, type AddressConflict, type AddressConflictPolicy } from './address-claim.ts';
+import { adoptSession } from './adopt-session.ts';
 import { clashHolders } from './clash-holders.ts';
 import { findSession } from './find-session.ts';
 import { KeyedQueue } from './keyed-queue.ts';
@@ -31,7 +32,7 @@ import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRan
  */
 const CLOSED = sql.lit<'closed'>('closed');
 
-export type { AddressConflictPolicy } from './adopt-session.ts';
+export type { AddressConflictPolicy } from './address-claim.ts';
 export { classFor } from './session-class.ts';
 
 /** What memory knows of a session while it is open (authorized or active). */
@@ -113,6 +114,8 @@ export interface AccountingOutcome {
   sessionId: string;
   anomaly: AccountingAnomalyKind | null;
   conflict: AddressConflict | null;
+  /** A known session's NAS reported another IPv4 address than the one bound (address-claim.ts). */
+  addressChange: AddressChange | null;
   /** Reported IPv6 prefixes that did not become bindings. */
   unboundPrefixes: UnboundPrefix[];
 }
@@ -366,7 +369,7 @@ export class SessionService {
       // Bounded: a feed read is at most seconds old, so only recent closures matter.
       if (this.closed.size > 100_000) this.closed.delete(this.closed.keys().next().value!);
       if (!known) return;
-      if (pool && known.unit !== null) pool.release(known.unit, now);
+      if (known.unit !== null) (known.poolId ? this.pools.get(known.poolId) : undefined)?.release(known.unit, now);
       this.forget(known);
       return;
     }
@@ -375,10 +378,14 @@ export class SessionService {
     // A NAT moved the session to another block: the old binding ends where the new one begins.
     if (known?.bindingId && s.binding && known.bindingId !== s.binding.id) this.index.close(known.bindingId, s.binding.start);
     if (known) this.forget(known);
-    if (known && pool && known.unit !== unit) {
-      if (known.unit !== null) pool.release(known.unit, now);
-      if (unit !== null) pool.markHeld(unit);
-    } else if (!known && pool && unit !== null) pool.markHeld(unit);
+    if (known) {
+      // The NAS may have moved the session into another pool's address (address-claim.ts).
+      const before = known.poolId ? this.pools.get(known.poolId) : undefined;
+      if (before !== pool || known.unit !== unit) {
+        if (known.unit !== null) before?.release(known.unit, now);
+        if (unit !== null) pool?.markHeld(unit);
+      }
+    } else if (pool && unit !== null) pool.markHeld(unit);
     this.remember({ id: s.id, subscriberId: s.subscriberId, login: s.login, nasId: s.nasId, status: s.status, acctSessionId: s.acctSessionId, bindingId: s.binding?.id ?? null, poolId: s.poolId, unit, portKey: s.portKey, prefixUnits });
   }
 
@@ -671,6 +678,7 @@ export class SessionService {
     const report: AccountingReport = { kind, at, receivedAt, acctSessionId: f.acctSessionId, sessionTime: f.sessionTime, inputOctets: f.inputOctets, outputOctets: f.outputOctets, terminateCause: f.terminateCause };
     const id = await findSession(this.store.db, this.store.dialect, { open: this.open, byAcctId: this.byAcctId, index: this.index }, f, report);
     const ids = { sessionId: newId('ses', at), bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };
+    const changeIds = { bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };
     const prefixes = reportedPrefixes(f);
     const prefixIds = prefixes.map(() => newId('bnd', at));
     if (prefixes.length > 0) await this.loadIpv6Pools();
@@ -685,16 +693,21 @@ export class SessionService {
         if (change.anomaly) {
           await recordAnomaly(tx, { id: ids.anomalyId, kind: change.anomaly, nasId: f.nasId, sessionId: current.row.id, acctSessionId: f.acctSessionId, eventAt: at, receivedAt, detail: { status: current.row.status, closedBy: current.row.closed_by, sessionTime: f.sessionTime } });
         }
-        // What the NAS reports of IPv6 becomes the open session's bindings (a closing one takes no new prefix).
         const open = (change.next?.status ?? current.row.status) !== 'closed';
+        const followed = await followReportedAddress(tx, current, open, { dialect: this.store.dialect, policy: this.policy, poolIdOf: (a) => this.poolIdOf(a), ...changeIds, report, facts: f });
+        if (followed.closed.length > 0) await this.noteChanged(tx, followed.closed.map((c) => c.id));
+        // What the NAS reports of IPv6 becomes the open session's bindings (a closing one takes no new prefix).
         const unboundPrefixes = open && prefixes.length > 0 ? await bindReported(tx, { sessionId: current.row.id, held: current.prefixes, reported: prefixes, start: at, end: null, placeOf: ipv6PlaceOf, ids: prefixIds }) : [];
-        const held = open && prefixes.length > 0 ? { ...current, prefixes: await prefixesOf(tx, current.row.id) } : current;
-        return { outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: null, unboundPrefixes }, committed: [committedLocked(held, change)] };
+        const held = open && prefixes.length > 0 ? { ...followed.held, prefixes: await prefixesOf(tx, current.row.id) } : followed.held;
+        return {
+          outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: followed.conflict, addressChange: followed.change, unboundPrefixes },
+          committed: [...followed.closed, committedLocked(held, change)],
+        };
       }
       const adopted = await adoptSession(tx, { report, facts: f, ...ids, rerun, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), prefixes, prefixIds, ipv6PlaceOf });
       await this.noteChanged(tx, adopted.committed.map((c) => c.id));
       const self = adopted.committed.at(-1)!;
-      return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };
+      return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, addressChange: null, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };
     });
     for (const s of done.committed) this.reflect(s, receivedAt);
     return done.outcome;

@@ -43,6 +43,8 @@ async function gatewayFor(dialect: TestDialect, name: string, addressConflict: '
   await ctx.network.addNas({ name: 'bng', address: '127.0.0.1/32', secret: SECRET, pool: 'access' });
   await ctx.network.addNas({ name: 'bng-tiny', address: '127.0.0.2/32', secret: SECRET, pool: 'tiny' });
   await ctx.network.addNas({ name: 'bng-east', address: '127.0.0.3/32', secret: SECRET, pool: 'access' });
+  // A NAS that hands out its own addresses: its Access-Accepts carry none.
+  await ctx.network.addNas({ name: 'bng-own', address: '127.0.0.4/32', secret: SECRET });
   await t.gateway.authentication.nas.load();
   return t;
 }
@@ -53,7 +55,7 @@ for (const dialect of dialects) {
 
     before(async () => {
       t = await gatewayFor(dialect, `anomalies-${dialect}`, 'trust-nas');
-      for (const login of ['erin', 'fred', 'gina', 'hugo', 'ivy', 'jack', 'kate', 'liam', 'mona', 'nina', 'oleg', 'pia', 'rob', 'tess']) await t.gateway.context.subscribers.add({ login, password: `${login}-password`, seconds: 36_000 });
+      for (const login of ['erin', 'fred', 'gina', 'hugo', 'ivy', 'jack', 'kate', 'liam', 'mona', 'nina', 'oleg', 'pia', 'rob', 'tess', 'vera', 'walt', 'xena', 'yuri']) await t.gateway.context.subscribers.add({ login, password: `${login}-password`, seconds: 36_000 });
     });
     after(async () => t?.dispose());
 
@@ -278,6 +280,64 @@ for (const dialect of dialects) {
       });
     });
 
+    describe('a session whose NAS reports another address', () => {
+      const anomaliesOf = async (id: string) => (await session(id)).anomalies.map((a) => `${a.kind} ${a.otherSessionId}`).sort();
+
+      it('moves its binding to the reported address, once however often it is retransmitted, and records address-changed', async () => {
+        const s = pooled(await login('vera', 'NAS-Port = 41'));
+        const before = await metric(t, 'sideband_radius_accounting_anomalies_total', 'kind="address-changed"');
+        await account([`User-Name = vera, Acct-Session-Id = vera-1, Class = ${s.cls}, Framed-IP-Address = ${s.address}, NAS-Port = 41, Acct-Status-Type = Start`]);
+        const moved = '192.0.2.61';
+        const interim = `User-Name = vera, Acct-Session-Id = vera-1, Class = ${s.cls}, Framed-IP-Address = ${moved}, NAS-Port = 41, Acct-Status-Type = Interim-Update, Acct-Session-Time = 60`;
+        await account([interim]);
+        await account([`${interim}, Acct-Delay-Time = 2`]);
+        assert.equal(t.gateway.authentication.sessions.holderOf(moved), s.id);
+        assert.equal(t.gateway.authentication.sessions.holderOf(s.address), undefined, 'the old address is no longer named');
+        const v = await session(s.id);
+        assert.deepEqual(v.bindings.map((b) => [b.address, b.end === null]), [[s.address, false], [moved, true]]);
+        assert.equal(v.bindings[0]!.end, v.bindings[1]!.start, 'the old hold ends where the new one begins');
+        assert.deepEqual(await anomaliesOf(s.id), ['address-changed null']);
+        assert.equal(await metric(t, 'sideband_radius_accounting_anomalies_total', 'kind="address-changed"'), before + 1);
+        // The Stop closes the binding it moved to.
+        await account([`User-Name = vera, Acct-Session-Id = vera-1, Class = ${s.cls}, Framed-IP-Address = ${moved}, NAS-Port = 41, Acct-Status-Type = Stop, Acct-Session-Time = 90`]);
+        assert.equal(t.gateway.authentication.sessions.holderOf(moved), undefined);
+        assert.ok((await session(s.id)).bindings.every((b) => b.end !== null));
+      });
+
+      it('moved onto an address a live session holds, trust-nas closes the holder as a conflict', async () => {
+        await account(['User-Name = walt, Acct-Session-Id = nas-walt-1, Framed-IP-Address = 192.0.2.62, Acct-Status-Type = Start']);
+        const holder = (await t.gateway.context.store.db.selectFrom('sessions').select('id').where('acct_session_id', '=', 'nas-walt-1').executeTakeFirstOrThrow()).id;
+        const s = pooled(await login('xena', 'NAS-Port = 42'));
+        await account([`User-Name = xena, Acct-Session-Id = xena-1, Class = ${s.cls}, Framed-IP-Address = ${s.address}, NAS-Port = 42, Acct-Status-Type = Start`]);
+        await account([`User-Name = xena, Acct-Session-Id = xena-1, Class = ${s.cls}, Framed-IP-Address = 192.0.2.62, NAS-Port = 42, Acct-Status-Type = Interim-Update, Acct-Session-Time = 30`]);
+        assert.equal(t.gateway.authentication.sessions.holderOf('192.0.2.62'), s.id);
+        const old = await session(holder);
+        assert.deepEqual([old.status, old.closedBy, old.terminateCause], ['closed', 'address-conflict', 'Sideband-Address-Reassigned']);
+        assert.deepEqual(await anomaliesOf(s.id), ['address-changed null', `address-conflict ${holder}`]);
+      });
+
+      it('a Stop reporting another address records it and takes nothing', async () => {
+        const s = pooled(await login('yuri', 'NAS-Port = 43'));
+        await account([`User-Name = yuri, Acct-Session-Id = yuri-1, Class = ${s.cls}, Framed-IP-Address = ${s.address}, NAS-Port = 43, Acct-Status-Type = Start`]);
+        await account([`User-Name = yuri, Acct-Session-Id = yuri-1, Class = ${s.cls}, Framed-IP-Address = 192.0.2.63, NAS-Port = 43, Acct-Status-Type = Stop, Acct-Session-Time = 20`]);
+        const v = await session(s.id);
+        assert.deepEqual(v.bindings.map((b) => b.address), [s.address]);
+        assert.equal(v.status, 'closed');
+        assert.deepEqual(await anomaliesOf(s.id), ['address-changed null']);
+        assert.equal(t.gateway.authentication.sessions.holderOf('192.0.2.63'), undefined);
+      });
+
+      it('a session whose NAS allocates its own address is bound to what its Start reports, without an anomaly', async () => {
+        const reply = await login('mona', 'NAS-Port = 44', '127.0.0.4');
+        assert.equal(reply.code, 'Access-Accept');
+        assert.equal(reply.attributes['Framed-IP-Address'], undefined, 'no pool, no address');
+        const id = sessionOfClass(reply.attributes.Class!);
+        await account([`User-Name = mona, Acct-Session-Id = mona-1, Class = ${reply.attributes.Class!}, Framed-IP-Address = 192.0.2.64, NAS-Port = 44, Acct-Status-Type = Start, Packet-Src-IP-Address = 127.0.0.4`]);
+        assert.equal(t.gateway.authentication.sessions.holderOf('192.0.2.64'), id);
+        assert.deepEqual(await anomaliesOf(id), []);
+      });
+    });
+
     describe('times from the NAS clock', () => {
       it('a night of buffered accounting replayed at once writes the history it would have written live', async () => {
         const ts = nowSeconds();
@@ -397,6 +457,19 @@ for (const dialect of dialects) {
       assert.equal((await db.selectFrom('bindings').select('id').where('session_id', '=', claimant.id).execute()).length, 0, 'no binding for the claimant');
       const anomaly = await db.selectFrom('accounting_anomalies').selectAll().where('kind', '=', 'address-conflict').executeTakeFirstOrThrow();
       assert.deepEqual([anomaly.session_id, anomaly.other_session_id, JSON.parse(anomaly.detail!).policy], [claimant.id, holder, 'refuse']);
+    });
+
+    it('keeps a held address with its holder when a known session\'s NAS moves onto it; the mover keeps its own', async () => {
+      const db = t.gateway.context.store.db;
+      await radclient(t.gateway.listen.radiusAcct!, 'acct', SECRET, ['User-Name = ruth, Acct-Session-Id = nas-ruth-1, Framed-IP-Address = 192.0.2.70, Acct-Status-Type = Start']);
+      await radclient(t.gateway.listen.radiusAcct!, 'acct', SECRET, ['User-Name = saul, Acct-Session-Id = nas-saul-1, Framed-IP-Address = 192.0.2.71, Acct-Status-Type = Start']);
+      await radclient(t.gateway.listen.radiusAcct!, 'acct', SECRET, ['User-Name = saul, Acct-Session-Id = nas-saul-1, Framed-IP-Address = 192.0.2.70, Acct-Status-Type = Interim-Update, Acct-Session-Time = 10']);
+      const holder = (await db.selectFrom('sessions').select('id').where('acct_session_id', '=', 'nas-ruth-1').executeTakeFirstOrThrow()).id;
+      const mover = (await db.selectFrom('sessions').select('id').where('acct_session_id', '=', 'nas-saul-1').executeTakeFirstOrThrow()).id;
+      assert.equal(t.gateway.authentication.sessions.holderOf('192.0.2.70'), holder);
+      assert.equal(t.gateway.authentication.sessions.holderOf('192.0.2.71'), mover);
+      const kinds = await db.selectFrom('accounting_anomalies').select(['kind', 'other_session_id']).where('session_id', '=', mover).execute();
+      assert.deepEqual(kinds.map((k) => `${k.kind} ${k.other_session_id}`).sort(), ['address-changed null', `address-conflict ${holder}`]);
     });
   });
 }

@@ -1,0 +1,152 @@
+import type { Dialect, Tx } from '../../store/open-store.ts';
+import { PreparedStatement } from '../../store/prepared-statement.ts';
+import type { BindingTable } from '../../store/schema.ts';
+import { closeWithoutStop, type AccountingReport } from '../protocol/session-accounting.ts';
+import { committedLocked, insertBinding, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession, type LockedSession } from './session-rows.ts';
+import type { AccountingFacts } from './session-service.ts';
+
+/** What accounting does when it claims an address another session holds. */
+export type AddressConflictPolicy = 'trust-nas' | 'refuse';
+
+export interface AddressConflict {
+  address: string;
+  /** The sessions whose bindings the claim overlaps. */
+  holders: string[];
+  policy: AddressConflictPolicy;
+}
+
+/** Bindings of the address over [start, end): open ones, or ended after `start`. */
+export const bindingsOverlapping = new PreparedStatement<Pick<BindingTable, 'session_id' | 'start_at' | 'end_at'>>(
+  'select session_id, start_at, end_at from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?)',
+);
+
+export interface AddressClaim {
+  dialect: Dialect;
+  policy: AddressConflictPolicy;
+  /** The session that claims the address (an adopted one, or one whose NAS reports a new address). */
+  claimantId: string;
+  address: string;
+  /** From when the report says the claimant had it, and until when (null: it still has it). */
+  start: number;
+  end: number | null;
+  report: AccountingReport;
+  facts: AccountingFacts;
+}
+
+export interface ClaimOutcome {
+  conflict: AddressConflict | null;
+  /** Whether the claimant may be bound to the address, and from when. */
+  bind: boolean;
+  boundFrom: number;
+  /** Holders `trust-nas` closed, for memory to follow. */
+  closed: CommittedSession[];
+}
+
+/**
+ * Decides a claim on an IPv4 address against everyone else's bindings of it, inside the
+ * claimant's transaction. Nobody else held it over the claim's time: bound from `start`.
+ * A live claim dated back into a hold that has ended since is bound from that hold's end:
+ * what resolution answered for that time stands, so no instant has two holders.
+ *
+ * Otherwise it is a conflict, recorded for the claimant against each holder, and the policy
+ * decides: `trust-nas` (a live claim only) ends the live holders' sessions and bindings where
+ * the new binding begins — at the holders' last sign of life at the earliest, so that a claim
+ * dated back (Acct-Delay-Time, a replayed queue) does not rewrite a time at which a holder's
+ * own accounting or log-in showed it holding the address; `refuse`, or a claim reported as
+ * already over, leaves the holders alone and the claimant unbound.
+ */
+export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcome> {
+  const closedClaim = c.end !== null;
+  const overlapping = (await bindingsOverlapping.all(tx, c.dialect, [c.address, c.end ?? Number.MAX_SAFE_INTEGER, c.start])).filter((b) => b.session_id !== c.claimantId);
+  let boundFrom = c.start;
+  if (!closedClaim) for (const b of overlapping) if (b.end_at !== null && b.end_at > boundFrom) boundFrom = b.end_at;
+  // A live claim conflicts with live holders; a finished one with anybody who held the address meanwhile.
+  const holders = closedClaim ? overlapping : overlapping.filter((b) => b.end_at === null);
+  if (holders.length === 0) return { conflict: null, bind: true, boundFrom, closed: [] };
+  const r = c.report;
+  for (const h of holders) {
+    await recordAnomaly(tx, {
+      kind: 'address-conflict', nasId: c.facts.nasId, sessionId: c.claimantId, otherSessionId: h.session_id, acctSessionId: c.facts.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
+      detail: { address: c.address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: c.policy },
+    });
+  }
+  const conflict: AddressConflict = { address: c.address, holders: holders.map((h) => h.session_id), policy: c.policy };
+  if (c.policy === 'refuse' || closedClaim) return { conflict, bind: false, boundFrom, closed: [] };
+  const locked = [];
+  for (const h of holders) {
+    const held = await lockSession(tx, c.dialect, h.session_id);
+    if (held) locked.push(held);
+  }
+  for (const held of locked) boundFrom = Math.max(boundFrom, held.binding?.start_at ?? held.row.started_at ?? boundFrom, held.row.last_seen_at ?? boundFrom);
+  const closed: CommittedSession[] = [];
+  for (const held of locked) {
+    const change = closeWithoutStop(recordOf(held.row), boundFrom, 'address-conflict', 'Sideband-Address-Reassigned', held.binding?.start_at ?? null);
+    await writeChange(tx, held, change, {}, r.receivedAt);
+    closed.push(committedLocked(held, change));
+  }
+  return { conflict, bind: true, boundFrom, closed };
+}
+
+/** An open session's NAS reported an IPv4 address other than the one it is bound to. */
+export interface AddressChange {
+  /** The address it was bound to, or null when it had none (a NAS that allocates its own). */
+  from: string | null;
+  to: string;
+  /** Whether the binding followed: false for a Stop, or when `refuse` kept the address with its holder. */
+  followed: boolean;
+}
+
+export interface ReportedAddress {
+  dialect: Dialect;
+  policy: AddressConflictPolicy;
+  poolIdOf: (address: string) => string | null;
+  /** Ids chosen before the transaction, so that a rerun writes each row once. */
+  bindingId: string;
+  anomalyId: string;
+  report: AccountingReport;
+  facts: AccountingFacts;
+}
+
+export interface Followed {
+  /** The session as it stands after the move, for memory to follow. */
+  held: LockedSession;
+  change: AddressChange | null;
+  conflict: AddressConflict | null;
+  closed: CommittedSession[];
+}
+
+/**
+ * Follows the Framed-IP-Address a NAS reports for a session it already has (found by Class
+ * or Acct-Session-Id) when it is not the one bound: the NAS routes the address, so while
+ * the session stays open its binding moves there — the old one ends where the new one
+ * begins, never before the old one began — through `claimAddress`, whose policy decides
+ * when someone else holds it. A session bound elsewhere before records `address-changed`;
+ * one that had no address (its NAS allocates) is simply bound. A Stop records the change
+ * without a move (a finished claim never takes an address), a report for a closed session
+ * changes nothing, and a port block's address is the NAT's to report (port-range-report.ts).
+ * Run again after a COMMIT that landed, it finds the session bound to the address already.
+ */
+export async function followReportedAddress(tx: Tx, current: LockedSession, stays: boolean, x: ReportedAddress): Promise<Followed> {
+  const unchanged: Followed = { held: current, change: null, conflict: null, closed: [] };
+  const to = x.facts.framedAddress;
+  const { row, binding } = current;
+  const from = row.framed_address;
+  if (to === null || to === from || row.status === 'closed' || binding?.port_first != null) return unchanged;
+  const r = x.report;
+  if (from !== null) {
+    await recordAnomaly(tx, {
+      id: x.anomalyId, kind: 'address-changed', nasId: x.facts.nasId, sessionId: row.id, acctSessionId: x.facts.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
+      detail: { from, to, claim: r.kind, policy: x.policy },
+    });
+  }
+  if (!stays) return { ...unchanged, change: { from, to, followed: false } };
+  const start = Math.max(r.at, binding ? binding.start_at + 1 : r.at);
+  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start, end: null, report: r, facts: x.facts });
+  if (!claim.bind) return { ...unchanged, change: { from, to, followed: false }, conflict: claim.conflict };
+  if (binding && binding.end_at === null) await tx.updateTable('bindings').set({ end_at: claim.boundFrom, open_key: null }).where('id', '=', binding.id).execute();
+  const moved: BindingTable = { id: x.bindingId, session_id: row.id, address: to, port_first: null, port_last: null, start_at: claim.boundFrom, end_at: null, open_key: to };
+  await insertBinding.run(tx, x.dialect, moved);
+  const poolId = x.poolIdOf(to);
+  await tx.updateTable('sessions').set({ framed_address: to, pool_id: poolId }).where('id', '=', row.id).execute();
+  return { held: { ...current, row: { ...row, framed_address: to, pool_id: poolId }, binding: moved }, change: { from, to, followed: true }, conflict: claim.conflict, closed: claim.closed };
+}
