@@ -1,4 +1,4 @@
-import { createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { open, seal } from '../vault/envelope.ts';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/open-store.ts';
@@ -6,12 +6,12 @@ import type { Database, WebSessionTable } from '../store/schema.ts';
 
 export type WebSite = WebSessionTable['site'];
 
-/** A signed-in (or about-to-sign-in) browser: its CSRF token, whose it is, and what the site keeps for it. */
+/** A signed-in browser, or one at the log-in form: its CSRF token, whose it is, and what the site keeps for it. */
 export interface StoredWebSession<T> {
   readonly id: string;
   /** Sent in every form as `_csrf`; checked against this, never against a cookie. */
   readonly csrf: string;
-  /** The subscriber's id or the operator's name; null until the log-in succeeded. */
+  /** The subscriber's id or the operator's name; null at the log-in form. */
   readonly subject: string | null;
   readonly data: T;
 }
@@ -23,8 +23,14 @@ export interface WebSessionPolicy {
   perSubject: number;
 }
 
-/** A log-in form's session lives at most this long: it holds nothing but a CSRF token, and anybody can make one. */
-const ANONYMOUS_IDLE_MS = 10 * 60_000;
+/**
+ * The key a site's log-in forms are signed with, from the vault's active master key: every
+ * gateway sharing the keyring computes the same, so a form served by one is accepted by
+ * another. A new active key only makes forms shown before it ask to be sent again.
+ */
+export function loginFormKey(masterKey: Buffer, site: WebSite): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `sideband web login form ${site}`, 32));
+}
 
 /** The session id names its row only through this: the table never holds an id a cookie could carry. */
 const idHash = (id: string): string => createHash('sha256').update(id).digest('base64url');
@@ -57,6 +63,11 @@ function openData<T>(id: string, text: string): T | null {
  * table keeps only the id's hash. Each request reads the row, so a log-out on one gateway
  * is a log-out on all. The last use is written back at most every `touchMs`, not on every
  * page; expired rows are deleted by `pruneWebSessions` on the job-lease holder.
+ *
+ * Only a signed-in browser has a row. The log-in form's session is stored nowhere — anybody
+ * can ask for the form, and each ask used to write a row — its CSRF token is an HMAC of
+ * the cookie's id under the site's form key (a signed double-submit cookie), so a page on
+ * another site can neither read nor forge it; the same-origin check still applies.
  */
 export class WebSessionStore<T> {
   private readonly touchMs: number;
@@ -65,22 +76,30 @@ export class WebSessionStore<T> {
     private readonly store: Store,
     private readonly site: WebSite,
     private readonly policy: WebSessionPolicy,
+    /** The log-in form's key (`loginFormKey`) and the data its session carries. */
+    private readonly form: { key: Buffer; data: T },
   ) {
     this.touchMs = Math.min(60_000, Math.floor(policy.idleMs / 10));
   }
 
-  /** A new session; with a subject, past `perSubject` of theirs the least recently used are ended. */
-  async create(subject: string | null, data: T, now = Date.now()): Promise<StoredWebSession<T>> {
+  /** A signed-in session; past `perSubject` of the subject's, the least recently used are ended. */
+  async create(subject: string, data: T, now = Date.now()): Promise<StoredWebSession<T>> {
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(32).toString('base64url');
-    const idle = subject === null ? Math.min(ANONYMOUS_IDLE_MS, this.policy.idleMs) : this.policy.idleMs;
-    await this.store.db.insertInto('web_sessions').values({ id_hash: idHash(id), site: this.site, subject, csrf, data: sealData(id, data), created_at: now, last_seen: now, expires_at: now + idle }).execute();
-    if (subject !== null) {
-      const rows = await this.store.db.selectFrom('web_sessions').select('id_hash').where('site', '=', this.site).where('subject', '=', subject).orderBy('last_seen', 'desc').orderBy('created_at', 'desc').execute();
-      const surplus = rows.slice(this.policy.perSubject).map((r) => r.id_hash).filter((h) => h !== idHash(id));
-      if (surplus.length > 0) await this.store.db.deleteFrom('web_sessions').where('id_hash', 'in', surplus).execute();
-    }
+    await this.store.db.insertInto('web_sessions').values({ id_hash: idHash(id), site: this.site, subject, csrf, data: sealData(id, data), created_at: now, last_seen: now, expires_at: now + this.policy.idleMs }).execute();
+    const rows = await this.store.db.selectFrom('web_sessions').select('id_hash').where('site', '=', this.site).where('subject', '=', subject).orderBy('last_seen', 'desc').orderBy('created_at', 'desc').execute();
+    const surplus = rows.slice(this.policy.perSubject).map((r) => r.id_hash).filter((h) => h !== idHash(id));
+    if (surplus.length > 0) await this.store.db.deleteFrom('web_sessions').where('id_hash', 'in', surplus).execute();
     return { id, csrf, subject, data };
+  }
+
+  /**
+   * The log-in form's session for the cookie's id (a new id without a usable one): written nowhere.
+   * Its CSRF token only the gateways holding the keyring can compute from the id.
+   */
+  formSession(cookie?: string): StoredWebSession<T> {
+    const id = cookie && /^[\w-]{16,128}$/.test(cookie) ? cookie : randomBytes(32).toString('base64url');
+    return { id, csrf: createHmac('sha256', this.form.key).update(`${this.site}|${id}`).digest('base64url'), subject: null, data: this.form.data };
   }
 
   /** The session the cookie names, if it is this site's and not idle too long; its last use is recorded. */
@@ -92,8 +111,7 @@ export class WebSessionStore<T> {
     const data = openData<T>(id, row.data);
     if (data === null) return null;
     if (now - Number(row.last_seen) >= this.touchMs) {
-      const idle = row.subject === null ? Math.min(ANONYMOUS_IDLE_MS, this.policy.idleMs) : this.policy.idleMs;
-      await this.store.db.updateTable('web_sessions').set({ last_seen: now, expires_at: now + idle }).where('id_hash', '=', hash).execute();
+      await this.store.db.updateTable('web_sessions').set({ last_seen: now, expires_at: now + this.policy.idleMs }).where('id_hash', '=', hash).execute();
     }
     return { id, csrf: row.csrf, subject: row.subject, data };
   }

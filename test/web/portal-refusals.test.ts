@@ -44,6 +44,26 @@ describe('the subscriber portal refuses what it must', () => {
     assert.notEqual(c.cookie, before, 'a session id planted before sign-in is not the one after it');
   });
 
+  it('stores nothing for a log-in form, and takes its CSRF token only with the cookie it was made for', async () => {
+    const db = m.t.gateway.context.store.db;
+    const count = async () => Number((await db.selectFrom('web_sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    for (let i = 0; i < 200; i++) assert.equal((await new PortalClient(origin).get('/login')).status, 200);
+    assert.equal(await count(), before, 'two hundred log-in forms wrote no row');
+    const mallory = new PortalClient(origin);
+    await mallory.get('/login');
+    const victim = new PortalClient(origin);
+    await victim.get('/login');
+    const swapped = await victim.post('/login', { login: 'ada', password: 'ada-password' }, { csrf: mallory.csrf });
+    assert.equal(swapped.status, 403, 'another cookie\'s token');
+    assert.match(swapped.body, /WEB_FORM_FORGED/);
+    const noCookie = new PortalClient(origin);
+    noCookie.csrf = victim.csrf;
+    assert.equal((await noCookie.post('/login', { login: 'ada', password: 'ada-password' })).status, 403, 'a token without its cookie');
+    assert.equal(await victim.signIn('ada', 'ada-password'), 303);
+    assert.equal(await count(), before + 1, 'the sign-in wrote one');
+  });
+
   it('throttles wrong passwords: after radius.maxFailures, even the right one is refused for the window', async () => {
     const c = new PortalClient(origin);
     for (let i = 0; i < 3; i++) assert.equal(await c.signIn('bob', 'not-his-password'), 401);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { endWebSessions, pruneWebSessions, WebSessionStore } from '../../src/web/web-session-store.ts';
+import { randomBytes } from 'node:crypto';
+import { endWebSessions, loginFormKey, pruneWebSessions, WebSessionStore } from '../../src/web/web-session-store.ts';
 import { testContext, type TestContext } from '../support/contexts.ts';
 import { dialects } from '../support/databases.ts';
 
@@ -12,11 +13,12 @@ for (const dialect of dialects) {
     let portal: WebSessionStore<{ login: string | null }>;
     let console_: WebSessionStore<{ token: string | null }>;
     const rows = () => t.ctx.store.db.selectFrom('web_sessions').selectAll().execute();
+    const masterKey = randomBytes(32);
 
     before(async () => {
       t = await testContext(dialect, `web-session-store-${dialect}`);
-      portal = new WebSessionStore(t.ctx.store, 'portal', { idleMs: IDLE, perSubject: 3 });
-      console_ = new WebSessionStore(t.ctx.store, 'console', { idleMs: IDLE, perSubject: 3 });
+      portal = new WebSessionStore(t.ctx.store, 'portal', { idleMs: IDLE, perSubject: 3 }, { key: loginFormKey(masterKey, 'portal'), data: { login: null } });
+      console_ = new WebSessionStore(t.ctx.store, 'console', { idleMs: IDLE, perSubject: 3 }, { key: loginFormKey(masterKey, 'console'), data: { token: null } });
     });
     after(async () => t?.dispose());
 
@@ -48,11 +50,20 @@ for (const dialect of dialects) {
       assert.equal(await portal.get(s.id, t0 + 3 * IDLE), null);
     });
 
-    it('a log-in form\'s session lives ten minutes at most', async () => {
-      const t0 = Date.now();
-      const s = await portal.create(null, { login: null }, t0);
-      assert.ok(await portal.get(s.id, t0 + 9 * 60_000));
-      assert.equal(await portal.get(s.id, t0 + 20 * 60_000), null);
+    it('a log-in form\'s session is stored nowhere; its CSRF token is bound to its cookie, its site and the keyring', async () => {
+      const before = (await rows()).length;
+      const fresh = Array.from({ length: 50 }, () => portal.formSession());
+      assert.equal((await rows()).length, before, 'asking for the form writes nothing');
+      assert.equal(new Set(fresh.map((f) => f.id)).size, 50);
+      const s = fresh[0]!;
+      assert.deepEqual([s.subject, s.data], [null, { login: null }]);
+      assert.equal(portal.formSession(s.id).csrf, s.csrf, 'the same cookie, the same token, on any gateway with this keyring');
+      assert.notEqual(portal.formSession(fresh[1]!.id).csrf, s.csrf);
+      assert.notEqual(console_.formSession(s.id).csrf, s.csrf, 'another site\'s form');
+      const elsewhere = new WebSessionStore(t.ctx.store, 'portal', { idleMs: IDLE, perSubject: 3 }, { key: loginFormKey(randomBytes(32), 'portal'), data: { login: null } });
+      assert.notEqual(elsewhere.formSession(s.id).csrf, s.csrf, 'another keyring');
+      assert.notEqual(portal.formSession('short').id, 'short', 'an unusable cookie gets a new id');
+      assert.equal(await portal.get(s.id), null, 'nor is it a signed-in session');
     });
 
     it('keeps at most perSubject sessions of one subject: one more sign-in ends the least recently used', async () => {

@@ -7,7 +7,7 @@ import type { OperatorTokens } from '../../provisioning/operator-tokens.ts';
 import type { Store } from '../../store/open-store.ts';
 import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, sessionCookie, setSessionCookie } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
+import { loginFormKey, WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
 import {
   auditPage, authorizationPage, authorizationsPage, callsPage, consoleErrorPage, consoleLoginPage, merchantPage, merchantsPage, networkPage, resolvePage, sessionsPage,
   type Json, type Operator,
@@ -42,8 +42,8 @@ class ApiRefusal extends Error {
  * token), so the console shows exactly what the JSON API answers and is authorized the same
  * way; it adds no query of its own.
  */
-export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, store: Store, config: Config) {
-  const sessions = new WebSessionStore<ConsoleSessionData>(store, 'console', { idleMs: 15 * 60_000, perSubject: config.web.sessionsPerSubject });
+export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, store: Store, config: Config, masterKey: Buffer) {
+  const sessions = new WebSessionStore<ConsoleSessionData>(store, 'console', { idleMs: 15 * 60_000, perSubject: config.web.sessionsPerSubject }, { key: loginFormKey(masterKey, 'console'), data: { token: null } });
   const proxies = new TrustedProxies(config.web.trustedProxies, 'web.trustedProxies');
   const cookie = (request: FastifyRequest) => sessionCookie(request, proxies, COOKIE, '/console');
   const sameOrigin = (request: FastifyRequest, csrf: string | undefined) => assertSameOriginForm(request, csrf, proxies);
@@ -95,17 +95,17 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, s
 
     app.get('/', async (request, reply) => reply.redirect((await session(request))?.data.token ? '/console/resolve' : '/console/login', 303));
     app.get('/login', async (request, reply) => {
-      let s = await session(request);
-      if (s?.data.token) return reply.redirect('/console/resolve', 303);
-      if (!s) {
-        s = await sessions.create(null, { token: null });
-        setSessionCookie(reply, cookie(request), s.id);
-      }
+      if ((await session(request))?.data.token) return reply.redirect('/console/resolve', 303);
+      const id = readCookie(request, COOKIE);
+      // The form's session is written nowhere (web-session-store.ts): asking for the form stores nothing.
+      const s = sessions.formSession(id);
+      if (s.id !== id) setSessionCookie(reply, cookie(request), s.id);
       return htmlReply(reply, consoleLoginPage(s.csrf));
     });
     app.post('/login', async (request, reply) => {
-      const pre = await session(request);
-      sameOrigin(request, pre?.csrf);
+      const id = readCookie(request, COOKIE);
+      const pre = id ? sessions.formSession(id) : undefined;
+      sameOrigin(request, pre?.id === id ? pre?.csrf : undefined);
       const token = (formField(request, 'token') ?? '').trim();
       const name = token ? await tokens.verify(token) : undefined;
       if (!name) return htmlReply(reply, consoleLoginPage(pre!.csrf, 'That token is unknown or revoked.'), 401);

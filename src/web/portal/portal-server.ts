@@ -16,7 +16,7 @@ import type { DestinationTracking } from '../../tracking/service/destination-tra
 import type { Vault } from '../../vault/vault.ts';
 import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, sessionCookie, setSessionCookie, type CookieOptions } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { pruneWebSessions, WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
+import { loginFormKey, pruneWebSessions, WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
 import { PendingFeed } from './pending-feed.ts';
 import { CamaraConsents } from '../../certification/camara/camara-consents.ts';
 import { channelPage, errorPage, loginPage, nowPage, pendingList, purchasesPage, settingsPage, type Signed } from './portal-pages.ts';
@@ -64,7 +64,7 @@ export class SubscriberPortal {
 
   constructor(private readonly deps: PortalDependencies) {
     const { config, store, vault } = deps;
-    this.sessions = new WebSessionStore(store, 'portal', { idleMs: IDLE_MS, perSubject: config.web.sessionsPerSubject });
+    this.sessions = new WebSessionStore(store, 'portal', { idleMs: IDLE_MS, perSubject: config.web.sessionsPerSubject }, { key: loginFormKey(vault.keyring.active.key, 'portal'), data: { login: null } });
     this.proxies = new TrustedProxies(config.web.trustedProxies, 'web.trustedProxies');
     // Every site's expired sessions (the console's too), by whichever gateway holds the lease.
     this.pruneTimer = setInterval(() => void deps.jobs.run('web-session-prune', PRUNE_EVERY_MS * 3, () => pruneWebSessions(store)).catch((e) => deps.logger.warn({ err: e }, 'web session pruning failed')), PRUNE_EVERY_MS);
@@ -129,20 +129,20 @@ export class SubscriberPortal {
     app.get('/', async (request, reply) => reply.redirect((await this.session(request))?.subject ? '/now' : '/login', 303));
 
     app.get('/login', async (request, reply) => {
-      let s = await this.session(request);
-      if (s?.subject) return reply.redirect('/now', 303);
-      if (!s) {
-        s = await this.sessions.create(null, { login: null });
-        setSessionCookie(reply, this.cookie(request), s.id);
-      }
+      if ((await this.session(request))?.subject) return reply.redirect('/now', 303);
+      const id = readCookie(request, COOKIE);
+      // The form's session is written nowhere (web-session-store.ts): asking for the form stores nothing.
+      const s = this.sessions.formSession(id);
+      if (s.id !== id) setSessionCookie(reply, this.cookie(request), s.id);
       return htmlReply(reply, loginPage(s.csrf));
     });
 
     // A hash of a random password: an unknown login costs the same scrypt as a known one.
     const decoy = hashPassword(`decoy-${Math.random()}`, this.deps.scryptCost);
     app.post('/login', async (request, reply) => {
-      const pre = await this.session(request);
-      sameOrigin(request, pre?.csrf);
+      const id = readCookie(request, COOKIE);
+      const pre = id ? this.sessions.formSession(id) : undefined;
+      sameOrigin(request, pre?.id === id ? pre?.csrf : undefined);
       const login = (formField(request, 'login') ?? '').trim();
       const password = formField(request, 'password') ?? '';
       // Counted as RADIUS counts: per login from this address, and per login from all addresses.
@@ -166,7 +166,8 @@ export class SubscriberPortal {
         // A check that threw reached no answer: it is neither a failure nor held any longer.
         attempt.abandon();
       }
-      // A new session id at sign-in: an id planted before it (session fixation) is worth nothing.
+      // A new session id at sign-in: an id planted before it (session fixation) is worth nothing,
+      // and a session signed in with the form's cookie before this ends.
       await this.sessions.destroy(pre!.id);
       const s = await this.sessions.create(entry.id, { login: entry.login });
       setSessionCookie(reply, this.cookie(request), s.id);
