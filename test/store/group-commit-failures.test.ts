@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { SessionService } from '../../src/aaa/service/session-service.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { failureKind } from '../../src/store/failure-kind.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
 import type { Db } from '../../src/store/open-store.ts';
 import { isUniqueViolation } from '../../src/store/unique-violation.ts';
 import { testContext, type TestContext } from '../support/contexts.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 import { dialects } from '../support/databases.ts';
-
-/** A logger whose lines the test can read. */
-function capturedLogger(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
-}
 
 /** The database, except that the first transactions commit and then report a lost connection: an ambiguous COMMIT. */
 function ambiguousCommits(db: Db, times: number): Db {

@@ -49,6 +49,7 @@ export class AccountingService {
   private readonly anomalies: Counter<'kind'>;
   private readonly unboundPrefixes: Counter<'reason'>;
   private readonly handlers: Record<StatusKind, StatusHandler>;
+  private readonly lastDateWarning = new Map<string, number>();
 
   constructor(
     private readonly sessions: SessionService,
@@ -77,7 +78,12 @@ export class AccountingService {
   async handle(request: AccountingRequest, receivedAt = Date.now()): Promise<AccountingAnswer> {
     const time = accountingEventTime({ eventTimestamp: request.eventTimestamp, acctDelayTime: request.acctDelayTime, receivedAt, maxDelayMs: this.bounds.maxDelayMs, maxAheadMs: this.bounds.maxAheadMs });
     if (!time.ok) {
-      this.logger.warn({ nas: request.facts.nasId, cause: time.cause, claimed: new Date(time.claimed).toISOString(), acctSessionId: request.facts.acctSessionId }, 'Accounting-Request dated outside the accepted bounds; dropped');
+      // A NAS retransmits what it is not answered: warned once a minute per NAS, the rest at debug (all counted by the caller).
+      const nas = request.facts.nasId;
+      const quiet = receivedAt - (this.lastDateWarning.get(nas) ?? -Infinity) < 60_000;
+      if (!quiet) this.lastDateWarning.set(nas, receivedAt);
+      const detail = { nas, cause: time.cause, claimed: new Date(time.claimed).toISOString(), acctSessionId: request.facts.acctSessionId };
+      this.logger[quiet ? 'debug' : 'warn'](detail, 'Accounting-Request dated outside the accepted bounds; dropped');
       return { answered: false, cause: time.cause, claimed: time.claimed };
     }
     const kind = statusKinds.get(request.statusType);
