@@ -154,7 +154,7 @@ export class Gateway {
     }
 
     this.operatorHttp = buildOperatorApi(ctx, this.metrics, [resolutionRoutes(this.aaa.sessions, ctx.store), deterministicNatRoutes(ctx.store), dynamicAuthorizationRoutes(this.aaa.dynamicAuthorization, ctx), trackingRoutes(this.tracker, ctx.store), certificationRoutes(this.cert, ctx.store), channelRoutes(() => this.channelPart?.channel ?? null, ctx.store)]);
-    this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens, ctx.store, config, ctx.keyring.active.key), { prefix: '/console' });
+    this.operatorHttp.register(operatorConsole(this.operatorHttp, ctx.tokens, ctx.store, config, ctx.keyring), { prefix: '/console' });
     const address = await this.operatorHttp.listen({ host: config.listen.host, port: config.listen.operatorHttp });
     this.listen.operatorHttp = new URL(address).host;
 

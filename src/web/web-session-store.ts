@@ -1,6 +1,7 @@
-import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { open, seal } from '../vault/envelope.ts';
 import type { Kysely } from 'kysely';
+import type { MasterKey } from '../vault/keyring.ts';
 import type { Store } from '../store/open-store.ts';
 import type { Database, WebSessionTable } from '../store/schema.ts';
 
@@ -23,14 +24,15 @@ export interface WebSessionPolicy {
   perSubject: number;
 }
 
-/**
- * The key a site's log-in forms are signed with, from the vault's active master key: every
- * gateway sharing the keyring computes the same, so a form served by one is accepted by
- * another. A new active key only makes forms shown before it ask to be sent again.
- */
-export function loginFormKey(masterKey: Buffer, site: WebSite): Buffer {
-  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `sideband web login form ${site}`, 32));
+/** The keyring as the log-in form needs it: the key to sign with, and any key it holds to check. */
+export interface FormKeys {
+  readonly active: MasterKey;
+  has(id: string): boolean;
+  get(id: string): MasterKey;
 }
+
+/** A log-in form shown longer ago than this is refused (WEB_FORM_FORGED: reload the page). */
+export const LOGIN_FORM_LIFETIME_MS = 60 * 60_000;
 
 /** The session id names its row only through this: the table never holds an id a cookie could carry. */
 const idHash = (id: string): string => createHash('sha256').update(id).digest('base64url');
@@ -65,19 +67,24 @@ function openData<T>(id: string, text: string): T | null {
  * page; expired rows are deleted by `pruneWebSessions` on the job-lease holder.
  *
  * Only a signed-in browser has a row. The log-in form's session is stored nowhere — anybody
- * can ask for the form, and each ask used to write a row — its CSRF token is an HMAC of
- * the cookie's id under the site's form key (a signed double-submit cookie), so a page on
- * another site can neither read nor forge it; the same-origin check still applies.
+ * can ask for the form, and each ask used to write a row. Its CSRF token (a signed
+ * double-submit cookie) is `keyId.issuedAt.mac`: an HMAC of the site, the cookie's id and
+ * the time it was shown, under a key derived (HKDF) from the master key `keyId` names, so
+ * that a page on another site can neither read nor forge it, every gateway holding the
+ * keyring checks it (after a rotation too, while the old key is kept), and it lapses after
+ * LOGIN_FORM_LIFETIME_MS. The same-origin check still applies.
  */
 export class WebSessionStore<T> {
   private readonly touchMs: number;
+  /** Form keys derived so far, by master key id: as many as the keyring has held. */
+  private readonly formKeys = new Map<string, Buffer>();
 
   constructor(
     private readonly store: Store,
     private readonly site: WebSite,
     private readonly policy: WebSessionPolicy,
-    /** The log-in form's key (`loginFormKey`) and the data its session carries. */
-    private readonly form: { key: Buffer; data: T },
+    /** The keys the log-in form is signed with, and the data its session carries. */
+    private readonly form: { keys: FormKeys; data: T },
   ) {
     this.touchMs = Math.min(60_000, Math.floor(policy.idleMs / 10));
   }
@@ -94,12 +101,36 @@ export class WebSessionStore<T> {
   }
 
   /**
-   * The log-in form's session for the cookie's id (a new id without a usable one): written nowhere.
-   * Its CSRF token only the gateways holding the keyring can compute from the id.
+   * The log-in form's session for the cookie's id (a new id without a usable one): written
+   * nowhere, with a token signed under the active master key now.
    */
-  formSession(cookie?: string): StoredWebSession<T> {
+  formSession(cookie?: string, now = Date.now()): StoredWebSession<T> {
     const id = cookie && /^[\w-]{16,128}$/.test(cookie) ? cookie : randomBytes(32).toString('base64url');
-    return { id, csrf: createHmac('sha256', this.form.key).update(`${this.site}|${id}`).digest('base64url'), subject: null, data: this.form.data };
+    const { id: keyId } = this.form.keys.active;
+    const issued = Math.floor(now / 1000);
+    return { id, csrf: `${keyId}.${issued}.${this.formMac(keyId, id, issued)}`, subject: null, data: this.form.data };
+  }
+
+  /** `given` when it is a token `formSession` made for this cookie within the form's lifetime, else undefined. */
+  formToken(cookie: string | undefined, given: string | undefined, now = Date.now()): string | undefined {
+    if (!cookie || !given || given.length > 256) return undefined;
+    const [keyId, issuedText, mac, extra] = given.split('.');
+    if (!keyId || !issuedText || !mac || extra !== undefined || !/^\d{1,12}$/.test(issuedText)) return undefined;
+    const issued = Number(issuedText);
+    const age = now - issued * 1000;
+    if (age < -60_000 || age > LOGIN_FORM_LIFETIME_MS || !this.form.keys.has(keyId)) return undefined;
+    const expected = Buffer.from(this.formMac(keyId, cookie, issued));
+    const got = Buffer.from(mac);
+    return got.length === expected.length && timingSafeEqual(got, expected) ? given : undefined;
+  }
+
+  private formMac(keyId: string, id: string, issued: number): string {
+    let key = this.formKeys.get(keyId);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.form.keys.get(keyId).key, Buffer.alloc(0), `sideband web login form ${this.site}`, 32));
+      this.formKeys.set(keyId, key);
+    }
+    return createHmac('sha256', key).update(`${this.site}|${id}|${issued}`).digest('base64url');
   }
 
   /** The session the cookie names, if it is this site's and not idle too long; its last use is recorded. */

@@ -1,11 +1,37 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { endWebSessions, loginFormKey, pruneWebSessions, WebSessionStore } from '../../src/web/web-session-store.ts';
+import type { MasterKey } from '../../src/vault/keyring.ts';
+import { endWebSessions, LOGIN_FORM_LIFETIME_MS, pruneWebSessions, WebSessionStore, type FormKeys } from '../../src/web/web-session-store.ts';
 import { testContext, type TestContext } from '../support/contexts.ts';
 import { dialects } from '../support/databases.ts';
 
 const IDLE = 30 * 60_000;
+
+/** A keyring as the form sees it: keys by id, one active; rotated and retired at will. */
+class TestKeys implements FormKeys {
+  private readonly keys = new Map<string, MasterKey>();
+  active!: MasterKey;
+  constructor() {
+    this.rotate();
+  }
+  rotate(): void {
+    const id = `mk-test-${this.keys.size}`;
+    this.active = { id, key: randomBytes(32), createdAt: new Date().toISOString() };
+    this.keys.set(id, this.active);
+  }
+  retire(id: string): void {
+    this.keys.delete(id);
+  }
+  has(id: string): boolean {
+    return this.keys.has(id);
+  }
+  get(id: string): MasterKey {
+    const k = this.keys.get(id);
+    if (!k) throw new Error(`no key ${id}`);
+    return k;
+  }
+}
 
 for (const dialect of dialects) {
   describe(`web sessions in the store (${dialect})`, () => {
@@ -13,12 +39,12 @@ for (const dialect of dialects) {
     let portal: WebSessionStore<{ login: string | null }>;
     let console_: WebSessionStore<{ token: string | null }>;
     const rows = () => t.ctx.store.db.selectFrom('web_sessions').selectAll().execute();
-    const masterKey = randomBytes(32);
+    const keys = new TestKeys();
 
     before(async () => {
       t = await testContext(dialect, `web-session-store-${dialect}`);
-      portal = new WebSessionStore(t.ctx.store, 'portal', { idleMs: IDLE, perSubject: 3 }, { key: loginFormKey(masterKey, 'portal'), data: { login: null } });
-      console_ = new WebSessionStore(t.ctx.store, 'console', { idleMs: IDLE, perSubject: 3 }, { key: loginFormKey(masterKey, 'console'), data: { token: null } });
+      portal = new WebSessionStore(t.ctx.store, 'portal', { idleMs: IDLE, perSubject: 3 }, { keys, data: { login: null } });
+      console_ = new WebSessionStore(t.ctx.store, 'console', { idleMs: IDLE, perSubject: 3 }, { keys, data: { token: null } });
     });
     after(async () => t?.dispose());
 
@@ -50,18 +76,29 @@ for (const dialect of dialects) {
       assert.equal(await portal.get(s.id, t0 + 3 * IDLE), null);
     });
 
-    it('a log-in form\'s session is stored nowhere; its CSRF token is bound to its cookie, its site and the keyring', async () => {
+    it('a log-in form\'s session is stored nowhere; its token holds only for its cookie, its site, the form\'s lifetime and a key the keyring holds', async () => {
       const before = (await rows()).length;
       const fresh = Array.from({ length: 50 }, () => portal.formSession());
       assert.equal((await rows()).length, before, 'asking for the form writes nothing');
       assert.equal(new Set(fresh.map((f) => f.id)).size, 50);
       const s = fresh[0]!;
       assert.deepEqual([s.subject, s.data], [null, { login: null }]);
-      assert.equal(portal.formSession(s.id).csrf, s.csrf, 'the same cookie, the same token, on any gateway with this keyring');
-      assert.notEqual(portal.formSession(fresh[1]!.id).csrf, s.csrf);
-      assert.notEqual(console_.formSession(s.id).csrf, s.csrf, 'another site\'s form');
-      const elsewhere = new WebSessionStore(t.ctx.store, 'portal', { idleMs: IDLE, perSubject: 3 }, { key: loginFormKey(randomBytes(32), 'portal'), data: { login: null } });
-      assert.notEqual(elsewhere.formSession(s.id).csrf, s.csrf, 'another keyring');
+      assert.equal(portal.formToken(s.id, s.csrf), s.csrf, 'its own cookie, on any gateway holding the keyring');
+      assert.equal(portal.formToken(fresh[1]!.id, s.csrf), undefined, 'another cookie');
+      assert.equal(portal.formToken(undefined, s.csrf), undefined, 'no cookie');
+      assert.equal(console_.formToken(s.id, s.csrf), undefined, 'another site');
+      const [keyId, issued, mac] = s.csrf.split('.');
+      assert.equal(portal.formToken(s.id, `${keyId}.${Number(issued) + 1}.${mac}`), undefined, 'another time');
+      assert.equal(portal.formToken(s.id, `${keyId}.${issued}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`), undefined, 'a changed mac');
+      assert.equal(portal.formToken(s.id, `${s.csrf}.x`), undefined);
+      assert.equal(portal.formToken(s.id, s.csrf, Date.now() + LOGIN_FORM_LIFETIME_MS + 2000), undefined, 'shown too long ago');
+      keys.rotate();
+      const after = portal.formSession(s.id);
+      assert.notEqual(after.csrf.split('.')[0], keyId, 'signed under the new active key');
+      assert.equal(portal.formToken(s.id, s.csrf), s.csrf, 'a form shown before the rotation still holds while its key is kept');
+      keys.retire(keyId!);
+      assert.equal(portal.formToken(s.id, s.csrf), undefined, 'nor once its key is retired');
+      assert.equal(portal.formToken(s.id, after.csrf), after.csrf);
       assert.notEqual(portal.formSession('short').id, 'short', 'an unusable cookie gets a new id');
       assert.equal(await portal.get(s.id), null, 'nor is it a signed-in session');
     });

@@ -7,7 +7,7 @@ import type { OperatorTokens } from '../../provisioning/operator-tokens.ts';
 import type { Store } from '../../store/open-store.ts';
 import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, sessionCookie, setSessionCookie } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { loginFormKey, WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
+import { WebSessionStore, type FormKeys, type StoredWebSession } from '../web-session-store.ts';
 import {
   auditPage, authorizationPage, authorizationsPage, callsPage, consoleErrorPage, consoleLoginPage, merchantPage, merchantsPage, networkPage, resolvePage, sessionsPage,
   type Json, type Operator,
@@ -42,8 +42,8 @@ class ApiRefusal extends Error {
  * token), so the console shows exactly what the JSON API answers and is authorized the same
  * way; it adds no query of its own.
  */
-export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, store: Store, config: Config, masterKey: Buffer) {
-  const sessions = new WebSessionStore<ConsoleSessionData>(store, 'console', { idleMs: 15 * 60_000, perSubject: config.web.sessionsPerSubject }, { key: loginFormKey(masterKey, 'console'), data: { token: null } });
+export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, store: Store, config: Config, keyring: FormKeys) {
+  const sessions = new WebSessionStore<ConsoleSessionData>(store, 'console', { idleMs: 15 * 60_000, perSubject: config.web.sessionsPerSubject }, { keys: keyring, data: { token: null } });
   const proxies = new TrustedProxies(config.web.trustedProxies, 'web.trustedProxies');
   const cookie = (request: FastifyRequest) => sessionCookie(request, proxies, COOKIE, '/console');
   const sameOrigin = (request: FastifyRequest, csrf: string | undefined) => assertSameOriginForm(request, csrf, proxies);
@@ -104,12 +104,12 @@ export function operatorConsole(root: FastifyInstance, tokens: OperatorTokens, s
     });
     app.post('/login', async (request, reply) => {
       const id = readCookie(request, COOKIE);
-      const pre = id ? sessions.formSession(id) : undefined;
-      sameOrigin(request, pre?.id === id ? pre?.csrf : undefined);
+      sameOrigin(request, sessions.formToken(id, formField(request, '_csrf')));
+      const pre = sessions.formSession(id);
       const token = (formField(request, 'token') ?? '').trim();
       const name = token ? await tokens.verify(token) : undefined;
-      if (!name) return htmlReply(reply, consoleLoginPage(pre!.csrf, 'That token is unknown or revoked.'), 401);
-      await sessions.destroy(pre!.id);
+      if (!name) return htmlReply(reply, consoleLoginPage(pre.csrf, 'That token is unknown or revoked.'), 401);
+      await sessions.destroy(pre.id);
       const s = await sessions.create(name, { token });
       setSessionCookie(reply, cookie(request), s.id);
       return reply.redirect('/console/resolve', 303);

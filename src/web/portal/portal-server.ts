@@ -16,7 +16,7 @@ import type { DestinationTracking } from '../../tracking/service/destination-tra
 import type { Vault } from '../../vault/vault.ts';
 import { assertSameOriginForm, clearSessionCookie, formField, parseForms, readCookie, securePages, sessionCookie, setSessionCookie, type CookieOptions } from '../page-security.ts';
 import { serveAssets } from '../static-assets.ts';
-import { loginFormKey, pruneWebSessions, WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
+import { pruneWebSessions, WebSessionStore, type StoredWebSession } from '../web-session-store.ts';
 import { PendingFeed } from './pending-feed.ts';
 import { CamaraConsents } from '../../certification/camara/camara-consents.ts';
 import { channelPage, errorPage, loginPage, nowPage, pendingList, purchasesPage, settingsPage, type Signed } from './portal-pages.ts';
@@ -64,7 +64,7 @@ export class SubscriberPortal {
 
   constructor(private readonly deps: PortalDependencies) {
     const { config, store, vault } = deps;
-    this.sessions = new WebSessionStore(store, 'portal', { idleMs: IDLE_MS, perSubject: config.web.sessionsPerSubject }, { key: loginFormKey(vault.keyring.active.key, 'portal'), data: { login: null } });
+    this.sessions = new WebSessionStore(store, 'portal', { idleMs: IDLE_MS, perSubject: config.web.sessionsPerSubject }, { keys: vault.keyring, data: { login: null } });
     this.proxies = new TrustedProxies(config.web.trustedProxies, 'web.trustedProxies');
     // Every site's expired sessions (the console's too), by whichever gateway holds the lease.
     this.pruneTimer = setInterval(() => void deps.jobs.run('web-session-prune', PRUNE_EVERY_MS * 3, () => pruneWebSessions(store)).catch((e) => deps.logger.warn({ err: e }, 'web session pruning failed')), PRUNE_EVERY_MS);
@@ -141,8 +141,8 @@ export class SubscriberPortal {
     const decoy = hashPassword(`decoy-${Math.random()}`, this.deps.scryptCost);
     app.post('/login', async (request, reply) => {
       const id = readCookie(request, COOKIE);
-      const pre = id ? this.sessions.formSession(id) : undefined;
-      sameOrigin(request, pre?.id === id ? pre?.csrf : undefined);
+      sameOrigin(request, this.sessions.formToken(id, formField(request, '_csrf')));
+      const pre = this.sessions.formSession(id);
       const login = (formField(request, 'login') ?? '').trim();
       const password = formField(request, 'password') ?? '';
       // Counted as RADIUS counts: per login from this address, and per login from all addresses.
@@ -159,7 +159,7 @@ export class SubscriberPortal {
         if (!entry || !ok || entry.status !== 'active') {
           attempt.fail();
           request.log.info({ login: login.slice(0, 64) }, 'portal sign-in refused');
-          return htmlReply(reply, loginPage(pre!.csrf, { text: 'The login or password is not right.', error: true }), 401);
+          return htmlReply(reply, loginPage(pre.csrf, { text: 'The login or password is not right.', error: true }), 401);
         }
         attempt.succeed();
       } finally {
@@ -168,7 +168,7 @@ export class SubscriberPortal {
       }
       // A new session id at sign-in: an id planted before it (session fixation) is worth nothing,
       // and a session signed in with the form's cookie before this ends.
-      await this.sessions.destroy(pre!.id);
+      await this.sessions.destroy(pre.id);
       const s = await this.sessions.create(entry.id, { login: entry.login });
       setSessionCookie(reply, this.cookie(request), s.id);
       return reply.redirect('/now', 303);
