@@ -2,7 +2,7 @@ import type { Dialect, Tx } from '../../store/open-store.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
 import type { BindingTable } from '../../store/schema.ts';
 import { closeWithoutStop, type AccountingReport } from '../protocol/session-accounting.ts';
-import { committedLocked, insertBinding, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession, type LockedSession } from './session-rows.ts';
+import { committedLocked, insertBinding, latestBindingOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession, type LockedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
 
 /** What accounting does when it claims an address another session holds. */
@@ -16,8 +16,8 @@ export interface AddressConflict {
 }
 
 /** Bindings of the address over [start, end): open ones, or ended after `start`. */
-export const bindingsOverlapping = new PreparedStatement<Pick<BindingTable, 'session_id' | 'start_at' | 'end_at'>>(
-  'select session_id, start_at, end_at from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?)',
+export const bindingsOverlapping = new PreparedStatement<Pick<BindingTable, 'session_id' | 'start_at' | 'end_at' | 'port_first'>>(
+  'select session_id, start_at, end_at, port_first from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?)',
 );
 
 export interface AddressClaim {
@@ -31,6 +31,10 @@ export interface AddressClaim {
   end: number | null;
   report: AccountingReport;
   facts: AccountingFacts;
+  /** A claim the session made before and was refused: its conflicts are not recorded again. */
+  quiet?: boolean;
+  /** The address is a NAT's, shared out in port blocks: never bound whole. */
+  shared?: boolean;
 }
 
 export interface ClaimOutcome {
@@ -53,9 +57,11 @@ export interface ClaimOutcome {
  * the new binding begins — at the holders' last sign of life at the earliest, so that a claim
  * dated back (Acct-Delay-Time, a replayed queue) does not rewrite a time at which a holder's
  * own accounting or log-in showed it holding the address; `refuse`, or a claim reported as
- * already over, leaves the holders alone and the claimant unbound.
+ * already over, leaves the holders alone and the claimant unbound. A NAT's port blocks of
+ * the address are never ended by a claim on the whole of it: the claimant stays unbound.
  */
 export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcome> {
+  if (c.shared) return { conflict: null, bind: false, boundFrom: c.start, closed: [] };
   const closedClaim = c.end !== null;
   const overlapping = (await bindingsOverlapping.all(tx, c.dialect, [c.address, c.end ?? Number.MAX_SAFE_INTEGER, c.start])).filter((b) => b.session_id !== c.claimantId);
   let boundFrom = c.start;
@@ -64,14 +70,14 @@ export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcom
   const holders = closedClaim ? overlapping : overlapping.filter((b) => b.end_at === null);
   if (holders.length === 0) return { conflict: null, bind: true, boundFrom, closed: [] };
   const r = c.report;
-  for (const h of holders) {
+  for (const h of c.quiet ? [] : holders) {
     await recordAnomaly(tx, {
       kind: 'address-conflict', nasId: c.facts.nasId, sessionId: c.claimantId, otherSessionId: h.session_id, acctSessionId: c.facts.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
       detail: { address: c.address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: c.policy },
     });
   }
   const conflict: AddressConflict = { address: c.address, holders: holders.map((h) => h.session_id), policy: c.policy };
-  if (c.policy === 'refuse' || closedClaim) return { conflict, bind: false, boundFrom, closed: [] };
+  if (c.policy === 'refuse' || closedClaim || holders.some((h) => h.port_first !== null)) return { conflict, bind: false, boundFrom, closed: [] };
   const locked = [];
   for (const h of holders) {
     const held = await lockSession(tx, c.dialect, h.session_id);
@@ -100,11 +106,15 @@ export interface ReportedAddress {
   dialect: Dialect;
   policy: AddressConflictPolicy;
   poolIdOf: (address: string) => string | null;
+  /** Whether the address is a NAT's, shared out in port blocks. */
+  shared: (address: string) => boolean;
   /** Ids chosen before the transaction, so that a rerun writes each row once. */
   bindingId: string;
   anomalyId: string;
   report: AccountingReport;
   facts: AccountingFacts;
+  /** The group commit may be running this transaction again after a COMMIT that landed. */
+  rerun: boolean;
 }
 
 export interface Followed {
@@ -119,34 +129,68 @@ export interface Followed {
  * Follows the Framed-IP-Address a NAS reports for a session it already has (found by Class
  * or Acct-Session-Id) when it is not the one bound: the NAS routes the address, so while
  * the session stays open its binding moves there — the old one ends where the new one
- * begins, never before the old one began — through `claimAddress`, whose policy decides
- * when someone else holds it. A session bound elsewhere before records `address-changed`;
- * one that had no address (its NAS allocates) is simply bound. A Stop records the change
- * without a move (a finished claim never takes an address), a report for a closed session
- * changes nothing, and a port block's address is the NAT's to report (port-range-report.ts).
- * Run again after a COMMIT that landed, it finds the session bound to the address already.
+ * begins — through `claimAddress`, whose policy decides when someone else holds it. A
+ * session bound elsewhere records `address-changed` the first time it reports the address;
+ * one that had no address (its NAS allocates, or a claim was refused) is bound once it can be.
+ *
+ * Nothing moves for a Stop (a finished claim never takes an address), for a closed
+ * session, for a report no later than the session's latest binding began (a reordered or
+ * back-dated one: history, not a move), or where a NAT shares the address out in port
+ * blocks (the session's or the reported one: the NAT reports its blocks, port-range-report.ts).
+ * Run again after a COMMIT that landed, it finds the session bound already and gives memory
+ * the holders that first run closed.
  */
 export async function followReportedAddress(tx: Tx, current: LockedSession, stays: boolean, x: ReportedAddress): Promise<Followed> {
   const unchanged: Followed = { held: current, change: null, conflict: null, closed: [] };
   const to = x.facts.framedAddress;
   const { row, binding } = current;
-  const from = row.framed_address;
-  if (to === null || to === from || row.status === 'closed' || binding?.port_first != null) return unchanged;
+  if (to === null || row.status === 'closed') return unchanged;
+  const bound = binding && binding.end_at === null && binding.port_first === null ? binding.address : null;
+  if (to === bound) return x.rerun && binding!.id === x.bindingId ? { ...unchanged, closed: await holdersEndedBy(tx, x.dialect, binding!) } : unchanged;
+  // A NAT's address is never taken whole, nor a NAT's session moved off its shared address.
+  if (x.shared(to) || (row.framed_address !== null && x.shared(row.framed_address))) return unchanged;
+  const latest = await latestBindingOf.first(tx, x.dialect, [row.id]);
+  if (latest?.port_first != null) return unchanged;
   const r = x.report;
-  if (from !== null) {
-    await recordAnomaly(tx, {
-      id: x.anomalyId, kind: 'address-changed', nasId: x.facts.nasId, sessionId: row.id, acctSessionId: x.facts.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
-      detail: { from, to, claim: r.kind, policy: x.policy },
-    });
+  // The first report of this address; its repetitions record nothing again.
+  const fresh = to !== row.framed_address;
+  if (fresh) {
+    if (bound !== null) {
+      await recordAnomaly(tx, {
+        id: x.anomalyId, kind: 'address-changed', nasId: x.facts.nasId, sessionId: row.id, acctSessionId: x.facts.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
+        detail: { from: bound, to, claim: r.kind, policy: x.policy },
+      });
+    }
+    await tx.updateTable('sessions').set({ framed_address: to }).where('id', '=', row.id).execute();
   }
-  if (!stays) return { ...unchanged, change: { from, to, followed: false } };
-  const start = Math.max(r.at, binding ? binding.start_at + 1 : r.at);
-  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start, end: null, report: r, facts: x.facts });
-  if (!claim.bind) return { ...unchanged, change: { from, to, followed: false }, conflict: claim.conflict };
-  if (binding && binding.end_at === null) await tx.updateTable('bindings').set({ end_at: claim.boundFrom, open_key: null }).where('id', '=', binding.id).execute();
+  const seen: Followed = { held: { ...current, row: { ...row, framed_address: to } }, change: fresh && bound !== null ? { from: bound, to, followed: false } : null, conflict: null, closed: [] };
+  if (!stays || (latest && r.at <= latest.start_at)) return seen;
+  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start: r.at, end: null, report: r, facts: x.facts, quiet: !fresh });
+  if (!claim.bind) return { ...seen, conflict: claim.conflict };
+  if (bound !== null) await tx.updateTable('bindings').set({ end_at: claim.boundFrom, open_key: null }).where('id', '=', binding!.id).execute();
   const moved: BindingTable = { id: x.bindingId, session_id: row.id, address: to, port_first: null, port_last: null, start_at: claim.boundFrom, end_at: null, open_key: to };
   await insertBinding.run(tx, x.dialect, moved);
   const poolId = x.poolIdOf(to);
-  await tx.updateTable('sessions').set({ framed_address: to, pool_id: poolId }).where('id', '=', row.id).execute();
-  return { held: { ...current, row: { ...row, framed_address: to, pool_id: poolId }, binding: moved }, change: { from, to, followed: true }, conflict: claim.conflict, closed: claim.closed };
+  await tx.updateTable('sessions').set({ pool_id: poolId }).where('id', '=', row.id).execute();
+  return {
+    held: { ...current, row: { ...row, framed_address: to, pool_id: poolId }, binding: moved },
+    change: bound !== null ? { from: bound, to, followed: true } : null,
+    conflict: claim.conflict,
+    closed: claim.closed,
+  };
+}
+
+/**
+ * The sessions a claim closed under `trust-nas`, found again from the binding it made: their
+ * bindings of the address end where it begins. A transaction run again after its COMMIT
+ * landed finds its own rows and nothing to close; memory still needs to hear of these.
+ */
+export async function holdersEndedBy(tx: Tx, dialect: Dialect, claimed: BindingTable): Promise<CommittedSession[]> {
+  const ended = await tx.selectFrom('bindings').select('session_id').where('address', '=', claimed.address).where('end_at', '=', claimed.start_at).where('session_id', '!=', claimed.session_id).execute();
+  const closed: CommittedSession[] = [];
+  for (const e of ended) {
+    const held = await lockSession(tx, dialect, e.session_id);
+    if (held && held.row.closed_by === 'address-conflict') closed.push(committedLocked(held));
+  }
+  return closed;
 }

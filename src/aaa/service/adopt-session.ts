@@ -4,7 +4,7 @@ import type { BindingTable, SessionTable } from '../../store/schema.ts';
 import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
-import { claimAddress, type AddressConflict, type AddressConflictPolicy } from './address-claim.ts';
+import { claimAddress, holdersEndedBy, type AddressConflict, type AddressConflictPolicy } from './address-claim.ts';
 import { bindReported, type BindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
 import { chargeSubscriber, committedOf, insertBinding, prefixesOf, recordAnomaly, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
@@ -57,6 +57,8 @@ export interface AdoptInput {
   rerun?: boolean;
   /** The pool an address belongs to, when it is one of ours. */
   poolIdOf: (address: string) => string | null;
+  /** Whether the address is a NAT's, shared out in port blocks (never bound whole). */
+  shared: (address: string) => boolean;
   /** The IPv6 prefixes the NAS reports, bound as `bindReported` says, with ids chosen beforehand. */
   prefixes: ReportedPrefix[];
   prefixIds: string[];
@@ -88,7 +90,9 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   const again = input.rerun !== false ? await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst() : undefined;
   if (again) {
     const binding = await tx.selectFrom('bindings').selectAll().where('session_id', '=', again.id).executeTakeFirst();
-    return { anomaly: null, conflict: null, committed: [committedOf(again, binding, undefined, await prefixesOf(tx, again.id))], unboundPrefixes: [] };
+    // The holders its first run closed: memory has not heard of them either.
+    const closed = binding ? await holdersEndedBy(tx, input.dialect, binding) : [];
+    return { anomaly: null, conflict: null, committed: [...closed, committedOf(again, binding, undefined, await prefixesOf(tx, again.id))], unboundPrefixes: [] };
   }
   const closed = r.kind === 'stop';
   const start = r.kind === 'start' ? r.at : reportedStart(r);
@@ -115,7 +119,8 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
   let conflict: AddressConflict | null = null;
   let binding: BindingTable | undefined;
   let written: { subscriber_id: string | null } | undefined;
-  if (address !== null && input.dialect === 'postgres') {
+  const shared = address !== null && input.shared(address);
+  if (address !== null && !shared && input.dialect === 'postgres') {
     // The usual case, nobody held the address over the session's time: the check and both
     // inserts in one statement. Otherwise it writes nothing, and the full path below runs.
     const unheld = bindingFrom(start, address);
@@ -127,7 +132,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     // When the address became this session's: its start, unless claimAddress moves it later.
     let boundFrom = start;
     if (address !== null) {
-      const claim = await claimAddress(tx, { dialect: input.dialect, policy: input.policy, claimantId: input.sessionId, address, start, end, report: r, facts: f });
+      const claim = await claimAddress(tx, { dialect: input.dialect, policy: input.policy, claimantId: input.sessionId, address, start, end, report: r, facts: f, shared });
       ({ conflict, bind, boundFrom } = claim);
       committed.push(...claim.closed);
     }

@@ -5,7 +5,8 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { ChangeNotices } from '../../store/change-notices.ts';
 import type { JobLeases } from '../../store/job-leases.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
-import { committedOf } from './session-rows.ts';
+import type { Binding } from '../../core/resolution/binding.ts';
+import { bindingOf, committedOf } from './session-rows.ts';
 import type { PrefixBindingTable } from '../../store/schema.ts';
 import { SESSION_CHANNEL, type SessionService } from './session-service.ts';
 
@@ -155,10 +156,15 @@ export class SessionFeed {
       const sessions = await tx.selectFrom('sessions').selectAll().where('id', 'in', chunk).execute();
       const bindings = await tx.selectFrom('bindings').selectAll().where('session_id', 'in', chunk).orderBy('start_at', 'desc').execute();
       const latest = new Map<string, (typeof bindings)[number]>();
-      for (const b of bindings) if (!latest.has(b.session_id)) latest.set(b.session_id, b);
+      // The earlier ones too: a session whose NAS moved it twice between two passes held an address in between.
+      const history = new Map<string, Binding[]>();
+      for (const b of bindings) {
+        if (!latest.has(b.session_id)) latest.set(b.session_id, b);
+        else history.set(b.session_id, [...(history.get(b.session_id) ?? []), bindingOf(b)]);
+      }
       const prefixes = new Map<string, PrefixBindingTable[]>();
       for (const p of await tx.selectFrom('prefix_bindings').selectAll().where('session_id', 'in', chunk).orderBy('start_at').execute()) prefixes.set(p.session_id, [...(prefixes.get(p.session_id) ?? []), p]);
-      for (const row of sessions) out.push(committedOf(row, latest.get(row.id), undefined, prefixes.get(row.id)));
+      for (const row of sessions) out.push({ ...committedOf(row, latest.get(row.id), undefined, prefixes.get(row.id)), history: history.get(row.id) ?? [] });
     }
     return out.sort((x, y) => last.get(x.id)! - last.get(y.id)!);
   }

@@ -24,6 +24,8 @@ export interface CommittedSession {
   poolId: string | null;
   portKey: string | null;
   binding: Binding | null;
+  /** Its earlier IPv4 bindings, when read from the store for another gateway: its NAS may have moved it more than once meanwhile. */
+  history?: Binding[];
   /** Its IPv6 prefixes (and Framed-IPv6-Address as a /128), open and ended. */
   prefixes: PrefixBinding[];
 }
@@ -50,7 +52,8 @@ export async function lockSession(tx: Tx, dialect: Dialect, id: string): Promise
 
 const sessionById = new PreparedStatement<SessionTable>('select * from sessions where id = ?');
 const sessionForUpdate = new PreparedStatement<SessionTable>('select * from sessions where id = ? for update');
-const latestBindingOf = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? order by start_at desc limit 1');
+/** A session's latest binding, ended or not. */
+export const latestBindingOf = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? order by start_at desc limit 1');
 
 /** A session row and a binding row as the hot paths write them: every column, in one fixed statement each. */
 export const insertSession = new PreparedInsert<SessionTable>('sessions', [

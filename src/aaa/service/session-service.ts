@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { BindingIndex } from '../../core/resolution/binding-index.ts';
 import type { Binding } from '../../core/resolution/binding.ts';
 import { newId } from '../../core/identity/ids.ts';
+import { isHostIpv4 } from '../../core/network/host-address.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { GroupCommit } from '../../store/group-commit.ts';
@@ -254,8 +255,14 @@ export class SessionService {
       if (rows.length === 0) break;
       for (const b of rows) {
         this.index.add({ id: b.id, sessionId: b.session_id, address: b.address, ...(b.port_first !== null ? { portFirst: b.port_first, portLast: b.port_last! } : {}), start: b.start_at, end: b.end_at });
-        const pool = b.pool_id ? this.pools.get(b.pool_id) : undefined;
-        const unit = pool?.unitOf(b.address, b.port_first);
+        let pool = b.pool_id ? this.pools.get(b.pool_id) : undefined;
+        let unit = pool?.unitOf(b.address, b.port_first);
+        if (unit === undefined) {
+          // A session the NAS moved (address-claim.ts) held addresses outside the pool it is in now.
+          const other = this.poolIdOf(b.address);
+          pool = other ? this.pools.get(other) : undefined;
+          unit = pool?.unitOf(b.address, b.port_first);
+        }
         if (pool && unit !== undefined) {
           if (b.end_at === null) pool.markHeld(unit);
           else if (b.end_at + this.holdDownMs > now) {
@@ -355,6 +362,7 @@ export class SessionService {
    * Idempotent, so a transaction run twice (see GroupCommit) leaves memory right.
    */
   private reflect(s: CommittedSession, now: number): void {
+    for (const b of s.history ?? []) this.reflectBinding(b);
     if (s.binding) this.reflectBinding(s.binding);
     for (const p of s.prefixes) this.reflectBinding(p);
     const known = this.open.get(s.id);
@@ -375,8 +383,9 @@ export class SessionService {
     }
     // A binding a NAT released (port-range-report.ts) holds no unit while the session goes on.
     const unit = pool && s.binding && s.binding.end === null ? pool.unitOf(s.binding.address, s.binding.portFirst ?? null) ?? null : null;
-    // A NAT moved the session to another block: the old binding ends where the new one begins.
-    if (known?.bindingId && s.binding && known.bindingId !== s.binding.id) this.index.close(known.bindingId, s.binding.start);
+    // A NAT moved the session to another block, or its NAS to another address: the old binding
+    // ends where the new one begins (unless its own end came first, from the session's history).
+    if (known?.bindingId && s.binding && known.bindingId !== s.binding.id && this.index.get(known.bindingId)?.end === null) this.index.close(known.bindingId, s.binding.start);
     if (known) this.forget(known);
     if (known) {
       // The NAS may have moved the session into another pool's address (address-claim.ts).
@@ -480,6 +489,12 @@ export class SessionService {
   private poolIdOf(address: string): string | null {
     for (const [id, p] of this.pools) if (!p.isIpv6 && p.unitOf(address, null) !== undefined) return id;
     return null;
+  }
+
+  /** Whether the address is in a pool a NAT shares out in port blocks. */
+  private sharedAddress(address: string): boolean {
+    const id = this.poolIdOf(address);
+    return id !== null && this.pools.get(id)!.portsPerBlock !== null;
   }
 
   /**
@@ -669,7 +684,9 @@ export class SessionService {
    * nobody authenticated is adopted (`adopt-session.ts`). Requests about one NAS session
    * are applied one at a time, so duplicates racing each other cannot both adopt it.
    */
-  async account(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt = at): Promise<AccountingOutcome> {
+  async account(kind: AccountingReport['kind'], reported: AccountingFacts, at: number, receivedAt = at): Promise<AccountingOutcome> {
+    // 0.0.0.0 (before IPCP or DHCP settled) and RFC 2865's "NAS/user selects" values name no host: no address was reported.
+    const f = reported.framedAddress !== null && !isHostIpv4(reported.framedAddress) ? { ...reported, framedAddress: null } : reported;
     const key = `account|${f.nasId}|${f.acctSessionId ?? sessionFromClass(f.classValue) ?? f.framedAddress ?? ''}`;
     return this.queue.run(key, () => this.accountNow(kind, f, at, receivedAt));
   }
@@ -694,7 +711,7 @@ export class SessionService {
           await recordAnomaly(tx, { id: ids.anomalyId, kind: change.anomaly, nasId: f.nasId, sessionId: current.row.id, acctSessionId: f.acctSessionId, eventAt: at, receivedAt, detail: { status: current.row.status, closedBy: current.row.closed_by, sessionTime: f.sessionTime } });
         }
         const open = (change.next?.status ?? current.row.status) !== 'closed';
-        const followed = await followReportedAddress(tx, current, open, { dialect: this.store.dialect, policy: this.policy, poolIdOf: (a) => this.poolIdOf(a), ...changeIds, report, facts: f });
+        const followed = await followReportedAddress(tx, current, open, { dialect: this.store.dialect, policy: this.policy, poolIdOf: (a) => this.poolIdOf(a), shared: (a) => this.sharedAddress(a), ...changeIds, report, facts: f, rerun: rerun !== false });
         if (followed.closed.length > 0) await this.noteChanged(tx, followed.closed.map((c) => c.id));
         // What the NAS reports of IPv6 becomes the open session's bindings (a closing one takes no new prefix).
         const unboundPrefixes = open && prefixes.length > 0 ? await bindReported(tx, { sessionId: current.row.id, held: current.prefixes, reported: prefixes, start: at, end: null, placeOf: ipv6PlaceOf, ids: prefixIds }) : [];
@@ -704,7 +721,7 @@ export class SessionService {
           committed: [...followed.closed, committedLocked(held, change)],
         };
       }
-      const adopted = await adoptSession(tx, { report, facts: f, ...ids, rerun, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), prefixes, prefixIds, ipv6PlaceOf });
+      const adopted = await adoptSession(tx, { report, facts: f, ...ids, rerun, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), shared: (a) => this.sharedAddress(a), prefixes, prefixIds, ipv6PlaceOf });
       await this.noteChanged(tx, adopted.committed.map((c) => c.id));
       const self = adopted.committed.at(-1)!;
       return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, addressChange: null, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };

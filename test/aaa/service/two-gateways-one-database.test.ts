@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { committedOf } from '../../../src/aaa/service/session-rows.ts';
+import { SessionFeed } from '../../../src/aaa/service/session-feed.ts';
 import { SessionService } from '../../../src/aaa/service/session-service.ts';
 import { SidebandError } from '../../../src/errors/sideband-error.ts';
 import { createTestLogger } from '../../../src/observability/logger.ts';
+import { Metrics } from '../../../src/observability/metrics.ts';
+import { ChangeNotices } from '../../../src/store/change-notices.ts';
 import { GroupCommit } from '../../../src/store/group-commit.ts';
+import { JobLeases } from '../../../src/store/job-leases.ts';
 import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
 
 const stopFacts = (nasId: string, classValue: string) => ({
@@ -104,6 +108,43 @@ describe('two gateways on one PostgreSQL database', () => {
       await until('B resolves the quick session', () => sessionsB.resolve(quick.unit!.address, openedAt)?.sessionId === quick.sessionId);
       assert.equal(sessionsB.holderOf(quick.unit!.address), undefined);
     } finally {
+      await commit.close();
+    }
+  });
+
+  it('a gateway that reads two moves of one session in one pass follows both: the address in between answers for its time', async () => {
+    const store = a.gateway.context.store;
+    const logger = createTestLogger('two-gateways-moves');
+    const t0 = Date.now() - 100_000;
+    const moving = await authorizeOn(sessionsA, await newSubscriber(), lagNasId, lagPoolId, t0);
+    const facts = (framedAddress: string, sessionTime: number) => ({ ...stopFacts(lagNasId, moving.classValue), acctSessionId: 'moving-1', framedAddress, sessionTime, terminateCause: null });
+    const y = moving.unit!.address;
+    await sessionsA.start(facts(y, 0), t0 + 1000, t0 + 1000);
+    // A third gateway, its feed begun and its memory rebuilt now, but not yet following.
+    const commit = new GroupCommit(store.db);
+    const c = new SessionService(store, commit, logger, 60_000);
+    const notices = new ChangeNotices(a.database.databaseUrl!, logger);
+    const feed = new SessionFeed(store, c, logger, new Metrics({ defaults: false }), notices, new JobLeases(store));
+    try {
+      await notices.start();
+      await feed.start();
+      await c.rebuild();
+      assert.equal(c.holderOf(y), moving.sessionId);
+      // Its NAS moves the session twice before that gateway reads anything.
+      const [x, z] = ['198.51.100.230', '198.51.100.231'];
+      await sessionsA.account('interim', facts(x, 10), t0 + 10_000, t0 + 10_000);
+      await sessionsA.account('interim', facts(z, 20), t0 + 20_000, t0 + 20_000);
+      feed.follow();
+      await until('C follows the second move', () => c.holderOf(z) === moving.sessionId);
+      const between = t0 + 15_000;
+      assert.equal(c.resolve(x, between)?.sessionId, moving.sessionId, 'the address it held in between');
+      assert.equal(c.resolve(y, between), undefined, 'the first address ended where the second began');
+      assert.equal(c.resolve(y, t0 + 5000)?.sessionId, moving.sessionId);
+      assert.deepEqual([c.holderOf(x), c.holderOf(y)], [undefined, undefined]);
+      await sessionsA.stop(facts(z, 30), t0 + 30_000, t0 + 30_000);
+    } finally {
+      await feed.stop();
+      await notices.stop();
       await commit.close();
     }
   });
