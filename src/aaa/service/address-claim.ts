@@ -146,12 +146,18 @@ export async function followReportedAddress(tx: Tx, current: LockedSession, stay
   const { row, binding } = current;
   if (to === null || row.status === 'closed') return unchanged;
   const bound = binding && binding.end_at === null && binding.port_first === null ? binding.address : null;
-  if (to === bound) return x.rerun && binding!.id === x.bindingId ? { ...unchanged, closed: await holdersEndedBy(tx, x.dialect, binding!) } : unchanged;
+  if (to === bound) {
+    // Back on its bound address after reporting one it was refused: the next report of that one is news again.
+    if (row.framed_address !== to) await tx.updateTable('sessions').set({ framed_address: to }).where('id', '=', row.id).execute();
+    return x.rerun && binding!.id === x.bindingId ? { ...unchanged, closed: await holdersEndedBy(tx, x.dialect, binding!) } : unchanged;
+  }
   // A NAT's address is never taken whole, nor a NAT's session moved off its shared address.
   if (x.shared(to) || (row.framed_address !== null && x.shared(row.framed_address))) return unchanged;
   const latest = await latestBindingOf.first(tx, x.dialect, [row.id]);
   if (latest?.port_first != null) return unchanged;
   const r = x.report;
+  // No later than the latest binding began: a reordered or back-dated report of where it was then.
+  if (latest && r.at <= latest.start_at) return unchanged;
   // The first report of this address; its repetitions record nothing again.
   const fresh = to !== row.framed_address;
   if (fresh) {
@@ -164,8 +170,9 @@ export async function followReportedAddress(tx: Tx, current: LockedSession, stay
     await tx.updateTable('sessions').set({ framed_address: to }).where('id', '=', row.id).execute();
   }
   const seen: Followed = { held: { ...current, row: { ...row, framed_address: to } }, change: fresh && bound !== null ? { from: bound, to, followed: false } : null, conflict: null, closed: [] };
-  if (!stays || (latest && r.at <= latest.start_at)) return seen;
-  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start: r.at, end: null, report: r, facts: x.facts, quiet: !fresh });
+  if (!stays) return seen;
+  // Holders refused before are not recorded again; any `trust-nas` closes always is.
+  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start: r.at, end: null, report: r, facts: x.facts, quiet: !fresh && x.policy === 'refuse' });
   if (!claim.bind) return { ...seen, conflict: claim.conflict };
   if (bound !== null) await tx.updateTable('bindings').set({ end_at: claim.boundFrom, open_key: null }).where('id', '=', binding!.id).execute();
   const moved: BindingTable = { id: x.bindingId, session_id: row.id, address: to, port_first: null, port_last: null, start_at: claim.boundFrom, end_at: null, open_key: to };

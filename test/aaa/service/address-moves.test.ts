@@ -97,6 +97,11 @@ for (const dialect of dialects) {
       await s.interim(facts(nasId, a.classValue, { acctSessionId: 'r1', framedAddress: y, sessionTime: 20 }), t0 + 20_000, t0 + 31_000);
       assert.equal(s.holderOf(x), a.sessionId);
       assert.deepEqual(await bindingsOf(a.sessionId, t0), [[y, null, 0, 30_000], [x, null, 30_000, null]]);
+      assert.deepEqual(await anomaliesOf(a.sessionId), ['address-changed'], 'where it was before is no news');
+      // Back to the first address later: a move again, and news again.
+      await s.interim(facts(nasId, a.classValue, { acctSessionId: 'r1', framedAddress: y, sessionTime: 40 }), t0 + 40_000);
+      assert.equal(s.holderOf(y), a.sessionId);
+      assert.deepEqual(await anomaliesOf(a.sessionId), ['address-changed', 'address-changed']);
     });
 
     it('under refuse, an Interim repeating a refused address records the anomalies once; the session keeps its own', async () => {
