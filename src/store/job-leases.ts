@@ -1,9 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Store } from './open-store.ts';
 
 /** Who holds a lease: enough for an operator to find the process. */
 export const leaseHolderName = (): string => `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+
+/** The last part of a gateway's holder name: which data directory it runs from. */
+const dataDirectoryTag = (dataDir: string): string => `dir-${createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 12)}`;
+
+/**
+ * A gateway's holder name: host, pid, and its data directory, so that a gateway restarted
+ * on the same directory can recognise the leases its predecessor held (`takeOverPredecessor`).
+ */
+export const gatewayLeaseHolder = (dataDir: string): string => `${hostname()}/${process.pid}/${dataDirectoryTag(dataDir)}`;
 
 /**
  * Jobs that must run once across every gateway sharing the database (the stale-session
@@ -66,6 +76,27 @@ export class JobLeases {
   async list(): Promise<Array<{ name: string; holder: string; acquiredAt: number; expiresAt: number }>> {
     const rows = await this.store.db.selectFrom('job_leases').selectAll().orderBy('name').execute();
     return rows.map((r) => ({ name: r.name, holder: r.holder, acquiredAt: r.acquired_at, expiresAt: r.expires_at }));
+  }
+
+  /**
+   * Takes over the leases a gateway before this one held from the same data directory on
+   * this host: it is dead, since this process holds the directory's lock
+   * (gateway/data-directory-lock.ts), but its leases would otherwise keep, for their length,
+   * what it held from its successor (a restart after a crash was refused the channel's
+   * numbers for a minute, and a service manager gave up). Returns how many.
+   */
+  async takeOverPredecessor(): Promise<number> {
+    const [host, pid, tag] = this.holder.split('/');
+    if (!host || !pid || !tag?.startsWith('dir-')) return 0;
+    const theirs = (await this.store.db.selectFrom('job_leases').select('holder').distinct().execute())
+      .map((r) => r.holder)
+      .filter((h) => {
+        const [otherHost, otherPid, otherTag] = h.split('/');
+        return otherHost === host && otherTag === tag && otherPid !== pid;
+      });
+    if (theirs.length === 0) return 0;
+    const r = await this.store.db.updateTable('job_leases').set({ holder: this.holder }).where('holder', 'in', theirs).executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   /** Gives back every lease this process holds, so a survivor need not wait for them to lapse. */

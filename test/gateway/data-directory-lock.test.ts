@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { DataDirectoryLock, LOCK_FILE } from '../../src/gateway/data-directory-lock.ts';
@@ -20,6 +22,23 @@ function snapshot(dir: string): string[] {
       const s = statSync(join(dir, f));
       return `${f} ${s.size} ${s.mtimeMs}`;
     });
+}
+
+/** A loopback port free for both UDP and TCP now (the built-in exchange listens on both). */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const tcp = createServer();
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    const port = (tcp.address() as AddressInfo).port;
+    const udp = createSocket('udp4');
+    const free = await new Promise<boolean>((r) => {
+      udp.once('error', () => r(false));
+      udp.bind(port, '127.0.0.1', () => r(true));
+    });
+    udp.close();
+    await new Promise((r) => tcp.close(r));
+    if (free) return port;
+  }
 }
 
 const lockOf = (dir: string) => JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { pid: number; host: string; startedAt: string };
@@ -63,11 +82,16 @@ describe('the data directory lock', () => {
     assert.equal(r.code, 0, r.stderr);
   });
 
-  it('is taken over from a gateway that died, and released by a clean stop', async () => {
+  it('is taken over from a gateway that died, with what it held, and released by a clean stop', async () => {
+    // The exchange on a fixed port, as in production: the channel's numbers are claimed per
+    // exchange address, and the dead gateway's claims must not keep its successor out.
+    const fixed = { ...ephemeralPorts, SIDEBAND_EXCHANGE_PORT: String(await freePort()) };
+    await first.stop('SIGTERM');
+    first = await spawnGateway(['--data-dir', db.dataDir], fixed);
     const dead = first.child.pid;
     await first.stop('SIGKILL');
     assert.equal(lockOf(db.dataDir).pid, dead, 'a killed gateway leaves its lock behind');
-    first = await spawnGateway(['--data-dir', db.dataDir], ephemeralPorts);
+    first = await spawnGateway(['--data-dir', db.dataDir], fixed);
     assert.equal(lockOf(db.dataDir).pid, first.child.pid);
     assert.equal(await first.stop('SIGTERM'), 0);
     assert.equal(existsSync(join(db.dataDir, LOCK_FILE)), false);
