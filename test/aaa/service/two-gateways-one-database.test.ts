@@ -175,9 +175,9 @@ describe('two gateways on one PostgreSQL database', () => {
     const db = a.gateway.context.store.db;
     const ownNas = (await db.selectFrom('nas_clients').select('id').where('name', '=', 'bng-own').executeTakeFirstOrThrow()).id;
     const t0 = Date.now() - 3_600_000;
-    const claim = (who: string, address: string, at: number) => ({ ...stopFacts(ownNas, ''), classValue: null, login: who, acctSessionId: `${who}-${address}`, framedAddress: address, sessionTime: 60, terminateCause: 'User-Request' });
+    const claim = (who: string, address: string) => ({ ...stopFacts(ownNas, ''), classValue: null, login: who, acctSessionId: `${who}-${address}`, framedAddress: address, sessionTime: 60, terminateCause: 'User-Request' });
     const addresses = Array.from({ length: 8 }, (_, i) => `203.0.113.${200 + i}`);
-    await Promise.all(addresses.flatMap((address) => [sessionsA.account('stop', claim('alice', address, t0 + 60_000), t0 + 60_000, t0 + 60_000), sessionsB.account('stop', claim('bob', address, t0 + 90_000), t0 + 90_000, t0 + 90_000)]));
+    await Promise.all(addresses.flatMap((address) => [sessionsA.account('stop', claim('alice', address), t0 + 60_000, t0 + 60_000), sessionsB.account('stop', claim('bob', address), t0 + 90_000, t0 + 90_000)]));
     for (const address of addresses) {
       const held = await db.selectFrom('bindings').select(['start_at', 'end_at']).where('address', '=', address).orderBy('start_at').execute();
       for (let k = 1; k < held.length; k++) assert.ok(held[k]!.start_at >= held[k - 1]!.end_at!, `${address} held by two at once: ${JSON.stringify(held)}`);
