@@ -272,6 +272,22 @@ for (const dialect of dialects) {
       assert.equal(final.status, raced[5]!.status === 'fulfilled' ? (captured > 0 ? 'captured' : 'voided') : 'approved');
       if (final.status === 'approved') await m.client.authorizations.void(b.id);
       await books('captures racing a void');
+
+      // A refund of all that was captured racing the void that closes the rest: whichever
+      // wins, a closed authorization whose captures were all refunded is `refunded`.
+      for (let i = 0; i < 8; i++) {
+        const c = await create(address, 1_000);
+        await m.client.authorizations.capture(c.id, { amount: 400 });
+        const [refund, voided] = await Promise.allSettled([m.client.authorizations.refund(c.id, {}), m.client.authorizations.void(c.id)]);
+        assert.equal(refund.status, 'fulfilled', 'the refund');
+        if (voided.status === 'rejected') {
+          assert.equal(code(voided.reason), 'AUTHORIZATION_STATE_INVALID', 'a void that lost the race is told to retry');
+          await m.client.authorizations.void(c.id);
+        }
+        const closed = await m.client.authorizations.retrieve(c.id);
+        assert.deepEqual([closed.status, closed.capturedAmount, closed.refundedAmount], ['refunded', 400, 400], `race ${i}`);
+      }
+      await books('refunds racing voids');
     });
 
     it('webhooks: one per state change, delivered and signed; no response or webhook ever shows processing', async () => {

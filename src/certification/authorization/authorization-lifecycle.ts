@@ -179,7 +179,15 @@ export class AuthorizationLifecycle {
   /** Ends an open authorization in the caller's transaction and gives back what was held and not captured. */
   private async releaseIn(tx: Tx, current: AuthorizationRow, to: string, reason: string | null, webhook: 'authorization.voided' | 'authorization.expired' | 'authorization.declined', now: number): Promise<AuthorizationRow | null> {
     const remaining = current.amount - current.captured_amount;
-    const r = await tx.updateTable('authorizations').set({ status: to, reason: reason ?? current.reason, updated_at: now }).where('id', '=', current.id).where('status', '=', current.status).where('captured_amount', '=', current.captured_amount).executeTakeFirst();
+    // As read: `to` was chosen from these amounts (a refund meanwhile may make it `refunded`).
+    const r = await tx
+      .updateTable('authorizations')
+      .set({ status: to, reason: reason ?? current.reason, updated_at: now })
+      .where('id', '=', current.id)
+      .where('status', '=', current.status)
+      .where('captured_amount', '=', current.captured_amount)
+      .where('refunded_amount', '=', current.refunded_amount)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) return null;
     await returnLimits(tx, current, remaining, now);
     await post(tx, move(remaining, account.held(current.subscriber_id), account.available(current.subscriber_id)), current.currency, current.id, now);
