@@ -561,9 +561,16 @@ export class SessionService {
       if (p?.isIpv6 && poolId) prefixPools.push({ kind, poolId, pool: p });
     }
     const stickyKey = input.nasPort !== null ? `${input.nasId}|${input.nasPort}|${input.subscriberId}` : null;
+    const exhausted = async (message: string): Promise<Authorized> => {
+      // A retry of this very log-in that another gateway answered holds a unit already: its
+      // Accept stands, and this answer must not contradict it with a Reject.
+      const other = portKey && this.store.dialect === 'postgres' ? await this.reusePending(input, portKey, now, true) : null;
+      if (other) return other;
+      throw new SidebandError('AAA_POOL_EXHAUSTED', message);
+    };
     for (let attempt = 0; attempt < 5; attempt++) {
       const unitIndex = pool ? pool.take(now, attempt === 0 && stickyKey ? this.sticky.get(stickyKey) : undefined) : undefined;
-      if (pool && unitIndex === undefined) throw new SidebandError('AAA_POOL_EXHAUSTED', `Pool ${pool.name} has no free address.`);
+      if (pool && unitIndex === undefined) return exhausted(`Pool ${pool.name} has no free address.`);
       const unit = pool && unitIndex !== undefined ? pool.describe(unitIndex) : null;
       const takes: PrefixTake[] = [];
       for (const p of prefixPools) {
@@ -571,7 +578,7 @@ export class SessionService {
         if (index === undefined) {
           if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
           for (const t of takes) t.pool.giveBack(t.index);
-          throw new SidebandError('AAA_POOL_EXHAUSTED', `Pool ${p.pool.name} has no free prefix.`);
+          return exhausted(`Pool ${p.pool.name} has no free prefix.`);
         }
         takes.push({ ...p, index, unit: p.pool.describe(index) });
       }
@@ -653,7 +660,7 @@ export class SessionService {
       const taken = (kind: PrefixBindingKind): AllocatedUnit | null => takes.find((t) => t.kind === kind)?.unit ?? null;
       return { sessionId, classValue: classFor(sessionId), unit, framedIpv6Prefix: taken('framed-ipv6-prefix'), delegatedIpv6Prefix: taken('delegated-ipv6-prefix'), reused: false };
     }
-    throw new SidebandError('AAA_POOL_EXHAUSTED', 'Every address tried was taken by another gateway.');
+    return exhausted('Every address tried was taken by another gateway.');
   }
 
   /**

@@ -184,6 +184,23 @@ describe('two gateways on one PostgreSQL database', () => {
     }
   });
 
+  it('a log-in sent to both gateways at once for the last free address gets one answer from both, never an Accept and a Reject', async () => {
+    const network = a.gateway.context.network;
+    for (let round = 0; round < 8; round++) {
+      // A pool of two addresses, one held for good: the log-in races for the other.
+      const pool = (await network.addPool({ name: `last-${round}`, cidr: `203.0.113.${32 + 4 * round}/30` })).id;
+      const nas = (await network.addNas({ name: `bng-last-${round}`, address: `127.0.1.${round + 1}`, secret: 'two-gateways-secret-5', pool: `last-${round}` })).id;
+      const onPort = (sessions: SessionService, subscriberId: string, port: number) =>
+        sessions.authorize({ subscriberId, login: 'retried', nasId: nas, poolId: pool, nasPort: port, nasPortId: null, nasIdentifier: null, nasIpAddress: null, now: Date.now() });
+      const resident = await onPort(sessionsA, await newSubscriber(), 1);
+      await until('B knows the resident', () => sessionsB.holderOf(resident.unit!.address) === resident.sessionId);
+      const subscriberId = await newSubscriber();
+      const answers = await Promise.allSettled([onPort(sessionsA, subscriberId, 2), onPort(sessionsB, subscriberId, 2)]);
+      const ids = answers.map((r) => (r.status === 'fulfilled' ? r.value.sessionId : `${(r.reason as SidebandError).code}: ${(r.reason as Error).message}`));
+      assert.equal(ids[0], ids[1], `round ${round}: ${ids.join(' / ')}`);
+    }
+  });
+
   it('a gateway that has not heard of another\'s session never binds its unit, bound or in hold-down', async () => {
     const store = a.gateway.context.store;
     const network = a.gateway.context.network;
