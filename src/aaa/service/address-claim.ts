@@ -1,4 +1,3 @@
-import { holdUntilCommit } from '../../store/advisory-lock.ts';
 import type { Dialect, Tx } from '../../store/open-store.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
 import type { BindingTable } from '../../store/schema.ts';
@@ -63,9 +62,6 @@ export interface ClaimOutcome {
  */
 export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcome> {
   if (c.shared) return { conflict: null, bind: false, boundFrom: c.start, closed: [] };
-  // Two claims on one address at once (two gateways, or two of PostgreSQL's concurrent
-  // batches) would each find the other's time free: one after the other.
-  await holdUntilCommit(tx, c.dialect, `address ${c.address}`);
   const closedClaim = c.end !== null;
   const overlapping = (await bindingsOverlapping.all(tx, c.dialect, [c.address, c.end ?? Number.MAX_SAFE_INTEGER, c.start])).filter((b) => b.session_id !== c.claimantId);
   let boundFrom = c.start;

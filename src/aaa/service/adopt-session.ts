@@ -1,4 +1,3 @@
-import { holdUntilCommit } from '../../store/advisory-lock.ts';
 import type { Dialect, Tx } from '../../store/open-store.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
 import type { BindingTable, SessionTable } from '../../store/schema.ts';
@@ -125,8 +124,6 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     // The usual case, nobody held the address over the session's time: the check and both
     // inserts in one statement. Otherwise it writes nothing, and the full path below runs.
     const unheld = bindingFrom(start, address);
-    // The check is one statement, but two at once would each find the other's time free.
-    await holdUntilCommit(tx, input.dialect, `address ${address}`);
     written = await adoptIfUnheld.first(tx, input.dialect, [address, ...range, ...sessionValues, ...BINDING_COLUMNS.map((c) => unheld[c])]);
     if (written) binding = unheld;
   }

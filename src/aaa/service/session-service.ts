@@ -7,7 +7,6 @@ import { isHostIpv4 } from '../../core/network/host-address.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { GroupCommit } from '../../store/group-commit.ts';
-import { holdUntilCommit } from '../../store/advisory-lock.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
 import type { Store, Tx } from '../../store/open-store.ts';
 import { isUniqueViolation } from '../../store/unique-violation.ts';
@@ -709,14 +708,7 @@ export class SessionService {
     if (prefixes.length > 0) await this.loadIpv6Pools();
     const ipv6PlaceOf = (prefix: Ipv6Prefix): PrefixPlace | undefined => this.ipv6PlaceOf(prefix);
     const done = await this.commit.run(async (tx, rerun): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
-      let current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
-      if (!id && f.acctSessionId && this.store.dialect === 'postgres') {
-        // About to adopt: the NAS may have sent the same request to another gateway too (its
-        // failover). One at a time, and the second finds what the first adopted.
-        await holdUntilCommit(tx, 'postgres', `nas-session ${f.nasId} ${f.acctSessionId}`);
-        const found = await findSession(tx, 'postgres', { open: new Map(), byAcctId: new Map(), index: this.index }, f, report);
-        if (found) current = await lockSession(tx, 'postgres', found);
-      }
+      const current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
       if (current) {
         const change = applyAccounting(recordOf(current.row), report, current.binding?.start_at ?? null, current.binding?.end_at ?? null);
         const extra = change.next && change.next.status !== 'closed' ? nasDetails(f) : {};

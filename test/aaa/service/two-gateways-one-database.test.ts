@@ -149,41 +149,6 @@ describe('two gateways on one PostgreSQL database', () => {
     }
   });
 
-  it('one adopted NAS session reported to both gateways at once (the NAS\'s failover) is recorded and charged once', async () => {
-    const db = a.gateway.context.store.db;
-    const ownNas = (await a.gateway.context.network.addNas({ name: 'bng-own', address: '127.0.0.4', secret: 'two-gateways-secret-4' })).id;
-    const logins: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      logins.push(`failover-${i}`);
-      await a.gateway.context.subscribers.add({ login: `failover-${i}`, password: 'failover-password', seconds: 36_000 });
-    }
-    const t0 = Date.now() - 3_600_000;
-    const report = (i: number, kind: 'start' | 'stop') => ({
-      ...stopFacts(ownNas, ''), classValue: null, login: logins[i]!, acctSessionId: `failover-${i}`, framedAddress: `203.0.113.${100 + i}`,
-      sessionTime: kind === 'stop' ? 600 : null, terminateCause: kind === 'stop' ? 'User-Request' : null,
-    });
-    // Half start first (the Stop finds them); half are known only from their Stop.
-    for (let i = 0; i < 5; i++) await Promise.all([sessionsA.account('start', report(i, 'start'), t0, t0), sessionsB.account('start', report(i, 'start'), t0, t0)]);
-    await Promise.all(logins.flatMap((_, i) => [sessionsA.account('stop', report(i, 'stop'), t0 + 600_000, t0 + 600_000), sessionsB.account('stop', report(i, 'stop'), t0 + 600_000, t0 + 600_000)]));
-    const rows = await db.selectFrom('sessions').select(['acct_session_id', 'charged_seconds']).where('nas_id', '=', ownNas).execute();
-    assert.deepEqual(rows.map((r) => r.acct_session_id).sort(), logins.map((_, i) => `failover-${i}`).sort(), 'one session each');
-    const left = await db.selectFrom('subscribers').select('seconds_remaining').where('login', 'in', logins).execute();
-    assert.deepEqual(left.map((l) => l.seconds_remaining), logins.map(() => 36_000 - 600), 'each charged once');
-  });
-
-  it('two adopted sessions claiming one address over the same time at two gateways: one holds it, never both', async () => {
-    const db = a.gateway.context.store.db;
-    const ownNas = (await db.selectFrom('nas_clients').select('id').where('name', '=', 'bng-own').executeTakeFirstOrThrow()).id;
-    const t0 = Date.now() - 3_600_000;
-    const claim = (who: string, address: string) => ({ ...stopFacts(ownNas, ''), classValue: null, login: who, acctSessionId: `${who}-${address}`, framedAddress: address, sessionTime: 60, terminateCause: 'User-Request' });
-    const addresses = Array.from({ length: 8 }, (_, i) => `203.0.113.${200 + i}`);
-    await Promise.all(addresses.flatMap((address) => [sessionsA.account('stop', claim('alice', address), t0 + 60_000, t0 + 60_000), sessionsB.account('stop', claim('bob', address), t0 + 90_000, t0 + 90_000)]));
-    for (const address of addresses) {
-      const held = await db.selectFrom('bindings').select(['start_at', 'end_at']).where('address', '=', address).orderBy('start_at').execute();
-      for (let k = 1; k < held.length; k++) assert.ok(held[k]!.start_at >= held[k - 1]!.end_at!, `${address} held by two at once: ${JSON.stringify(held)}`);
-    }
-  });
-
   it('a log-in sent to both gateways at once for the last free address gets one answer from both, never an Accept and a Reject', async () => {
     const network = a.gateway.context.network;
     for (let round = 0; round < 8; round++) {
