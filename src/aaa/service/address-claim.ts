@@ -5,6 +5,9 @@ import { closeWithoutStop, type AccountingReport } from '../protocol/session-acc
 import { committedLocked, insertBinding, latestBindingOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession, type LockedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
 
+/** Event times are whole seconds on the NAS's clock. */
+const SECOND = 1000;
+
 /** What accounting does when it claims an address another session holds. */
 export type AddressConflictPolicy = 'trust-nas' | 'refuse';
 
@@ -134,8 +137,8 @@ export interface Followed {
  * one that had no address (its NAS allocates, or a claim was refused) is bound once it can be.
  *
  * Nothing moves for a Stop (a finished claim never takes an address), for a closed
- * session, for a report no later than the session's latest binding began (a reordered or
- * back-dated one: history, not a move), or where a NAT shares the address out in port
+ * session, for a report a second or more older than the session's latest binding (a
+ * reordered or back-dated one: history, not a move), or where a NAT shares the address out in port
  * blocks (the session's or the reported one: the NAT reports its blocks, port-range-report.ts).
  * Run again after a COMMIT that landed, it finds the session bound already and gives memory
  * the holders that first run closed.
@@ -156,8 +159,9 @@ export async function followReportedAddress(tx: Tx, current: LockedSession, stay
   const latest = await latestBindingOf.first(tx, x.dialect, [row.id]);
   if (latest?.port_first != null) return unchanged;
   const r = x.report;
-  // No later than the latest binding began: a reordered or back-dated report of where it was then.
-  if (latest && r.at <= latest.start_at) return unchanged;
+  // A second or more before the latest binding began: a reordered or back-dated report of
+  // where it was then. (The NAS dates in whole seconds: a Start in the Accept's second is news.)
+  if (latest && r.at + SECOND <= latest.start_at) return unchanged;
   // The first report of this address; its repetitions record nothing again.
   const fresh = to !== row.framed_address;
   if (fresh) {
@@ -172,7 +176,8 @@ export async function followReportedAddress(tx: Tx, current: LockedSession, stay
   const seen: Followed = { held: { ...current, row: { ...row, framed_address: to } }, change: fresh && bound !== null ? { from: bound, to, followed: false } : null, conflict: null, closed: [] };
   if (!stays) return seen;
   // Holders refused before are not recorded again; any `trust-nas` closes always is.
-  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start: r.at, end: null, report: r, facts: x.facts, quiet: !fresh && x.policy === 'refuse' });
+  const start = latest ? Math.max(r.at, latest.start_at + 1) : r.at;
+  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start, end: null, report: r, facts: x.facts, quiet: !fresh && x.policy === 'refuse' });
   if (!claim.bind) return { ...seen, conflict: claim.conflict };
   if (bound !== null) await tx.updateTable('bindings').set({ end_at: claim.boundFrom, open_key: null }).where('id', '=', binding!.id).execute();
   const moved: BindingTable = { id: x.bindingId, session_id: row.id, address: to, port_first: null, port_last: null, start_at: claim.boundFrom, end_at: null, open_key: to };

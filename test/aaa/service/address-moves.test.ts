@@ -152,6 +152,16 @@ for (const dialect of dialects) {
       assert.equal(s.poolUsage().find((p) => p.pool === 'access')!.held, before, 'one unit given back, one taken');
     });
 
+    it('a Start dated in the second of its Accept, on another address, moves it (the NAS dates in whole seconds)', async () => {
+      const s = await sessions(0);
+      const second = Math.floor((Date.now() - 100_000) / 1000) * 1000;
+      const a = await authorize(s, second + 600);
+      const x = '198.51.100.122';
+      const out = await s.account('start', facts(nasId, a.classValue, { acctSessionId: 'ss1', framedAddress: x }), second, second + 600);
+      assert.deepEqual(out.addressChange, { from: a.unit!.address, to: x, followed: true });
+      assert.equal(s.holderOf(x), a.sessionId);
+    });
+
     it('moved back to its first address while that rests, it holds it again, and no log-in is given it meanwhile', async () => {
       const s = await sessions();
       const t0 = Date.now() - 100_000;
