@@ -18,7 +18,7 @@ import { DestinationTracking } from '../tracking/service/destination-tracking.ts
 import { FlowCollector } from '../tracking/service/flow-collector.ts';
 import { trackingRoutes } from '../tracking/service/tracking-routes.ts';
 import { ChangeNotices } from '../store/change-notices.ts';
-import { gatewayLeaseHolder, JobLeases } from '../store/job-leases.ts';
+import { JobLeases } from '../store/job-leases.ts';
 import { sqlitePath } from '../store/open-store.ts';
 import { SubscriberPortal } from '../web/portal/portal-server.ts';
 import { operatorConsole } from '../web/console/operator-console.ts';
@@ -119,9 +119,9 @@ export class Gateway {
 
     // Several gateways may share a PostgreSQL database: each follows the others' changes
     // (LISTEN/NOTIFY) and cluster-wide jobs run on one at a time (job_leases).
-    const jobs = (this.jobs = new JobLeases(ctx.store, gatewayLeaseHolder(config.dataDir)));
+    const jobs = (this.jobs = new JobLeases(ctx.store));
     // This process holds the data directory's lock: whoever held these leases from it before is dead.
-    const inherited = await jobs.takeOverPredecessor();
+    const inherited = await jobs.takeOverPredecessor(config.dataDir);
     if (inherited > 0) logger.info({ leases: inherited }, 'took over the leases of the gateway that ran from this data directory before');
     const notices = (this.notices = ctx.store.dialect === 'postgres' && config.databaseUrl ? new ChangeNotices(config.databaseUrl, logger.child({ part: 'cluster' })) : null);
     this.aaa = new AuthenticationServer(config, ctx.store, ctx.vault, logger, this.metrics, jobs, notices);

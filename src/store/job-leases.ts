@@ -1,19 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Store } from './open-store.ts';
+
+/** The file in a gateway's data directory naming the holder of the leases it takes. */
+export const LEASE_HOLDER_FILE = 'lease-holder';
 
 /** Who holds a lease: enough for an operator to find the process. */
 export const leaseHolderName = (): string => `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
-
-/** The last part of a gateway's holder name: which data directory it runs from. */
-const dataDirectoryTag = (dataDir: string): string => `dir-${createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 12)}`;
-
-/**
- * A gateway's holder name: host, pid, and its data directory, so that a gateway restarted
- * on the same directory can recognise the leases its predecessor held (`takeOverPredecessor`).
- */
-export const gatewayLeaseHolder = (dataDir: string): string => `${hostname()}/${process.pid}/${dataDirectoryTag(dataDir)}`;
 
 /**
  * Jobs that must run once across every gateway sharing the database (the stale-session
@@ -79,23 +74,20 @@ export class JobLeases {
   }
 
   /**
-   * Takes over the leases a gateway before this one held from the same data directory on
-   * this host: it is dead, since this process holds the directory's lock
-   * (gateway/data-directory-lock.ts), but its leases would otherwise keep, for their length,
-   * what it held from its successor (a restart after a crash was refused the channel's
-   * numbers for a minute, and a service manager gave up). Returns how many.
+   * Takes over the leases the gateway before this one on `dataDir` held, and names this
+   * process there for the next. The caller holds the directory's lock
+   * (gateway/data-directory-lock.ts), so the process named there is dead; its leases would
+   * otherwise keep what it held from its successor for their length (a restart after a
+   * crash was refused the channel's numbers for a minute, and a service manager gave up).
+   * Returns how many. Holder names stay random: a name alone proves nothing about another
+   * host or container.
    */
-  async takeOverPredecessor(): Promise<number> {
-    const [host, pid, tag] = this.holder.split('/');
-    if (!host || !pid || !tag?.startsWith('dir-')) return 0;
-    const theirs = (await this.store.db.selectFrom('job_leases').select('holder').distinct().execute())
-      .map((r) => r.holder)
-      .filter((h) => {
-        const [otherHost, otherPid, otherTag] = h.split('/');
-        return otherHost === host && otherTag === tag && otherPid !== pid;
-      });
-    if (theirs.length === 0) return 0;
-    const r = await this.store.db.updateTable('job_leases').set({ holder: this.holder }).where('holder', 'in', theirs).executeTakeFirst();
+  async takeOverPredecessor(dataDir: string): Promise<number> {
+    const file = join(dataDir, LEASE_HOLDER_FILE);
+    const before = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+    writeFileSync(file, `${this.holder}\n`, { mode: 0o600 });
+    if (!before || before === this.holder) return 0;
+    const r = await this.store.db.updateTable('job_leases').set({ holder: this.holder }).where('holder', '=', before).executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { JobLeases } from '../../src/store/job-leases.ts';
+import { JobLeases, LEASE_HOLDER_FILE } from '../../src/store/job-leases.ts';
 import { testContext, type TestContext } from '../support/contexts.ts';
 import { dialects } from '../support/databases.ts';
 
@@ -35,6 +38,28 @@ for (const dialect of dialects) {
       const [lease] = await a.list();
       assert.equal(lease?.holder, 'gateway-a');
       await a.releaseAll();
+    });
+
+    it('a gateway restarted on a data directory takes over exactly the leases the one before it there held', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sideband-leases-'));
+      try {
+        const now = Date.now();
+        const dead = new JobLeases(t.ctx.store, 'host/100/aaaaaa');
+        const elsewhere = new JobLeases(t.ctx.store, 'host/100/bbbbbb');
+        assert.equal(await dead.takeOverPredecessor(dir), 0, 'a first start has nobody to take over from');
+        assert.equal(await dead.hold('channel-number one', 60_000, now), true);
+        assert.equal(await elsewhere.hold('channel-number two', 60_000, now), true);
+        // Killed: its leases stay until they lapse. Its successor on the directory:
+        const next = new JobLeases(t.ctx.store, 'host/200/cccccc');
+        assert.equal(await next.takeOverPredecessor(dir), 1);
+        assert.equal(await next.hold('channel-number one', 60_000, now + 1), true, 'the dead one\'s claim is the successor\'s');
+        assert.equal(await next.hold('channel-number two', 60_000, now + 1), false, 'another gateway\'s, with a name alike, is not');
+        assert.equal(readFileSync(join(dir, LEASE_HOLDER_FILE), 'utf8').trim(), 'host/200/cccccc');
+        await next.releaseAll();
+        await elsewhere.releaseAll();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('model: no two holders ever hold one lease at the same instant (fast-check)', async () => {
