@@ -5,31 +5,11 @@ import { SessionService } from '../../src/aaa/service/session-service.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { failureKind } from '../../src/store/failure-kind.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
-import type { Db } from '../../src/store/open-store.ts';
 import { isUniqueViolation } from '../../src/store/unique-violation.ts';
 import { testContext, type TestContext } from '../support/contexts.ts';
+import { ambiguousCommits } from '../support/ambiguous-commits.ts';
 import { capturedLogger } from '../support/captured-logger.ts';
 import { dialects } from '../support/databases.ts';
-
-/** The database, except that the first transactions commit and then report a lost connection: an ambiguous COMMIT. */
-function ambiguousCommits(db: Db, times: number): Db {
-  let left = times;
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop !== 'transaction') return Reflect.get(target, prop, receiver) as unknown;
-      return () => {
-        const builder = target.transaction();
-        return {
-          execute: async <T>(fn: Parameters<typeof builder.execute<T>>[0]): Promise<T> => {
-            const result = await builder.execute(fn);
-            if (left-- > 0) throw Object.assign(new Error('server closed the connection during COMMIT'), { code: '08006' });
-            return result;
-          },
-        };
-      };
-    },
-  });
-}
 
 const counter = async (metrics: Metrics, labels: string): Promise<number> => {
   const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith('sideband_group_commit_failures_total{') && l.includes(labels));

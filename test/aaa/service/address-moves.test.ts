@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { SessionService, type AccountingFacts } from '../../../src/aaa/service/session-service.ts';
 import { createTestLogger } from '../../../src/observability/logger.ts';
 import { GroupCommit } from '../../../src/store/group-commit.ts';
-import type { Db } from '../../../src/store/open-store.ts';
+import { ambiguousCommits } from '../../support/ambiguous-commits.ts';
 import { testContext, type TestContext } from '../../support/contexts.ts';
 import { dialects } from '../../support/databases.ts';
 
@@ -19,26 +19,6 @@ const facts = (nasId: string, classValue: string | null, extra: Partial<Accounti
 });
 
 const portRange = (alloc: 'allocation' | 'deallocation', address: string) => ({ alloc, protocol: null, externalAddress: address, first: 1024, last: 17151, internalAddress: null, localId: null });
-
-/** The database, except that the next `times` transactions commit and then report a lost connection. */
-function ambiguousCommits(db: Db, times: number): Db {
-  let left = times;
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop !== 'transaction') return Reflect.get(target, prop, receiver) as unknown;
-      return () => {
-        const builder = target.transaction();
-        return {
-          execute: async <T,>(fn: Parameters<typeof builder.execute<T>>[0]): Promise<T> => {
-            const result = await builder.execute(fn);
-            if (left-- > 0) throw Object.assign(new Error('server closed the connection during COMMIT'), { code: '08006' });
-            return result;
-          },
-        };
-      };
-    },
-  });
-}
 
 for (const dialect of dialects) {
   describe(`a session whose NAS reports another address, on ${dialect}`, () => {
