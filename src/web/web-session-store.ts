@@ -24,10 +24,13 @@ export interface WebSessionPolicy {
   perSubject: number;
 }
 
-/** The keyring as the log-in form needs it: the key to sign with, and any key it holds to check. */
+/**
+ * The keyring as the log-in form needs it: the key to sign with, and the keys it holds now
+ * to check with (`ids` reads no file: a forged token naming an unknown key costs no disk read).
+ */
 export interface FormKeys {
   readonly active: MasterKey;
-  has(id: string): boolean;
+  readonly ids: readonly string[];
   get(id: string): MasterKey;
 }
 
@@ -118,7 +121,7 @@ export class WebSessionStore<T> {
     if (!keyId || !issuedText || !mac || extra !== undefined || !/^\d{1,12}$/.test(issuedText)) return undefined;
     const issued = Number(issuedText);
     const age = now - issued * 1000;
-    if (age < -60_000 || age > LOGIN_FORM_LIFETIME_MS || !this.form.keys.has(keyId)) return undefined;
+    if (age < -60_000 || age > LOGIN_FORM_LIFETIME_MS || !this.form.keys.ids.includes(keyId)) return undefined;
     const expected = Buffer.from(this.formMac(keyId, cookie, issued));
     const got = Buffer.from(mac);
     return got.length === expected.length && timingSafeEqual(got, expected) ? given : undefined;

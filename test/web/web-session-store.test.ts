@@ -23,8 +23,8 @@ class TestKeys implements FormKeys {
   retire(id: string): void {
     this.keys.delete(id);
   }
-  has(id: string): boolean {
-    return this.keys.has(id);
+  get ids(): string[] {
+    return [...this.keys.keys()];
   }
   get(id: string): MasterKey {
     const k = this.keys.get(id);
