@@ -144,6 +144,11 @@ export interface SessionTable {
   calling_station_id: string | null;
   /** Framed-Interface-Id (RFC 3162 §2.2), hex, as the NAS sent it. */
   framed_interface_id: string | null;
+  /**
+   * An adopted session's NAS, Acct-Session-Id and login (adopt-session.ts), unique: a second
+   * gateway adopting the same NAS session at the same moment meets it. Null otherwise.
+   */
+  adoption_key: string | null;
 }
 
 export type SessionClosedBy = 'stop' | 'sweeper' | 'nas-restart' | 'address-conflict';

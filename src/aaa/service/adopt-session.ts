@@ -5,6 +5,7 @@ import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
 import { claimAddress, holdersEndedBy, type AddressConflict, type AddressConflictPolicy } from './address-claim.ts';
+import { reportIsAbout } from './find-session.ts';
 import { bindReported, type BindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
 import { chargeSubscriber, committedOf, insertBinding, prefixesOf, recordAnomaly, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
@@ -13,29 +14,45 @@ import type { AccountingFacts } from './session-service.ts';
 const ADOPTED_COLUMNS = [
   'id', 'login', 'nas_id', 'nas_identifier', 'nas_ip_address', 'nas_port', 'nas_port_id', 'acct_session_id', 'class', 'framed_address', 'pool_id', 'status',
   'authorized_at', 'started_at', 'ended_at', 'last_seen_at', 'session_time', 'input_octets', 'output_octets', 'terminate_cause', 'charged_seconds', 'session_timeout', 'closed_by',
-  'port_key', 'calling_station_id', 'framed_interface_id',
+  'port_key', 'calling_station_id', 'framed_interface_id', 'adoption_key',
 ] as const satisfies ReadonlyArray<Exclude<keyof SessionTable, 'subscriber_id'>>;
 const BINDING_COLUMNS = ['id', 'session_id', 'address', 'port_first', 'port_last', 'start_at', 'end_at', 'open_key'] as const satisfies ReadonlyArray<keyof BindingTable>;
 const list = (columns: readonly string[]): string => columns.map((c) => `"${c}"`).join(', ');
 const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-const ADOPTED_INSERT = `insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id) values (${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?)) returning subscriber_id`;
-const insertAdopted = new PreparedStatement<{ subscriber_id: string | null }>(ADOPTED_INSERT);
+/** No row back when another session holds its adoption key. */
+const insertAdopted = new PreparedStatement<{ subscriber_id: string | null }>(
+  `insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id) values (${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?))
+   on conflict (adoption_key) do nothing returning subscriber_id`,
+);
 /**
  * Both inserts only when no binding of the address overlaps [start, end) — the overlap
- * check of bindingsOverlapping — in one statement (PostgreSQL); no row back when it did.
+ * check of bindingsOverlapping — and no session holds the adoption key, in one statement
+ * (PostgreSQL); no row back otherwise.
  */
 const adoptIfUnheld = new PreparedStatement<{ subscriber_id: string | null }>(
   `with o as (select 1 from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?) limit 1),
    s as (insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id)
-         select ${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?) where not exists (select 1 from o) returning subscriber_id),
+         select ${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?) where not exists (select 1 from o)
+         on conflict (adoption_key) do nothing returning subscriber_id),
    b as (insert into bindings (${list(BINDING_COLUMNS)}) select ${marks(BINDING_COLUMNS.length)} from s)
    select subscriber_id from s`,
 );
-/** The same and its binding, in one statement (PostgreSQL: the binding's foreign key is checked at the statement's end). */
-const insertAdoptedWithBinding = new PreparedStatement<{ subscriber_id: string | null }>(
-  `with s as (${ADOPTED_INSERT}), b as (insert into bindings (${list(BINDING_COLUMNS)}) values (${marks(BINDING_COLUMNS.length)})) select subscriber_id from s`,
+const holderOfKey = new PreparedStatement<Pick<SessionTable, 'id' | 'status' | 'authorized_at' | 'started_at' | 'ended_at'>>(
+  'select id, status, authorized_at, started_at, ended_at from sessions where adoption_key = ?',
 );
+const releaseKey = new PreparedStatement('update sessions set adoption_key = null where id = ? and adoption_key = ?');
+/** Times an adoption meets another session's key before it records itself without one. */
+const KEY_ATTEMPTS = 3;
+
+/** The adoption key: a NAS session as its NAS names it. Null without an Acct-Session-Id, which leaves nothing to match. */
+export const adoptionKeyOf = (f: Pick<AccountingFacts, 'nasId' | 'acctSessionId' | 'login'>): string | null =>
+  f.acctSessionId === null ? null : JSON.stringify([f.nasId, f.acctSessionId, f.login ?? '']);
 export type { AddressConflict, AddressConflictPolicy } from './address-claim.ts';
+
+/** Another gateway adopted the same NAS session first: the report is about that session. */
+export interface AdoptedElsewhere {
+  existing: string;
+}
 
 export interface Adopted {
   anomaly: AccountingAnomalyKind | null;
@@ -82,9 +99,16 @@ export interface AdoptInput {
  * records the new session without a binding. A session reported as already over never
  * ends a live one, and is recorded without a binding when it overlaps any other hold.
  *
+ * Its NAS, Acct-Session-Id and login are a unique key (`adoption_key`): when a NAS that
+ * failed over sent the same report to another gateway, which adopted the session in the
+ * meantime, the INSERT meets that row (on PostgreSQL it waits for the other's COMMIT) and
+ * nothing is written: the answer names that session, which the report is then applied to.
+ * A key held by an earlier session that the report is not about (a NAS that reuses its
+ * Acct-Session-Ids) passes to the new one.
+ *
  * Safe to run twice: a session id found already written is a transaction that committed.
  */
-export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> {
+export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted | AdoptedElsewhere> {
   const { report: r, facts: f } = input;
   // Only a rerun can meet its own rows: the ids are new, chosen before the first run.
   const again = input.rerun !== false ? await tx.selectFrom('sessions').selectAll().where('id', '=', input.sessionId).executeTakeFirst() : undefined;
@@ -108,11 +132,13 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     status: closed ? ('closed' as const) : ('active' as const), authorized_at: null, started_at: start, ended_at: end, last_seen_at: r.receivedAt, session_time: sessionTime,
     input_octets: r.inputOctets ?? 0, output_octets: r.outputOctets ?? 0, terminate_cause: closed ? r.terminateCause : null, charged_seconds: charge,
     session_timeout: null, closed_by: closed ? ('stop' as const) : null, port_key: null, calling_station_id: f.callingStationId ?? null, framed_interface_id: f.framedInterfaceId ?? null,
+    adoption_key: adoptionKeyOf(f),
   };
   const bindingFrom = (from: number, a: string): BindingTable => ({ id: input.bindingId, session_id: input.sessionId, address: a, port_first: null, port_last: null, start_at: from, end_at: end, open_key: closed ? null : a });
-  // The subscriber is found by login in the INSERT itself; on PostgreSQL the binding goes in
-  // the same statement (each statement there is a round trip the Accounting-Response waits for).
-  const sessionValues = [...ADOPTED_COLUMNS.map((c) => row[c]), f.login];
+  // The subscriber is found by login in the INSERT itself; on PostgreSQL, where the address
+  // is free, the binding goes in the same statement (each statement there is a round trip the
+  // Accounting-Response waits for).
+  const sessionValues = (): unknown[] => [...ADOPTED_COLUMNS.map((c) => row[c]), f.login];
   const range = [end ?? Number.MAX_SAFE_INTEGER, start];
 
   const committed: CommittedSession[] = [];
@@ -124,10 +150,20 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     // The usual case, nobody held the address over the session's time: the check and both
     // inserts in one statement. Otherwise it writes nothing, and the full path below runs.
     const unheld = bindingFrom(start, address);
-    written = await adoptIfUnheld.first(tx, input.dialect, [address, ...range, ...sessionValues, ...BINDING_COLUMNS.map((c) => unheld[c])]);
+    written = await adoptIfUnheld.first(tx, input.dialect, [address, ...range, ...sessionValues(), ...BINDING_COLUMNS.map((c) => unheld[c])]);
     if (written) binding = unheld;
   }
   if (!written) {
+    // The row first, so that a session adopted elsewhere is known before any holder is closed.
+    for (let attempt = 1; !written; attempt++) {
+      written = await insertAdopted.first(tx, input.dialect, sessionValues());
+      if (written || row.adoption_key === null) break;
+      const holder = await holderOfKey.first(tx, input.dialect, [row.adoption_key]);
+      if (holder && reportIsAbout(holder, start)) return { existing: holder.id };
+      if (holder) await releaseKey.run(tx, input.dialect, [holder.id, row.adoption_key]);
+      // Keys passing back and forth between gateways: recorded without one rather than not at all.
+      if (attempt === KEY_ATTEMPTS) row.adoption_key = null;
+    }
     let bind = address !== null;
     // When the address became this session's: its start, unless claimAddress moves it later.
     let boundFrom = start;
@@ -138,11 +174,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted> 
     }
     const b = bind && address !== null ? bindingFrom(boundFrom, address) : undefined;
     binding = b;
-    written =
-      b && input.dialect === 'postgres'
-        ? await insertAdoptedWithBinding.first(tx, input.dialect, [...sessionValues, ...BINDING_COLUMNS.map((c) => b[c])])
-        : await insertAdopted.first(tx, input.dialect, sessionValues);
-    if (b && input.dialect !== 'postgres') await insertBinding.run(tx, input.dialect, b);
+    if (b) await insertBinding.run(tx, input.dialect, b);
   }
   row.subscriber_id = written?.subscriber_id ?? null;
   if (charge > 0 && row.subscriber_id) await chargeSubscriber(tx, row.subscriber_id, charge, r.receivedAt, row.id);

@@ -23,6 +23,18 @@ const sessionsByAcctId = new PreparedStatement<Pick<SessionTable, 'id' | 'status
 const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a === b;
 
 /**
+ * Whether a report whose session began at `begun` is about this session of the same NAS,
+ * Acct-Session-Id and login: it is open, or the report starts within its time. A NAS
+ * reuses Acct-Session-Ids after a reboot, so a report starting after it ended is another.
+ */
+export function reportIsAbout(c: Pick<SessionTable, 'status' | 'authorized_at' | 'started_at' | 'ended_at'>, begun: number): boolean {
+  if (c.status !== 'closed') return true;
+  const from = (c.started_at ?? c.authorized_at ?? -Infinity) - SECOND;
+  const to = (c.ended_at ?? Infinity) + SECOND;
+  return begun >= from && begun <= to;
+}
+
+/**
  * The session an Accounting-Request is about, open or closed — a closed one must be found
  * so that late accounting is recognised as late instead of opening a ghost session:
  *
@@ -57,11 +69,7 @@ export async function findSession(db: Db, dialect: Dialect, memory: OpenSessions
     const candidates = await sessionsByAcctId.all(db, dialect, [f.nasId, f.acctSessionId]);
     const begun = reportedStart(r);
     for (const c of candidates) {
-      if (!sameLogin(c.login, f.login)) continue;
-      if (c.status !== 'closed') return c.id;
-      const from = (c.started_at ?? c.authorized_at ?? -Infinity) - SECOND;
-      const to = (c.ended_at ?? Infinity) + SECOND;
-      if (begun >= from && begun <= to) return c.id;
+      if (sameLogin(c.login, f.login) && reportIsAbout(c, begun)) return c.id;
     }
   }
   if (f.framedAddress && f.login) {

@@ -588,6 +588,7 @@ export class SessionService {
         nas_port: input.nasPort, nas_port_id: input.nasPortId, acct_session_id: null, class: classFor(sessionId), framed_address: unit?.address ?? null, pool_id: input.poolId,
         status: 'authorized' as const, authorized_at: now, started_at: null, ended_at: null, last_seen_at: now, session_time: 0, input_octets: 0, output_octets: 0, terminate_cause: null,
         charged_seconds: 0, session_timeout: input.sessionTimeout ?? null, closed_by: null, port_key: portKey, calling_station_id: input.callingStationId ?? null, framed_interface_id: input.framedInterfaceId ?? null,
+        adoption_key: null,
       };
       const binding = unit && bindingId ? { id: bindingId, session_id: sessionId, address: unit.address, port_first: unit.portFirst, port_last: unit.portLast, start_at: now, end_at: null, open_key: unit.openKey } : undefined;
       const prefixRows = takes.map((t) => ({ id: newId('bnd', now), session_id: sessionId, kind: t.kind, network: t.unit.address, prefix_length: t.unit.prefixLength!, start_at: now, end_at: null, open_key: t.unit.openKey }));
@@ -708,30 +709,35 @@ export class SessionService {
     if (prefixes.length > 0) await this.loadIpv6Pools();
     const ipv6PlaceOf = (prefix: Ipv6Prefix): PrefixPlace | undefined => this.ipv6PlaceOf(prefix);
     const done = await this.commit.run(async (tx, rerun): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
-      const current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
-      if (current) {
-        const change = applyAccounting(recordOf(current.row), report, current.binding?.start_at ?? null, current.binding?.end_at ?? null);
-        const extra = change.next && change.next.status !== 'closed' ? nasDetails(f) : {};
-        await writeChange(tx, current, change, extra, receivedAt);
-        await this.noteChanged(tx, [current.row.id]);
-        if (change.anomaly) {
-          await recordAnomaly(tx, { id: ids.anomalyId, kind: change.anomaly, nasId: f.nasId, sessionId: current.row.id, acctSessionId: f.acctSessionId, eventAt: at, receivedAt, detail: { status: current.row.status, closedBy: current.row.closed_by, sessionTime: f.sessionTime } });
+      let current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
+      if (!current) {
+        const adopted = await adoptSession(tx, { report, facts: f, ...ids, rerun, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), shared: (a) => this.sharedAddress(a), prefixes, prefixIds, ipv6PlaceOf });
+        // Another gateway adopted it a moment ago (the NAS failed over): the report is about that session.
+        if ('existing' in adopted) current = await lockSession(tx, this.store.dialect, adopted.existing);
+        else {
+          await this.noteChanged(tx, adopted.committed.map((c) => c.id));
+          const self = adopted.committed.at(-1)!;
+          return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, addressChange: null, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };
         }
-        const open = (change.next?.status ?? current.row.status) !== 'closed';
-        const followed = await followReportedAddress(tx, current, open, { dialect: this.store.dialect, policy: this.policy, poolIdOf: (a) => this.poolIdOf(a), shared: (a) => this.sharedAddress(a), ...changeIds, report, facts: f, rerun: rerun !== false });
-        if (followed.closed.length > 0) await this.noteChanged(tx, followed.closed.map((c) => c.id));
-        // What the NAS reports of IPv6 becomes the open session's bindings (a closing one takes no new prefix).
-        const unboundPrefixes = open && prefixes.length > 0 ? await bindReported(tx, { sessionId: current.row.id, held: current.prefixes, reported: prefixes, start: at, end: null, placeOf: ipv6PlaceOf, ids: prefixIds }) : [];
-        const held = open && prefixes.length > 0 ? { ...followed.held, prefixes: await prefixesOf(tx, current.row.id) } : followed.held;
-        return {
-          outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: followed.conflict, addressChange: followed.change, unboundPrefixes },
-          committed: [...followed.closed, committedLocked(held, change)],
-        };
       }
-      const adopted = await adoptSession(tx, { report, facts: f, ...ids, rerun, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), shared: (a) => this.sharedAddress(a), prefixes, prefixIds, ipv6PlaceOf });
-      await this.noteChanged(tx, adopted.committed.map((c) => c.id));
-      const self = adopted.committed.at(-1)!;
-      return { outcome: { sessionId: self.id, anomaly: adopted.conflict ? 'address-conflict' : adopted.anomaly, conflict: adopted.conflict, addressChange: null, unboundPrefixes: adopted.unboundPrefixes }, committed: adopted.committed };
+      if (!current) throw new SidebandError('INTERNAL', 'The session holding an adoption key was not found in the same transaction.');
+      const change = applyAccounting(recordOf(current.row), report, current.binding?.start_at ?? null, current.binding?.end_at ?? null);
+      const extra = change.next && change.next.status !== 'closed' ? nasDetails(f) : {};
+      await writeChange(tx, current, change, extra, receivedAt);
+      await this.noteChanged(tx, [current.row.id]);
+      if (change.anomaly) {
+        await recordAnomaly(tx, { id: ids.anomalyId, kind: change.anomaly, nasId: f.nasId, sessionId: current.row.id, acctSessionId: f.acctSessionId, eventAt: at, receivedAt, detail: { status: current.row.status, closedBy: current.row.closed_by, sessionTime: f.sessionTime } });
+      }
+      const open = (change.next?.status ?? current.row.status) !== 'closed';
+      const followed = await followReportedAddress(tx, current, open, { dialect: this.store.dialect, policy: this.policy, poolIdOf: (a) => this.poolIdOf(a), shared: (a) => this.sharedAddress(a), ...changeIds, report, facts: f, rerun: rerun !== false });
+      if (followed.closed.length > 0) await this.noteChanged(tx, followed.closed.map((c) => c.id));
+      // What the NAS reports of IPv6 becomes the open session's bindings (a closing one takes no new prefix).
+      const unboundPrefixes = open && prefixes.length > 0 ? await bindReported(tx, { sessionId: current.row.id, held: current.prefixes, reported: prefixes, start: at, end: null, placeOf: ipv6PlaceOf, ids: prefixIds }) : [];
+      const held = open && prefixes.length > 0 ? { ...followed.held, prefixes: await prefixesOf(tx, current.row.id) } : followed.held;
+      return {
+        outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: followed.conflict, addressChange: followed.change, unboundPrefixes },
+        committed: [...followed.closed, committedLocked(held, change)],
+      };
     });
     for (const s of done.committed) this.reflect(s, receivedAt);
     return done.outcome;

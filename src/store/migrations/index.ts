@@ -22,6 +22,7 @@ import * as dynamicAuthorizationPoll from './0020-dynamic-authorization-poll.ts'
 import * as idempotencyKeyPurge from './0021-idempotency-key-purge.ts';
 import * as historyLookups from './0022-history-lookups.ts';
 import * as callRecordsNewest from './0023-call-records-newest.ts';
+import * as adoptionKey from './0024-adoption-key.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -53,6 +54,7 @@ const migrations: Record<string, DialectMigration> = {
   '0021-idempotency-key-purge': idempotencyKeyPurge,
   '0022-history-lookups': historyLookups,
   '0023-call-records-newest': callRecordsNewest,
+  '0024-adoption-key': adoptionKey,
 };
 
 export class SidebandMigrations implements MigrationProvider {

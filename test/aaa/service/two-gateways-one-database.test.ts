@@ -149,6 +149,36 @@ describe('two gateways on one PostgreSQL database', () => {
     }
   });
 
+  it('one adopted NAS session reported to both gateways at once (the NAS\'s failover) is recorded and charged once', async () => {
+    const db = a.gateway.context.store.db;
+    const ownNas = (await a.gateway.context.network.addNas({ name: 'bng-own', address: '127.0.0.4', secret: 'two-gateways-secret-4' })).id;
+    const logins: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      logins.push(`failover-${i}`);
+      await a.gateway.context.subscribers.add({ login: `failover-${i}`, password: 'failover-password', seconds: 36_000 });
+    }
+    const t0 = Date.now() - 3_600_000;
+    const report = (i: number, kind: 'start' | 'stop') => ({
+      ...stopFacts(ownNas, ''), classValue: null, login: logins[i]!, acctSessionId: `failover-${i}`, framedAddress: `203.0.113.${100 + i}`,
+      sessionTime: kind === 'stop' ? 600 : null, terminateCause: kind === 'stop' ? 'User-Request' : null,
+    });
+    // Each copy dated by its own arrival, as a NAS without Event-Timestamp has them: up to a second apart.
+    const skew = (i: number) => (i * 97) % 1000;
+    // Half start first, each Start at both gateways at once (the Stop finds them); half are known only from their Stop.
+    const half = logins.length / 2;
+    await Promise.all(logins.slice(0, half).flatMap((_, i) => [sessionsA.account('start', report(i, 'start'), t0, t0), sessionsB.account('start', report(i, 'start'), t0 + skew(i), t0 + skew(i))]));
+    const end = t0 + 600_000;
+    await Promise.all(logins.flatMap((_, i) => [sessionsA.account('stop', report(i, 'stop'), end, end), sessionsB.account('stop', report(i, 'stop'), end + skew(i), end + skew(i))]));
+    const rows = await db.selectFrom('sessions').select(['acct_session_id', 'charged_seconds']).where('nas_id', '=', ownNas).execute();
+    assert.deepEqual(rows.map((r) => r.acct_session_id).sort(), logins.map((_, i) => `failover-${i}`).sort(), 'one session each');
+    const left = await db.selectFrom('subscribers').select(['login', 'seconds_remaining']).where('login', 'in', logins).orderBy('login').execute();
+    assert.deepEqual(left.map((l) => l.seconds_remaining), logins.map(() => 36_000 - 600), 'each charged once');
+    // Both gateways know each once, bound to its address for its time.
+    for (const sessions of [sessionsA, sessionsB]) {
+      await until('both resolve every adopted session', () => logins.every((_, i) => sessions.resolve(`203.0.113.${100 + i}`, t0 + 300_000 + 1000) !== undefined));
+    }
+  });
+
   it('a log-in sent to both gateways at once for the last free address gets one answer from both, never an Accept and a Reject', async () => {
     const network = a.gateway.context.network;
     for (let round = 0; round < 8; round++) {

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SessionService, type AccountingFacts } from '../../../src/aaa/service/session-service.ts';
+import { createTestLogger } from '../../../src/observability/logger.ts';
+import { GroupCommit } from '../../../src/store/group-commit.ts';
+import { testContext, type TestContext } from '../../support/contexts.ts';
+import { dialects } from '../../support/databases.ts';
+
+// A session nobody authenticated is adopted under a unique key of its NAS, Acct-Session-Id
+// and login (adopt-session.ts), so that one NAS session reported twice at the same moment
+// (a NAS failing over between gateways) is recorded and charged once. Two gateways on one
+// PostgreSQL database are in two-gateways-one-database.test.ts; here two services on one
+// store meet in one group commit, and the key passes to a NAS's next session with a reused id.
+
+const facts = (nasId: string, extra: Partial<AccountingFacts> = {}): AccountingFacts => ({
+  nasId, login: null, classValue: null, acctSessionId: null, nasIdentifier: null, nasIpAddress: null, nasPort: null, nasPortId: null, framedAddress: null,
+  sessionTime: null, inputOctets: null, outputOctets: null, terminateCause: null, ...extra,
+});
+
+for (const dialect of dialects) {
+  describe(`adopting a session under its NAS's key, on ${dialect}`, () => {
+    let t: TestContext;
+    let commit: GroupCommit;
+    let nasId: string;
+    let n = 0;
+    const logger = createTestLogger(`adoption-key-${dialect}`);
+    const subscriber = async (seconds = 36_000) => {
+      const login = `adopted-${n++}`;
+      await t.ctx.subscribers.add({ login, password: `${login}-password`, seconds });
+      return login;
+    };
+    const sessions = async () => {
+      const s = new SessionService(t.ctx.store, commit, logger, 60_000);
+      await s.rebuild();
+      return s;
+    };
+    const rowsOf = (acctSessionId: string) =>
+      t.ctx.store.db.selectFrom('sessions').select(['id', 'status', 'started_at', 'ended_at', 'charged_seconds', 'adoption_key']).where('nas_id', '=', nasId).where('acct_session_id', '=', acctSessionId).orderBy('started_at').execute();
+    const secondsLeft = async (login: string) => (await t.ctx.store.db.selectFrom('subscribers').select('seconds_remaining').where('login', '=', login).executeTakeFirstOrThrow()).seconds_remaining;
+
+    before(async () => {
+      t = await testContext(dialect, `adoption-key-${dialect}`);
+      nasId = (await t.ctx.network.addNas({ name: 'own', address: '127.0.0.3', secret: 'own-shared-secret-16' })).id;
+      commit = new GroupCommit(t.ctx.store.db);
+    });
+    after(async () => {
+      await commit.close();
+      await t.dispose();
+    });
+
+    it('one Stop reported to two services at once, both finding no session, is recorded and charged once', async () => {
+      const [a, b] = [await sessions(), await sessions()];
+      const t0 = Date.now() - 3_600_000;
+      for (let i = 0; i < 6; i++) {
+        const login = await subscriber();
+        const stop = facts(nasId, { login, acctSessionId: `twice-${i}`, framedAddress: `203.0.113.${10 + i}`, sessionTime: 600, terminateCause: 'User-Request' });
+        // The copies are dated by their arrival, a fraction of a second apart.
+        const [x, y] = await Promise.all([a.account('stop', stop, t0 + 600_000), b.account('stop', stop, t0 + 600_000 + i * 150)]);
+        assert.equal(x.sessionId, y.sessionId, 'both answer for one session');
+        const rows = await rowsOf(`twice-${i}`);
+        assert.equal(rows.length, 1, 'recorded once');
+        assert.equal(rows[0]!.charged_seconds, 600);
+        assert.equal(await secondsLeft(login), 36_000 - 600, 'charged once');
+      }
+    });
+
+    it('one Start reported to two services at once: one open session, holding its address once', async () => {
+      const [a, b] = [await sessions(), await sessions()];
+      const login = await subscriber();
+      const t0 = Date.now() - 60_000;
+      const start = facts(nasId, { login, acctSessionId: 'both-start', framedAddress: '203.0.113.40' });
+      const [x, y] = await Promise.all([a.account('start', start, t0), b.account('start', start, t0 + 400)]);
+      assert.equal(x.sessionId, y.sessionId);
+      const rows = await rowsOf('both-start');
+      assert.deepEqual(rows.map((r) => r.status), ['active']);
+      const held = await t.ctx.store.db.selectFrom('bindings').select('session_id').where('address', '=', '203.0.113.40').execute();
+      assert.deepEqual(held.map((h) => h.session_id), [x.sessionId]);
+      await a.account('stop', { ...start, sessionTime: 60, terminateCause: 'User-Request' }, t0 + 60_000);
+      assert.equal(await secondsLeft(login), 36_000 - 60);
+    });
+
+    it('a NAS that reuses an Acct-Session-Id for a later session of the same login: a new session, which takes the key', async () => {
+      const s = await sessions();
+      const login = await subscriber();
+      const t0 = Date.now() - 7_200_000;
+      const stop = (sessionTime: number) => facts(nasId, { login, acctSessionId: 'reused-1', framedAddress: '203.0.113.50', sessionTime, terminateCause: 'User-Request' });
+      const first = await s.account('stop', stop(300), t0 + 300_000);
+      // After a reboot, the same id again, an hour later.
+      const second = await s.account('stop', stop(120), t0 + 3_600_000 + 120_000);
+      assert.notEqual(second.sessionId, first.sessionId);
+      const rows = await rowsOf('reused-1');
+      assert.deepEqual(rows.map((r) => [r.id, r.adoption_key !== null]), [[first.sessionId, false], [second.sessionId, true]], 'the key passed to the newer session');
+      assert.equal(await secondsLeft(login), 36_000 - 420);
+      // The newer session's Stop again (the NAS retransmitting): a duplicate, not a third session or a second charge.
+      const again = await s.account('stop', stop(120), t0 + 3_600_000 + 120_000, t0 + 3_600_000 + 125_000);
+      assert.equal(again.sessionId, second.sessionId);
+      assert.equal((await rowsOf('reused-1')).length, 2);
+      assert.equal(await secondsLeft(login), 36_000 - 420);
+      // A late copy of the first session's Stop finds that session, which no longer holds the key.
+      const late = await s.account('stop', stop(300), t0 + 300_000, t0 + 3_700_000);
+      assert.equal(late.sessionId, first.sessionId);
+      assert.equal(await secondsLeft(login), 36_000 - 420);
+    });
+
+    it('sessions without an Acct-Session-Id carry no key, and another login under the same id is another session', async () => {
+      const s = await sessions();
+      const [alice, bob] = [await subscriber(), await subscriber()];
+      const t0 = Date.now() - 600_000;
+      const x = await s.account('start', facts(nasId, { login: alice, acctSessionId: 'shared-id', framedAddress: '203.0.113.60' }), t0);
+      const y = await s.account('start', facts(nasId, { login: bob, acctSessionId: 'shared-id', framedAddress: '203.0.113.61' }), t0 + 1000);
+      assert.notEqual(x.sessionId, y.sessionId);
+      const keys = (await rowsOf('shared-id')).map((r) => r.adoption_key);
+      assert.equal(new Set(keys).size, 2);
+      const anonymous = await s.account('start', facts(nasId, { login: alice, framedAddress: '203.0.113.62' }), t0 + 2000);
+      const row = await t.ctx.store.db.selectFrom('sessions').select('adoption_key').where('id', '=', anonymous.sessionId).executeTakeFirstOrThrow();
+      assert.equal(row.adoption_key, null);
+    });
+  });
+}
