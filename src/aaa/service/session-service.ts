@@ -700,6 +700,20 @@ export class SessionService {
   }
 
   private async accountNow(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number): Promise<AccountingOutcome> {
+    try {
+      return await this.accountOnce(kind, f, at, receivedAt);
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      // Another gateway bound the address or prefix this report claims between this one's
+      // read and its write (the binding's open key): nothing of this run committed, and
+      // read again, the claim meets that binding and the conflict rule decides, instead of
+      // the NAS waiting for an answer to retransmit.
+      this.logger.debug({ err: e, nas: f.nasId, acctSessionId: f.acctSessionId }, 'accounting met a binding written meanwhile; applied again');
+      return this.accountOnce(kind, f, at, receivedAt);
+    }
+  }
+
+  private async accountOnce(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number): Promise<AccountingOutcome> {
     const report: AccountingReport = { kind, at, receivedAt, acctSessionId: f.acctSessionId, sessionTime: f.sessionTime, inputOctets: f.inputOctets, outputOctets: f.outputOctets, terminateCause: f.terminateCause };
     const id = await findSession(this.store.db, this.store.dialect, { open: this.open, byAcctId: this.byAcctId, index: this.index }, f, report);
     const ids = { sessionId: newId('ses', at), bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };

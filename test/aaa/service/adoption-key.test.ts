@@ -29,8 +29,11 @@ for (const dialect of dialects) {
       await t.ctx.subscribers.add({ login, password: `${login}-password`, seconds });
       return login;
     };
-    const sessions = async () => {
-      const s = new SessionService(t.ctx.store, commit, logger, 60_000);
+    // Two services on one group commit meet in one transaction; on their own (as two
+    // gateways are), in two transactions at once — on SQLite one after the other.
+    let other: GroupCommit;
+    const sessions = async (policy: 'trust-nas' | 'refuse' = 'trust-nas', on = commit) => {
+      const s = new SessionService(t.ctx.store, on, logger, 60_000, { addressConflict: policy });
       await s.rebuild();
       return s;
     };
@@ -42,30 +45,34 @@ for (const dialect of dialects) {
       t = await testContext(dialect, `adoption-key-${dialect}`);
       nasId = (await t.ctx.network.addNas({ name: 'own', address: '127.0.0.3', secret: 'own-shared-secret-16' })).id;
       commit = new GroupCommit(t.ctx.store.db);
+      other = new GroupCommit(t.ctx.store.db);
     });
     after(async () => {
+      await other.close();
       await commit.close();
       await t.dispose();
     });
 
     it('one Stop reported to two services at once, both finding no session, is recorded and charged once', async () => {
-      const [a, b] = [await sessions(), await sessions()];
+      for (const on of [commit, other]) await oneStopTwice(await sessions(), await sessions('trust-nas', on));
+    });
+    const oneStopTwice = async (a: SessionService, b: SessionService) => {
       const t0 = Date.now() - 3_600_000;
       for (let i = 0; i < 6; i++) {
         const login = await subscriber();
-        const stop = facts(nasId, { login, acctSessionId: `twice-${i}`, framedAddress: `203.0.113.${10 + i}`, sessionTime: 600, terminateCause: 'User-Request' });
+        const stop = facts(nasId, { login, acctSessionId: `twice-${login}`, framedAddress: `203.0.113.${10 + i}`, sessionTime: 600, terminateCause: 'User-Request' });
         // The copies are dated by their arrival, a fraction of a second apart.
         const [x, y] = await Promise.all([a.account('stop', stop, t0 + 600_000), b.account('stop', stop, t0 + 600_000 + i * 150)]);
         assert.equal(x.sessionId, y.sessionId, 'both answer for one session');
-        const rows = await rowsOf(`twice-${i}`);
+        const rows = await rowsOf(`twice-${login}`);
         assert.equal(rows.length, 1, 'recorded once');
         assert.equal(rows[0]!.charged_seconds, 600);
         assert.equal(await secondsLeft(login), 36_000 - 600, 'charged once');
       }
-    });
+    };
 
     it('one Start reported to two services at once: one open session, holding its address once', async () => {
-      const [a, b] = [await sessions(), await sessions()];
+      const [a, b] = [await sessions(), await sessions('trust-nas', other)];
       const login = await subscriber();
       const t0 = Date.now() - 60_000;
       const start = facts(nasId, { login, acctSessionId: 'both-start', framedAddress: '203.0.113.40' });
@@ -77,6 +84,24 @@ for (const dialect of dialects) {
       assert.deepEqual(held.map((h) => h.session_id), [x.sessionId]);
       await a.account('stop', { ...start, sessionTime: 60, terminateCause: 'User-Request' }, t0 + 60_000);
       assert.equal(await secondsLeft(login), 36_000 - 60);
+    });
+
+    it('two NAS sessions starting on one address at two services at once: both answered, one holds it', async () => {
+      for (const policy of ['trust-nas', 'refuse'] as const) {
+        const [a, b] = [await sessions(policy), await sessions(policy, other)];
+        const [alice, bob] = [await subscriber(), await subscriber()];
+        const t0 = Date.now() - 60_000;
+        const address = policy === 'trust-nas' ? '203.0.113.70' : '203.0.113.71';
+        const [x, y] = await Promise.all([
+          a.account('start', facts(nasId, { login: alice, acctSessionId: `claim-${policy}-a`, framedAddress: address }), t0),
+          b.account('start', facts(nasId, { login: bob, acctSessionId: `claim-${policy}-b`, framedAddress: address }), t0 + 200),
+        ]);
+        assert.notEqual(x.sessionId, y.sessionId);
+        const held = await t.ctx.store.db.selectFrom('bindings').select(['session_id', 'start_at', 'end_at']).where('address', '=', address).orderBy('start_at').execute();
+        assert.equal(held.filter((h) => h.end_at === null).length, 1, `one open binding: ${JSON.stringify(held)}`);
+        for (let k = 1; k < held.length; k++) assert.ok(held[k]!.start_at >= held[k - 1]!.end_at!, `held by two at once: ${JSON.stringify(held)}`);
+        assert.ok([x, y].some((o) => o.conflict !== null), 'the conflict is recorded');
+      }
     });
 
     it('a NAS that reuses an Acct-Session-Id for a later session of the same login: a new session, which takes the key', async () => {
