@@ -104,6 +104,25 @@ for (const dialect of dialects) {
       }
     });
 
+    it('many sessions reported to two services in opposite orders at once: each recorded and charged once, none refused', async () => {
+      const [a, b] = [await sessions('trust-nas'), await sessions('trust-nas', other)];
+      const t0 = Date.now() - 3_600_000;
+      const logins: string[] = [];
+      for (let i = 0; i < 40; i++) logins.push(await subscriber());
+      const stop = (login: string, i: number) => facts(nasId, { login, acctSessionId: `crossed-${login}`, framedAddress: `198.51.100.${10 + i}`, sessionTime: 300, terminateCause: 'User-Request' });
+      // Batches that take the keys in opposite orders wait on each other: PostgreSQL breaks
+      // the deadlock and the group commit runs the loser again, which then finds the sessions.
+      const answers = await Promise.allSettled([
+        ...logins.map((login, i) => a.account('stop', stop(login, i), t0 + 300_000)),
+        ...logins.map((login, i) => logins.length - 1 - i).map((i) => b.account('stop', stop(logins[i]!, i), t0 + 300_500)),
+      ]);
+      assert.deepEqual(answers.filter((x) => x.status === 'rejected').map((x) => String((x as PromiseRejectedResult).reason)), [], 'every report answered');
+      for (const login of logins) {
+        assert.equal((await rowsOf(`crossed-${login}`)).length, 1, `${login} recorded once`);
+        assert.equal(await secondsLeft(login), 36_000 - 300, `${login} charged once`);
+      }
+    });
+
     it('a NAS that reuses an Acct-Session-Id for a later session of the same login: a new session, which takes the key', async () => {
       const s = await sessions();
       const login = await subscriber();
