@@ -7,6 +7,9 @@
  *   in `code`). A writer that raced another on purpose (an address, a nonce) expects it.
  * - `serialization`: SQLSTATE 40001 (serialization_failure) or 40P01 (deadlock_detected):
  *   the transaction was rolled back and may simply be run again.
+ * - `lock-timeout`: SQLSTATE 55P03 (lock_not_available): a statement waited longer than
+ *   lock_timeout on another transaction's lock (open-store.ts), typically another
+ *   gateway's that froze. Rolled back; worth running again, but not at once.
  * - `busy`: SQLITE_BUSY / SQLITE_LOCKED and their extended codes: another process held
  *   the file for longer than busy_timeout.
  * - `connection`: SQLSTATE class 08 (connection exception) and 57P01–57P03 (the server
@@ -15,7 +18,7 @@
  *   committed. Whoever retries it must make its writes idempotent.
  * - `other`: anything else — a bug, a check constraint, a value out of range.
  */
-export type FailureKind = 'unique-violation' | 'serialization' | 'busy' | 'connection' | 'other';
+export type FailureKind = 'unique-violation' | 'serialization' | 'lock-timeout' | 'busy' | 'connection' | 'other';
 
 const socketCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -34,6 +37,7 @@ function kindOfOne(e: unknown): FailureKind | undefined {
   if (typeof code === 'string') {
     if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique-violation';
     if (code === '40001' || code === '40P01') return 'serialization';
+    if (code === '55P03') return 'lock-timeout';
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
     if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03' || socketCodes.has(code)) return 'connection';
     return undefined;
@@ -55,4 +59,4 @@ export function failureKind(e: unknown): FailureKind {
 }
 
 /** Failures after which the transaction certainly or possibly did nothing and may be run again. */
-export const isTransient = (kind: FailureKind): boolean => kind === 'serialization' || kind === 'busy' || kind === 'connection';
+export const isTransient = (kind: FailureKind): boolean => kind === 'serialization' || kind === 'lock-timeout' || kind === 'busy' || kind === 'connection';

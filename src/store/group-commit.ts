@@ -44,7 +44,10 @@ type FailureAction = 'retried' | 'split' | 'rejected';
  * A failed transaction is logged and counted
  * (`sideband_group_commit_failures_total{kind,action}`), then:
  * - a transient failure (serialization, deadlock, a busy SQLite file, a lost connection)
- *   runs the same transaction again, up to `maxAttempts` times. A lost connection during
+ *   runs the same transaction again, up to `maxAttempts` times; but a statement that waited
+ *   out lock_timeout on another transaction's lock rejects only its own job (its caller's
+ *   client retries later) and commits the others at once, so a peer that froze holding one
+ *   key holds up nothing else. A lost connection during
  *   COMMIT leaves it unknown whether the transaction committed, so **every job must be
  *   idempotent**: a second run after a commit that did happen must change nothing
  *   (conditional updates, inserts under ids chosen before the first run);
@@ -140,9 +143,12 @@ export class GroupCommit {
     if (this.active === 0 && !this.gathering && this.queue.length === 0) for (const wake of this.idle.splice(0)) wake();
   }
 
-  private async commitBatch(initial: Array<Job<unknown>>): Promise<void> {
+  /** `rerun`: an earlier run of these jobs failed in a way that may have followed its COMMIT. */
+  private async commitBatch(initial: Array<Job<unknown>>, rerunFromStart = false): Promise<void> {
     let jobs = initial;
     let attempt = 1;
+    // Once true, stays true however the jobs are split: a COMMIT that may have landed is not undone by a later failure.
+    let rerun = rerunFromStart;
     while (jobs.length > 0) {
       const results: unknown[] = [];
       let failedAt = -1;
@@ -151,7 +157,7 @@ export class GroupCommit {
           if (this.sqlite) runsDirectlyOn(tx, this.sqlite);
           for (let i = 0; i < jobs.length; i++) {
             try {
-              results.push(await jobs[i]!.run(tx, attempt > 1));
+              results.push(await jobs[i]!.run(tx, rerun));
             } catch (e) {
               failedAt = i;
               throw e;
@@ -163,9 +169,16 @@ export class GroupCommit {
         return;
       } catch (e) {
         const kind = failureKind(e);
+        if (kind === 'lock-timeout' && failedAt >= 0) {
+          this.failed(e, kind, jobs.length > 1 ? 'split' : 'rejected', jobs.length, attempt);
+          jobs[failedAt]!.reject(e);
+          jobs = jobs.filter((_, i) => i !== failedAt);
+          continue;
+        }
         if (isTransient(kind) && attempt < this.maxAttempts) {
           this.failed(e, kind, 'retried', jobs.length, attempt);
           attempt++;
+          rerun = true;
           // A short pause lets a competing transaction (or a restarting server) finish.
           await new Promise((r) => setTimeout(r, 5 * attempt * attempt));
           continue;
@@ -181,7 +194,7 @@ export class GroupCommit {
         if (jobs.length > 1 && !isTransient(kind)) {
           // Failed at COMMIT, no job to blame: each alone, so the others still commit.
           this.failed(e, kind, 'split', jobs.length, attempt);
-          for (const job of jobs) await this.commitBatch([job]);
+          for (const job of jobs) await this.commitBatch([job], rerun);
           return;
         }
         this.failed(e, kind, 'rejected', jobs.length, attempt);

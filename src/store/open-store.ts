@@ -121,6 +121,23 @@ function preparesStatements(client: pg.PoolClient): void {
   };
 }
 
+/**
+ * Limits on each of the gateway's PostgreSQL sessions, so that a gateway that froze or lost
+ * its network in the middle of a transaction cannot stall the others on its row and key
+ * locks (an adoption waits on another gateway's uncommitted key; a Stop on its session's
+ * row lock) for as long as TCP takes to notice:
+ * - a statement waits at most 5 s for a lock, then fails with 55P03: the group commit
+ *   rejects that one job (its NAS or client asks again) and commits the rest
+ *   (group-commit.ts);
+ * - the server ends a session idle inside a transaction for 30 s, which frees its locks
+ *   (its COMMIT never came, so nothing of it lands). No transaction of ours waits on
+ *   anything but the database between its statements.
+ * Both sit above PostgreSQL's 1 s deadlock_timeout, which breaks deadlocks first. TCP
+ * keepalive notices a server that vanished. An `options` parameter in the database URL
+ * takes precedence.
+ */
+const SESSION_LIMITS = '-c lock_timeout=5000 -c idle_in_transaction_session_timeout=30000';
+
 export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db;
   let dialect: Dialect;
@@ -129,7 +146,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.databaseUrl) {
     dialect = 'postgres';
     location = redactUrl(options.databaseUrl);
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000, keepAlive: true, options: SESSION_LIMITS });
     // An idle client that loses its server emits 'error' on the pool; without a listener
     // that would crash the process instead of failing the next query.
     pool.on('error', () => {});

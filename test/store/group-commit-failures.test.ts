@@ -25,6 +25,7 @@ describe('failure kinds come from codes, never from messages', () => {
     assert.equal(failureKind(e('23503', 'UNIQUE constraint failed')), 'other', 'a foreign-key failure is not a unique violation, whatever it says');
     assert.equal(failureKind(e('40001')), 'serialization');
     assert.equal(failureKind(e('40P01')), 'serialization');
+    assert.equal(failureKind(e('55P03')), 'lock-timeout');
     assert.equal(failureKind(e('SQLITE_BUSY_SNAPSHOT')), 'busy');
     assert.equal(failureKind(e('08006')), 'connection');
     assert.equal(failureKind(e('57P01')), 'connection');
@@ -89,6 +90,43 @@ for (const dialect of dialects) {
       });
       assert.deepEqual([value, runs], ['done', 2]);
       assert.equal(await counter(metrics, 'kind="serialization",action="retried"'), 1);
+      await commit.close();
+    });
+
+    it('a job whose statement waited out lock_timeout is rejected alone, at once, and its neighbours commit once', async () => {
+      const metrics = new Metrics({ defaults: false });
+      const commit = new GroupCommit(t.ctx.store.db, { metrics, logger: capturedLogger().logger });
+      const runs = [0, 0, 0];
+      const job = (k: number) =>
+        commit.run(async (tx) => {
+          runs[k]!++;
+          await sql`insert into gc_probe (id, name, positive) values (${30 + k}, ${`n${30 + k}`}, 1)`.execute(tx);
+          if (k === 1) throw Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' });
+        });
+      const results = await Promise.allSettled([job(0), job(1), job(2)]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(runs, [2, 1, 1], 'the waiting job is not run again; the one before it once more, without it');
+      const rows = await sql<{ id: number }>`select id from gc_probe where id between 30 and 32 order by id`.execute(t.ctx.store.db);
+      assert.deepEqual(rows.rows.map((r) => Number(r.id)), [30, 32]);
+      assert.equal(await counter(metrics, 'kind="lock-timeout",action="split"'), 1);
+      await commit.close();
+    });
+
+    it('a transaction whose COMMIT may have landed runs its jobs as reruns even after one of them is split off', async () => {
+      // First run: a lost connection at COMMIT (ambiguous). Second: one job fails for good.
+      const commit = new GroupCommit(ambiguousCommits(t.ctx.store.db, 1), { logger: capturedLogger().logger });
+      const seen: boolean[] = [];
+      let badRuns = 0;
+      const results = await Promise.allSettled([
+        commit.run(async (_tx, rerun) => {
+          seen.push(rerun);
+        }),
+        commit.run(async (tx) => {
+          if (++badRuns === 2) await sql`insert into gc_probe (id, name, positive) values (40, 'n40', -1)`.execute(tx);
+        }),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected']);
+      assert.deepEqual(seen, [false, true, true], 'after the split, the survivor still looks for its own rows');
       await commit.close();
     });
 

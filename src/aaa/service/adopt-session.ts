@@ -22,7 +22,7 @@ const marks = (n: number): string => Array.from({ length: n }, () => '?').join('
 /** No row back when another session holds its adoption key. */
 const insertAdopted = new PreparedStatement<{ subscriber_id: string | null }>(
   `insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id) values (${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?))
-   on conflict (adoption_key) do nothing returning subscriber_id`,
+   on conflict (adoption_key) where adoption_key is not null do nothing returning subscriber_id`,
 );
 /**
  * Both inserts only when no binding of the address overlaps [start, end) — the overlap
@@ -33,20 +33,23 @@ const adoptIfUnheld = new PreparedStatement<{ subscriber_id: string | null }>(
   `with o as (select 1 from bindings where address = ? and start_at < ? and (end_at is null or end_at > ?) limit 1),
    s as (insert into sessions (${list(ADOPTED_COLUMNS)}, subscriber_id)
          select ${marks(ADOPTED_COLUMNS.length)}, (select id from subscribers where login = ?) where not exists (select 1 from o)
-         on conflict (adoption_key) do nothing returning subscriber_id),
+         on conflict (adoption_key) where adoption_key is not null do nothing returning subscriber_id),
    b as (insert into bindings (${list(BINDING_COLUMNS)}) select ${marks(BINDING_COLUMNS.length)} from s)
    select subscriber_id from s`,
 );
-const holderOfKey = new PreparedStatement<Pick<SessionTable, 'id' | 'status' | 'authorized_at' | 'started_at' | 'ended_at'>>(
-  'select id, status, authorized_at, started_at, ended_at from sessions where adoption_key = ?',
+const holderOfKey = new PreparedStatement<Pick<SessionTable, 'id' | 'status' | 'authorized_at' | 'started_at' | 'ended_at' | 'closed_by' | 'session_time'>>(
+  'select id, status, authorized_at, started_at, ended_at, closed_by, session_time from sessions where adoption_key = ?',
 );
 const releaseKey = new PreparedStatement('update sessions set adoption_key = null where id = ? and adoption_key = ?');
 /** Times an adoption meets another session's key before it records itself without one. */
 const KEY_ATTEMPTS = 3;
 
-/** The adoption key: a NAS session as its NAS names it. Null without an Acct-Session-Id, which leaves nothing to match. */
+/**
+ * The adoption key: a NAS session as its NAS names it. Null without an Acct-Session-Id
+ * (or an empty one, which findSession does not match either): nothing to match it by.
+ */
 export const adoptionKeyOf = (f: Pick<AccountingFacts, 'nasId' | 'acctSessionId' | 'login'>): string | null =>
-  f.acctSessionId === null ? null : JSON.stringify([f.nasId, f.acctSessionId, f.login ?? '']);
+  f.acctSessionId ? JSON.stringify([f.nasId, f.acctSessionId, f.login ?? '']) : null;
 export type { AddressConflict, AddressConflictPolicy } from './address-claim.ts';
 
 /** Another gateway adopted the same NAS session first: the report is about that session. */
@@ -159,7 +162,7 @@ export async function adoptSession(tx: Tx, input: AdoptInput): Promise<Adopted |
       written = await insertAdopted.first(tx, input.dialect, sessionValues());
       if (written || row.adoption_key === null) break;
       const holder = await holderOfKey.first(tx, input.dialect, [row.adoption_key]);
-      if (holder && reportIsAbout(holder, start)) return { existing: holder.id };
+      if (holder && reportIsAbout(holder, r)) return { existing: holder.id };
       if (holder) await releaseKey.run(tx, input.dialect, [holder.id, row.adoption_key]);
       // Keys passing back and forth between gateways: recorded without one rather than not at all.
       if (attempt === KEY_ATTEMPTS) row.adoption_key = null;

@@ -8,6 +8,14 @@ import type { AccountingFacts, OpenSession } from './session-service.ts';
 
 /** Event times are whole seconds on the NAS's clock: windows are compared with this much give. */
 const SECOND = 1000;
+/**
+ * How far apart two copies of one Stop may be dated: a NAS without Event-Timestamp that
+ * resends to another server after its timeout, without raising Acct-Delay-Time, dates the
+ * copy by its arrival there, seconds later.
+ */
+const RESENT_WITHIN = 60_000;
+
+type SessionSpan = Pick<SessionTable, 'status' | 'authorized_at' | 'started_at' | 'ended_at' | 'closed_by' | 'session_time'>;
 
 export interface OpenSessions {
   open: ReadonlyMap<string, OpenSession>;
@@ -16,22 +24,31 @@ export interface OpenSessions {
 }
 
 /** Every Accounting-Request for a session this gateway does not hold open asks this (an adopted Start always). */
-const sessionsByAcctId = new PreparedStatement<Pick<SessionTable, 'id' | 'status' | 'login' | 'authorized_at' | 'started_at' | 'ended_at'>>(
-  'select id, status, login, authorized_at, started_at, ended_at from sessions where nas_id = ? and acct_session_id = ? order by id desc limit 8',
+const sessionsByAcctId = new PreparedStatement<SessionSpan & Pick<SessionTable, 'id' | 'login'>>(
+  'select id, status, login, authorized_at, started_at, ended_at, closed_by, session_time from sessions where nas_id = ? and acct_session_id = ? order by id desc limit 8',
 );
 
 const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a === b;
 
 /**
- * Whether a report whose session began at `begun` is about this session of the same NAS,
- * Acct-Session-Id and login: it is open, or the report starts within its time. A NAS
- * reuses Acct-Session-Ids after a reboot, so a report starting after it ended is another.
+ * Whether a report is about this session of the same NAS, Acct-Session-Id and login:
+ *
+ * - it is open;
+ * - or the report's own span, from the start it implies to its time, meets the session's:
+ *   one NAS session is never two at once, and a copy the NAS dated a few seconds later
+ *   (by its arrival at another gateway) still meets it. A NAS reuses Acct-Session-Ids after
+ *   a reboot, so a report starting after the session ended, or ending before it began,
+ *   is another session;
+ * - or it is a Stop again, however dated: a Stop closed the session, with the same
+ *   Acct-Session-Time, within {@link RESENT_WITHIN} — a session too short for its spans to
+ *   meet.
  */
-export function reportIsAbout(c: Pick<SessionTable, 'status' | 'authorized_at' | 'started_at' | 'ended_at'>, begun: number): boolean {
+export function reportIsAbout(c: SessionSpan, r: Pick<AccountingReport, 'kind' | 'at' | 'sessionTime'>): boolean {
   if (c.status !== 'closed') return true;
   const from = (c.started_at ?? c.authorized_at ?? -Infinity) - SECOND;
   const to = (c.ended_at ?? Infinity) + SECOND;
-  return begun >= from && begun <= to;
+  if (reportedStart(r) <= to && r.at >= from) return true;
+  return r.kind === 'stop' && c.closed_by === 'stop' && r.sessionTime !== null && c.session_time === r.sessionTime && c.ended_at !== null && Math.abs(c.ended_at - r.at) <= RESENT_WITHIN;
 }
 
 /**
@@ -67,9 +84,8 @@ export async function findSession(db: Db, dialect: Dialect, memory: OpenSessions
     const open = known ? memory.open.get(known) : undefined;
     if (open && sameLogin(open.login, f.login)) return open.id;
     const candidates = await sessionsByAcctId.all(db, dialect, [f.nasId, f.acctSessionId]);
-    const begun = reportedStart(r);
     for (const c of candidates) {
-      if (sameLogin(c.login, f.login) && reportIsAbout(c, begun)) return c.id;
+      if (sameLogin(c.login, f.login) && reportIsAbout(c, r)) return c.id;
     }
   }
   if (f.framedAddress && f.login) {

@@ -10,5 +10,6 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table sessions add column adoption_key text`.execute(db);
-  await sql`create unique index sessions_adoption_key on sessions (adoption_key)`.execute(db);
+  // Only adopted sessions have one: the index stays as small as they are.
+  await sql`create unique index sessions_adoption_key on sessions (adoption_key) where adoption_key is not null`.execute(db);
 }

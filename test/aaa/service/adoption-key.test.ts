@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { adoptionKeyOf } from '../../../src/aaa/service/adopt-session.ts';
 import { SessionService, type AccountingFacts } from '../../../src/aaa/service/session-service.ts';
 import { createTestLogger } from '../../../src/observability/logger.ts';
+import { failureKind } from '../../../src/store/failure-kind.ts';
 import { GroupCommit } from '../../../src/store/group-commit.ts';
 import { testContext, type TestContext } from '../../support/contexts.ts';
 import { dialects } from '../../support/databases.ts';
@@ -123,6 +126,35 @@ for (const dialect of dialects) {
       }
     });
 
+    it('copies of one Stop dated seconds apart (a NAS resending to the other gateway after its timeout): recorded and charged once, whichever lands first', async () => {
+      const [a, b] = [await sessions(), await sessions('trust-nas', other)];
+      const t1 = Date.now() - 600_000;
+      for (const order of ['concurrent', 'later copy first', 'earlier copy first'] as const) {
+        for (const sessionTime of [600, 2, 0]) {
+          const login = await subscriber();
+          const stop = facts(nasId, { login, acctSessionId: `resent-${login}`, framedAddress: '203.0.113.80', sessionTime, terminateCause: 'User-Request' });
+          const early = () => a.account('stop', stop, t1);
+          const late = () => b.account('stop', stop, t1 + 4000);
+          if (order === 'concurrent') await Promise.all([early(), late()]);
+          else if (order === 'later copy first') await late().then(early);
+          else await early().then(late);
+          const rows = await rowsOf(`resent-${login}`);
+          assert.equal(rows.length, 1, `${order}, ${sessionTime} s: recorded once`);
+          assert.equal(await secondsLeft(login), 36_000 - sessionTime, `${order}, ${sessionTime} s: charged once`);
+        }
+      }
+    });
+
+    it('an empty Acct-Session-Id names nothing: two sessions of one login stay two', async () => {
+      const s = await sessions();
+      const login = await subscriber();
+      const t0 = Date.now() - 60_000;
+      const x = await s.account('start', facts(nasId, { login, acctSessionId: '', framedAddress: '203.0.113.90' }), t0);
+      const y = await s.account('start', facts(nasId, { login, acctSessionId: '', framedAddress: '203.0.113.91' }), t0 + 1000);
+      assert.notEqual(x.sessionId, y.sessionId);
+      assert.deepEqual([s.holderOf('203.0.113.90'), s.holderOf('203.0.113.91')], [x.sessionId, y.sessionId]);
+    });
+
     it('a NAS that reuses an Acct-Session-Id for a later session of the same login: a new session, which takes the key', async () => {
       const s = await sessions();
       const login = await subscriber();
@@ -159,5 +191,38 @@ for (const dialect of dialects) {
       const row = await t.ctx.store.db.selectFrom('sessions').select('adoption_key').where('id', '=', anonymous.sessionId).executeTakeFirstOrThrow();
       assert.equal(row.adoption_key, null);
     });
+
+    if (dialect === 'postgres') {
+      it('a gateway frozen in the middle of its transaction holds up only the reports about its sessions, for lock_timeout', async () => {
+        const b = await sessions('trust-nas', other);
+        const t0 = Date.now() - 60_000;
+        const login = await subscriber();
+        const start = facts(nasId, { login, acctSessionId: 'frozen-1', framedAddress: '203.0.113.100' });
+        let thaw!: () => void;
+        let adopted!: () => void;
+        const inserted = new Promise<void>((r) => (adopted = r));
+        // "Gateway A": adopted the session, then froze before its COMMIT.
+        const frozen = t.ctx.store.db
+          .transaction()
+          .execute(async (tx) => {
+            await sql`insert into sessions (id, login, nas_id, acct_session_id, status, started_at, last_seen_at, session_time, input_octets, output_octets, charged_seconds, adoption_key)
+                      values ('ses_frozen_1', ${login}, ${nasId}, 'frozen-1', 'active', ${t0}, ${t0}, 0, 0, 0, 0, ${adoptionKeyOf(start)})`.execute(tx);
+            adopted();
+            await new Promise<void>((r) => (thaw = r));
+            throw new Error('A never commits');
+          })
+          .catch(() => undefined);
+        await inserted;
+        const copy = b.account('start', start, t0);
+        const unrelated = b.account('start', facts(nasId, { login: await subscriber(), acctSessionId: 'not-frozen', framedAddress: '203.0.113.101' }), t0);
+        await assert.rejects(copy, (e) => failureKind(e) === 'lock-timeout', 'the copy waits out lock_timeout, then goes unanswered: the NAS asks again');
+        assert.ok((await unrelated).sessionId, 'a report in the same batch is answered');
+        thaw();
+        await frozen;
+        // A's transaction never landed: the NAS's next try adopts the session here.
+        const again = await b.account('start', start, t0);
+        assert.equal(b.holderOf('203.0.113.100'), again.sessionId);
+      });
+    }
   });
 }
