@@ -45,6 +45,7 @@ export const errorRegistry = define({
 
   // ── store ─────────────────────────────────────────────────────
   STORE_UNREACHABLE: { status: 503, type: 'unavailable', cause: 'The database cannot be reached or opened.', fix: 'Check --database-url / SIDEBAND_DATABASE_URL, that PostgreSQL is running, or that the data directory is writable.' },
+  STORE_CONTENDED: { status: 503, type: 'unavailable', cause: 'A row this request needed stayed locked by another transaction (another gateway on the same PostgreSQL database) for longer than lock_timeout, 5 s; nothing of the request was written.', fix: 'Retry after the Retry-After seconds (with the same Idempotency-Key, as the SDK does). If it persists, look for a gateway that is stuck: `pg_stat_activity` shows its session idle in transaction.' },
   STORE_MIGRATION_FAILED: { status: 500, type: 'internal', cause: 'A schema migration failed; the migration that failed was rolled back.', fix: 'Read the logged cause, correct the database, and run `sideband db migrate` again.' },
   STORE_SCHEMA_OUTDATED: { status: 503, type: 'unavailable', cause: 'The database schema is older than this version of Sideband expects.', fix: 'Run `sideband db migrate`.' },
 

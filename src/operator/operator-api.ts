@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { SidebandError } from '../errors/sideband-error.ts';
+import { storeContended } from '../store/failure-kind.ts';
 import type { Context } from '../gateway/context.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { httpLimits } from '../gateway/http-limits.ts';
@@ -36,6 +37,11 @@ export function buildOperatorApi(ctx: Context, metrics: Metrics, parts: Operator
     const e = error as { validation?: unknown; statusCode?: number; message: string };
     if (e.validation || (e.statusCode && e.statusCode < 500)) {
       return reply.status(e.statusCode ?? 400).send(new SidebandError('REQUEST_INVALID', e.message).toBody());
+    }
+    const contended = storeContended(error);
+    if (contended) {
+      request.log.warn({ err: error }, 'operator API request waited out lock_timeout');
+      return reply.status(503).header('retry-after', '1').send(contended.toBody());
     }
     request.log.error({ err: error }, 'operator API request failed');
     return reply.status(500).send(new SidebandError('INTERNAL', `Internal error; correlation id ${request.id}.`).toBody());

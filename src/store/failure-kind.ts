@@ -1,3 +1,5 @@
+import { SidebandError } from '../errors/sideband-error.ts';
+
 /**
  * What kind of failure a database call ended in, read from the driver's code — never from
  * the message, which PostgreSQL localises (lc_messages) and either driver may reword:
@@ -56,6 +58,12 @@ export function failureKind(e: unknown): FailureKind {
     current = (current as { cause?: unknown }).cause;
   }
   return 'other';
+}
+
+/** A lock wait that timed out, as the answer an HTTP client gets (503 with Retry-After); undefined for any other failure. */
+export function storeContended(e: unknown): SidebandError | undefined {
+  if (failureKind(e) !== 'lock-timeout') return undefined;
+  return new SidebandError('STORE_CONTENDED', 'Another transaction held a row this request needed for longer than lock_timeout; nothing was written. Retry shortly.', { retryAfterSeconds: 1 });
 }
 
 /** Failures after which the transaction certainly or possibly did nothing and may be run again. */

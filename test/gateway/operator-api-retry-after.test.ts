@@ -25,6 +25,10 @@ for (const dialect of dialects) {
           v1.get('/gone', async () => {
             throw new SidebandError('NOT_FOUND', 'Nothing here.');
           });
+          v1.post('/touch', async () => {
+            await t.ctx.store.db.updateTable('subscribers').set({ status: 'active' }).where('login', '=', 'contended').execute();
+            return { ok: true };
+          });
         },
       ]);
       await app.ready();
@@ -43,5 +47,29 @@ for (const dialect of dialects) {
       assert.equal(gone.statusCode, 404);
       assert.equal(gone.headers['retry-after'], undefined);
     });
+
+    if (dialect === 'postgres') {
+      it('answer 503 STORE_CONTENDED with Retry-After when a row stayed locked by another gateway past lock_timeout, and write nothing', async () => {
+        await t.ctx.subscribers.add({ login: 'contended', password: 'contended-password' });
+        let release!: () => void;
+        let locked!: () => void;
+        const holding = new Promise<void>((r) => (locked = r));
+        // Another gateway, stuck with the subscriber's row locked.
+        const other = t.ctx.store.db.transaction().execute(async (tx) => {
+          await tx.selectFrom('subscribers').select('id').where('login', '=', 'contended').forUpdate().execute();
+          locked();
+          await new Promise<void>((r) => (release = r));
+        });
+        await holding;
+        const res = await app.inject({ method: 'POST', url: '/v1/touch', headers: { authorization: `Bearer ${token}` } });
+        release();
+        await other;
+        assert.equal(res.statusCode, 503);
+        assert.equal(res.headers['retry-after'], '1');
+        assert.equal(res.json().error.code, 'STORE_CONTENDED');
+        const again = await app.inject({ method: 'POST', url: '/v1/touch', headers: { authorization: `Bearer ${token}` } });
+        assert.equal(again.statusCode, 200, 'the retry, once the lock is gone, succeeds');
+      });
+    }
   });
 }

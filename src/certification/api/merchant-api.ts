@@ -17,6 +17,7 @@ import { openApiDocument } from './openapi.ts';
 import type { AuthenticatedMerchant, RequestAuthentication } from './request-authentication.ts';
 import type { SessionService } from '../../aaa/service/session-service.ts';
 import type { Store } from '../../store/open-store.ts';
+import { storeContended } from '../../store/failure-kind.ts';
 import { carrierBillingRoutes, oauthTokenRoute } from '../camara/carrier-billing-routes.ts';
 import { CARRIER_BILLING_BASE, CARRIER_BILLING_REFUND_BASE } from '../camara/camara-notifications.ts';
 import { carrierBillingRefundRoutes } from '../camara/refund-routes.ts';
@@ -58,6 +59,11 @@ export function buildMerchantApi(deps: { http: Config['http']; auth: RequestAuth
     const e = error as { code?: string; statusCode?: number; message: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send(new SidebandError('BODY_TOO_LARGE', `The body is larger than ${BODY_LIMIT} bytes.`).toBody());
     if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send(new SidebandError('FIELD_INVALID', e.message).toBody());
+    const contended = storeContended(error);
+    if (contended) {
+      request.log.warn({ err: error }, 'merchant API request waited out lock_timeout');
+      return reply.status(503).header('retry-after', '1').send(contended.toBody());
+    }
     request.log.error({ err: error }, 'merchant API request failed');
     return reply.status(500).send(new SidebandError('INTERNAL', `Internal error; correlation id ${request.id}.`).toBody());
   });
