@@ -79,7 +79,7 @@ export class ChangeNotices {
   }
 
   private async open(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000 });
+    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000, keepAlive: true, keepAliveInitialDelayMillis: 30_000 });
     client.on('error', (e) => {
       this.logger.warn({ err: e }, 'lost the connection that follows other gateways; reconnecting');
       if (this.client === client) this.client = null;

@@ -41,7 +41,8 @@ function kindOfOne(e: unknown): FailureKind | undefined {
     if (code === '40001' || code === '40P01') return 'serialization';
     if (code === '55P03') return 'lock-timeout';
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
-    if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03' || socketCodes.has(code)) return 'connection';
+    // 25P03: the server ended the session, idle in a transaction too long (open-store.ts).
+    if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03' || code === '25P03' || socketCodes.has(code)) return 'connection';
     return undefined;
   }
   const message = (e as { message?: unknown }).message;

@@ -173,6 +173,7 @@ export class GroupCommit {
           this.failed(e, kind, jobs.length > 1 ? 'split' : 'rejected', jobs.length, attempt);
           jobs[failedAt]!.reject(e);
           jobs = jobs.filter((_, i) => i !== failedAt);
+          attempt = 1;
           continue;
         }
         if (isTransient(kind) && attempt < this.maxAttempts) {
@@ -192,9 +193,10 @@ export class GroupCommit {
           continue;
         }
         if (jobs.length > 1 && !isTransient(kind)) {
-          // Failed at COMMIT, no job to blame: each alone, so the others still commit.
+          // Failed at COMMIT, no job to blame: each alone, so the others still commit. Whether
+          // that COMMIT did anything is not known for every failure: each looks for its rows.
           this.failed(e, kind, 'split', jobs.length, attempt);
-          for (const job of jobs) await this.commitBatch([job], rerun);
+          for (const job of jobs) await this.commitBatch([job], true);
           return;
         }
         this.failed(e, kind, 'rejected', jobs.length, attempt);

@@ -128,15 +128,28 @@ function preparesStatements(client: pg.PoolClient): void {
  * row lock) for as long as TCP takes to notice:
  * - a statement waits at most 5 s for a lock, then fails with 55P03: the group commit
  *   rejects that one job (its NAS or client asks again) and commits the rest
- *   (group-commit.ts);
+ *   (group-commit.ts), and the HTTP APIs answer 503 STORE_CONTENDED;
  * - the server ends a session idle inside a transaction for 30 s, which frees its locks
  *   (its COMMIT never came, so nothing of it lands). No transaction of ours waits on
  *   anything but the database between its statements.
- * Both sit above PostgreSQL's 1 s deadlock_timeout, which breaks deadlocks first. TCP
- * keepalive notices a server that vanished. An `options` parameter in the database URL
- * takes precedence.
+ * Both sit above PostgreSQL's 1 s deadlock_timeout, which breaks deadlocks first. Each is
+ * set when the session has none (0): one the role, the database, PGOPTIONS or the URL's
+ * `options` sets is left as it is. Set on connect rather than as a startup option, which
+ * PgBouncer refuses (behind PgBouncer in transaction mode, set them on the role).
  */
-const SESSION_LIMITS = '-c lock_timeout=5000 -c idle_in_transaction_session_timeout=30000';
+const SESSION_LIMITS = `select
+  case when current_setting('lock_timeout') = '0' then set_config('lock_timeout', '5s', false) end,
+  case when current_setting('idle_in_transaction_session_timeout') = '0' then set_config('idle_in_transaction_session_timeout', '30s', false) end`;
+
+function limitsSession(client: pg.PoolClient): void {
+  // The server ends a session it gave up on (idle in transaction, shut down) with an error
+  // event on its client; a client checked out of the pool has no listener of the pool's,
+  // so without this one that event would end the process instead of failing the query.
+  client.on('error', () => {});
+  // Queued before any query of the pool's user. A failure here is the connection's, and
+  // its next query learns of it.
+  client.query(SESSION_LIMITS).catch(() => {});
+}
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db;
@@ -146,11 +159,15 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.databaseUrl) {
     dialect = 'postgres';
     location = redactUrl(options.databaseUrl);
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000, keepAlive: true, options: SESSION_LIMITS });
+    // TCP keepalive from 30 s idle: a server that vanished is noticed in minutes, not hours.
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 5000, keepAlive: true, keepAliveInitialDelayMillis: 30_000 });
     // An idle client that loses its server emits 'error' on the pool; without a listener
     // that would crash the process instead of failing the next query.
     pool.on('error', () => {});
-    pool.on('connect', preparesStatements);
+    pool.on('connect', (client) => {
+      limitsSession(client);
+      preparesStatements(client);
+    });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';

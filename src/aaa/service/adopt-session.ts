@@ -5,7 +5,7 @@ import type { AccountingAnomalyKind } from '../protocol/accounting-anomaly.ts';
 import { chargeAtStop } from '../protocol/prepaid-charge.ts';
 import { reportedStart, type AccountingReport } from '../protocol/session-accounting.ts';
 import { claimAddress, holdersEndedBy, type AddressConflict, type AddressConflictPolicy } from './address-claim.ts';
-import { reportIsAbout } from './find-session.ts';
+import { reportIsAbout, SESSION_SPAN_COLUMNS } from './find-session.ts';
 import { bindReported, type BindReported, type ReportedPrefix, type UnboundPrefix } from './prefix-bindings.ts';
 import { chargeSubscriber, committedOf, insertBinding, prefixesOf, recordAnomaly, type CommittedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
@@ -37,9 +37,7 @@ const adoptIfUnheld = new PreparedStatement<{ subscriber_id: string | null }>(
    b as (insert into bindings (${list(BINDING_COLUMNS)}) select ${marks(BINDING_COLUMNS.length)} from s)
    select subscriber_id from s`,
 );
-const holderOfKey = new PreparedStatement<Pick<SessionTable, 'id' | 'status' | 'authorized_at' | 'started_at' | 'ended_at' | 'closed_by' | 'session_time'>>(
-  'select id, status, authorized_at, started_at, ended_at, closed_by, session_time from sessions where adoption_key = ?',
-);
+const holderOfKey = new PreparedStatement<Parameters<typeof reportIsAbout>[0] & Pick<SessionTable, 'id'>>(`select id, ${SESSION_SPAN_COLUMNS} from sessions where adoption_key = ?`);
 const releaseKey = new PreparedStatement('update sessions set adoption_key = null where id = ? and adoption_key = ?');
 /** Times an adoption meets another session's key before it records itself without one. */
 const KEY_ATTEMPTS = 3;

@@ -9,13 +9,22 @@ import type { AccountingFacts, OpenSession } from './session-service.ts';
 /** Event times are whole seconds on the NAS's clock: windows are compared with this much give. */
 const SECOND = 1000;
 /**
- * How far apart two copies of one Stop may be dated: a NAS without Event-Timestamp that
- * resends to another server after its timeout, without raising Acct-Delay-Time, dates the
- * copy by its arrival there, seconds later.
+ * How much earlier than a session a copy of the report it was recorded from may say it
+ * began: a NAS without Event-Timestamp that resends to another server after its timeout,
+ * without raising Acct-Delay-Time as RFC 2866 §5.2 asks, dates the copy by its arrival
+ * there, seconds later.
  */
 const RESENT_WITHIN = 60_000;
+/**
+ * How far apart two identical Stops of a session too short for their spans to meet may be
+ * dated and still be one: short, because a port-based Acct-Session-Id redialled and failing
+ * the same way looks the same after a few seconds more.
+ */
+const STOP_RESENT_WITHIN = 10_000;
 
-type SessionSpan = Pick<SessionTable, 'status' | 'authorized_at' | 'started_at' | 'ended_at' | 'closed_by' | 'session_time'>;
+type SessionSpan = Pick<SessionTable, 'status' | 'authorized_at' | 'started_at' | 'ended_at' | 'closed_by' | 'session_time' | 'input_octets' | 'output_octets' | 'terminate_cause'>;
+/** The columns reportIsAbout reads, for a query that hands it a row. */
+export const SESSION_SPAN_COLUMNS = 'status, authorized_at, started_at, ended_at, closed_by, session_time, input_octets, output_octets, terminate_cause';
 
 export interface OpenSessions {
   open: ReadonlyMap<string, OpenSession>;
@@ -25,7 +34,7 @@ export interface OpenSessions {
 
 /** Every Accounting-Request for a session this gateway does not hold open asks this (an adopted Start always). */
 const sessionsByAcctId = new PreparedStatement<SessionSpan & Pick<SessionTable, 'id' | 'login'>>(
-  'select id, status, login, authorized_at, started_at, ended_at, closed_by, session_time from sessions where nas_id = ? and acct_session_id = ? order by id desc limit 8',
+  `select id, login, ${SESSION_SPAN_COLUMNS} from sessions where nas_id = ? and acct_session_id = ? order by id desc limit 8`,
 );
 
 const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a === b;
@@ -34,21 +43,28 @@ const sameLogin = (a: string | null, b: string | null): boolean => !a || !b || a
  * Whether a report is about this session of the same NAS, Acct-Session-Id and login:
  *
  * - it is open;
- * - or the report's own span, from the start it implies to its time, meets the session's:
- *   one NAS session is never two at once, and a copy the NAS dated a few seconds later
- *   (by its arrival at another gateway) still meets it. A NAS reuses Acct-Session-Ids after
- *   a reboot, so a report starting after the session ended, or ending before it began,
- *   is another session;
- * - or it is a Stop again, however dated: a Stop closed the session, with the same
- *   Acct-Session-Time, within {@link RESENT_WITHIN} — a session too short for its spans to
- *   meet.
+ * - or the report starts within the session's time;
+ * - or it starts up to {@link RESENT_WITHIN} before and its own span, to its time, meets
+ *   the session's: a copy the NAS dated a few seconds later (by its arrival at another
+ *   gateway) of a report the session was recorded from;
+ * - or it is a Stop again, dated up to {@link STOP_RESENT_WITHIN} apart from the Stop that
+ *   closed the session, with the same Acct-Session-Time, octets and Acct-Terminate-Cause:
+ *   a copy of a session too short for the spans to meet.
+ *
+ * A NAS reuses Acct-Session-Ids (after a reboot; some per port), so a report starting after
+ * the session ended, or ending before it began, is another session: a quick redial must
+ * not vanish into the session before it.
  */
-export function reportIsAbout(c: SessionSpan, r: Pick<AccountingReport, 'kind' | 'at' | 'sessionTime'>): boolean {
+export function reportIsAbout(c: SessionSpan, r: Pick<AccountingReport, 'kind' | 'at' | 'sessionTime' | 'inputOctets' | 'outputOctets' | 'terminateCause'>): boolean {
   if (c.status !== 'closed') return true;
   const from = (c.started_at ?? c.authorized_at ?? -Infinity) - SECOND;
   const to = (c.ended_at ?? Infinity) + SECOND;
-  if (reportedStart(r) <= to && r.at >= from) return true;
-  return r.kind === 'stop' && c.closed_by === 'stop' && r.sessionTime !== null && c.session_time === r.sessionTime && c.ended_at !== null && Math.abs(c.ended_at - r.at) <= RESENT_WITHIN;
+  const begun = reportedStart(r);
+  if (begun <= to && begun >= from - RESENT_WITHIN && r.at >= from) return true;
+  return (
+    r.kind === 'stop' && c.closed_by === 'stop' && c.ended_at !== null && Math.abs(c.ended_at - r.at) <= STOP_RESENT_WITHIN &&
+    r.sessionTime !== null && c.session_time === r.sessionTime && c.input_octets === (r.inputOctets ?? 0) && c.output_octets === (r.outputOctets ?? 0) && c.terminate_cause === r.terminateCause
+  );
 }
 
 /**

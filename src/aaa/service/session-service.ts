@@ -815,9 +815,12 @@ export class SessionService {
   /** `releasedAt` is our clock's now: hold-down counts from it. */
   private async closeMany(ids: string[], at: number, closedBy: Exclude<ClosedBy, 'stop'>, cause: string | null, releasedAt: number): Promise<number> {
     let closed = 0;
+    let failure: unknown;
     // Queued together, so the group commit writes them in a few transactions.
     for (let i = 0; i < ids.length; i += 256) {
-      const results = await Promise.all(
+      // Every close that committed is reflected, and every chunk tried, even when one close
+      // fails (a row another gateway held past lock_timeout): memory must follow the store.
+      const settled = await Promise.allSettled(
         ids.slice(i, i + 256).map((id) =>
           this.commit.run(async (tx) => {
             const current = await lockSession(tx, this.store.dialect, id);
@@ -832,12 +835,17 @@ export class SessionService {
           }),
         ),
       );
-      for (const r of results) {
-        if (!r) continue;
-        this.reflect(r.session, releasedAt);
-        if (r.closedNow) closed++;
+      for (const s of settled) {
+        if (s.status === 'rejected') {
+          failure ??= s.reason;
+          continue;
+        }
+        if (!s.value) continue;
+        this.reflect(s.value.session, releasedAt);
+        if (s.value.closedNow) closed++;
       }
     }
+    if (failure !== undefined) throw failure;
     return closed;
   }
 

@@ -3,6 +3,7 @@ import { parseRfc3339 } from '../../core/time/rfc3339.ts';
 import { SidebandError } from '../../errors/sideband-error.ts';
 import { CamaraError, camaraErrorOf } from './camara-error.ts';
 import { redactCardNumbers } from '../../observability/redact.ts';
+import { storeContended } from '../../store/failure-kind.ts';
 import type { CamaraScope, OAuthTokens, TokenMerchant } from './oauth-tokens.ts';
 
 /** CAMARA_common.yaml XCorrelator. */
@@ -34,6 +35,12 @@ export function camaraHooks(app: FastifyInstance, tokens: OAuthTokens): void {
     if (info) return reply.status(info.status).send({ ...info, message: redactCardNumbers(info.message) });
     const e = error as { code?: string; statusCode?: number; message: string };
     if (e.statusCode && e.statusCode < 500) return reply.status(400).send({ status: 400, code: 'INVALID_ARGUMENT', message: redactCardNumbers(e.message) });
+    const contended = storeContended(error);
+    if (contended) {
+      request.log.warn({ err: error }, 'CAMARA request waited out lock_timeout');
+      // CAMARA Commonalities' code for 503.
+      return reply.status(503).header('retry-after', '1').send({ status: 503, code: 'UNAVAILABLE', message: contended.message });
+    }
     request.log.error({ err: error }, 'CAMARA request failed');
     return reply.status(500).send({ status: 500, code: 'INTERNAL', message: `Internal error; correlation id ${request.id}.` });
   });

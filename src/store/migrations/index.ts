@@ -1,4 +1,5 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql } from 'kysely';
 import * as foundation from './0001-foundation.ts';
 import * as destinationTracking from './0002-destination-tracking.ts';
 import * as merchantApi from './0003-merchant-api.ts';
@@ -61,7 +62,20 @@ export class SidebandMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    return Object.fromEntries(Object.entries(migrations).map(([name, m]) => [name, { up: (db: Kysely<unknown>) => m.up(db, this.dialect) }]));
+    return Object.fromEntries(
+      Object.entries(migrations).map(([name, m]) => [
+        name,
+        {
+          up: async (db: Kysely<unknown>) => {
+            // In the migrations' one transaction (PostgreSQL): DDL waits for the locks it
+            // needs as long as it takes (a pg_dump, a long report), not the 5 s the gateway's
+            // sessions allow a statement (open-store.ts).
+            if (this.dialect === 'postgres') await sql`set local lock_timeout = 0`.execute(db);
+            await m.up(db, this.dialect);
+          },
+        },
+      ]),
+    );
   }
 }
 

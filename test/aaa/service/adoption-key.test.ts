@@ -145,6 +145,33 @@ for (const dialect of dialects) {
       }
     });
 
+    it('a port-based Acct-Session-Id redialled, its Start lost, failing the same way 20 s later: its own session, charged', async () => {
+      const s = await sessions();
+      const login = await subscriber();
+      const t0 = Date.now() - 600_000;
+      const report = (extra: Partial<AccountingFacts>) => facts(nasId, { login, acctSessionId: `port-${login}`, framedAddress: '203.0.113.95', ...extra });
+      await s.account('start', report({}), t0);
+      await s.account('stop', report({ sessionTime: 5, terminateCause: 'Lost-Carrier' }), t0 + 5_000);
+      await s.account('stop', report({ sessionTime: 5, terminateCause: 'Lost-Carrier' }), t0 + 30_000);
+      assert.equal((await rowsOf(`port-${login}`)).length, 2, 'the redial is recorded');
+      assert.equal(await secondsLeft(login), 36_000 - 10, 'both sessions charged');
+      // Its Start, late: the redial's own, not a session left open.
+      await s.account('start', report({}), t0 + 25_000, t0 + 31_000);
+      assert.deepEqual((await rowsOf(`port-${login}`)).map((r) => r.status), ['closed', 'closed']);
+    });
+
+    it('a new session whose span crosses an old one\'s start by more than a minute (a NAS clock stepped back): its own session', async () => {
+      const s = await sessions();
+      const login = await subscriber();
+      const t0 = Date.now() - 7_200_000;
+      const report = (extra: Partial<AccountingFacts>) => facts(nasId, { login, acctSessionId: `stepped-${login}`, framedAddress: '203.0.113.96', ...extra });
+      await s.account('start', report({}), t0);
+      await s.account('stop', report({ sessionTime: 600, terminateCause: 'User-Request' }), t0 + 600_000);
+      // The NAS's clock now an hour behind; its next session's Start lost. It reports a start 900 s before the first began.
+      await s.account('interim', report({ sessionTime: 1200 }), t0 + 300_000);
+      assert.equal((await rowsOf(`stepped-${login}`)).length, 2);
+    });
+
     it('an empty Acct-Session-Id names nothing: two sessions of one login stay two', async () => {
       const s = await sessions();
       const login = await subscriber();
