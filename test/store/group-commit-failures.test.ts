@@ -130,6 +130,20 @@ for (const dialect of dialects) {
       await commit.close();
     });
 
+    it('an ambiguous COMMIT of a log-in from a NAS that names no port: one session, the one the NAS is told', async () => {
+      const pool = await t.ctx.network.addPool({ name: 'gc-portless', cidr: '10.67.0.0/29' });
+      const nas = await t.ctx.network.addNas({ name: 'gc-portless-nas', address: '127.0.0.10', secret: 'gc-portless-shared-secret', pool: 'gc-portless' });
+      const sub = await t.ctx.subscribers.add({ login: 'gc-portless', password: 'gc-portless-password' });
+      const flaky = new GroupCommit(ambiguousCommits(t.ctx.store.db, 1), { logger: capturedLogger().logger });
+      const sessions = new SessionService(t.ctx.store, flaky, capturedLogger().logger, 60_000);
+      await sessions.rebuild();
+      const a = await sessions.authorize({ subscriberId: sub.id, login: 'gc-portless', nasId: nas.id, poolId: pool.id, nasPort: null, nasPortId: null, nasIdentifier: null, nasIpAddress: null });
+      const rows = await t.ctx.store.db.selectFrom('sessions').select(['id', 'framed_address']).where('nas_id', '=', nas.id).execute();
+      assert.deepEqual(rows, [{ id: a.sessionId, framed_address: a.unit!.address }]);
+      assert.equal(sessions.poolUsage().find((p) => p.pool === 'gc-portless')!.held, 1);
+      await flaky.close();
+    });
+
     it('an ambiguous COMMIT (lost connection) never gives a session a second address, and a Stop run twice charges once', async () => {
       const pool = await t.ctx.network.addPool({ name: 'gc', cidr: '10.66.0.0/29' });
       const nas = await t.ctx.network.addNas({ name: 'gc-nas', address: '127.0.0.9', secret: 'gc-nas-shared-secret', pool: 'gc' });

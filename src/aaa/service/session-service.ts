@@ -595,7 +595,10 @@ export class SessionService {
       // Which unit, if any, rests elsewhere: -1 the IPv4 unit, else the index in `takes`.
       let resting: { which: number; until: number } | null = null;
       try {
-        resting = await this.commit.run(async (tx) => {
+        resting = await this.commit.run(async (tx, rerun) => {
+          // A run after a COMMIT that may have landed: its own session there is the answer.
+          // (Else the unit would look held by another, and the log-in get a second one.)
+          if (rerun && (await tx.selectFrom('sessions').select('id').where('id', '=', sessionId).executeTakeFirst())) return null;
           const rest = binding ? await this.restingElsewhere(tx, binding.address, binding.port_first, input.subscriberId, now) : null;
           if (rest !== null) return { which: -1, until: rest };
           if (this.store.dialect === 'postgres') {
