@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { SidebandError } from '../errors/sideband-error.ts';
+import { failureKind } from './failure-kind.ts';
 import { SidebandMigrations, latestMigration } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { openSqliteFile } from './sqlite-file.ts';
@@ -208,13 +209,24 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 export async function migrateStore(store: Store): Promise<string[]> {
   const migrator = new Migrator({ db: store.db, provider: new SidebandMigrations(store.dialect) });
   if ((await migrator.getMigrations()).every((m) => m.executedAt !== undefined)) return [];
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // A table another session held (a pg_dump, a long report) past the migration's lock
+    // wait: everything was rolled back, and the holder may be gone in a moment.
+    const busy = failureKind(error) === 'lock-timeout';
+    if (busy && attempt < MIGRATION_ATTEMPTS) {
+      await new Promise((r) => setTimeout(r, 2000));
+      continue;
+    }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new SidebandError('STORE_MIGRATION_FAILED', `Migration ${failed} failed on ${store.location}: ${(error as Error).message}`, { cause: error });
+    const why = busy ? ' (another session held a table it changes for 10 s, three times: a pg_dump or a long query? Run `sideband db migrate` when it is done)' : '';
+    throw new SidebandError('STORE_MIGRATION_FAILED', `Migration ${failed} failed on ${store.location}: ${(error as Error).message}${why}`, { cause: error });
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/** Runs of the pending migrations that may meet a table held by another session. */
+const MIGRATION_ATTEMPTS = 3;
 
 async function assertSchemaCurrent(store: Store): Promise<void> {
   const migrator = new Migrator({ db: store.db, provider: new SidebandMigrations(store.dialect) });

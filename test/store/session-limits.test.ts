@@ -5,8 +5,11 @@ import { SessionService, type AccountingFacts } from '../../src/aaa/service/sess
 import { createTestLogger } from '../../src/observability/logger.ts';
 import { failureKind } from '../../src/store/failure-kind.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
-import { openStore, type Store } from '../../src/store/open-store.ts';
+import { Migrator } from 'kysely';
+import { latestMigration, SidebandMigrations } from '../../src/store/migrations/index.ts';
+import { migrateStore, openStore, type Store } from '../../src/store/open-store.ts';
 import { testContext, type TestContext } from '../support/contexts.ts';
+import { throwawayDatabase } from '../support/databases.ts';
 
 // The limits every PostgreSQL session of a gateway runs under (open-store.ts): a lock wait
 // ends after lock_timeout, a session idle in a transaction is ended by the server. What
@@ -71,6 +74,36 @@ describe('a gateway\'s PostgreSQL session limits', () => {
     // The NAS sends Accounting-On again: the rest is closed.
     await s.closeAllOf(nasId, 'NAS-Reboot', Date.now());
     assert.equal(s.holderOf('198.51.100.22'), undefined);
+  });
+
+  it('a migration meeting a table another session holds waits 10 s at a time, tries again, and lands once it is free', async () => {
+    const database = await throwawayDatabase('postgres');
+    const store = await openStore({ dataDir: database.dataDir, databaseUrl: database.databaseUrl, verifySchema: false });
+    try {
+      // A database one migration behind, its sessions table read by a long query (a pg_dump).
+      const migrator = new Migrator({ db: store.db, provider: new SidebandMigrations('postgres') });
+      const previous = Object.keys(await new SidebandMigrations('postgres').getMigrations()).sort().at(-2)!;
+      assert.equal((await migrator.migrateTo(previous)).error, undefined);
+      let release!: () => void;
+      let holding!: () => void;
+      const held = new Promise<void>((r) => (holding = r));
+      const dump = store.db.transaction().execute(async (tx) => {
+        await sql`lock table sessions in access share mode`.execute(tx);
+        holding();
+        await new Promise<void>((r) => (release = r));
+      });
+      await held;
+      const began = Date.now();
+      const migrating = migrateStore(store);
+      // Past the first attempt's lock wait, the dump ends.
+      setTimeout(release, 11_000);
+      assert.deepEqual(await migrating, [latestMigration]);
+      assert.ok(Date.now() - began >= 10_000, 'it waited for the table');
+      await dump;
+    } finally {
+      await store.db.destroy();
+      await database.drop();
+    }
   });
 
   describe('set by the operator on the database', () => {

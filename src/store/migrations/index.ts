@@ -67,10 +67,11 @@ export class SidebandMigrations implements MigrationProvider {
         name,
         {
           up: async (db: Kysely<unknown>) => {
-            // In the migrations' one transaction (PostgreSQL): DDL waits for the locks it
-            // needs as long as it takes (a pg_dump, a long report), not the 5 s the gateway's
-            // sessions allow a statement (open-store.ts).
-            if (this.dialect === 'postgres') await sql`set local lock_timeout = 0`.execute(db);
+            // In the migrations' one transaction (PostgreSQL): DDL may wait longer for its
+            // locks than the 5 s the gateway's sessions allow a statement (open-store.ts), but
+            // not for as long as a pg_dump runs: while it waits, every statement on its table
+            // queues behind it (migrateStore tries again, then says why).
+            if (this.dialect === 'postgres') await sql`set local lock_timeout = '10s'`.execute(db);
             await m.up(db, this.dialect);
           },
         },
