@@ -11,7 +11,7 @@ import { runsDirectlyOn } from './prepared-statement.ts';
  * COMMIT may have landed: only then must a job look for its own rows before writing them.
  */
 export type JobWork<T> = (tx: Tx, rerun: boolean) => Promise<T>;
-type Job<T> = { run: JobWork<T>; resolve: (v: T) => void; reject: (e: unknown) => void; lockOrder: string };
+type Job<T> = { run: JobWork<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
 
 export interface GroupCommitOptions {
   maxBatch?: number;
@@ -82,18 +82,10 @@ export class GroupCommit {
     this.failures = options.metrics?.counter('sideband_group_commit_failures_total', 'Group-commit transactions that failed, by failure kind and what followed', ['kind', 'action']);
   }
 
-  /**
-   * Queues `work` for the next transaction. `lockOrder` names what the job locks first (a
-   * NAS session, say): jobs of one batch run in that order, those without one first, so
-   * that two gateways' batches take such locks in the same order and do not deadlock
-   * waiting on each other (PostgreSQL breaks a deadlock only after deadlock_timeout, 1 s,
-   * and a batch runs again). Jobs of one batch are concurrent requests: any order is one
-   * they could have arrived in.
-   */
-  run<T>(work: JobWork<T>, lockOrder = ''): Promise<T> {
+  run<T>(work: JobWork<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('group commit closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run: work, resolve, reject, lockOrder } as Job<unknown>);
+      this.queue.push({ run: work, resolve, reject } as Job<unknown>);
       this.schedule();
     });
   }
@@ -135,8 +127,7 @@ export class GroupCommit {
       return;
     }
     this.gathering = false;
-    // Array.prototype.sort is stable: arrival order within one lock order.
-    void this.flush(this.queue.splice(0, this.maxBatch).sort((a, b) => (a.lockOrder < b.lockOrder ? -1 : a.lockOrder > b.lockOrder ? 1 : 0)));
+    void this.flush(this.queue.splice(0, this.maxBatch));
   }
 
   private async flush(batch: Array<Job<unknown>>): Promise<void> {

@@ -93,15 +93,6 @@ for (const dialect of dialects) {
       await commit.close();
     });
 
-    it('runs the jobs of one batch in their lock order, those without one first, each order in arrival order', async () => {
-      const commit = new GroupCommit(t.ctx.store.db, { logger: capturedLogger().logger });
-      const ran: string[] = [];
-      const job = (name: string, order?: string) => commit.run(async () => void ran.push(name), order);
-      await Promise.all([job('c', 'nas|c'), job('a1', 'nas|a'), job('free'), job('a2', 'nas|a'), job('b', 'nas|b')]);
-      assert.deepEqual(ran, ['free', 'a1', 'a2', 'b', 'c']);
-      await commit.close();
-    });
-
     it('a job whose statement waited out lock_timeout is rejected alone, at once, and its neighbours commit once', async () => {
       const metrics = new Metrics({ defaults: false });
       const commit = new GroupCommit(t.ctx.store.db, { metrics, logger: capturedLogger().logger });

@@ -699,13 +699,12 @@ export class SessionService {
     // 0.0.0.0 (before IPCP or DHCP settled) and RFC 2865's "NAS/user selects" values name no host: no address was reported.
     const f = reported.framedAddress !== null && !isHostIpv4(reported.framedAddress) ? { ...reported, framedAddress: null } : reported;
     const key = `account|${f.nasId}|${f.acctSessionId ?? sessionFromClass(f.classValue) ?? f.framedAddress ?? ''}`;
-    return this.queue.run(key, () => this.accountNow(kind, f, at, receivedAt, key));
+    return this.queue.run(key, () => this.accountNow(kind, f, at, receivedAt));
   }
 
-  /** `key` names the NAS session: the same at every gateway, the order its batch locks it in. */
-  private async accountNow(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number, key: string): Promise<AccountingOutcome> {
+  private async accountNow(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number): Promise<AccountingOutcome> {
     try {
-      return await this.accountOnce(kind, f, at, receivedAt, key);
+      return await this.accountOnce(kind, f, at, receivedAt);
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;
       // Another gateway bound the address or prefix this report claims between this one's
@@ -713,11 +712,11 @@ export class SessionService {
       // read again, the claim meets that binding and the conflict rule decides, instead of
       // the NAS waiting for an answer to retransmit.
       this.logger.debug({ err: e, nas: f.nasId, acctSessionId: f.acctSessionId }, 'accounting met a binding written meanwhile; applied again');
-      return this.accountOnce(kind, f, at, receivedAt, key);
+      return this.accountOnce(kind, f, at, receivedAt);
     }
   }
 
-  private async accountOnce(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number, key: string): Promise<AccountingOutcome> {
+  private async accountOnce(kind: AccountingReport['kind'], f: AccountingFacts, at: number, receivedAt: number): Promise<AccountingOutcome> {
     const report: AccountingReport = { kind, at, receivedAt, acctSessionId: f.acctSessionId, sessionTime: f.sessionTime, inputOctets: f.inputOctets, outputOctets: f.outputOctets, terminateCause: f.terminateCause };
     const id = await findSession(this.store.db, this.store.dialect, { open: this.open, byAcctId: this.byAcctId, index: this.index }, f, report);
     const ids = { sessionId: newId('ses', at), bindingId: newId('bnd', at), anomalyId: newId('anom', receivedAt) };
@@ -756,7 +755,7 @@ export class SessionService {
         outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: followed.conflict, addressChange: followed.change, unboundPrefixes },
         committed: [...followed.closed, committedLocked(held, change)],
       };
-    }, key);
+    });
     for (const s of done.committed) this.reflect(s, receivedAt);
     return done.outcome;
   }
@@ -826,8 +825,7 @@ export class SessionService {
       // fails (a row another gateway held past lock_timeout): memory must follow the store.
       const settled = await Promise.allSettled(
         ids.slice(i, i + 256).map((id) =>
-          this.commit.run(
-            async (tx) => {
+          this.commit.run(async (tx) => {
             const current = await lockSession(tx, this.store.dialect, id);
             if (!current) return null;
             // Already closed (by another gateway, or by this job's first run whose COMMIT
@@ -837,10 +835,7 @@ export class SessionService {
             await writeChange(tx, current, change, {}, at);
             await this.noteChanged(tx, [id]);
             return { session: committedLocked(current, change), closedNow: true };
-            },
-            // Another gateway closing the same NAS's sessions takes their rows in the same order.
-            id,
-          ),
+          }),
         ),
       );
       for (const s of settled) {
