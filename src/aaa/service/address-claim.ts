@@ -62,6 +62,10 @@ export interface ClaimOutcome {
  * own accounting or log-in showed it holding the address; `refuse`, or a claim reported as
  * already over, leaves the holders alone and the claimant unbound. A NAT's port blocks of
  * the address are never ended by a claim on the whole of it: the claimant stays unbound.
+ * Nor is a holder whose binding began a second or more after the report's time: the NAS
+ * gave the address to the holder after it said the claimant had it, so the report is
+ * history arriving late (a reordered or replayed Start), not a reassignment, and leaves the
+ * claimant unbound.
  */
 export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcome> {
   if (c.shared) return { conflict: null, bind: false, boundFrom: c.start, closed: [] };
@@ -80,7 +84,8 @@ export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcom
     });
   }
   const conflict: AddressConflict = { address: c.address, holders: holders.map((h) => h.session_id), policy: c.policy };
-  if (c.policy === 'refuse' || closedClaim || holders.some((h) => h.port_first !== null)) return { conflict, bind: false, boundFrom, closed: [] };
+  const handedOnSince = holders.some((h) => h.start_at >= r.at + SECOND);
+  if (c.policy === 'refuse' || closedClaim || handedOnSince || holders.some((h) => h.port_first !== null)) return { conflict, bind: false, boundFrom, closed: [] };
   const locked = [];
   for (const h of holders) {
     const held = await lockSession(tx, c.dialect, h.session_id);

@@ -145,6 +145,22 @@ for (const dialect of dialects) {
       }
     });
 
+    it('an older Start arriving after a newer session took the address (reordered): the newer keeps it, under either policy', async () => {
+      for (const policy of ['trust-nas', 'refuse'] as const) {
+        const s = await sessions(policy);
+        const [older, newer] = [await subscriber(), await subscriber()];
+        const address = policy === 'trust-nas' ? '203.0.113.110' : '203.0.113.111';
+        const t0 = Date.now() - 600_000;
+        const late = await s.account('start', facts(nasId, { login: newer, acctSessionId: `newer-${newer}`, framedAddress: address }), t0 + 100_000);
+        const early = await s.account('start', facts(nasId, { login: older, acctSessionId: `older-${older}`, framedAddress: address }), t0, t0 + 101_000);
+        assert.equal(s.holderOf(address), late.sessionId, `${policy}: the newer session holds it`);
+        assert.notEqual(early.conflict, null, 'the conflict is recorded');
+        const open = await t.ctx.store.db.selectFrom('bindings').select('session_id').where('address', '=', address).where('end_at', 'is', null).execute();
+        assert.deepEqual(open.map((b) => b.session_id), [late.sessionId]);
+        assert.equal(s.resolve(address, t0 + 200_000)?.sessionId, late.sessionId);
+      }
+    });
+
     it('a port-based Acct-Session-Id redialled, its Start lost, failing the same way 20 s later: its own session, charged', async () => {
       const s = await sessions();
       const login = await subscriber();
