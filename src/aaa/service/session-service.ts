@@ -627,35 +627,35 @@ export class SessionService {
           continue;
         }
       } catch (e) {
-        if (!isUniqueViolation(e)) {
+        const giveBackAll = (): void => {
           if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
           for (const t of takes) t.pool.giveBack(t.index);
+        };
+        if (!isUniqueViolation(e)) {
+          giveBackAll();
           throw e;
         }
-        // The group commit runs a transaction again after a lost connection; meeting its
-        // own rows means the first COMMIT landed. Never a second unit for this session.
-        const landed = await this.store.db.selectFrom('sessions').select('id').where('id', '=', sessionId).executeTakeFirst();
-        if (!landed) {
-          // A concurrent retry of this log-in (another gateway) holds the port: take that one.
-          const other = portKey ? await this.reusePending(input, portKey, now, true) : null;
-          if (other) {
-            if (pool && unitIndex !== undefined) pool.giveBack(unitIndex);
-            for (const t of takes) t.pool.giveBack(t.index);
-            return other;
-          }
-          // Another gateway sharing the database holds one of these units: memory learns its
+        // Each look below may fail in its turn (a lost connection, a lock timeout): the units
+        // taken for this attempt go back then too, not held by nobody until a restart.
+        const settled = await this.afterClash(input, portKey, now, sessionId, unit, takes).catch((inner: unknown) => {
+          giveBackAll();
+          throw inner;
+        });
+        if (settled.kind === 'other') {
+          giveBackAll();
+          return settled.authorized;
+        }
+        if (settled.kind === 'retry') {
+          // Another gateway sharing the database holds one of these units: memory learned its
           // holder (clash-holders.ts), so the unit is released with it; the others, and one
           // whose holder closed meanwhile, are free again. Try the next ones.
-          if ((pool && unitIndex !== undefined) || takes.length > 0) {
-            const holders = await clashHolders(this.store, [...(unit ? [unit.openKey] : [])], takes.map((t) => t.unit.openKey));
-            for (const h of new Set(holders.values())) await this.applyRemote(h, now);
-            const keep = (key: string): boolean => this.open.has(holders.get(key)?.id ?? '');
-            if (pool && unitIndex !== undefined && unit && !keep(unit.openKey)) pool.giveBack(unitIndex);
-            for (const t of takes) if (!keep(t.unit.openKey)) t.pool.giveBack(t.index);
-            continue;
-          }
-          throw e;
+          if (pool && unitIndex !== undefined && unit && !settled.keep(unit.openKey)) pool.giveBack(unitIndex);
+          for (const t of takes) if (!settled.keep(t.unit.openKey)) t.pool.giveBack(t.index);
+          continue;
         }
+        if (settled.kind === 'unknown') throw e;
+        // 'landed': the group commit ran the transaction again after a lost connection and
+        // met its own rows, so the first COMMIT landed. Never a second unit for this session.
       }
       this.reflect(committedOf(row, binding, undefined, prefixRows), now);
       if (stickyKey && unitIndex !== undefined) this.sticky.set(stickyKey, unitIndex);
@@ -674,6 +674,25 @@ export class SessionService {
    * gateway is closing at this moment is still seen open: its commit is not visible yet.
    * SQLite has one gateway, whose memory is the truth.
    */
+  /** What a log-in's unique violation meant: its own COMMIT landed, another gateway's retry of it holds the port, or units another gateway holds. */
+  private async afterClash(
+    input: AuthorizeInput,
+    portKey: string | null,
+    now: number,
+    sessionId: string,
+    unit: AllocatedUnit | null,
+    takes: Array<{ unit: AllocatedUnit }>,
+  ): Promise<{ kind: 'landed' } | { kind: 'other'; authorized: Authorized } | { kind: 'retry'; keep: (openKey: string) => boolean } | { kind: 'unknown' }> {
+    if (await this.store.db.selectFrom('sessions').select('id').where('id', '=', sessionId).executeTakeFirst()) return { kind: 'landed' };
+    // A concurrent retry of this log-in (another gateway) holds the port: take that one.
+    const other = portKey ? await this.reusePending(input, portKey, now, true) : null;
+    if (other) return { kind: 'other', authorized: other };
+    if (!unit && takes.length === 0) return { kind: 'unknown' };
+    const holders = await clashHolders(this.store, unit ? [unit.openKey] : [], takes.map((t) => t.unit.openKey));
+    for (const h of new Set(holders.values())) await this.applyRemote(h, now);
+    return { kind: 'retry', keep: (key) => this.open.has(holders.get(key)?.id ?? '') };
+  }
+
   private async restingElsewhere(tx: Tx, address: string, portFirst: number | null, subscriberId: string, now: number): Promise<number | null> {
     if (this.store.dialect !== 'postgres') return null;
     // Bindings of one unit never overlap, so the latest begun is its holder or last holder:
