@@ -1,6 +1,6 @@
 import type { Dialect, Tx } from '../../store/open-store.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
-import type { BindingTable } from '../../store/schema.ts';
+import type { BindingTable, SessionTable } from '../../store/schema.ts';
 import { closeWithoutStop, type AccountingReport } from '../protocol/session-accounting.ts';
 import { committedLocked, insertBinding, latestBindingOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession, type LockedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
@@ -62,11 +62,27 @@ export interface ClaimOutcome {
  * own accounting or log-in showed it holding the address; `refuse`, or a claim reported as
  * already over, leaves the holders alone and the claimant unbound. A NAT's port blocks of
  * the address are never ended by a claim on the whole of it: the claimant stays unbound.
- * Nor is a holder whose binding began a second or more after the report's time: the NAS
+ * Nor is a holder whose session began a second or more after the report's time: the NAS
  * gave the address to the holder after it said the claimant had it, so the report is
  * history arriving late (a reordered or replayed Start), not a reassignment, and leaves the
  * claimant unbound.
  */
+const sessionBegan = new PreparedStatement<Pick<SessionTable, 'started_at' | 'authorized_at'>>('select started_at, authorized_at from sessions where id = ?');
+
+/**
+ * Whether a holder's session began on the NAS a second or more after `at`: its Start (or,
+ * not started, its Access-Accept), not its binding's start, which a claim or the sweeper
+ * may have moved later than the NAS's hand-over.
+ */
+async function handedOnSince(tx: Tx, dialect: Dialect, holders: ReadonlyArray<{ session_id: string }>, at: number): Promise<boolean> {
+  for (const h of holders) {
+    const s = await sessionBegan.first(tx, dialect, [h.session_id]);
+    const began = s?.started_at ?? s?.authorized_at ?? null;
+    if (began !== null && began >= at + SECOND) return true;
+  }
+  return false;
+}
+
 export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcome> {
   if (c.shared) return { conflict: null, bind: false, boundFrom: c.start, closed: [] };
   const closedClaim = c.end !== null;
@@ -77,15 +93,16 @@ export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcom
   const holders = closedClaim ? overlapping : overlapping.filter((b) => b.end_at === null);
   if (holders.length === 0) return { conflict: null, bind: true, boundFrom, closed: [] };
   const r = c.report;
-  for (const h of c.quiet ? [] : holders) {
+  const refused = c.policy === 'refuse' || closedClaim || holders.some((h) => h.port_first !== null) || (await handedOnSince(tx, c.dialect, holders, r.at));
+  // A claim refused before is not recorded again; a `trust-nas` close always is.
+  for (const h of c.quiet && refused ? [] : holders) {
     await recordAnomaly(tx, {
       kind: 'address-conflict', nasId: c.facts.nasId, sessionId: c.claimantId, otherSessionId: h.session_id, acctSessionId: c.facts.acctSessionId, eventAt: r.at, receivedAt: r.receivedAt,
       detail: { address: c.address, claim: r.kind, holderSince: h.start_at, holderUntil: h.end_at, policy: c.policy },
     });
   }
   const conflict: AddressConflict = { address: c.address, holders: holders.map((h) => h.session_id), policy: c.policy };
-  const handedOnSince = holders.some((h) => h.start_at >= r.at + SECOND);
-  if (c.policy === 'refuse' || closedClaim || handedOnSince || holders.some((h) => h.port_first !== null)) return { conflict, bind: false, boundFrom, closed: [] };
+  if (refused) return { conflict, bind: false, boundFrom, closed: [] };
   const locked = [];
   for (const h of holders) {
     const held = await lockSession(tx, c.dialect, h.session_id);
@@ -180,9 +197,9 @@ export async function followReportedAddress(tx: Tx, current: LockedSession, stay
   }
   const seen: Followed = { held: { ...current, row: { ...row, framed_address: to } }, change: fresh && bound !== null ? { from: bound, to, followed: false } : null, conflict: null, closed: [] };
   if (!stays) return seen;
-  // Holders refused before are not recorded again; any `trust-nas` closes always is.
+  // Holders refused before are not recorded again; any `trust-nas` close always is.
   const start = latest ? Math.max(r.at, latest.start_at + 1) : r.at;
-  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start, end: null, report: r, facts: x.facts, quiet: !fresh && x.policy === 'refuse' });
+  const claim = await claimAddress(tx, { dialect: x.dialect, policy: x.policy, claimantId: row.id, address: to, start, end: null, report: r, facts: x.facts, quiet: !fresh });
   if (!claim.bind) return { ...seen, conflict: claim.conflict };
   if (bound !== null) await tx.updateTable('bindings').set({ end_at: claim.boundFrom, open_key: null }).where('id', '=', binding!.id).execute();
   const moved: BindingTable = { id: x.bindingId, session_id: row.id, address: to, port_first: null, port_last: null, start_at: claim.boundFrom, end_at: null, open_key: to };

@@ -666,14 +666,6 @@ export class SessionService {
     return exhausted('Every address tried was taken by another gateway.');
   }
 
-  /**
-   * On PostgreSQL, where other gateways bind from the same pools: whether the unit is
-   * bound, or was released less than the hold-down ago, by a session this gateway's
-   * memory does not know of yet (its feed lags by a notification). Returns until when it
-   * rests (Infinity while bound), or null when it is free. An open binding the other
-   * gateway is closing at this moment is still seen open: its commit is not visible yet.
-   * SQLite has one gateway, whose memory is the truth.
-   */
   /** What a log-in's unique violation meant: its own COMMIT landed, another gateway's retry of it holds the port, or units another gateway holds. */
   private async afterClash(
     input: AuthorizeInput,
@@ -693,6 +685,14 @@ export class SessionService {
     return { kind: 'retry', keep: (key) => this.open.has(holders.get(key)?.id ?? '') };
   }
 
+  /**
+   * On PostgreSQL, where other gateways bind from the same pools: whether the unit is
+   * bound, or was released less than the hold-down ago, by a session this gateway's
+   * memory does not know of yet (its feed lags by a notification). Returns until when it
+   * rests (Infinity while bound), or null when it is free. An open binding the other
+   * gateway is closing at this moment is still seen open: its commit is not visible yet.
+   * SQLite has one gateway, whose memory is the truth.
+   */
   private async restingElsewhere(tx: Tx, address: string, portFirst: number | null, subscriberId: string, now: number): Promise<number | null> {
     if (this.store.dialect !== 'postgres') return null;
     // Bindings of one unit never overlap, so the latest begun is its holder or last holder:

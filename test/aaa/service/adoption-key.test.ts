@@ -161,6 +161,24 @@ for (const dialect of dialects) {
       }
     });
 
+    it('a real hand-over after a queued flush or an outage is not mistaken for history: the newest session holds the address', async () => {
+      for (const outage of [false, true]) {
+        const s = await sessions('trust-nas');
+        const address = outage ? '203.0.113.121' : '203.0.113.120';
+        const [a, b, c] = [await subscriber(), await subscriber(), await subscriber()];
+        const report = (login: string, extra: Partial<AccountingFacts> = {}) => facts(nasId, { login, acctSessionId: `handed-${login}`, framedAddress: address, ...extra });
+        const t0 = Date.now() - 900_000;
+        await s.account('start', report(a), t0, t0);
+        // A's queued Interim arrives late (its receipt moves B's binding start later), or the sweeper closes A.
+        if (outage) await s.sweep(120_000, t0 + 300_000);
+        else await s.account('interim', report(a, { sessionTime: 100 }), t0 + 100_000, t0 + 300_000);
+        await s.account('start', report(b), t0 + 200_000, t0 + 301_000);
+        const c1 = await s.account('start', report(c), t0 + 250_000, t0 + 302_000);
+        await s.account('stop', report(b, { sessionTime: 40, terminateCause: 'User-Request' }), t0 + 240_000, t0 + 303_000);
+        assert.equal(s.holderOf(address), c1.sessionId, `${outage ? 'after an outage' : 'after a queued flush'}: C, handed the address last, holds it`);
+      }
+    });
+
     it('a port-based Acct-Session-Id redialled, its Start lost, failing the same way 20 s later: its own session, charged', async () => {
       const s = await sessions();
       const login = await subscriber();
