@@ -1,8 +1,8 @@
 import type { Dialect, Tx } from '../../store/open-store.ts';
 import { PreparedStatement } from '../../store/prepared-statement.ts';
-import type { BindingTable, SessionTable } from '../../store/schema.ts';
+import type { BindingTable } from '../../store/schema.ts';
 import { closeWithoutStop, type AccountingReport } from '../protocol/session-accounting.ts';
-import { committedLocked, insertBinding, latestBindingOf, lockSession, recordAnomaly, recordOf, writeChange, type CommittedSession, type LockedSession } from './session-rows.ts';
+import { committedLocked, insertBinding, latestBindingOf, lockSession, recordAnomaly, recordOf, sessionById, writeChange, type CommittedSession, type LockedSession } from './session-rows.ts';
 import type { AccountingFacts } from './session-service.ts';
 
 /** Event times are whole seconds on the NAS's clock. */
@@ -50,6 +50,20 @@ export interface ClaimOutcome {
 }
 
 /**
+ * Whether a holder's session began on the NAS a second or more after `at`: its Start (or,
+ * not started, its Access-Accept), not its binding's start, which a claim or the sweeper
+ * may have moved later than the NAS's hand-over.
+ */
+async function handedOnSince(tx: Tx, dialect: Dialect, holders: ReadonlyArray<{ session_id: string }>, at: number): Promise<boolean> {
+  for (const h of holders) {
+    const s = await sessionById.first(tx, dialect, [h.session_id]);
+    const began = s?.started_at ?? s?.authorized_at ?? null;
+    if (began !== null && began >= at + SECOND) return true;
+  }
+  return false;
+}
+
+/**
  * Decides a claim on an IPv4 address against everyone else's bindings of it, inside the
  * claimant's transaction. Nobody else held it over the claim's time: bound from `start`.
  * A live claim dated back into a hold that has ended since is bound from that hold's end:
@@ -67,22 +81,6 @@ export interface ClaimOutcome {
  * history arriving late (a reordered or replayed Start), not a reassignment, and leaves the
  * claimant unbound.
  */
-const sessionBegan = new PreparedStatement<Pick<SessionTable, 'started_at' | 'authorized_at'>>('select started_at, authorized_at from sessions where id = ?');
-
-/**
- * Whether a holder's session began on the NAS a second or more after `at`: its Start (or,
- * not started, its Access-Accept), not its binding's start, which a claim or the sweeper
- * may have moved later than the NAS's hand-over.
- */
-async function handedOnSince(tx: Tx, dialect: Dialect, holders: ReadonlyArray<{ session_id: string }>, at: number): Promise<boolean> {
-  for (const h of holders) {
-    const s = await sessionBegan.first(tx, dialect, [h.session_id]);
-    const began = s?.started_at ?? s?.authorized_at ?? null;
-    if (began !== null && began >= at + SECOND) return true;
-  }
-  return false;
-}
-
 export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcome> {
   if (c.shared) return { conflict: null, bind: false, boundFrom: c.start, closed: [] };
   const closedClaim = c.end !== null;

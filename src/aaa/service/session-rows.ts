@@ -50,7 +50,8 @@ export async function lockSession(tx: Tx, dialect: Dialect, id: string): Promise
   return { row, binding: row.status !== 'closed' && binding?.end_at != null ? undefined : binding, prefixes: await prefixesOfSession.all(tx, dialect, [id]) };
 }
 
-const sessionById = new PreparedStatement<SessionTable>('select * from sessions where id = ?');
+/** A session's row, read without a lock. */
+export const sessionById = new PreparedStatement<SessionTable>('select * from sessions where id = ?');
 const sessionForUpdate = new PreparedStatement<SessionTable>('select * from sessions where id = ? for update');
 /** A session's latest binding, ended or not. */
 export const latestBindingOf = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? order by start_at desc limit 1');
