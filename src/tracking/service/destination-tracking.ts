@@ -165,8 +165,9 @@ export class DestinationTracking implements FlowSink {
     this.holders = new SourceHolders(sessions.index);
     this.clockSkewMs = options.clockSkewMs ?? 2000;
     this.maxPendingWrites = options.maxPendingWrites ?? 100_000;
-    this.attributed = metrics.counter('sideband_flows_attributed_total', 'Flow records attributed to a session');
-    this.unattributed = metrics.counter('sideband_flows_unattributed_total', 'Flow records and pushed observations no session could be found for, by reason', ['reason']);
+    this.attributed = metrics.tally('sideband_flows_attributed_total', 'Flow records attributed to a session').at();
+    const unattributed = metrics.tally('sideband_flows_unattributed_total', 'Flow records and pushed observations no session could be found for, by reason', ['reason']);
+    this.unattributed = { 'no-binding': unattributed.at({ reason: 'no-binding' }), 'port-required': unattributed.at({ reason: 'port-required' }), 'in-future': unattributed.at({ reason: 'in-future' }) };
     this.writeFailures = metrics.counter('sideband_destination_write_failures_total', 'Failed writes of session destinations (the rows are kept and written again)');
     this.writesDropped = metrics.counter('sideband_destination_writes_dropped_total', 'Destination rows dropped because too many were waiting to be written again');
     metrics.gauge('sideband_tracked_destinations', 'Destinations held in memory', ['kind'], (g) => {
@@ -276,11 +277,11 @@ export class DestinationTracking implements FlowSink {
   /** Ends the datagram begun by `beginFlows`: counts its records once; returns how many were attributed. */
   endFlows(): number {
     const t = this.tally;
-    // Counted once per datagram: prom-client's label lookup cost more than a record's attribution.
-    if (t.attributed > 0) this.attributed.inc(t.attributed);
-    if (t.noBinding > 0) this.unattributed.inc({ reason: 'no-binding' }, t.noBinding);
-    if (t.portRequired > 0) this.unattributed.inc({ reason: 'port-required' }, t.portRequired);
-    if (t.inFuture > 0) this.unattributed.inc({ reason: 'in-future' }, t.inFuture);
+    // Counted once per datagram.
+    this.attributed.add(t.attributed);
+    this.unattributed['no-binding'].add(t.noBinding);
+    this.unattributed['port-required'].add(t.portRequired);
+    this.unattributed['in-future'].add(t.inFuture);
     return t.attributed;
   }
 
@@ -292,11 +293,11 @@ export class DestinationTracking implements FlowSink {
   attribute(o: Observation, now = Date.now()): Attribution {
     const found = this.holderAt(o, now);
     if (!found.attributed) {
-      this.unattributed.inc({ reason: found.reason });
+      this.unattributed[found.reason].add();
       return found;
     }
     this.book.record(o.exporter, found.sessionId, o.destinationAddress, o.at, o.flows ?? 1);
-    this.attributed.inc();
+    this.attributed.add();
     return found;
   }
 

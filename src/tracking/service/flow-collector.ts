@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../observability/logger.ts';
-import type { Metrics } from '../../observability/metrics.ts';
+import type { Metrics, TallyCell } from '../../observability/metrics.ts';
 import { FlowDecoder } from '../wire/flow-decoder.ts';
 import type { DestinationTracking } from './destination-tracking.ts';
 import type { ExporterRegistry } from './exporter-registry.ts';
@@ -19,6 +19,7 @@ export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string;
   private readonly datagrams;
   private readonly records;
   private readonly dropped;
+  private readonly droppedBy = new Map<string, TallyCell<'cause'>>();
 
   constructor(
     private readonly exporters: ExporterRegistry,
@@ -27,9 +28,11 @@ export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string;
     metrics: Metrics,
   ) {
     super();
-    this.datagrams = metrics.counter('sideband_flow_datagrams_total', 'Flow export datagrams received, by listener', ['listener']);
-    this.records = metrics.counter('sideband_flow_records_total', 'Flow records decoded');
-    this.dropped = metrics.counter('sideband_flow_dropped_total', 'Flow datagrams, sets, templates or records dropped, by cause', ['cause']);
+    const datagrams = metrics.tally('sideband_flow_datagrams_total', 'Flow export datagrams received, by listener', ['listener']);
+    this.datagrams = { netflow: datagrams.at({ listener: 'netflow' }), ipfix: datagrams.at({ listener: 'ipfix' }) };
+    this.records = metrics.tally('sideband_flow_records_total', 'Flow records decoded').at();
+    // Per datagram, so tallies: an unknown exporter's flood counts here too.
+    this.dropped = metrics.tally('sideband_flow_dropped_total', 'Flow datagrams, sets, templates or records dropped, by cause', ['cause']);
     metrics.gauge('sideband_flow_decoder_state', 'Decoder state held in memory', ['kind'], (g) => {
       const s = this.decoder.stats();
       g.set({ kind: 'templates' }, s.templates);
@@ -64,7 +67,16 @@ export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string;
   }
 
   private count(dropped: Partial<Record<string, number>>): void {
-    for (const [cause, n] of Object.entries(dropped)) if (n) this.dropped.inc({ cause }, n);
+    for (const cause in dropped) {
+      const n = dropped[cause];
+      if (n) this.droppedAs(cause).add(n);
+    }
+  }
+
+  private droppedAs(cause: string): TallyCell<'cause'> {
+    let cell = this.droppedBy.get(cause);
+    if (!cell) this.droppedBy.set(cause, (cell = this.dropped.at({ cause })));
+    return cell;
   }
 
   /**
@@ -78,10 +90,10 @@ export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string;
   }
 
   private decodeAndAttribute(listener: string, msg: Buffer, source: string): number {
-    this.datagrams.inc({ listener });
+    (listener === 'ipfix' ? this.datagrams.ipfix : this.datagrams.netflow).add();
     const exporter = this.exporters.admit(source);
     if (!exporter) {
-      this.dropped.inc({ cause: 'unknown-exporter' });
+      this.droppedAs('unknown-exporter').add();
       return 0;
     }
     const now = Date.now();
@@ -90,7 +102,7 @@ export class FlowCollector extends EventEmitter<{ datagram: [{ listener: string;
     const { records, dropped } = this.decoder.decodeInto(msg, source, now, exporter.standing, this.tracking);
     this.tracking.endFlows();
     this.count(dropped);
-    if (records > 0) this.records.inc(records);
+    if (records > 0) this.records.add(records);
     return records;
   }
 
