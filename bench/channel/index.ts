@@ -5,10 +5,17 @@
 // as a shop runs beside a provider and not inside its gateway; both timings are taken
 // there. Latencies count successful exchanges only, each matched to its own card by the
 // exchange id; failures are reported with their causes. Each row also prints the CPU the
-// gateway's process and the merchant's spent per exchange.
-//   node -C sideband-source --import tsx bench/channel/index.ts [exchanges-per-row] [only-rows-matching]
+// gateway's process and the merchant's spent per exchange. Each gateway first serves a
+// few exchanges that are not counted (its warm-up, printed apart).
+//   node -C sideband-source --import tsx bench/channel/index.ts [exchanges-per-row] [only-rows-matching] [--cpu-prof DIR]
+// --cpu-prof writes a V8 CPU profile of the gateway's process (this one) over each row's
+// measured exchanges to DIR, one file a row.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { availableParallelism, loadavg } from 'node:os';
 import { cpuUsage } from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -27,16 +34,23 @@ ensureDebianPeers({ kamailio: 'kamailio' });
 const { haveKamailio, startKamailio } = await import('../../test/support/kamailio.ts');
 type RunningKamailio = import('../../test/support/kamailio.ts').RunningKamailio;
 
+// A gateway's first exchanges run its code before V8 has compiled it (the first took
+// 20–31 ms where the rest took 8–13): each gateway serves this many, not counted, before
+// its rows, as a provider's gateway has served many by the time a shopper pays.
+const WARM_UP = 10;
 // Each authorization is a new shopper with an address from the gateway's /24 pool (253
-// addresses), and the two concurrency rows share a gateway: at most 126 exchanges a row.
-const MAX_PER_ROW = 126;
-const total = Number(process.argv[2] ?? 100);
+// addresses), and the warm-up and the two concurrency rows share a gateway.
+const MAX_PER_ROW = Math.floor((253 - WARM_UP) / 2);
+const { values: options, positionals } = parseArgs({ options: { 'cpu-prof': { type: 'string' } }, allowPositionals: true });
+const cpuProfileDir = options['cpu-prof'] === undefined ? undefined : resolve(options['cpu-prof']);
+if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
+const total = Number(positionals[0] ?? 100);
 if (!Number.isInteger(total) || total < 1 || total > MAX_PER_ROW) {
-  console.error(`bench/channel: exchanges-per-row must be a whole number from 1 to ${MAX_PER_ROW}, not "${process.argv[2]}" (each exchange is a new shopper from a /24 pool that two rows share); see --help.`);
+  console.error(`bench/channel: exchanges-per-row must be a whole number from 1 to ${MAX_PER_ROW}, not "${positionals[0]}" (each exchange is a new shopper from a /24 pool that two rows share); see --help.`);
   process.exit(64);
 }
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-const only = process.argv[3];
+const only = positionals[1];
 const wanted = (label: string): boolean => only === undefined || label.includes(only);
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -112,17 +126,41 @@ async function drainWebhooks(m: MerchantSetup): Promise<void> {
   }
 }
 
-async function run(label: string, w: Row, concurrency: number): Promise<string> {
-  const authorizations: string[] = [];
-  for (let i = 0; i < total; i++) authorizations.push(await channelAuthorization(w.m, `${w.name}-buyer-${w.shoppers++}`, w.pan));
+async function authorizations(w: Row, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push(await channelAuthorization(w.m, `${w.name}-buyer-${w.shoppers++}`, w.pan));
   // Their webhooks are delivered now, not during the measurement: each delivery's commit
   // would stall the gateway's event loop.
   await drainWebhooks(w.m);
+  return ids;
+}
+
+/** The warm-up's exchanges, one at a time; a failure among them stops the bench. */
+async function warmUp(label: string, w: Row): Promise<string> {
+  const r = await w.merchant.ask<MerchantRun>({ run: { authorizations: await authorizations(w, WARM_UP), concurrency: 1 } }, 'ran', 600_000);
+  if (r.failures.length) throw new Error(`${label}: the warm-up's exchanges failed: ${r.failures.map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  return `${label.padEnd(30)} warm-up        ${WARM_UP} exchanges, not counted: first item ${r.firstItem.map((v) => v.toFixed(1)).join(', ')} ms`;
+}
+
+async function run(label: string, w: Row, concurrency: number): Promise<string> {
+  const authorizationIds = await authorizations(w, total);
+  const profiler = cpuProfileDir ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+    await profiler.post('Profiler.start');
+  }
   const loadBefore = load();
   const gatewayCpu = cpuUsage();
   // Each exchange gives up after 3 s (merchant-process.ts): a row of 100 ends well within this.
-  const r = await w.merchant.ask<MerchantRun>({ run: { authorizations, concurrency } }, 'ran', 600_000);
+  const r = await w.merchant.ask<MerchantRun>({ run: { authorizations: authorizationIds, concurrency } }, 'ran', 600_000);
   const used = cpuUsage(gatewayCpu);
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    writeFileSync(join(cpuProfileDir!, `${label.replace(/[^a-z0-9]+/gi, '-')}-c${concurrency}.cpuprofile`), JSON.stringify(profile));
+  }
   const firstItem = r.firstItem.sort((a, b) => a - b);
   const whole = r.whole.sort((a, b) => a - b);
   const ok = firstItem.length;
@@ -142,7 +180,7 @@ async function rows(label: string, dialect: TestDialect, kamailio?: RunningKamai
     await m.t.gateway.context.merchants.setChannel(m.merchantId, { url: started.url, lineNumber: SHOP.lineNumber, fingerprint: started.fingerprint });
     const w: Row = { m, merchant, name, pan: testCardNumber(50), shoppers: 0 };
     // Concurrency is bounded by the merchant's pool: two numbers.
-    return [await run(label, w, 1), await run(label, w, 2)];
+    return [await warmUp(label, w), await run(label, w, 1), await run(label, w, 2)];
   } finally {
     await merchant?.stop();
     await m.dispose();

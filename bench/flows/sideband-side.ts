@@ -36,7 +36,7 @@ function flowCounters(text: string): Map<string, number> {
  */
 export async function startSideband(subscribers: number, tmp: string, cpuProfileDir?: string): Promise<SidebandSide> {
   const script = new URL('./sideband-collector.ts', import.meta.url).pathname;
-  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--cpu-prof-interval=100'] : [];
   const child = spawn(process.execPath, [...profile, '--conditions=sideband-source', '--import', import.meta.resolve('tsx'), script, String(subscribers)], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: tmp } });
   // The collector also stops when its stdin closes, which covers a driver killed outright.
   const collectorProcess = supervise(child, 'SIGTERM');
