@@ -4,10 +4,14 @@ import { newId } from '../core/identity/ids.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Db, Store, Tx } from '../store/open-store.ts';
+import { PreparedStatement, dialectOf } from '../store/prepared-statement.ts';
 import type { VaultRecordKind } from '../store/schema.ts';
 import { openRecord, rewrapKey, sealRecord } from './envelope.ts';
 import type { Keyring, MasterKey } from './keyring.ts';
 import { MasterKeyRegistry } from './master-key-registry.ts';
+
+/** Read before every audited decryption (a card for the channel, a CHAP secret): prepared once. */
+const sealedRecord = new PreparedStatement<{ kind: VaultRecordKind; key_id: string; wrapped_key: string; ciphertext: string }>('select kind, key_id, wrapped_key, ciphertext from vault_records where id = ?');
 
 /** A vault record whose decryption has been audited (Vault.auditOpen), still sealed. */
 export interface AuditedRecord {
@@ -176,7 +180,7 @@ export class Vault {
    * Pass the result to `openAudited` only once that transaction has committed.
    */
   async auditOpen(db: Db | Tx, recordId: string, purpose: DecryptPurpose, actor: string): Promise<AuditedRecord> {
-    const row = await db.selectFrom('vault_records').select(['kind', 'key_id', 'wrapped_key', 'ciphertext']).where('id', '=', recordId).executeTakeFirst();
+    const row = await sealedRecord.first(db, dialectOf(db), [recordId]);
     if (!row) throw new SidebandError('VAULT_DECRYPT_FAILED', `Vault record ${recordId} does not exist.`);
     // A key this keyring lacks fails here, before anything is audited.
     this.keyring.get(row.key_id);
