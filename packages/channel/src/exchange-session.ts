@@ -75,10 +75,8 @@ export async function runExchangeSession(frames: FrameStream, plan: SessionPlan)
     const items = await plan.outgoing();
     const breach = await checked?.();
     if (breach) return breach;
-    for (const item of items) {
-      frames.send({ type: 'item', seq: ++sent, kind: item.kind, ...(item.contentType ? { contentType: item.contentType } : {}), data: item.data });
-    }
-    frames.send({ type: 'done' });
+    frames.send(...items.map((item, i): ChannelFrame => ({ type: 'item', seq: sent + i + 1, kind: item.kind, ...(item.contentType ? { contentType: item.contentType } : {}), data: item.data })), { type: 'done' });
+    sent += items.length;
     return null;
   };
   const receiveAll = async (): Promise<SessionOutcome | null> => {
