@@ -9,7 +9,7 @@
 // few exchanges that are not counted (its warm-up, printed apart).
 //   node -C sideband-source --import tsx bench/channel/index.ts [exchanges-per-row] [only-rows-matching] [--cpu-prof DIR]
 // --cpu-prof writes a V8 CPU profile of the gateway's process (this one) over each row's
-// measured exchanges to DIR, one file a row.
+// measured exchanges to DIR, one file a row, and one of each merchant process's whole life.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -59,7 +59,8 @@ class Merchant {
   private constructor(private readonly child: ChildProcess) {}
 
   static async start(m: MerchantSetup, registrar: string): Promise<{ merchant: Merchant; url: string; fingerprint: string }> {
-    const child = fork(fileURLToPath(new URL('./merchant-process.ts', import.meta.url)), [], { execArgv: ['--conditions=sideband-source', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--cpu-prof-interval=100'] : [];
+    const child = fork(fileURLToPath(new URL('./merchant-process.ts', import.meta.url)), [], { execArgv: [...profile, '--conditions=sideband-source', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const merchant = new Merchant(child);
     const start: MerchantStart = {
       merchantHttp: m.t.gateway.listen.merchantHttp!, keyId: m.keyId, privateKeyPem: m.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), registrar,
