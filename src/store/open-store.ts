@@ -8,6 +8,7 @@ import { failureKind } from './failure-kind.ts';
 import { SidebandMigrations, latestMigration } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { openSqliteFile } from './sqlite-file.ts';
+import { readsDirectlyWhenIdle } from './prepared-statement.ts';
 
 // int8 (bigint) and numeric arrive as strings by default; every such column here holds
 // milliseconds or minor units below 2^53, so a number is exact.
@@ -59,6 +60,8 @@ function redactUrl(url: string): string {
  */
 export interface SqliteStatements {
   prepare: BetterSqlite3.Database['prepare'];
+  /** Whether a transaction is open on the connection (its uncommitted rows would be visible). */
+  inTransaction: () => boolean;
   close: () => void;
 }
 
@@ -80,6 +83,7 @@ function cachingStatements(file: BetterSqlite3.Database): SqliteStatements {
       }
       return statement;
     }) as BetterSqlite3.Database['prepare'],
+    inTransaction: () => file.inTransaction,
     close: () => file.close(),
   };
 }
@@ -182,6 +186,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }
     sqlite = cachingStatements(file);
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    readsDirectlyWhenIdle(db, sqlite);
   }
   try {
     await sql`select 1`.execute(db);
