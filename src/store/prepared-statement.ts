@@ -24,13 +24,16 @@ const idle = new WeakMap<Db | Tx, SqliteStatements>();
 /**
  * A prepared read on `db` itself (not in a transaction) runs on SQLite's connection
  * directly while no transaction is open on it, instead of queueing for Kysely's
- * connection lock: it then sees exactly what the lock would have shown it, the committed
- * rows. While a transaction is open (a group commit's batch, between its statements) it
- * still waits for the lock, so it never reads that batch's uncommitted rows (nothing
- * streams from the connection: a Kysely `stream()` would hold it busy across awaits
- * without a transaction, and a direct read would then fail). Signed
- * purchases on SQLite, whose key, holder and NAT reads are of this kind: 7–10 % more
- * approvals a second at concurrency 8 and 32 (docs/speed.md).
+ * connection lock: it sees the committed rows. Where the lock was taken for a transaction
+ * not yet begun (or by the writer thread's flush, which writes on its own connection), the
+ * read is answered as if it had come just before that transaction, which nobody has been
+ * told of yet. While a transaction is open (a group commit's batch, between its
+ * statements) it still waits for the lock, so it never reads uncommitted rows. Only
+ * statements that cannot write go this way (better-sqlite3's `readonly`): a write must
+ * take the lock. Nothing in Sideband streams from the connection (`stream()` would hold
+ * the lock outside a transaction while direct reads ran beside it). Signed purchases on
+ * SQLite, whose key, holder and NAT reads are of this kind: 7–10 % more approvals a
+ * second at concurrency 8 and 32 (docs/speed.md).
  */
 export function readsDirectlyWhenIdle(db: Db, sqlite: SqliteStatements): void {
   idle.set(db, sqlite);
@@ -56,7 +59,7 @@ export class PreparedStatement<Row = Record<string, unknown>> {
     const free = dialect === 'sqlite' ? idle.get(db) : undefined;
     if (free && !free.inTransaction()) {
       const statement = free.prepare(this.text.sqlite);
-      if (statement.reader) return statement.all(parameters) as Row[];
+      if (statement.readonly) return statement.all(parameters) as Row[];
     }
     const sqlite = dialect === 'sqlite' ? direct.get(db) : undefined;
     if (sqlite) {

@@ -64,5 +64,23 @@ for (const dialect of dialects) {
       });
       assert.deepEqual((await probe.all(db, dialect, [3])).map((r) => Number(r.id)), [3]);
     });
+
+    it('a write that returns rows takes the lock, even on an idle connection', { skip: dialect !== 'sqlite' && 'one connection is SQLite\'s' }, async () => {
+      const { db } = t.ctx.store;
+      const insertReturning = new PreparedStatement<{ id: number }>('insert into read_probe (id) values (?) returning id');
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      // Kysely's lock, taken without a transaction (as the writer thread's flush takes it).
+      const holding = db.connection().execute(() => held);
+      await turns(2);
+      let done = false;
+      const inserting = insertReturning.all(db, dialect, [4]).then(() => (done = true));
+      await turns(10);
+      assert.equal(done, false, 'the write ran while another held the lock');
+      release();
+      await holding;
+      await inserting;
+      assert.deepEqual((await probe.all(db, dialect, [4])).map((r) => Number(r.id)), [4]);
+    });
   });
 }
