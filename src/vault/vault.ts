@@ -4,7 +4,7 @@ import { newId } from '../core/identity/ids.ts';
 import { SidebandError } from '../errors/sideband-error.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Db, Store, Tx } from '../store/open-store.ts';
-import { PreparedStatement, dialectOf } from '../store/prepared-statement.ts';
+import { PreparedStatement } from '../store/prepared-statement.ts';
 import type { VaultRecordKind } from '../store/schema.ts';
 import { openRecord, rewrapKey, sealRecord } from './envelope.ts';
 import type { Keyring, MasterKey } from './keyring.ts';
@@ -180,7 +180,7 @@ export class Vault {
    * Pass the result to `openAudited` only once that transaction has committed.
    */
   async auditOpen(db: Db | Tx, recordId: string, purpose: DecryptPurpose, actor: string): Promise<AuditedRecord> {
-    const row = await sealedRecord.first(db, dialectOf(db), [recordId]);
+    const row = await sealedRecord.first(db, this.store.dialect, [recordId]);
     if (!row) throw new SidebandError('VAULT_DECRYPT_FAILED', `Vault record ${recordId} does not exist.`);
     // A key this keyring lacks fails here, before anything is audited.
     this.keyring.get(row.key_id);

@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/logger.ts';
 import { DurableWrites } from '../../store/durable-writes.ts';
 import type { Store } from '../../store/open-store.ts';
-import { PreparedInsert, allColumns, dialectOf } from '../../store/prepared-statement.ts';
+import { PreparedInsert, allColumns } from '../../store/prepared-statement.ts';
 import type { CallRecordTable } from '../../store/schema.ts';
 import type { CallDetailRecord } from './call-detail-record.ts';
 import type { CallDetailRecordSink } from './call-detail-record-sink.ts';
@@ -13,7 +13,7 @@ const insertRecord = new PreparedInsert<CallRecordTable>('call_records', allColu
 /** Call detail records into the store's `call_records`, retried a few times before they are logged as lost. */
 export class StoreCallDetailRecordSink implements CallDetailRecordSink {
   constructor(
-    store: Store,
+    private readonly store: Store,
     private readonly logger: Logger,
     /** Shared with the channel's other writes (channel-part.ts), so concurrent ones share a commit. */
     private readonly writes: DurableWrites = new DurableWrites(store),
@@ -27,7 +27,7 @@ export class StoreCallDetailRecordSink implements CallDetailRecordSink {
     };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.writes.one((q) => insertRecord.run(q, dialectOf(q), row));
+        await this.writes.one((q) => insertRecord.run(q, this.store.dialect, row));
         return;
       } catch (e) {
         if (attempt >= 3) {
