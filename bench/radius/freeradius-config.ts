@@ -20,18 +20,24 @@ export interface FreeradiusConfig {
   secret: string;
   /** Login and Cleartext-Password of every subscriber, for the `files` module. */
   users: Array<[login: string, password: string]>;
-  /** When set, `rlm_sql` (PostgreSQL) and `sqlippool` on this database, the subscribers drawing from pool `poolName`. */
+  /**
+   * When set, `rlm_sql` on this database: on PostgreSQL with `sqlippool`, the subscribers
+   * drawing from pool `poolName`; on SQLite for accounting only (the SQLite rows' accounting peer).
+   */
   sql?: SqlPeer;
 }
 
-/** Where rlm_sql_postgresql connects (a libpq connection string's parts) and the sqlippool pool name. */
-export interface SqlPeer {
-  host: string;
-  port: number;
-  user: string;
-  database: string;
-  poolName: string;
-}
+/** Where rlm_sql_postgresql connects (a libpq connection string's parts) and the sqlippool pool name, or rlm_sql_sqlite's file. */
+export type SqlPeer =
+  | { dialect: 'postgresql'; host: string; port: number; user: string; database: string; poolName: string }
+  | { dialect: 'sqlite'; filename: string };
+
+/**
+ * How long rlm_sql_sqlite's connections wait for another's write lock, in ms. Debian ships
+ * 200: under the bench's 128 requests in flight FreeRADIUS's threads queue for SQLite's one
+ * writer, and a wait past that would fail the request; a provider who saw it would raise it.
+ */
+const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /**
  * Copies Debian's FreeRADIUS configuration under `dir` and changes only what the bench
@@ -48,7 +54,7 @@ export interface SqlPeer {
  * - mods-config/files/authorize: only the bench's users, `login Cleartext-Password := "…"`
  *   (with `sql`, also `Pool-Name := "…"`: sqlippool allocates from that pool).
  *
- * With `sql` (the PostgreSQL peer), also:
+ * With `sql` on PostgreSQL (the PostgreSQL peer), also:
  * - mods-enabled/sql: Debian's mods-available/sql with `dialect = "postgresql"`,
  *   `driver = "rlm_sql_postgresql"` and the database; its stock queries
  *   (mods-config/sql/main/postgresql): radcheck/radusergroup in authorize, radacct in
@@ -56,6 +62,15 @@ export interface SqlPeer {
  * - mods-enabled/sqlippool: Debian's mods-available/sqlippool with `dialect = "postgresql"`,
  *   called in post-auth (allocation) and accounting (lease update), where the stock site
  *   has it commented out.
+ *
+ * With `sql` on SQLite (the SQLite rows' accounting peer: the issue names `detail` and
+ * `rlm_sql` accounting on each database), also:
+ * - mods-enabled/sql: Debian's mods-available/sql with `dialect = "sqlite"`,
+ *   `driver = "rlm_sql_sqlite"`, the file (made beforehand with Debian's
+ *   mods-config/sql/main/sqlite/schema.sql, in WAL mode) and a longer busy_timeout; its stock
+ *   queries: a radacct INSERT for a Start and an UPDATE for a Stop, each its own commit
+ *   (durable: SQLite's default `synchronous = FULL`). No sqlippool: the accounting peer
+ *   allocates nothing, and the Access-Request row on SQLite is measured against `files`.
  */
 export function writeFreeradiusConfig(c: FreeradiusConfig): void {
   cpSync(SYSTEM_RADDB, c.raddb, { recursive: true, verbatimSymlinks: true });
@@ -84,16 +99,17 @@ export function writeFreeradiusConfig(c: FreeradiusConfig): void {
     writeFileSync(path, change(text.replace(/^server \S+ \{\n/m, (open) => open + extra)));
   };
   const withIppool = (text: string): string =>
-    c.sql ? text.replace(/^(\s*)(post-auth|accounting) \{\n/gm, (open, indent: string) => `${open}${indent}\tsqlippool\n`) : text;
+    c.sql?.dialect === 'postgresql' ? text.replace(/^(\s*)(post-auth|accounting) \{\n/gm, (open, indent: string) => `${open}${indent}\tsqlippool\n`) : text;
   site('default', listen('auth', c.authPort) + listen('acct', c.acctPort), withIppool);
   site('inner-tunnel', '');
 
-  const pool = c.sql ? `, Pool-Name := "${c.sql.poolName}"` : '';
+  const pool = c.sql?.dialect === 'postgresql' ? `, Pool-Name := "${c.sql.poolName}"` : '';
   writeFileSync(join(c.raddb, 'mods-config', 'files', 'authorize'), c.users.map(([login, password]) => `${login} Cleartext-Password := "${password}"${pool}\n`).join(''));
-  if (c.sql) enableSql(c.raddb, c.sql);
+  if (c.sql?.dialect === 'postgresql') enableSql(c.raddb, c.sql);
+  if (c.sql?.dialect === 'sqlite') enableSqliteSql(c.raddb, c.sql.filename);
 }
 
-function enableSql(raddb: string, peer: SqlPeer): void {
+function enableSql(raddb: string, peer: Extract<SqlPeer, { dialect: 'postgresql' }>): void {
   const sql = readFileSync(join(raddb, 'mods-available', 'sql'), 'utf8')
     .replace(/^(\s*)dialect = .*$/m, '$1dialect = "postgresql"')
     .replace(/^(\s*)driver = .*$/m, '$1driver = "rlm_sql_postgresql"')
@@ -101,6 +117,17 @@ function enableSql(raddb: string, peer: SqlPeer): void {
   writeFileSync(join(raddb, 'mods-enabled', 'sql'), sql);
   const ippool = readFileSync(join(raddb, 'mods-available', 'sqlippool'), 'utf8').replace(/^(\s*)dialect = .*$/m, '$1dialect = "postgresql"');
   writeFileSync(join(raddb, 'mods-enabled', 'sqlippool'), ippool);
+}
+
+function enableSqliteSql(raddb: string, filename: string): void {
+  const sql = readFileSync(join(raddb, 'mods-available', 'sql'), 'utf8')
+    .replace(/^(\s*)dialect = .*$/m, '$1dialect = "sqlite"')
+    .replace(/^(\s*)driver = .*$/m, '$1driver = "rlm_sql_sqlite"')
+    .replace(/^(\s*)filename = .*$/m, `$1filename = "${filename}"`)
+    .replace(/^(\s*)busy_timeout = .*$/m, `$1busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
+    // The bench makes the file itself (WAL mode, which the bootstrap would not set).
+    .replace(/^\s*bootstrap = .*$/m, '');
+  writeFileSync(join(raddb, 'mods-enabled', 'sql'), sql);
 }
 
 function edit(path: string, change: (text: string) => string): void {

@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { POOL_CIDR, SECRET, login, password } from './bench-data.ts';
 import { SYSTEM_RADDB, writeFreeradiusConfig, type SqlPeer } from './freeradius-config.ts';
@@ -43,7 +44,7 @@ function ensureSqlDriver(): void {
  * mods-config/sql/main/postgresql and ippool/postgresql) and, in radippool, every host
  * address of Sideband's pool (the same size), each lease expired.
  */
-async function sqlPeerDatabase(): Promise<{ database: ThrowawayDatabase; peer: SqlPeer }> {
+async function sqlPeerDatabase(): Promise<{ database: ThrowawayDatabase; peer: SqlPeer & { dialect: 'postgresql' } }> {
   ensureSqlDriver();
   if (!existsSync(SQL_DRIVER)) throw new Error(`${SQL_DRIVER} is missing: apt-get install freeradius-postgresql`);
   const database = await throwawayDatabase('postgres');
@@ -63,7 +64,7 @@ async function sqlPeerDatabase(): Promise<{ database: ThrowawayDatabase; peer: S
     } finally {
       await client.end();
     }
-    return { database, peer: { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username) || 'postgres', database: database.name!, poolName: POOL_NAME } };
+    return { database, peer: { dialect: 'postgresql', host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username) || 'postgres', database: database.name!, poolName: POOL_NAME } };
   } catch (e) {
     await database.drop();
     throw e;
@@ -71,8 +72,28 @@ async function sqlPeerDatabase(): Promise<{ database: ThrowawayDatabase; peer: S
 }
 
 export interface FreeradiusOptions {
-  /** rlm_sql (PostgreSQL) and sqlippool on a throwaway database, dropped when stopped. */
-  postgres?: boolean;
+  /**
+   * `postgres`: rlm_sql and sqlippool on a throwaway PostgreSQL database, dropped when
+   * stopped. `sqlite`: rlm_sql accounting on an SQLite file under the server's directory.
+   */
+  sql?: 'postgres' | 'sqlite';
+}
+
+/**
+ * rlm_sql_sqlite's file, made with Debian's FreeRADIUS schema for SQLite and put in WAL
+ * mode, as Sideband's is; `synchronous` stays SQLite's default, FULL (each commit fsyncs its
+ * log), as Sideband's. rlm_sql_sqlite itself sets neither.
+ */
+function sqliteRadacct(dir: string): SqlPeer & { dialect: 'sqlite' } {
+  const filename = join(dir, 'radius.sqlite');
+  const db = new Database(filename);
+  try {
+    db.exec(readFileSync(join(SYSTEM_RADDB, 'mods-config', 'sql', 'main', 'sqlite', 'schema.sql'), 'utf8'));
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close();
+  }
+  return { dialect: 'sqlite', filename };
 }
 
 /**
@@ -83,21 +104,27 @@ export async function startFreeradius(dir: string, subscribers: number, options:
   const [authPort, acctPort] = [await freePort(), await freePort()];
   const raddb = join(dir, 'raddb');
   const users = Array.from({ length: subscribers }, (_, i): [string, string] => [login(i), password(i)]);
-  const sql = options.postgres ? await sqlPeerDatabase() : undefined;
+  const sql: SqlServer | undefined = options.sql === 'postgres' ? await sqlPeerDatabase() : options.sql === 'sqlite' ? { peer: sqliteRadacct(dir) } : undefined;
   try {
     writeFreeradiusConfig({ dir, raddb, authPort, acctPort, secret: SECRET, users, ...(sql ? { sql: sql.peer } : {}) });
   } catch (e) {
-    await sql?.database.drop();
+    await sql?.database?.drop();
     throw e;
   }
   return run(dir, raddb, authPort, acctPort, sql);
 }
 
-async function run(dir: string, raddb: string, authPort: number, acctPort: number, sql: { database: ThrowawayDatabase; peer: SqlPeer } | undefined): Promise<ServerUnderTest> {
+/** The database rlm_sql writes to, and on PostgreSQL the throwaway database to drop at the end. */
+interface SqlServer {
+  peer: SqlPeer;
+  database?: ThrowawayDatabase;
+}
+
+async function run(dir: string, raddb: string, authPort: number, acctPort: number, sql: SqlServer | undefined): Promise<ServerUnderTest> {
   const log = join(dir, 'log', 'radius.log');
   const check = spawnSync(FREERADIUS, ['-C', '-d', raddb], { encoding: 'utf8' });
   if (check.status !== 0) {
-    await sql?.database.drop();
+    await sql?.database?.drop();
     throw new Error(`freeradius -C rejected the bench's configuration:\n${tail(log)}${check.stderr}${check.stdout.split('\n').slice(-15).join('\n')}`);
   }
 
@@ -108,19 +135,20 @@ async function run(dir: string, raddb: string, authPort: number, acctPort: numbe
     (stopped ??= (async () => {
       child.stdin.end();
       await exited(child, 10_000);
-      await sql?.database.drop();
+      await sql?.database?.drop();
     })());
   try {
     const pid = Number(await lines.next(5_000, 'starting'));
     await untilAnswering(`127.0.0.1:${authPort}`, log);
     return {
-      name: sql ? 'FreeRADIUS sql' : 'FreeRADIUS',
+      name: sql?.peer.dialect === 'sqlite' ? 'FreeRADIUS sqlite' : sql ? 'FreeRADIUS sql' : 'FreeRADIUS',
       pid,
       auth: `127.0.0.1:${authPort}`,
       acct: `127.0.0.1:${acctPort}`,
       async records() {
         const detail = { detailRecords: detailRecords(join(dir, 'log', 'radacct')) };
-        return sql ? { ...detail, ...(await sqlRecords(sql.database.databaseUrl!)) } : detail;
+        if (sql?.peer.dialect === 'sqlite') return { ...detail, ...sqliteRecords(sql.peer.filename) };
+        return sql?.database ? { ...detail, ...(await sqlRecords(sql.database.databaseUrl!)) } : detail;
       },
       stop,
     };
@@ -141,18 +169,28 @@ async function untilAnswering(server: string, log: string): Promise<void> {
   throw new Error(`FreeRADIUS did not answer Status-Server on ${server}:\n${tail(log)}`);
 }
 
-/** Rows rlm_sql wrote (radacct, radpostauth) and the leases sqlippool holds. */
+/** Rows rlm_sql wrote (radacct, of them those stopped, radpostauth) and the leases sqlippool holds. */
 async function sqlRecords(url: string): Promise<Record<string, number>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const { rows } = await client.query<Record<string, string>>(
-      `select (select count(*) from radacct) as "radacctRows", (select count(*) from radpostauth) as "radpostauthRows",
+      `select (select count(*) from radacct) as "radacctRows", (select count(acctstoptime) from radacct) as "radacctStopped", (select count(*) from radpostauth) as "radpostauthRows",
               (select count(*) from radippool where expiry_time > now()) as "leases"`,
     );
     return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
   } finally {
     await client.end();
+  }
+}
+
+/** Rows rlm_sql_sqlite wrote: sessions started, and of them those stopped. */
+function sqliteRecords(filename: string): Record<string, number> {
+  const db = new Database(filename, { readonly: true });
+  try {
+    return db.prepare('select count(*) as "radacctRows", count(acctstoptime) as "radacctStopped" from radacct').get() as Record<string, number>;
+  } finally {
+    db.close();
   }
 }
 

@@ -1,6 +1,6 @@
 // Sideband's RADIUS server against FreeRADIUS under the same radclient load, on loopback:
-// Access-Requests and Accounting-Request Starts per second, and the resolution index with a
-// million bindings. See README.md beside this file.
+// Access-Requests, Accounting-Request Starts and Stops per second, and the resolution index
+// with a million bindings. See README.md beside this file.
 //   node -C sideband-source --import tsx bench/radius/index.ts [--dialects sqlite,postgres] [--subscribers 2000]
 //        [--requests 40000] [--per-file 2000] [--processes 1] [--parallel 128]
 //        [--bindings 1000000] [--cpu-prof DIR]
@@ -53,7 +53,7 @@ const REQUESTS = Number(args.requests);
 const WARMUP = Math.min(4000, REQUESTS);
 const PER_FILE = Number(args['per-file']);
 const PHASE_SECONDS = 15;
-const BENCH_SECONDS = 300;
+const BENCH_SECONDS = 420;
 const CORES = availableParallelism();
 const load = { secret: SECRET, processes: Number(args.processes), parallel: Number(args.parallel), deadlineSeconds: PHASE_SECONDS };
 
@@ -89,31 +89,53 @@ const start = (offset: number) => (n: number): string[] => {
   const i = n % SUBSCRIBERS;
   return ['Acct-Status-Type = Start', `Acct-Session-Id = "bench-${offset + n}"`, `User-Name = "${login(i)}"`, `Framed-IP-Address = ${dotted(ACCOUNTING_BASE + offset + n)}`, 'NAS-IP-Address = 127.0.0.1', `NAS-Port = ${i}`];
 };
+/**
+ * Stops of the sessions `start(offset)` began, in the same order: an hour each (rlm_sql
+ * logs no Stop of a session without time) and some traffic, as a NAS reports a log-out.
+ */
+const stop = (offset: number) => (n: number): string[] => {
+  const [, session, user, address, nas, port] = start(offset)(n);
+  return ['Acct-Status-Type = Stop', session!, user!, address!, nas!, port!, 'Acct-Session-Time = 3600', `Acct-Input-Octets = ${1_000_000 + n}`,
+    `Acct-Output-Octets = ${20_000_000 + n}`, 'Acct-Input-Packets = 2000', 'Acct-Output-Packets = 16000', 'Acct-Terminate-Cause = User-Request'];
+};
 const files = {
   warmAccess: writeRequestFiles(work, 'warm-access', WARMUP, PER_FILE, access),
   warmStart: writeRequestFiles(work, 'warm-start', WARMUP, PER_FILE, start(0)),
+  warmStop: writeRequestFiles(work, 'warm-stop', WARMUP, PER_FILE, stop(0)),
   access: writeRequestFiles(work, 'access', REQUESTS, PER_FILE, access),
   start: writeRequestFiles(work, 'start', REQUESTS, PER_FILE, start(WARMUP)),
+  stop: writeRequestFiles(work, 'stop', REQUESTS, PER_FILE, stop(WARMUP)),
 };
+const warmUps: Record<Kind, RequestFile[]> = { 'Access-Request': files.warmAccess, 'Accounting-Request Start': files.warmStart, 'Accounting-Request Stop': files.warmStop };
+const measured: Record<Kind, RequestFile[]> = { 'Access-Request': files.access, 'Accounting-Request Start': files.start, 'Accounting-Request Stop': files.stop };
+const EVERY_KIND: Kind[] = ['Access-Request', 'Accounting-Request Start', 'Accounting-Request Stop'];
+const ACCOUNTING: Kind[] = ['Accounting-Request Start', 'Accounting-Request Stop'];
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;
 const results: Measurement[] = [];
 const notes: string[] = [];
 
-/** Warms the server up (JIT, thread pool, caches) on separate requests, then measures both kinds. */
-async function phase(server: ServerUnderTest): Promise<void> {
+/**
+ * Warms the server up (JIT, thread pool, caches) on separate requests, then measures each
+ * kind, in order. The Stops end the sessions the Starts before them began: where the Starts
+ * stopped at the deadline (a slow peer), only the Stops of the files sent go, so that every
+ * Stop is of a session the server saw start.
+ */
+async function phase(server: ServerUnderTest, kinds: Kind[] = EVERY_KIND): Promise<void> {
   live.add(server);
   try {
-    for (const [kind, warm] of [['Access-Request', files.warmAccess], ['Accounting-Request Start', files.warmStart]] as Array<[Kind, RequestFile[]]>) {
-      const w = await measure(server, kind, { ...load, files: warm });
-      if (aborted) return;
-      if (w.accepted !== w.requests) console.log(`${server.name}: warm-up ${kind}: of ${w.requests} requests ${w.accepted} accepted, ${w.rejected} rejected, ${w.lost} lost`);
-    }
-    for (const [kind, measured] of [['Access-Request', files.access], ['Accounting-Request Start', files.start]] as Array<[Kind, RequestFile[]]>) {
-      const m = await measure(server, kind, { ...load, files: measured });
-      if (aborted) return;
-      results.push(m);
-      console.log(describe(m, CORES));
+    for (const round of [warmUps, measured]) {
+      let startFilesSent: number | undefined;
+      for (const kind of kinds) {
+        const sent = kind === 'Accounting-Request Stop' && startFilesSent !== undefined ? round[kind].slice(0, startFilesSent) : round[kind];
+        const m = await measure(server, kind, { ...load, files: sent });
+        if (aborted) return;
+        if (kind === 'Accounting-Request Start') startFilesSent = sent.length - m.skippedFiles;
+        if (round === measured) {
+          results.push(m);
+          console.log(describe(m, CORES));
+        } else if (m.accepted !== m.requests) console.log(`${server.name}: warm-up ${kind}: of ${m.requests} requests ${m.accepted} accepted, ${m.rejected} rejected, ${m.lost} lost`);
+      }
     }
     const records = Object.entries(await server.records()).map(([k, v]) => `${k} ${v.toLocaleString('en')}`);
     console.log(`${server.name.padEnd(17)} recorded: ${records.join(', ')}; resident memory ${mb(residentBytes(server.pid))}\n`);
@@ -143,18 +165,19 @@ try {
 
   for (const dialect of args.dialects.split(',').filter(Boolean) as Array<'sqlite' | 'postgres'>) {
     if (aborted) break;
-    if (dialect === 'postgres') {
-      // The PostgreSQL row's peer: rlm_sql and sqlippool on the same server, same pool size.
-      const sqlDir = join(work, 'freeradius-sql');
-      mkdirSync(sqlDir);
-      try {
-        await phase(await startFreeradius(sqlDir, SUBSCRIBERS, { postgres: true }));
-      } catch (e) {
-        notes.push(`FreeRADIUS sql skipped: ${(e as Error).message.split('\n')[0]}`);
-        console.log(`${notes.at(-1)}\n`);
-      }
-      if (aborted) break;
+    // The PostgreSQL rows' peer: rlm_sql and sqlippool on the same server, same pool size.
+    // The SQLite accounting rows' peer: detail and rlm_sql on an SQLite file (the
+    // Access-Request row on SQLite is measured against `files`, above).
+    const peerName = dialect === 'postgres' ? 'FreeRADIUS sql' : 'FreeRADIUS sqlite';
+    const sqlDir = join(work, dialect === 'postgres' ? 'freeradius-sql' : 'freeradius-sqlite');
+    mkdirSync(sqlDir);
+    try {
+      await phase(await startFreeradius(sqlDir, SUBSCRIBERS, { sql: dialect }), dialect === 'postgres' ? EVERY_KIND : ACCOUNTING);
+    } catch (e) {
+      notes.push(`${peerName} skipped: ${(e as Error).message.split('\n')[0]}`);
+      console.log(`${notes.at(-1)}\n`);
     }
+    if (aborted) break;
     let server;
     try {
       server = await startSideband({ dialect, subscribers: SUBSCRIBERS, ...(args['cpu-prof'] ? { cpuProfileDir: args['cpu-prof'] } : {}) });
@@ -183,22 +206,28 @@ try {
 }
 
 function summary(r: ResolutionFigures): void {
-  // Each Sideband row against its own peer: SQLite against FreeRADIUS with `files`,
-  // PostgreSQL against FreeRADIUS with rlm_sql and sqlippool on the same server.
-  const peerOf = (server: string): string | undefined => (server === 'Sideband sqlite' ? 'FreeRADIUS' : server === 'Sideband postgres' ? 'FreeRADIUS sql' : undefined);
+  // Each Sideband row against its own peer (issue 16): on SQLite Access-Requests against
+  // FreeRADIUS with `files` and accounting against FreeRADIUS with `detail` and rlm_sql on
+  // SQLite; on PostgreSQL against FreeRADIUS with rlm_sql and sqlippool on the same server.
+  const peerOf = (server: string, kind: Kind): string | undefined =>
+    server === 'Sideband sqlite' ? (kind === 'Access-Request' ? 'FreeRADIUS' : 'FreeRADIUS sqlite') : server === 'Sideband postgres' ? 'FreeRADIUS sql' : undefined;
   const rate = new Map(results.map((m) => [`${m.server}|${m.kind}`, perSecond(m)]));
   const cpu = new Map(results.map((m) => [`${m.server}|${m.kind}`, cpuPerRequest(m)]));
   const row = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(i === 0 ? 17 : 25) : c.padStart(10))).join(' ');
   console.log(row(['server', 'kind', 'requests', 'seconds', 'req/s', 'ratio', 'µs CPU/req', 'CPU ratio', 'µs PG/req']));
   for (const m of results) {
-    const peer = peerOf(m.server);
+    const peer = peerOf(m.server, m.kind);
     const base = peer ? rate.get(`${peer}|${m.kind}`) : undefined;
     const baseCpu = peer ? cpu.get(`${peer}|${m.kind}`) : undefined;
     const database = m.server.endsWith('postgres') || m.server.endsWith('sql') ? Math.round((m.databaseCpuSeconds / Math.max(1, m.accepted)) * 1e6).toLocaleString('en') : '';
     console.log(row([m.server, m.kind, m.accepted.toLocaleString('en'), m.seconds.toFixed(2), Math.round(perSecond(m)).toLocaleString('en'),
       base ? (perSecond(m) / base).toFixed(2) : '', Math.round(cpuPerRequest(m)).toLocaleString('en'), baseCpu ? (baseCpu / cpuPerRequest(m)).toFixed(2) : '', database]));
   }
-  console.log('ratio: Sideband req/s ÷ its peer\'s req/s for the same kind (SQLite: FreeRADIUS with files; PostgreSQL: FreeRADIUS sql).');
+  console.log('ratio: Sideband req/s ÷ its peer\'s req/s for the same kind (SQLite: FreeRADIUS with files for Access-Requests, FreeRADIUS sqlite for accounting; PostgreSQL: FreeRADIUS sql).');
+  // The accounting rows on SQLite against the peer that writes no database, for comparison with earlier runs.
+  const againstFiles = results.filter((m) => m.server === 'Sideband sqlite' && m.kind !== 'Access-Request' && rate.has(`FreeRADIUS|${m.kind}`))
+    .map((m) => `${m.kind.replace('Accounting-Request ', '')} ${(perSecond(m) / rate.get(`FreeRADIUS|${m.kind}`)!).toFixed(2)}×`);
+  if (againstFiles.length > 0) console.log(`Sideband sqlite's accounting against FreeRADIUS with files (detail, no database, no fsync): ${againstFiles.join(', ')}.`);
   console.log('CPU ratio: the peer\'s server CPU per request ÷ Sideband\'s (above 1: Sideband spends less). µs PG/req: PostgreSQL\'s processes.');
   console.log('radclient polls without sleeping while requests are outstanding: it holds most of a core at any rate, and the server gets the rest.');
   console.log(`resolution, ${r.bindings.toLocaleString('en')} bindings: ${Math.round(r.hits.lookups / r.hits.seconds).toLocaleString('en')} hits/s, ${Math.round(r.misses.lookups / r.misses.seconds).toLocaleString('en')} misses/s, resident ${mb(r.rssAfter)} (+${mb(r.rssAfter - r.rssBefore)})`);

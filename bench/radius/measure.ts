@@ -3,7 +3,7 @@ import { commandCpuSeconds, cpuSeconds, machineBusySeconds } from './process-usa
 import { runLoad, type LoadOptions, type LoadResult } from './radclient-load.ts';
 import type { ServerUnderTest } from './server-under-test.ts';
 
-export type Kind = 'Access-Request' | 'Accounting-Request Start';
+export type Kind = 'Access-Request' | 'Accounting-Request Start' | 'Accounting-Request Stop';
 
 /** One timed run of radclient against one server, with who used the CPU meanwhile. */
 export interface Measurement extends LoadResult {
@@ -20,7 +20,8 @@ export async function measure(server: ServerUnderTest, kind: Kind, load: Omit<Lo
   const cpu0 = cpuSeconds(server.pid);
   const database0 = commandCpuSeconds('postgres');
   const busy0 = machineBusySeconds();
-  const r = await runLoad({ ...load, server: kind === 'Access-Request' ? server.auth : server.acct, command: kind === 'Access-Request' ? 'auth' : 'acct' });
+  const access = kind === 'Access-Request';
+  const r = await runLoad({ ...load, server: access ? server.auth : server.acct, command: access ? 'auth' : 'acct' });
   return {
     ...r,
     server: server.name,
