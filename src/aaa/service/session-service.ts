@@ -21,9 +21,9 @@ import { clashHolders } from './clash-holders.ts';
 import { findSession } from './find-session.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { classFor, sessionFromClass } from './session-class.ts';
-import type { BindingTable, PrefixBindingKind, PrefixBindingTable, SessionTable } from '../../store/schema.ts';
+import type { BindingTable, PrefixBindingKind, PrefixBindingTable } from '../../store/schema.ts';
 import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
-import { COMMITTED_COLUMNS, committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedColumns, type CommittedSession } from './session-rows.ts';
+import { COMMITTED_COLUMNS, committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedColumns, type CommittedSession, type NasDetails } from './session-rows.ts';
 import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRangeReportInput } from './port-range-report.ts';
 
 /**
@@ -138,7 +138,7 @@ export function portKeyOf(input: { nasPort: number | null; nasPortId: string | n
 }
 
 /** What a Start or Interim-Update also tells about where the session is. */
-const nasDetails = (f: AccountingFacts): Partial<SessionTable> => ({
+const nasDetails = (f: AccountingFacts): NasDetails => ({
   ...(f.nasPort !== null ? { nas_port: f.nasPort } : {}),
   ...(f.nasIdentifier ? { nas_identifier: f.nasIdentifier } : {}),
   ...(f.callingStationId ? { calling_station_id: f.callingStationId } : {}),

@@ -136,7 +136,8 @@ for (const dialect of dialects) {
       const accept = await login('erin', 'erin-password', 'NAS-Port = 77');
       const address = accept.attributes['Framed-IP-Address']!;
       const cls = accept.attributes.Class!;
-      let run = await radclient(acctServer, 'acct', SECRET, [acct('Start', 'erin', 'erin-1', cls, address)]);
+      // Only the Start names the caller's station: the reports after it, without it, must keep it.
+      let run = await radclient(acctServer, 'acct', SECRET, [acct('Start', 'erin', 'erin-1', cls, address, 'Calling-Station-Id = "02-00-00-00-00-09"')]);
       assert.equal(run.replies[0]?.code, 'Accounting-Response', run.output);
       const during = new Date().toISOString();
       run = await radclient(acctServer, 'acct', SECRET, [acct('Interim-Update', 'erin', 'erin-1', cls, address, 'Acct-Session-Time = 60, Acct-Input-Octets = 5, Acct-Input-Gigawords = 1, Acct-Output-Octets = 7')]);
@@ -146,6 +147,8 @@ for (const dialect of dialects) {
       assert.equal(session.input_octets, 2 ** 32 + 5, 'gigawords count 2^32 wraps');
       assert.equal(session.output_octets, 7);
       assert.equal(session.nas_identifier, 'bng-test');
+      assert.equal(session.nas_port, 1, 'the port accounting reports, not the log-in\'s 77');
+      assert.equal(session.calling_station_id, '02-00-00-00-00-09', 'an Interim-Update without Calling-Station-Id keeps it');
       await sleep(20);
       run = await radclient(acctServer, 'acct', SECRET, [acct('Stop', 'erin', 'erin-1', cls, address, 'Acct-Session-Time = 125, Acct-Terminate-Cause = User-Request')]);
       assert.equal(run.replies[0]?.code, 'Accounting-Response');
@@ -155,6 +158,8 @@ for (const dialect of dialects) {
       assert.equal(session.status, 'closed');
       assert.equal(session.session_time, 125);
       assert.equal(session.terminate_cause, 'User-Request');
+      assert.equal(session.nas_identifier, 'bng-test');
+      assert.equal(session.calling_station_id, '02-00-00-00-00-09');
       assert.equal((await ctx.subscribers.show('erin')).secondsRemaining, 3600 - 125);
 
       const q = (at: string) => t.operator(`/v1/resolve?address=${address}&at=${encodeURIComponent(at)}`);
