@@ -1,3 +1,5 @@
+import { OldestFirst } from '../../core/memory/oldest-first.ts';
+
 /** One log-in attempt, as the throttle counts it. */
 export interface LoginAttempt {
   login: string;
@@ -21,7 +23,7 @@ export interface AdmittedAttempt {
  * until they are.
  */
 class FailureWindow {
-  private failures = new Map<string, number[]>();
+  private failures = new OldestFirst<string, number[]>();
   private inFlight = new Map<string, number>();
 
   constructor(
@@ -54,7 +56,7 @@ class FailureWindow {
     if (times.length > this.limit) times.shift();
     this.failures.delete(key);
     this.failures.set(key, times);
-    if (this.failures.size > this.maxKeys) this.failures.delete(this.failures.keys().next().value!);
+    if (this.failures.size > this.maxKeys) this.failures.deleteOldest();
   }
 
   clear(key: string): void {

@@ -25,6 +25,7 @@ import type { BindingTable, PrefixBindingKind, PrefixBindingTable } from '../../
 import { bindReported, prefixRestingElsewhere, reportedPrefixes, type UnboundPrefix } from './prefix-bindings.ts';
 import { COMMITTED_COLUMNS, committedLocked, committedOf, insertBinding, insertSession, lockSession, prefixesOf, prefixesOfSession, recordAnomaly, recordOf, writeChange, type CommittedColumns, type CommittedSession, type NasDetails } from './session-rows.ts';
 import { applyPortRangeReport, newReportIds, type PortRangeOutcome, type PortRangeReportInput } from './port-range-report.ts';
+import { OldestFirst } from '../../core/memory/oldest-first.ts';
 
 /**
  * `status != 'closed'` with the value written into the query, not bound: the partial index
@@ -209,7 +210,7 @@ export class SessionService {
   private pools = new Map<string, AddressPool>();
   private open = new Map<string, OpenSession>();
   /** Sessions closed lately, oldest first (see applyRemote). */
-  private closed = new Map<string, number>();
+  private closed = new OldestFirst<string, number>();
   private byAcctId = new Map<string, string>();
   /** Authorizations not yet started, by NAS, port key and subscriber. */
   private pending = new Map<string, string>();
@@ -375,7 +376,7 @@ export class SessionService {
     if (s.status === 'closed') {
       this.closed.set(s.id, now);
       // Bounded: a feed read is at most seconds old, so only recent closures matter.
-      if (this.closed.size > 100_000) this.closed.delete(this.closed.keys().next().value!);
+      if (this.closed.size > 100_000) this.closed.deleteOldest();
       if (!known) return;
       if (known.unit !== null) (known.poolId ? this.pools.get(known.poolId) : undefined)?.release(known.unit, now);
       this.forget(known);

@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../../store/unique-violation.ts';
 import type { MerchantRow } from '../authorization/authorization-service.ts';
 import { TargetUriResolver } from './target-uri-resolver.ts';
 import { UnknownKeyIds } from './unknown-key-ids.ts';
+import { OldestFirst } from '../../core/memory/oldest-first.ts';
 
 /** The verifier's reasons, as the API's error codes; a new reason fails to compile until mapped. */
 const codeFor: Record<VerificationFailure, ErrorCode> = {
@@ -111,7 +112,7 @@ export interface RequestAuthenticationOptions {
  */
 export class RequestAuthentication {
   /** Parsed public keys by key id; the PEM text they came from decides whether one is still current. */
-  private readonly publicKeys = new Map<string, { pem: string; key: KeyObject }>();
+  private readonly publicKeys = new OldestFirst<string, { pem: string; key: KeyObject }>();
   private readonly unknownKeyIds: UnknownKeyIds;
   readonly targetUri: TargetUriResolver;
   private readonly writes: DurableWrites;
@@ -147,7 +148,7 @@ export class RequestAuthentication {
     const cached = this.publicKeys.get(keyId);
     if (cached?.pem === pem) return cached.key;
     const key = createPublicKey(pem);
-    if (this.publicKeys.size >= 10_000) this.publicKeys.delete(this.publicKeys.keys().next().value!);
+    if (this.publicKeys.size >= 10_000) this.publicKeys.deleteOldest();
     this.publicKeys.set(keyId, { pem, key });
     return key;
   }

@@ -1,3 +1,5 @@
+import { OldestFirst } from '../../core/memory/oldest-first.ts';
+
 interface Snapshot {
   readonly ids: ReadonlySet<string>;
   /** When the read began: a key added after it may be missing from `ids`. */
@@ -20,7 +22,7 @@ interface Snapshot {
  */
 export class UnknownKeyIds {
   /** Key id → when its miss is forgotten; insertion order is nearly expiry order (one ttl for all). */
-  private readonly misses = new Map<string, number>();
+  private readonly misses = new OldestFirst<string, number>();
   private snapshot: Snapshot | null = null;
   private loading: Promise<Snapshot> | null = null;
 
@@ -56,15 +58,12 @@ export class UnknownKeyIds {
   /** Records that keyId was not found by a store read made at `readAt`. */
   remember(keyId: string, readAt: number): void {
     this.misses.delete(keyId);
-    if (this.misses.size >= this.maxEntries) this.misses.delete(this.misses.keys().next().value!);
+    if (this.misses.size >= this.maxEntries) this.misses.deleteOldest();
     this.misses.set(keyId, readAt + this.ttlMs);
   }
 
   private forgetExpired(now: number): void {
-    for (const [keyId, expiresAt] of this.misses) {
-      if (expiresAt > now) break;
-      this.misses.delete(keyId);
-    }
+    for (let e = this.misses.oldest(); e && e.value <= now; e = this.misses.oldest()) this.misses.deleteOldest();
   }
 
   private async knownIds(now: number): Promise<Snapshot> {
