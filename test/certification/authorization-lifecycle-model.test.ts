@@ -365,7 +365,7 @@ for (const dialect of dialects) {
         seen.clear();
         const faultsBefore = acquirer.faultsRaised;
         await fc.assert(
-          fc.asyncProperty(fc.commands(commands, { maxCommands: 18 }), async (cmds) => {
+          fc.asyncProperty(fc.commands(commands, { maxCommands: 18, size: 'max' }), async (cmds) => {
             const { real, model } = await freshRun(settlement);
             await fc.asyncModelRun(() => ({ model, real }), checkedAfterEach(cmds, checkInvariants));
           }),

@@ -66,7 +66,7 @@ for (const dialect of dialects) {
       const step = fc.record({ holder: fc.integer({ min: 0, max: 2 }), dt: fc.integer({ min: 0, max: 8000 }), ttl: fc.constantFrom(5000, 10_000), op: fc.constantFrom<'hold' | 'release'>('hold', 'hold', 'hold', 'release') });
       let run = 0;
       await fc.assert(
-        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps: Step[]) => {
+        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25, size: 'max' }), async (steps: Step[]) => {
           const name = `model-${run++}`;
           const leases = [0, 1, 2].map((i) => new JobLeases(t.ctx.store, `holder-${run}-${i}`));
           // The reference: who holds the lease in the store until when, and each holder's own belief.

@@ -248,7 +248,7 @@ function outcome(call: () => unknown): { value: unknown } | 'threw' {
 
 describe('the binding index against a linear scan', () => {
   it('agrees on every answer over random histories of a few bindings', () => {
-    fc.assert(fc.property(fc.array(operation(8, MIXED), { maxLength: 60 }), (ops) => run(MIXED, ops)), { numRuns: 1500 });
+    fc.assert(fc.property(fc.array(operation(8, MIXED), { maxLength: 60, size: 'max' }), (ops) => run(MIXED, ops)), { numRuns: 1500 });
   });
 
   it('agrees over long histories that reuse addresses, blocks and ids', () => {

@@ -65,7 +65,7 @@ describe('what the destination book gives the store', () => {
   it('after each timer drain: every destination stored, the newest exact, the others at most the refresh late; a last drain stores all', () => {
     fc.assert(
       // Small bounds too, so that destinations and whole sessions are evicted between drains.
-      fc.property(fc.array(step, { maxLength: 120 }), fc.constantFrom({ perSession: 64, sessionsPerExporter: 100 }, { perSession: 3, sessionsPerExporter: 2 }), (steps, bounds) => {
+      fc.property(fc.array(step, { maxLength: 120, size: 'max' }), fc.constantFrom({ perSession: 64, sessionsPerExporter: 100 }, { perSession: 3, sessionsPerExporter: 2 }), (steps, bounds) => {
         const book = new DestinationBook({ ...bounds, maxAgeMs: 3_600_000 });
         const stored = new Map<string, { lastSeen: number; flows: number }>();
         const apply = (rows: ReturnType<DestinationBook['drain']>) => rows.forEach((r) => stored.set(`${r.sessionId}|${r.destination}`, { lastSeen: r.lastSeen, flows: r.flows }));

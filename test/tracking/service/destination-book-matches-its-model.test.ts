@@ -77,7 +77,7 @@ function holdsToItsModel(ops: Op[], limits: DestinationLimits): void {
 describe('the destination book against its earlier implementation', () => {
   it('drains the same rows in the same order, reads the same destinations and holds as many, within tight limits, and hands each flow to the store once', () => {
     fc.assert(
-      fc.property(fc.array(opOver(7, 10, { record: 8, drain: 2, expire: 1, read: 1 }), { maxLength: 200 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), (ops, perSession, sessionsPerExporter) =>
+      fc.property(fc.array(opOver(7, 10, { record: 8, drain: 2, expire: 1, read: 1 }), { maxLength: 200, size: 'max' }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), (ops, perSession, sessionsPerExporter) =>
         holdsToItsModel(ops, { perSession, maxAgeMs: 20_000, sessionsPerExporter }),
       ),
       { numRuns: 400 },

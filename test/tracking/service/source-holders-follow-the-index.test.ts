@@ -23,7 +23,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 describe('SourceHolders against the binding index', () => {
   it('answers only what resolve answers, at any time and port, however the bindings change between two questions', () => {
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+      fc.property(fc.array(step, { maxLength: 120, size: 'max' }), (steps) => {
         const index = new BindingIndex();
         const holders = new SourceHolders(index);
         const bound: { id: string; session: string; address: number; start: number; end: number | null; block: boolean }[] = [];
