@@ -10,7 +10,9 @@
  * amortised whatever the size.
  *
  * The order is a Map's insertion order: setting a key already present keeps its place;
- * a key deleted and set again goes to the end.
+ * a key deleted and set again goes to the end. The order array holds at most about twice
+ * the live entries (plus 1,024): a key deleted and set again, over and over, under the
+ * cap (a subscriber's failed log-ins), would otherwise grow it for ever.
  */
 export class OldestFirst<K, V> {
   private readonly entries = new Map<K, Entry<K, V>>();
@@ -36,6 +38,7 @@ export class OldestFirst<K, V> {
       const added = { key, value };
       this.entries.set(key, added);
       this.order.push(added);
+      if (this.order.length - this.head > 2 * this.entries.size + 1024) this.compact();
     }
     return this;
   }
@@ -72,10 +75,13 @@ export class OldestFirst<K, V> {
 
   private advance(): void {
     this.head++;
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head);
-      this.head = 0;
-    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) this.compact();
+  }
+
+  /** The order from the head, without the places of keys deleted since (each O(n), after at least n/2 steps). */
+  private compact(): void {
+    this.order = this.order.slice(this.head).filter((e) => this.entries.get(e.key) === e);
+    this.head = 0;
   }
 }
 

@@ -69,4 +69,17 @@ describe('OldestFirst', () => {
     assert.deepEqual(order.slice(-3), [9_997, 9_998, 9_999]);
     assert.ok(order.every((k, i) => i === 0 || k !== order[i - 1]), 'no key twice');
   });
+
+  it('keeps its order array bounded when keys are deleted and set again without ever dropping the oldest', () => {
+    // A subscriber's failed log-ins: each moves its key to the end, and the cap is never reached.
+    const failures = new OldestFirst<string, number>();
+    for (let i = 0; i < 200_000; i++) {
+      const key = `login-${i % 5}`;
+      failures.delete(key);
+      failures.set(key, i);
+    }
+    const retained = (failures as unknown as { order: unknown[]; head: number }).order.length;
+    assert.ok(retained <= 2 * failures.size + 1025, `${retained} places kept for ${failures.size} entries`);
+    assert.deepEqual([failures.oldest()?.key, failures.oldest()?.value], ['login-0', 199_995]);
+  });
 });
