@@ -59,6 +59,32 @@ for (const dialect of dialects) {
     it('one Stop reported to two services at once, both finding no session, is recorded and charged once', async () => {
       for (const on of [commit, other]) await oneStopTwice(await sessions(), await sessions('trust-nas', on));
     });
+    it('an open session\'s Stop reported to two services at once, again later, and an Interim after it: closed and charged once, its address freed once', async () => {
+      // The change path (lockSession, then writeChange: on PostgreSQL the second transaction
+      // waits for the first's lock and must read what it committed), not the adoption's.
+      for (const on of [commit, other]) {
+        const [a, b] = [await sessions(), await sessions('trust-nas', on)];
+        const t0 = Date.now() - 3_600_000;
+        const login = await subscriber();
+        const address = `198.51.100.${n}`;
+        const start = facts(nasId, { login, acctSessionId: `open-${login}`, framedAddress: address });
+        await a.account('start', start, t0);
+        const stop = { ...start, sessionTime: 900, inputOctets: 10, outputOctets: 20, terminateCause: 'User-Request' };
+        const [x, y] = await Promise.all([a.account('stop', stop, t0 + 900_000), b.account('stop', stop, t0 + 900_000)]);
+        assert.equal(x.sessionId, y.sessionId);
+        await b.account('stop', stop, t0 + 900_000);
+        await a.account('interim', { ...start, sessionTime: 950, inputOctets: 99 }, t0 + 950_000);
+        const rows = await rowsOf(`open-${login}`);
+        assert.equal(rows.length, 1, 'one session');
+        assert.equal(rows[0]!.status, 'closed');
+        assert.equal(rows[0]!.charged_seconds, 900);
+        assert.equal(await secondsLeft(login), 36_000 - 900, 'charged once');
+        const open = await t.ctx.store.db.selectFrom('bindings').select('id').where('session_id', '=', x.sessionId).where('end_at', 'is', null).execute();
+        assert.equal(open.length, 0, 'its binding ended');
+        const input = await t.ctx.store.db.selectFrom('sessions').select('input_octets').where('id', '=', x.sessionId).executeTakeFirstOrThrow();
+        assert.equal(input.input_octets, 10, 'a late Interim changes a closed session nothing');
+      }
+    });
     const oneStopTwice = async (a: SessionService, b: SessionService) => {
       const t0 = Date.now() - 3_600_000;
       for (let i = 0; i < 6; i++) {
