@@ -24,6 +24,7 @@ import * as idempotencyKeyPurge from './0021-idempotency-key-purge.ts';
 import * as historyLookups from './0022-history-lookups.ts';
 import * as callRecordsNewest from './0023-call-records-newest.ts';
 import * as adoptionKey from './0024-adoption-key.ts';
+import * as sessionForChange from './0025-session-for-change.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -56,6 +57,7 @@ const migrations: Record<string, DialectMigration> = {
   '0022-history-lookups': historyLookups,
   '0023-call-records-newest': callRecordsNewest,
   '0024-adoption-key': adoptionKey,
+  '0025-session-for-change': sessionForChange,
 };
 
 export class SidebandMigrations implements MigrationProvider {
