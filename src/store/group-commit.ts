@@ -11,7 +11,7 @@ import { runsDirectlyOn } from './prepared-statement.ts';
  * COMMIT may have landed: only then must a job look for its own rows before writing them.
  */
 export type JobWork<T> = (tx: Tx, rerun: boolean) => Promise<T>;
-type Job<T> = { run: JobWork<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
+type Job<T> = { run: JobWork<T>; resolve: (v: T) => void; reject: (e: unknown) => void; affinity: string | undefined };
 
 export interface GroupCommitOptions {
   maxBatch?: number;
@@ -33,6 +33,27 @@ export interface GroupCommitOptions {
 
 /** Turns of the event loop a commit waits at most for more jobs (see gather). */
 const GATHER_TURNS = 4;
+
+/**
+ * Jobs split into at most `n` batches of about equal size, in the order queued, except that
+ * jobs of one affinity go into the batch of the first of them.
+ */
+function shares<J extends { affinity: string | undefined }>(jobs: J[], n: number): J[][] {
+  const size = Math.ceil(jobs.length / n);
+  const out: J[][] = Array.from({ length: Math.min(n, jobs.length) }, () => []);
+  const placed = new Map<string, J[]>();
+  let next = 0;
+  for (const job of jobs) {
+    let batch = job.affinity === undefined ? undefined : placed.get(job.affinity);
+    if (!batch) {
+      while (next < out.length - 1 && out[next]!.length >= size) next++;
+      batch = out[next]!;
+      if (job.affinity !== undefined) placed.set(job.affinity, batch);
+    }
+    batch.push(job);
+  }
+  return out.filter((batch) => batch.length > 0);
+}
 
 /** What a failed transaction led to: run again, its jobs split apart, or a job rejected. */
 type FailureAction = 'retried' | 'split' | 'rejected';
@@ -83,10 +104,17 @@ export class GroupCommit {
     this.failures = options.metrics?.counter('sideband_group_commit_failures_total', 'Group-commit transactions that failed, by failure kind and what followed', ['kind', 'action']);
   }
 
-  run<T>(work: JobWork<T>): Promise<T> {
+  /**
+   * Queues `work` for the next transaction. Jobs given the same `affinity` that are gathered
+   * together stay in one transaction, in the order queued, when the gathered jobs are shared
+   * among lanes: jobs that lock the same rows in different orders (two Stops of one prepaid
+   * subscriber each lock their session, then the subscriber, then its other sessions) would
+   * otherwise deadlock in two lanes, and wait out PostgreSQL's deadlock_timeout.
+   */
+  run<T>(work: JobWork<T>, affinity?: string): Promise<T> {
     if (this.closed) return Promise.reject(new Error('group commit closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run: work, resolve, reject } as Job<unknown>);
+      this.queue.push({ run: work, resolve, reject, affinity } as Job<unknown>);
       this.schedule();
     });
   }
@@ -133,8 +161,8 @@ export class GroupCommit {
     // idle; and the requests it answers at once come back at once, as a NAS's window of
     // outstanding requests does, so the load settles into one batch at a time (seen on
     // PostgreSQL: 128 Stops a batch on one lane of four).
-    const share = Math.min(this.maxBatch, Math.ceil(this.queue.length / (this.lanes - this.active)));
-    while (this.queue.length > 0 && this.active < this.lanes) void this.flush(this.queue.splice(0, share));
+    const free = this.lanes - this.active;
+    for (const batch of shares(this.queue.splice(0, this.maxBatch * free), free)) void this.flush(batch);
     // The next batch gathers while these commit, in another lane if there is one.
     this.schedule();
   }

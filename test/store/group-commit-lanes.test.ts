@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { SessionService, type AccountingFacts } from '../../src/aaa/service/session-service.ts';
+import { createTestLogger } from '../../src/observability/logger.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
 import type { Tx } from '../../src/store/open-store.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 import { testContext, type TestContext } from '../support/contexts.ts';
 
 // On PostgreSQL the group commit keeps several transactions in flight (lanes), each on a
@@ -70,6 +73,61 @@ describe('group commit lanes on postgres', () => {
     assert.equal(new Set(first).size, 4, 'the first four, a transaction each');
     assert.equal(first.includes(after[0]!), false);
     await commit.close();
+  });
+
+  it('jobs of one affinity gathered together stay in one transaction, in the order queued', async () => {
+    const commit = new GroupCommit(t.ctx.store.db, { lanes: 4 });
+    try {
+      const keys = ['a', 'b', 'a', 'c', undefined, 'd', 'a', 'b', undefined, 'e', 'a', 'f', 'c', undefined, 'a', 'g'];
+      const order: string[] = [];
+      const ran = await Promise.all(
+        keys.map((key, i) =>
+          commit.run(async (tx) => {
+            order.push(`${key}${i}`);
+            return { key, x: await txid(tx) };
+          }, key),
+        ),
+      );
+      for (const key of new Set(keys)) if (key) assert.equal(new Set(ran.filter((r) => r.key === key).map((r) => r.x)).size, 1, `every '${key}' in one transaction`);
+      assert.ok(new Set(ran.map((r) => r.x)).size > 1, 'still shared among lanes');
+      const as = order.filter((o) => o.startsWith('a'));
+      assert.deepEqual(as, ['a0', 'a2', 'a6', 'a10', 'a14']);
+    } finally {
+      await commit.close();
+    }
+  });
+
+  it("two Stops of each of two prepaid subscribers, sent together, commit without a deadlock between the lanes", async () => {
+    // Each Stop locks its session, then charges the subscriber and lowers the grant of the
+    // subscriber's other open session (a CoA): in two lanes, two such Stops would deadlock.
+    const { logger, lines } = capturedLogger();
+    const commit = new GroupCommit(t.ctx.store.db, { lanes: 4, logger });
+    try {
+      const pool = await t.ctx.network.addPool({ name: 'lanes', cidr: '198.51.100.0/28' });
+      const nas = await t.ctx.network.addNas({ name: 'lanes', address: '127.0.0.4', secret: 'lanes-shared-secret-16', pool: 'lanes' });
+      const sessions = new SessionService(t.ctx.store, commit, createTestLogger('group-commit-lanes'), 60_000);
+      await sessions.rebuild();
+      const t0 = Date.now() - 600_000;
+      const stops: AccountingFacts[] = [];
+      for (const [k, name] of ['prepaid-a', 'prepaid-b'].entries()) {
+        const subscriber = await t.ctx.subscribers.add({ login: name, password: `${name}-password`, seconds: 36_000 });
+        for (const port of [1, 2].map((p) => p + 10 * k)) {
+          const granted = await sessions.authorize({ subscriberId: subscriber.id, login: name, nasId: nas.id, poolId: pool.id, nasPort: port, nasPortId: null, nasIdentifier: null, nasIpAddress: null, sessionTimeout: 36_000, now: t0 });
+          const f: AccountingFacts = {
+            nasId: nas.id, login: name, classValue: granted.classValue, acctSessionId: `lanes-${port}`, nasIdentifier: null, nasIpAddress: null, nasPort: port, nasPortId: null,
+            framedAddress: granted.unit!.address, sessionTime: null, inputOctets: null, outputOctets: null, terminateCause: null,
+          };
+          await sessions.account('start', f, t0 + 1000);
+          stops.push({ ...f, sessionTime: 300, terminateCause: 'User-Request' });
+        }
+      }
+      await Promise.all(stops.map((f) => sessions.account('stop', f, t0 + 301_000)));
+      assert.deepEqual(lines.filter((l) => l.msg === 'group commit transaction failed').map((l) => l.kind), [], 'no transaction failed (a deadlock is retried, and logged)');
+      const left = await t.ctx.store.db.selectFrom('subscribers').select(['login', 'seconds_remaining']).where('login', 'like', 'prepaid-%').orderBy('login').execute();
+      assert.deepEqual(left.map((s) => s.seconds_remaining), [36_000 - 600, 36_000 - 600], 'each charged for both sessions, once');
+    } finally {
+      await commit.close();
+    }
   });
 
   it('one lane (SQLite, or lanes unset) takes everything gathered in one transaction', async () => {

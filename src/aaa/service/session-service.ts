@@ -745,6 +745,8 @@ export class SessionService {
     const prefixIds = prefixes.map(() => newId('bnd', at));
     if (prefixes.length > 0) await this.loadIpv6Pools();
     const ipv6PlaceOf = (prefix: Ipv6Prefix): PrefixPlace | undefined => this.ipv6PlaceOf(prefix);
+    // A subscriber's reports gathered together share a transaction (GroupCommit.run): a Stop's charge locks the subscriber, then its other sessions.
+    const affinity = (id ? this.open.get(id)?.login : undefined) ?? f.login ?? undefined;
     const done = await this.commit.run(async (tx, rerun): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
       let current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
       if (!current) {
@@ -775,7 +777,7 @@ export class SessionService {
         outcome: { sessionId: current.row.id, anomaly: change.anomaly, conflict: followed.conflict, addressChange: followed.change, unboundPrefixes },
         committed: [...followed.closed, committedLocked(held, change)],
       };
-    });
+    }, affinity);
     for (const s of done.committed) this.reflect(s, receivedAt);
     return done.outcome;
   }
@@ -855,7 +857,7 @@ export class SessionService {
             await writeChange(tx, current, change, {}, at);
             await this.noteChanged(tx, [id]);
             return { session: committedLocked(current, change), closedNow: true };
-          }),
+          }, this.open.get(id)?.login),
         ),
       );
       for (const s of settled) {
