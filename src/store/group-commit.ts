@@ -39,6 +39,7 @@ const GATHER_TURNS = 4;
  * jobs of one affinity go into the batch of the first of them.
  */
 function shares<J extends { affinity: string | undefined }>(jobs: J[], n: number): J[][] {
+  if (n === 1) return [jobs];
   const size = Math.ceil(jobs.length / n);
   const out: J[][] = Array.from({ length: Math.min(n, jobs.length) }, () => []);
   const placed = new Map<string, J[]>();
