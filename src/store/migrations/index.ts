@@ -25,6 +25,7 @@ import * as historyLookups from './0022-history-lookups.ts';
 import * as callRecordsNewest from './0023-call-records-newest.ts';
 import * as adoptionKey from './0024-adoption-key.ts';
 import * as sessionForChange from './0025-session-for-change.ts';
+import * as prepaidSubscriberFirst from './0026-prepaid-subscriber-first.ts';
 
 type Dialect = 'sqlite' | 'postgres';
 interface DialectMigration {
@@ -58,6 +59,7 @@ const migrations: Record<string, DialectMigration> = {
   '0023-call-records-newest': callRecordsNewest,
   '0024-adoption-key': adoptionKey,
   '0025-session-for-change': sessionForChange,
+  '0026-prepaid-subscriber-first': prepaidSubscriberFirst,
 };
 
 export class SidebandMigrations implements MigrationProvider {
