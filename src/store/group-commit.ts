@@ -56,6 +56,20 @@ function shares<J extends { affinity: string | undefined }>(jobs: J[], n: number
   return out.filter((batch) => batch.length > 0);
 }
 
+/**
+ * A batch's jobs by affinity, jobs of one affinity (and those without, last) in the order
+ * queued. A job locks rows of its affinity (a session, its prepaid subscriber, the
+ * subscriber's other sessions), so batches running at once in two lanes or on two gateways
+ * take those locks in one order and wait for each other in turn instead of deadlocking,
+ * whatever order their requests came in (PostgreSQL breaks a deadlock only after its
+ * deadlock_timeout, a second, then runs the losing batch again). Only where batches run
+ * concurrently: SQLite's one lane keeps the order queued.
+ */
+function inLockOrder<J extends { affinity: string | undefined }>(jobs: J[]): J[] {
+  if (jobs.length < 2) return jobs;
+  return jobs.slice().sort((a, b) => (a.affinity === b.affinity ? 0 : a.affinity === undefined ? 1 : b.affinity === undefined ? -1 : a.affinity < b.affinity ? -1 : 1));
+}
+
 /** What a failed transaction led to: run again, its jobs split apart, or a job rejected. */
 type FailureAction = 'retried' | 'split' | 'rejected';
 
@@ -106,11 +120,12 @@ export class GroupCommit {
   }
 
   /**
-   * Queues `work` for the next transaction. Jobs given the same `affinity` that are gathered
-   * together stay in one transaction, in the order queued, when the gathered jobs are shared
-   * among lanes: jobs that lock the same rows in different orders (two Stops of one prepaid
-   * subscriber each lock their session, then the subscriber, then its other sessions) would
-   * otherwise deadlock in two lanes, and wait out PostgreSQL's deadlock_timeout.
+   * Queues `work` for the next transaction. `affinity` names whose rows the job locks (a
+   * subscriber's login). Where there are several lanes, jobs of one affinity gathered
+   * together stay in one transaction, in the order queued, and each transaction runs its
+   * jobs by affinity (inLockOrder): two Stops of one prepaid subscriber, or Stops of two
+   * subscribers arriving in opposite orders, would otherwise deadlock in two lanes or on
+   * two gateways, and wait out PostgreSQL's deadlock_timeout.
    */
   run<T>(work: JobWork<T>, affinity?: string): Promise<T> {
     if (this.closed) return Promise.reject(new Error('group commit closed'));
@@ -163,7 +178,7 @@ export class GroupCommit {
     // outstanding requests does, so the load settles into one batch at a time (seen on
     // PostgreSQL: 128 Stops a batch on one lane of four).
     const free = this.lanes - this.active;
-    for (const batch of shares(this.queue.splice(0, this.maxBatch * free), free)) void this.flush(batch);
+    for (const batch of shares(this.queue.splice(0, this.maxBatch * free), free)) void this.flush(this.lanes > 1 ? inLockOrder(batch) : batch);
     // The next batch gathers while these commit, in another lane if there is one.
     this.schedule();
   }

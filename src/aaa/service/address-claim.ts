@@ -103,7 +103,7 @@ export async function claimAddress(tx: Tx, c: AddressClaim): Promise<ClaimOutcom
   if (refused) return { conflict, bind: false, boundFrom, closed: [] };
   const locked = [];
   for (const h of holders) {
-    const held = await lockSession(tx, c.dialect, h.session_id);
+    const held = await lockSession(tx, c.dialect, h.session_id, true);
     if (held) locked.push(held);
   }
   for (const held of locked) boundFrom = Math.max(boundFrom, held.binding?.start_at ?? held.row.started_at ?? boundFrom, held.row.last_seen_at ?? boundFrom);
@@ -221,7 +221,7 @@ export async function holdersEndedBy(tx: Tx, dialect: Dialect, claimed: BindingT
   const ended = await tx.selectFrom('bindings').select('session_id').where('address', '=', claimed.address).where('end_at', '=', claimed.start_at).where('session_id', '!=', claimed.session_id).execute();
   const closed: CommittedSession[] = [];
   for (const e of ended) {
-    const held = await lockSession(tx, dialect, e.session_id);
+    const held = await lockSession(tx, dialect, e.session_id, false);
     if (held && held.row.closed_by === 'address-conflict') closed.push(committedLocked(held));
   }
   return closed;

@@ -54,7 +54,7 @@ export interface PortRangeApplied {
  */
 export async function applyPortRangeReport(tx: Tx, dialect: Dialect, input: PortRangeReportInput): Promise<PortRangeApplied> {
   const { range, at } = input;
-  const current = await lockSession(tx, dialect, input.sessionId);
+  const current = await lockSession(tx, dialect, input.sessionId, false);
   const refuse = async (cause: PortRangeRefusal, address: string | null = range.externalAddress): Promise<PortRangeApplied> => {
     if (current) await record(tx, input, address, 'refused', cause, null, null);
     return { result: { outcome: 'refused', cause }, committed: null, ended: null };

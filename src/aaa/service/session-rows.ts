@@ -41,11 +41,14 @@ export interface LockedSession {
  * session queue behind each other, the second reading what the first committed. SQLite has
  * no FOR UPDATE and needs none: one writer at a time, and a transaction whose snapshot a
  * writer in another process outdated fails with SQLITE_BUSY_SNAPSHOT and is run again.
+ * `charging`: the change may charge the subscriber (a Stop, a close without one), whose
+ * prepaid row is then locked before the session's, the order purchases keep.
  */
-export async function lockSession(tx: Tx, dialect: Dialect, id: string): Promise<LockedSession | undefined> {
+export async function lockSession(tx: Tx, dialect: Dialect, id: string, charging: boolean): Promise<LockedSession | undefined> {
   if (dialect === 'postgres') {
-    // The lock and the reads after it in one round trip (migration 0025 says why they are two statements).
-    const locked = await sessionForChange.first(tx, dialect, [id]);
+    // The lock and the reads after it in one round trip (migration 0025 says why they are
+    // two statements); a change that may charge locks a prepaid subscriber first (0026).
+    const locked = await sessionForChange.first(tx, dialect, [id, charging]);
     return locked && readForChange(locked.session, locked.binding ?? undefined, locked.prefixes ?? []);
   }
   const row = await sessionById.first(tx, dialect, [id]);
@@ -65,7 +68,7 @@ const readForChange = (row: SessionTable, binding: BindingTable | undefined, pre
 export const sessionById = new PreparedStatement<SessionTable>('select * from sessions where id = ?');
 /** PostgreSQL's lockSession: the rows as JSON, their columns as in `select *`. */
 const sessionForChange = new PreparedStatement<{ session: SessionTable; binding: BindingTable | null; prefixes: PrefixBindingTable[] | null }>(
-  'select session, binding, prefixes from sideband_session_for_change(?)',
+  'select session, binding, prefixes from sideband_session_for_change(?, ?)',
 );
 /** A session's latest binding, ended or not. */
 export const latestBindingOf = new PreparedStatement<BindingTable>('select * from bindings where session_id = ? order by start_at desc limit 1');

@@ -748,11 +748,11 @@ export class SessionService {
     // A subscriber's reports gathered together share a transaction (GroupCommit.run): a Stop's charge locks the subscriber, then its other sessions.
     const affinity = (id ? this.open.get(id)?.login : undefined) ?? f.login ?? undefined;
     const done = await this.commit.run(async (tx, rerun): Promise<{ outcome: AccountingOutcome; committed: CommittedSession[] }> => {
-      let current = id ? await lockSession(tx, this.store.dialect, id) : undefined;
+      let current = id ? await lockSession(tx, this.store.dialect, id, kind === 'stop') : undefined;
       if (!current) {
         const adopted = await adoptSession(tx, { report, facts: f, ...ids, rerun, policy: this.policy, dialect: this.store.dialect, poolIdOf: (a) => this.poolIdOf(a), shared: (a) => this.sharedAddress(a), prefixes, prefixIds, ipv6PlaceOf });
         // Another gateway adopted it a moment ago (the NAS failed over): the report is about that session.
-        if ('existing' in adopted) current = await lockSession(tx, this.store.dialect, adopted.existing);
+        if ('existing' in adopted) current = await lockSession(tx, this.store.dialect, adopted.existing, kind === 'stop');
         else {
           await this.noteChanged(tx, adopted.committed.map((c) => c.id));
           const self = adopted.committed.at(-1)!;
@@ -848,7 +848,7 @@ export class SessionService {
       const settled = await Promise.allSettled(
         ids.slice(i, i + 256).map((id) =>
           this.commit.run(async (tx) => {
-            const current = await lockSession(tx, this.store.dialect, id);
+            const current = await lockSession(tx, this.store.dialect, id, true);
             if (!current) return null;
             // Already closed (by another gateway, or by this job's first run whose COMMIT
             // landed before its connection dropped): memory must still follow the row.

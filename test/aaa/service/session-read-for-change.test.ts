@@ -10,8 +10,8 @@ import { testContext, type TestContext } from '../../support/contexts.ts';
 import { dialects } from '../../support/databases.ts';
 
 // Every accounting change reads its session with lockSession: on PostgreSQL one call of
-// sideband_session_for_change (migration 0025), which locks the row and then reads the
-// latest binding and the prefixes. It must return what plain selects return, and, having
+// sideband_session_for_change (migrations 0025, 0026), which locks the row (after a prepaid
+// subscriber's, for a change that may charge) and then reads the latest binding and the prefixes. It must return what plain selects return, and, having
 // waited for another transaction's lock, what that transaction committed.
 
 const facts = (nasId: string, extra: Partial<AccountingFacts> = {}): AccountingFacts => ({
@@ -63,22 +63,24 @@ for (const dialect of dialects) {
 
     it('returns the row, the latest binding and the prefixes as plain selects do, every column of the same type', async () => {
       const id = await movedSession();
-      const read = await t.ctx.store.db.transaction().execute((tx) => lockSession(tx, dialect, id));
       const expected = await plainly(t.ctx.store.db, id);
       assert.equal(expected.prefixes.length, 2);
       assert.equal(expected.binding?.address.startsWith('203.0.113.'), true, 'the binding after the move');
-      assert.equal(typeof read?.row.nas_port, 'number', 'bigint columns are numbers');
-      assert.deepEqual(read, expected);
+      for (const charging of [false, true]) {
+        const read = await t.ctx.store.db.transaction().execute((tx) => lockSession(tx, dialect, id, charging));
+        assert.equal(typeof read?.row.nas_port, 'number', 'bigint columns are numbers');
+        assert.deepEqual(read, expected);
+      }
     });
 
     it('returns nothing for a session nobody has', async () => {
-      assert.equal(await t.ctx.store.db.transaction().execute((tx) => lockSession(tx, dialect, 'ses-nobody')), undefined);
+      for (const charging of [false, true]) assert.equal(await t.ctx.store.db.transaction().execute((tx) => lockSession(tx, dialect, 'ses-nobody', charging)), undefined);
     });
 
     it('a session with no binding and no prefix: the row alone', async () => {
       const login = `reader-${n++}`;
       const { sessionId } = await sessions.account('start', facts(nasId, { login, acctSessionId: `bare-${login}` }), Date.now());
-      const read = await t.ctx.store.db.transaction().execute((tx) => lockSession(tx, dialect, sessionId));
+      const read = await t.ctx.store.db.transaction().execute((tx) => lockSession(tx, dialect, sessionId, true));
       assert.deepEqual(read, { ...(await plainly(t.ctx.store.db, sessionId)), binding: undefined, prefixes: [] });
     });
 
@@ -92,7 +94,7 @@ for (const dialect of dialects) {
         const released = new Promise<void>((r) => (release = r));
         const at = Date.now();
         const first = db.transaction().execute(async (tx) => {
-          const s = (await lockSession(tx, 'postgres', id))!;
+          const s = (await lockSession(tx, 'postgres', id, true))!;
           // As an address change does: the binding ended, the next one begun, and a prefix bound.
           await tx.updateTable('bindings').set({ end_at: at, open_key: null }).where('id', '=', s.binding!.id).execute();
           await tx.insertInto('bindings').values({ id: `bnd-next-${n}`, session_id: id, address: `192.0.2.${n}`, port_first: null, port_last: null, start_at: at, end_at: null, open_key: `192.0.2.${n}` }).execute();
@@ -102,7 +104,7 @@ for (const dialect of dialects) {
           await released;
         });
         await held;
-        const second = db.transaction().execute((tx) => lockSession(tx, 'postgres', id));
+        const second = db.transaction().execute((tx) => lockSession(tx, 'postgres', id, true));
         // Released only once the second is waiting for the lock, so that its read follows the wait.
         for (;;) {
           const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
@@ -116,6 +118,30 @@ for (const dialect of dialects) {
         assert.equal(read?.row.last_seen_at, at);
         assert.deepEqual(read?.prefixes.map((p) => p.id), [`pfx-a-${n}`, `pfx-b-${n}`, `pfx-next-${n}`]);
         assert.deepEqual(read, await plainly(db, id));
+      });
+
+      it("a change that may charge holds the prepaid subscriber's row before the session's; one that may not leaves it free", async () => {
+        const id = await movedSession();
+        const db = t.ctx.store.db;
+        const { subscriber_id: subscriberId } = await db.selectFrom('sessions').select('subscriber_id').where('id', '=', id).executeTakeFirstOrThrow();
+        for (const charging of [true, false]) {
+          let holding!: () => void;
+          const held = new Promise<void>((r) => (holding = r));
+          let release!: () => void;
+          const released = new Promise<void>((r) => (release = r));
+          const first = db.transaction().execute(async (tx) => {
+            await lockSession(tx, 'postgres', id, charging);
+            holding();
+            await released;
+          });
+          await held;
+          // The lock a charge or a purchase takes on the subscriber, asked for without waiting.
+          const taken = db.transaction().execute((tx) => sql`select 1 from subscribers where id = ${subscriberId} for no key update nowait`.execute(tx));
+          if (charging) await assert.rejects(taken, (e: { code?: string }) => e.code === '55P03', 'held by the change that may charge');
+          else await taken;
+          release();
+          await first;
+        }
       });
     }
   });
