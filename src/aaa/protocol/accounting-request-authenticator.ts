@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import { AUTHENTICATOR_LENGTH, AUTHENTICATOR_OFFSET, HEADER_LENGTH } from '../wire/packet-format.ts';
 import type { RadiusPacket } from '../wire/radius-packet.ts';
 import { constantTimeEqual } from './constant-time-equal.ts';
+import { Md5, secretOctets } from './md5.ts';
 import type { SharedSecret } from './shared-secret.ts';
 
-const ZERO_AUTHENTICATOR = Buffer.alloc(AUTHENTICATOR_LENGTH);
+/** Used to its digest before anything else can run, so one serves every packet. */
+const hash = new Md5();
 
 /**
  * RFC 2866 §3: the Request Authenticator of an Accounting-Request is an MD5 hash over
@@ -13,12 +14,7 @@ const ZERO_AUTHENTICATOR = Buffer.alloc(AUTHENTICATOR_LENGTH);
  * RFC 5176 §2.3 has Disconnect-Request and CoA-Request use the same.
  */
 export function accountingRequestAuthenticator(request: Buffer, secret: SharedSecret): Buffer {
-  return createHash('md5')
-    .update(request.subarray(0, AUTHENTICATOR_OFFSET))
-    .update(ZERO_AUTHENTICATOR)
-    .update(request.subarray(HEADER_LENGTH))
-    .update(secret)
-    .digest();
+  return hash.reset().update(request, 0, AUTHENTICATOR_OFFSET).zeros(AUTHENTICATOR_LENGTH).update(request, HEADER_LENGTH).update(secretOctets(secret)).digest();
 }
 
 /**

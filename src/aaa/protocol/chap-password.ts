@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { attributeDictionary } from '../wire/attribute-dictionary.ts';
 import type { RadiusPacket } from '../wire/radius-packet.ts';
 import { constantTimeEqual } from './constant-time-equal.ts';
+import { Md5 } from './md5.ts';
 
 const CHAP_PASSWORD = attributeDictionary['CHAP-Password'].type;
 const CHAP_CHALLENGE = attributeDictionary['CHAP-Challenge'].type;
@@ -18,7 +18,7 @@ export type ChapCheck = 'absent' | 'malformed' | 'valid' | 'invalid';
  * with) the Challenge Value"; MD5, as RFC 2865 §2.2 has RADIUS CHAP use.
  */
 export function chapResponse(ident: number, password: string | Buffer, challenge: Buffer): Buffer {
-  return createHash('md5').update(Buffer.of(ident)).update(password).update(challenge).digest();
+  return new Md5().update(Uint8Array.of(ident)).update(typeof password === 'string' ? Buffer.from(password, 'utf8') : password).update(challenge).digest();
 }
 
 /**

@@ -1,15 +1,14 @@
-import { createHmac } from 'node:crypto';
 import { attributeDictionary } from '../wire/attribute-dictionary.ts';
 import { packetCodeName, type PacketCodeName } from '../wire/packet-code.ts';
 import { ATTRIBUTE_HEADER_LENGTH, AUTHENTICATOR_LENGTH, AUTHENTICATOR_OFFSET, HEADER_LENGTH } from '../wire/packet-format.ts';
 import type { RadiusPacket } from '../wire/radius-packet.ts';
 import { constantTimeEqual } from './constant-time-equal.ts';
+import { hmacMd5Key, Md5 } from './md5.ts';
 import type { SharedSecret } from './shared-secret.ts';
 
 export const MESSAGE_AUTHENTICATOR = attributeDictionary['Message-Authenticator'].type;
 // RFC 3579 §3.2: "Length 18", a 16-octet HMAC-MD5.
 const MESSAGE_AUTHENTICATOR_LENGTH = 16;
-const ZERO = Buffer.alloc(AUTHENTICATOR_LENGTH);
 
 /** 'absent' is for the caller's policy to judge; 'invalid' packets are to be silently discarded. */
 export type MessageAuthenticatorCheck = 'absent' | 'valid' | 'invalid';
@@ -34,30 +33,25 @@ export interface OriginalRequest {
  * is computed before the Request Authenticator (RFC 5176 §2.3), with sixteen zero octets
  * in its place; in an ACK or NAK, with the Request Authenticator of the request it answers.
  */
-const authenticatorInPlace: Record<PacketCodeName, (packet: Buffer, original: OriginalRequest | undefined) => Buffer> = {
-  'Access-Request': asSent,
-  'Status-Server': asSent,
-  'Accounting-Request': () => ZERO,
-  'Access-Accept': fromRequest,
-  'Access-Reject': fromRequest,
-  'Access-Challenge': fromRequest,
-  'Accounting-Response': (packet, original) => (original?.code === 'Status-Server' ? original.authenticator : ZERO),
-  'Disconnect-Request': () => ZERO,
-  'CoA-Request': () => ZERO,
-  'Disconnect-ACK': fromRequest,
-  'Disconnect-NAK': fromRequest,
-  'CoA-ACK': fromRequest,
-  'CoA-NAK': fromRequest,
+const authenticatorInPlace: Record<PacketCodeName, 'as-sent' | 'zeros' | 'request' | 'status-server-or-zeros'> = {
+  'Access-Request': 'as-sent',
+  'Status-Server': 'as-sent',
+  'Accounting-Request': 'zeros',
+  'Access-Accept': 'request',
+  'Access-Reject': 'request',
+  'Access-Challenge': 'request',
+  'Accounting-Response': 'status-server-or-zeros',
+  'Disconnect-Request': 'zeros',
+  'CoA-Request': 'zeros',
+  'Disconnect-ACK': 'request',
+  'Disconnect-NAK': 'request',
+  'CoA-ACK': 'request',
+  'CoA-NAK': 'request',
 };
 
-function asSent(packet: Buffer): Buffer {
-  return packet.subarray(AUTHENTICATOR_OFFSET, HEADER_LENGTH);
-}
-
-function fromRequest(_packet: Buffer, original: OriginalRequest | undefined): Buffer {
-  if (original === undefined) throw new TypeError('a response\'s Message-Authenticator is computed with the request it answers (RFC 3579 §3.2)');
-  return original.authenticator;
-}
+/** Used to its digest before anything else can run, so one serves every packet. */
+const hash = new Md5();
+const computed = Buffer.alloc(MESSAGE_AUTHENTICATOR_LENGTH);
 
 /**
  * RFC 3579 §3.2: "Message-Authenticator = HMAC-MD5 (Type, Identifier, Length, Request
@@ -66,15 +60,34 @@ function fromRequest(_packet: Buffer, original: OriginalRequest | undefined): Bu
  * Authenticator field is taken per packet kind, whatever `packet` holds there now.
  */
 export function messageAuthenticator(packet: Buffer, valueOffset: number, secret: SharedSecret, original?: OriginalRequest): Buffer {
+  const out = Buffer.allocUnsafe(MESSAGE_AUTHENTICATOR_LENGTH);
+  writeMessageAuthenticator(packet, valueOffset, secret, original, out, 0);
+  return out;
+}
+
+/** `messageAuthenticator`, written to `out` at `at` (which may be the packet's own value field). */
+function writeMessageAuthenticator(packet: Buffer, valueOffset: number, secret: SharedSecret, original: OriginalRequest | undefined, out: Uint8Array, at: number): void {
   const code = packetCodeName(packet[0]!);
   if (code === undefined) throw new RangeError(`Code ${packet[0]} is not one Sideband speaks`);
-  return createHmac('md5', secret)
-    .update(packet.subarray(0, AUTHENTICATOR_OFFSET))
-    .update(authenticatorInPlace[code](packet, original))
-    .update(packet.subarray(HEADER_LENGTH, valueOffset))
-    .update(ZERO)
-    .update(packet.subarray(valueOffset + MESSAGE_AUTHENTICATOR_LENGTH))
-    .digest();
+  const key = hmacMd5Key(secret);
+  key.start(hash).update(packet, 0, AUTHENTICATOR_OFFSET);
+  switch (authenticatorInPlace[code]) {
+    case 'as-sent':
+      hash.update(packet, AUTHENTICATOR_OFFSET, HEADER_LENGTH);
+      break;
+    case 'zeros':
+      hash.zeros(AUTHENTICATOR_LENGTH);
+      break;
+    case 'request':
+      if (original === undefined) throw new TypeError('a response\'s Message-Authenticator is computed with the request it answers (RFC 3579 §3.2)');
+      hash.update(original.authenticator);
+      break;
+    case 'status-server-or-zeros':
+      if (original?.code === 'Status-Server') hash.update(original.authenticator);
+      else hash.zeros(AUTHENTICATOR_LENGTH);
+  }
+  hash.update(packet, HEADER_LENGTH, valueOffset).zeros(MESSAGE_AUTHENTICATOR_LENGTH).update(packet, valueOffset + MESSAGE_AUTHENTICATOR_LENGTH);
+  key.finishInto(hash, out, at);
 }
 
 /**
@@ -88,7 +101,7 @@ export function signMessageAuthenticator(packet: Buffer, secret: SharedSecret, o
   if (at >= packet.length || packet[at + 1] !== ATTRIBUTE_HEADER_LENGTH + MESSAGE_AUTHENTICATOR_LENGTH) {
     throw new RangeError('the packet carries no 18-octet Message-Authenticator to sign');
   }
-  messageAuthenticator(packet, at + ATTRIBUTE_HEADER_LENGTH, secret, original).copy(packet, at + ATTRIBUTE_HEADER_LENGTH);
+  writeMessageAuthenticator(packet, at + ATTRIBUTE_HEADER_LENGTH, secret, original, packet, at + ATTRIBUTE_HEADER_LENGTH);
   return packet;
 }
 
@@ -105,8 +118,9 @@ export function verifyMessageAuthenticator(packet: RadiusPacket, secret: SharedS
   if (at === -1) return 'absent';
   if (packet.raw[at + 1] !== ATTRIBUTE_HEADER_LENGTH + MESSAGE_AUTHENTICATOR_LENGTH) return 'invalid';
   if (packet.offsetOf(MESSAGE_AUTHENTICATOR, at + packet.raw[at + 1]!) !== -1) return 'invalid';
-  if (original === undefined && authenticatorInPlace[packet.code] === fromRequest) return 'invalid';
+  if (original === undefined && authenticatorInPlace[packet.code] === 'request') return 'invalid';
   const valueOffset = at + ATTRIBUTE_HEADER_LENGTH;
   const received = packet.raw.subarray(valueOffset, valueOffset + MESSAGE_AUTHENTICATOR_LENGTH);
-  return constantTimeEqual(received, messageAuthenticator(packet.raw, valueOffset, secret, original)) ? 'valid' : 'invalid';
+  writeMessageAuthenticator(packet.raw, valueOffset, secret, original, computed, 0);
+  return constantTimeEqual(received, computed) ? 'valid' : 'invalid';
 }

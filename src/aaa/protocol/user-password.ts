@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
 import { AUTHENTICATOR_LENGTH } from '../wire/packet-format.ts';
+import { Md5, secretOctets } from './md5.ts';
 import type { SharedSecret } from './shared-secret.ts';
 
 const BLOCK = 16;
+/** Used to its digest before anything else can run, so one serves every packet. */
+const hash = new Md5();
 // RFC 2865 §5.2: "Length At least 18 and no larger than 130", so 16 to 128 octets of String.
 const MIN_HIDDEN_LENGTH = 16;
 const MAX_HIDDEN_LENGTH = 128;
@@ -22,11 +24,13 @@ export function hideUserPassword(password: string | Buffer, secret: SharedSecret
   requireAuthenticator(requestAuthenticator);
   const hidden = Buffer.alloc(Math.max(BLOCK, Math.ceil(plain.length / BLOCK) * BLOCK));
   plain.copy(hidden);
-  let chain = requestAuthenticator;
+  const key = secretOctets(secret);
   for (let at = 0; at < hidden.length; at += BLOCK) {
-    const b = createHash('md5').update(secret).update(chain).digest();
+    hash.reset().update(key);
+    if (at === 0) hash.update(requestAuthenticator);
+    else hash.update(hidden, at - BLOCK, at);
+    const b = hash.digest();
     for (let i = 0; i < BLOCK; i++) hidden[at + i]! ^= b[i]!;
-    chain = hidden.subarray(at, at + BLOCK);
   }
   return hidden;
 }
@@ -43,12 +47,16 @@ export function recoverUserPassword(hidden: Buffer, secret: SharedSecret, reques
   }
   requireAuthenticator(requestAuthenticator);
   const plain = Buffer.allocUnsafe(hidden.length);
-  let chain = requestAuthenticator;
+  const key = secretOctets(secret);
+  const b = new Uint8Array(BLOCK);
   for (let at = 0; at < hidden.length; at += BLOCK) {
-    const b = createHash('md5').update(secret).update(chain).digest();
+    hash.reset().update(key);
+    if (at === 0) hash.update(requestAuthenticator);
+    else hash.update(hidden, at - BLOCK, at);
+    hash.digestInto(b, 0);
     for (let i = 0; i < BLOCK; i++) plain[at + i] = hidden[at + i]! ^ b[i]!;
-    chain = hidden.subarray(at, at + BLOCK);
   }
+  b.fill(0);
   let end = plain.length;
   while (end > 0 && plain[end - 1] === 0) end--;
   const password = plain.toString('utf8', 0, end);
