@@ -122,7 +122,10 @@ export class Md5 {
     return this;
   }
 
+  /** Feeds `bytes` from `start` up to `end`, which must lie within it (a RangeError otherwise). */
   update(bytes: Uint8Array, start = 0, end = bytes.length): this {
+    // Unlike subarray, no clamping: a window past the end would hash octets that are not there.
+    if (!(start >= 0 && start <= end && end <= bytes.length)) throw new RangeError(`MD5 input [${start}, ${end}) is not within ${bytes.length} octets`);
     this.length += end - start;
     let at = start;
     // Pieces here are short: copied octet by octet, which beats making a subarray to `set`.
@@ -145,6 +148,7 @@ export class Md5 {
 
   /** Feeds `count` zero octets (RADIUS hashes zeros in place of an authenticator). */
   zeros(count: number): this {
+    if (!(count >= 0)) throw new RangeError(`cannot feed ${count} zero octets`);
     this.length += count;
     while (count > 0) {
       const taken = Math.min(BLOCK - this.filled, count);
@@ -181,6 +185,9 @@ export class Md5 {
     writeWord(block, BLOCK - 4, Math.floor(bits / 2 ** 32) % 2 ** 32);
     compress(this.state, block, 0);
     for (let k = 0; k < 4; k++) writeWord(out, at + 4 * k, this.state[k]!);
+    // The last block may hold the end of a secret (RADIUS hashes it last): not left behind.
+    block.fill(0);
+    X.fill(0);
   }
 }
 
@@ -199,8 +206,11 @@ export class HmacMd5Key {
   private readonly inner = new Md5();
   private readonly outer = new Md5();
   private readonly innerDigest = new Uint8Array(MD5_LENGTH);
+  /** The key as given, to tell whether a Buffer it was made from still holds it. */
+  private readonly key: Uint8Array;
 
   constructor(key: Uint8Array) {
+    this.key = Uint8Array.from(key);
     // RFC 2104 §2: a key longer than B (64) octets is hashed first, a shorter one padded with zeros.
     const padded = new Uint8Array(BLOCK);
     padded.set(key.length > BLOCK ? new Md5().update(key).digest() : key);
@@ -213,7 +223,15 @@ export class HmacMd5Key {
     pad.fill(0);
   }
 
-  /** Sets `hash` to start a message under this key; feed it the message, then `finish`. */
+  /** Whether `key` holds the octets this key was made from. */
+  isFor(key: Uint8Array): boolean {
+    const own = this.key;
+    if (own.length !== key.length) return false;
+    for (let i = 0; i < own.length; i++) if (own[i] !== key[i]) return false;
+    return true;
+  }
+
+  /** Sets `hash` to start a message under this key; feed it the message, then `finishInto`. */
   start(hash: Md5): Md5 {
     return hash.resume(this.inner);
   }
@@ -229,13 +247,13 @@ const keys = new WeakMap<Buffer, HmacMd5Key>();
 
 /**
  * The HMAC-MD5 key of a shared secret. A server's secrets are Buffers made once per NAS,
- * and their padded-key hashes are kept while the Buffer lives (a Buffer must not be
- * changed after its first use here); a string is converted and hashed on each call.
+ * and their padded-key hashes are kept while the Buffer lives, made again should its
+ * octets change; a string is converted and hashed on each call.
  */
 export function hmacMd5Key(secret: SharedSecret): HmacMd5Key {
   if (typeof secret === 'string') return new HmacMd5Key(Buffer.from(secret, 'utf8'));
   let key = keys.get(secret);
-  if (!key) {
+  if (!key?.isFor(secret)) {
     key = new HmacMd5Key(secret);
     keys.set(secret, key);
   }

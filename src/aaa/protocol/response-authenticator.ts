@@ -4,14 +4,14 @@ import { constantTimeEqual } from './constant-time-equal.ts';
 import { Md5, secretOctets } from './md5.ts';
 import type { SharedSecret } from './shared-secret.ts';
 
+/** Used to its digest before anything else can run, so one serves every packet. */
+const hash = new Md5();
+
 /**
  * RFC 2865 §3: "ResponseAuth = MD5(Code+ID+Length+RequestAuth+Attributes+Secret)", over
  * `response` as encoded, whatever its Authenticator field holds now. RFC 2866 §3 uses the
  * same for Accounting-Response.
  */
-/** Used to its digest before anything else can run, so one serves every packet. */
-const hash = new Md5();
-
 export function responseAuthenticator(response: Buffer, requestAuthenticator: Buffer, secret: SharedSecret): Buffer {
   if (requestAuthenticator.length !== AUTHENTICATOR_LENGTH) throw new RangeError('a Request Authenticator is 16 octets (RFC 2865 §3)');
   return hash.reset().update(response, 0, AUTHENTICATOR_OFFSET).update(requestAuthenticator).update(response, HEADER_LENGTH).update(secretOctets(secret)).digest();

@@ -88,6 +88,28 @@ describe('MD5 and HMAC-MD5 for RADIUS', () => {
     }), { numRuns: 1000 });
   });
 
+  it('refuses a window outside its input and a negative count of zeros, which would hash octets that are not there', () => {
+    const bytes = new Uint8Array(20);
+    assert.throws(() => new Md5().update(bytes, 0, 21), RangeError);
+    assert.throws(() => new Md5().update(bytes, 5, 4), RangeError);
+    assert.throws(() => new Md5().update(bytes, -1, 4), RangeError);
+    assert.throws(() => new Md5().zeros(-1), RangeError);
+    assert.equal(hex(new Md5().update(bytes, 20, 20).digest()), createHash('md5').digest('hex'));
+  });
+
+  it('makes a secret Buffer\'s key again when its octets change', () => {
+    const secret = Buffer.from('mutable-secret-123');
+    const mac = () => {
+      const k = hmacMd5Key(secret);
+      const o = new Uint8Array(16);
+      k.finishInto(k.start(new Md5()).update(Buffer.from('packet')), o, 0);
+      return hex(o);
+    };
+    assert.equal(mac(), createHmac('md5', secret).update('packet').digest('hex'));
+    secret.write('XXXXXX', 0);
+    assert.equal(mac(), createHmac('md5', secret).update('packet').digest('hex'));
+  });
+
   it('keeps one key per secret Buffer, and takes a string secret as its UTF-8', () => {
     const secret = Buffer.from('nas-secret-ü');
     assert.equal(hmacMd5Key(secret), hmacMd5Key(secret));
