@@ -25,13 +25,12 @@ export function hideUserPassword(password: string | Buffer, secret: SharedSecret
   const hidden = Buffer.alloc(Math.max(BLOCK, Math.ceil(plain.length / BLOCK) * BLOCK));
   plain.copy(hidden);
   const key = secretOctets(secret);
+  const b = new Uint8Array(BLOCK);
   for (let at = 0; at < hidden.length; at += BLOCK) {
-    hash.reset().update(key);
-    if (at === 0) hash.update(requestAuthenticator);
-    else hash.update(hidden, at - BLOCK, at);
-    const b = hash.digest();
+    keystream(key, requestAuthenticator, hidden, at, b);
     for (let i = 0; i < BLOCK; i++) hidden[at + i]! ^= b[i]!;
   }
+  b.fill(0);
   return hidden;
 }
 
@@ -50,10 +49,7 @@ export function recoverUserPassword(hidden: Buffer, secret: SharedSecret, reques
   const key = secretOctets(secret);
   const b = new Uint8Array(BLOCK);
   for (let at = 0; at < hidden.length; at += BLOCK) {
-    hash.reset().update(key);
-    if (at === 0) hash.update(requestAuthenticator);
-    else hash.update(hidden, at - BLOCK, at);
-    hash.digestInto(b, 0);
+    keystream(key, requestAuthenticator, hidden, at, b);
     for (let i = 0; i < BLOCK; i++) plain[at + i] = hidden[at + i]! ^ b[i]!;
   }
   b.fill(0);
@@ -62,6 +58,17 @@ export function recoverUserPassword(hidden: Buffer, secret: SharedSecret, reques
   const password = plain.toString('utf8', 0, end);
   plain.fill(0);
   return { ok: true, password };
+}
+
+/**
+ * RFC 2865 §5.2's b(i) into `out`: MD5(S + RA) for the first block, MD5(S + c(i-1)) for
+ * the block at `at` after it, where `hidden` holds the hidden blocks c.
+ */
+function keystream(key: Buffer, requestAuthenticator: Buffer, hidden: Uint8Array, at: number, out: Uint8Array): void {
+  hash.reset().update(key);
+  if (at === 0) hash.update(requestAuthenticator);
+  else hash.update(hidden, at - BLOCK, at);
+  hash.digestInto(out, 0);
 }
 
 function requireAuthenticator(requestAuthenticator: Buffer): void {
