@@ -1,4 +1,4 @@
-import type { SharedSecret } from './shared-secret.ts';
+import { secretOctets, type SharedSecret } from './shared-secret.ts';
 
 /**
  * MD5 (RFC 1321) and HMAC-MD5 (RFC 2104), for the hashes RADIUS mandates: the Request and
@@ -9,8 +9,8 @@ import type { SharedSecret } from './shared-secret.ts';
  * object, and a call into C++ for every `update`), about 15 % of the event loop under
  * Access-Requests; here an MD5 costs about 0.7 µs and an HMAC-MD5 1.1, with no allocation
  * but the digest, and HMAC-MD5 under a NAS's secret starts from the two padded-key states
- * computed once for that secret. FreeRADIUS carries its own MD5 and HMAC-MD5 for much the same reasons.
- * The test suite checks both against node:crypto over random inputs of every length.
+ * computed once for that secret. FreeRADIUS ships its own as well (src/lib/md5.c,
+ * src/lib/hmacmd5.c). The test suite checks both against node:crypto over random inputs.
  */
 
 /** RFC 1321 §3.4: "T[i] … is equal to the integer part of 4294967296 times abs(sin(i))", i from 1. */
@@ -18,7 +18,7 @@ const T = Int32Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin
 /** RFC 1321 §3.3: words A, B, C, D before the first block. */
 const INITIAL = Int32Array.of(0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476);
 const BLOCK = 64;
-export const MD5_LENGTH = 16;
+const MD5_LENGTH = 16;
 
 /** The message's sixteen words, little-endian (RFC 1321 §2), of the block being processed. */
 const X = new Int32Array(16);
@@ -251,16 +251,11 @@ const keys = new WeakMap<Buffer, HmacMd5Key>();
  * octets change; a string is converted and hashed on each call.
  */
 export function hmacMd5Key(secret: SharedSecret): HmacMd5Key {
-  if (typeof secret === 'string') return new HmacMd5Key(Buffer.from(secret, 'utf8'));
+  if (typeof secret === 'string') return new HmacMd5Key(secretOctets(secret));
   let key = keys.get(secret);
   if (!key?.isFor(secret)) {
     key = new HmacMd5Key(secret);
     keys.set(secret, key);
   }
   return key;
-}
-
-/** A secret as octets: a string's UTF-8, as radclient and FreeRADIUS take configured secrets. */
-export function secretOctets(secret: SharedSecret): Buffer {
-  return typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
 }

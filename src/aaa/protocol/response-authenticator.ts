@@ -1,8 +1,8 @@
 import { AUTHENTICATOR_LENGTH, AUTHENTICATOR_OFFSET, HEADER_LENGTH } from '../wire/packet-format.ts';
 import type { RadiusPacket } from '../wire/radius-packet.ts';
 import { constantTimeEqual } from './constant-time-equal.ts';
-import { Md5, secretOctets } from './md5.ts';
-import type { SharedSecret } from './shared-secret.ts';
+import { Md5 } from './md5.ts';
+import { secretOctets, type SharedSecret } from './shared-secret.ts';
 
 /** Used to its digest before anything else can run, so one serves every packet. */
 const hash = new Md5();

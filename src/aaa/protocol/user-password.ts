@@ -1,6 +1,6 @@
 import { AUTHENTICATOR_LENGTH } from '../wire/packet-format.ts';
-import { Md5, secretOctets } from './md5.ts';
-import type { SharedSecret } from './shared-secret.ts';
+import { Md5 } from './md5.ts';
+import { secretOctets, type SharedSecret } from './shared-secret.ts';
 
 const BLOCK = 16;
 /** Used to its digest before anything else can run, so one serves every packet. */
